@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file hp_eal.h
+ * Runtime start-up and shutdown, options, errors, logging, lcores and thread registration.
+ *
+ * hp_init() discovers hugepages and NUMA nodes, reserves the memory asked for with
+ * --socket-mem on each node, verifies where every page landed and resolves its IOVA.
+ * hp_cleanup() gives everything back. Nothing outlives the process either: memory is
+ * backed by memfd (or hugetlbfs files unlinked before use), so even a kill -9 leaks
+ * no hugepage and no file.
+ */
+#ifndef HP_EAL_H
+#define HP_EAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <hp_common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** IOVA mode asked for at init (see hp_iova_mode() in hp_mem.h for the mode in force). */
+enum hp_iova_opt {
+	HP_IOVA_OPT_AUTO = 0, /**< PA where pagemap gives frame numbers, else VA */
+	HP_IOVA_OPT_PA = 1,   /**< physical addresses; hp_init fails if they cannot be read */
+	HP_IOVA_OPT_VA = 2,   /**< IOVA = virtual address */
+};
+
+/** Log levels, most severe first. */
+enum hp_log_level {
+	HP_LOG_ERR = 1,
+	HP_LOG_WARNING = 2,
+	HP_LOG_INFO = 3,
+	HP_LOG_DEBUG = 4,
+};
+
+/**
+ * Options of hp_init_opts(): one field for each command-line option of hp_init().
+ * Zero-initialise the struct and set what you need; zero means "the default".
+ */
+struct hp_init_opts {
+	/** MiB to reserve up front on NUMA node i (--socket-mem); 0 = nothing up front there. */
+	unsigned socket_mem_mb[HP_MAX_NUMA_NODES];
+	/** Number of entries of socket_mem_mb that were given. */
+	unsigned n_socket_mem;
+	/** Page size in bytes (--huge-size); 0 = the system's default hugepage size. */
+	size_t huge_size;
+	/** hugetlbfs mount to put files on (--huge-dir); NULL = memfd_create(MFD_HUGETLB). */
+	const char *huge_dir;
+	/** Ordinary 4 KiB anonymous memory, IOVA mode VA (--no-huge). */
+	bool no_huge;
+	/** IOVA mode (--iova). */
+	enum hp_iova_opt iova;
+	/** CPUs that get an lcore id at init, e.g. "0-3,8" (--lcores); NULL = none. */
+	const char *lcores;
+	/** Name of this runtime instance (--file-prefix); NULL = "hugepool". */
+	const char *file_prefix;
+	/** Log level (--log-level); 0 = warning. */
+	enum hp_log_level log_level;
+};
+
+/**
+ * Start the runtime from command-line options.
+ *
+ * Options are taken from the front of argv (argv[0] is the program name and is
+ * skipped) up to the first argument that is not a hugepool option, or up to "--",
+ * which is consumed. The environment variable HUGEPOOL_OPTS, split on blanks, is
+ * read first; argv adds to it and wins where both set the same option.
+ *
+ * @param argc number of entries in argv
+ * @param argv program arguments; not modified
+ * @return the number of argv entries consumed (counting argv[0] and "--"), or
+ *         -EINVAL (unknown or malformed option), -ENOMEM (not enough hugepages on a node),
+ *         -ENODEV (a node that does not exist), -EPERM (IOVA PA asked without the right to
+ *         read frame numbers), -EBUSY (already initialised). On failure nothing stays reserved.
+ */
+HP_API int hp_init(int argc, char **argv);
+
+/**
+ * Start the runtime from a struct (see hp_init() for what happens).
+ * @param opts options; NULL means all defaults
+ * @return 0, or the same negative errno values as hp_init()
+ */
+HP_API int hp_init_opts(const struct hp_init_opts *opts);
+
+/**
+ * Parse options into a struct without starting anything.
+ * @param argc number of entries in argv
+ * @param argv program arguments (argv[0] skipped); strings are referenced, not copied
+ * @param opts filled in; zeroed first
+ * @return number of entries consumed, or -EINVAL with hp_last_error() naming the option
+ */
+HP_API int hp_parse_args(int argc, char **argv, struct hp_init_opts *opts);
+
+/**
+ * Stop the runtime: release every hugepage, mapping and file. Safe to call twice,
+ * and without hp_init(). Pools, rings and zones must not be used afterwards.
+ * @return 0
+ */
+HP_API int hp_cleanup(void);
+
+/** @return true between a successful hp_init() and hp_cleanup(). */
+HP_API bool hp_initialized(void);
+
+/**
+ * The sentence describing the last failure in the calling thread: what went wrong and what
+ * to do about it. Never NULL; "" if nothing failed yet.
+ */
+HP_API const char *hp_last_error(void);
+
+/**
+ * Set the least severe level that is logged.
+ * @param level one of enum hp_log_level
+ */
+HP_API void hp_log_set_level(enum hp_log_level level);
+
+/** @return the current log level. */
+HP_API enum hp_log_level hp_log_get_level(void);
+
+/** A log handler: receives the level and the formatted line (without a trailing newline). */
+typedef void (*hp_log_handler_t)(enum hp_log_level level, const char *msg, void *arg);
+
+/**
+ * Send log lines to fn instead of stderr.
+ * @param fn handler, or NULL to go back to stderr
+ * @param arg passed to fn
+ */
+HP_API void hp_log_set_handler(hp_log_handler_t fn, void *arg);
+
+/** The lcore id of a thread that has none. */
+#define HP_LCORE_ANY ((unsigned)-1)
+
+/**
+ * Give the calling thread an lcore id (the lowest free one). Any thread may register,
+ * whoever started it; per-lcore mempool caches then serve it.
+ * @return 0 (also when the thread already has one), -ENOSPC when all HP_MAX_LCORES ids are taken,
+ *         -EINVAL before hp_init()
+ */
+HP_API int hp_thread_register(void);
+
+/** Give the calling thread's lcore id back. Does nothing for a thread without one. */
+HP_API void hp_thread_unregister(void);
+
+/** The calling thread's lcore id; read it through hp_lcore_id(). */
+HP_API extern __thread unsigned hp_lcore_id_tls_;
+
+/** @return the calling thread's lcore id, or HP_LCORE_ANY. Inline: it sits on every cache hit. */
+static inline unsigned hp_lcore_id(void)
+{
+	return hp_lcore_id_tls_;
+}
+
+/** @return the number of lcore ids handed out now. */
+HP_API unsigned hp_lcore_count(void);
+
+/**
+ * @param lcore an lcore id
+ * @return the CPU that lcore was given for at init (--lcores), or -1 for a registered thread
+ *         (which may run anywhere), or -EINVAL for an id not in use
+ */
+HP_API int hp_lcore_cpu(unsigned lcore);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

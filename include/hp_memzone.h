@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file hp_memzone.h
+ * Memzones: named, aligned reservations of runtime memory on a node, optionally contiguous
+ * in IOVA space. Rings and mempools live in memzones.
+ */
+#ifndef HP_MEMZONE_H
+#define HP_MEMZONE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <hp_common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The zone must be contiguous in IOVA space. */
+#define HP_MZ_IOVA_CONTIG 0x1
+/** Longest memzone name, without the terminating NUL. */
+#define HP_MEMZONE_NAMESIZE 32
+
+/** A named reservation. */
+struct hp_memzone {
+	char name[HP_MEMZONE_NAMESIZE]; /**< unique name */
+	void *va;                       /**< start */
+	uint64_t iova;                  /**< IOVA of va */
+	size_t len;                     /**< bytes */
+	int node;                       /**< NUMA node */
+	unsigned flags;                 /**< HP_MZ_* given at reserve */
+};
+
+/**
+ * Reserve a named zone. Takes free runtime memory on the node, and reserves more hugepages
+ * there (hp_mem_grow()) if none is free.
+ * @param name unique name, 1 to HP_MEMZONE_NAMESIZE-1 characters
+ * @param len bytes, > 0
+ * @param node NUMA node, or HP_NODE_ANY for the caller's node
+ * @param flags 0 or HP_MZ_IOVA_CONTIG
+ * @param align power of two, or 0 for a cache line
+ * @return the zone, or NULL with errno EINVAL (bad argument), EEXIST (name taken),
+ *         ENOMEM (no run long enough and no more pages on the node), ENODEV (no such node)
+ */
+HP_API const struct hp_memzone *hp_memzone_reserve(const char *name, size_t len, int node,
+						   unsigned flags, size_t align);
+
+/**
+ * @param name zone name
+ * @return the zone, or NULL with errno ENOENT
+ */
+HP_API const struct hp_memzone *hp_memzone_lookup(const char *name);
+
+/**
+ * Give a zone back.
+ * @param mz a zone from hp_memzone_reserve()
+ * @return 0, -EINVAL (NULL or not a live zone)
+ */
+HP_API int hp_memzone_free(const struct hp_memzone *mz);
+
+/**
+ * Call fn for every zone.
+ * @return 0, or the first non-zero value fn returned
+ */
+HP_API int hp_memzone_walk(int (*fn)(const struct hp_memzone *mz, void *arg), void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private interface of lib/mem, shared by memzones, the heap, mempools and RDMA maps.
+ *
+ * Runtime memory is a table of memseg lists. A list is one VA range of pages of one size on
+ * one node, reserved together (a node's --socket-mem at init, or one hp_mem_grow()). Lists are
+ * append-only between hp_init() and hp_cleanup(): a list, once published (release store of
+ * hp_mem_nlists), never moves or changes, so lookups (virt2iova, node_of, contiguity) scan the
+ * table without a lock. Adding a list takes the memory write lock, fires HP_MEM_EVENT_ALLOC
+ * with that lock held, then publishes; hp_cleanup fires HP_MEM_EVENT_FREE for every list,
+ * newest first, then unmaps.
+ *
+ * Lock order: memory lock (hp_mem_lock_*) before any lock of a subscriber (allocator, RDMA map).
+ * A subscriber's callback must not call back into anything that takes the memory lock.
+ */
+#ifndef HP_MEM_INTERNAL_H
+#define HP_MEM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <hp_mem.h>
+
+#define HP_MAX_MEMSEG_LISTS 256
+
+struct hp_memseg_list {
+	void *base;               /* first page */
+	size_t len;               /* n_pages * page_size */
+	size_t page_size;
+	int node;
+	unsigned n_pages;
+	unsigned n_runs;          /* VA+IOVA-contiguous runs in this list */
+	struct hp_memseg *pages;  /* n_pages entries in address order; len == page_size */
+	int fd;                   /* memfd or unlinked hugetlbfs file, -1 for --no-huge */
+};
+
+/* The table: entries [0, nlists) are valid; read nlists with acquire. */
+extern struct hp_memseg_list *hp_mem_lists[HP_MAX_MEMSEG_LISTS];
+extern _Atomic unsigned hp_mem_nlists;
+
+/* The list that holds va, or NULL. No lock needed. */
+const struct hp_memseg_list *hp_mem_list_of(const void *va);
+
+/* true if [va, va + len) lies in one list and is contiguous in IOVA. No lock needed. */
+bool hp_mem_range_iova_contig(const void *va, size_t len);
+
+/* Writers of the layout (grow, cleanup). Readers use hp_mem_lock_read() from hp_mem.h. */
+void hp_mem_lock_write(void);
+void hp_mem_unlock_write(void);
+
+/* Fire an event to every subscriber; caller holds the write lock. */
+void hp_mem_event_fire(enum hp_mem_event ev, const void *va, size_t len);
+
+/*
+ * The allocator of runtime memory shared by memzones and the heap (lib/mem/alloc.c): first fit
+ * over each node's free ranges, address-ordered and coalesced; grows the node (hp_mem_grow)
+ * when nothing fits. flags: HP_MZ_IOVA_CONTIG. node: a real node (callers resolve HP_NODE_ANY).
+ * Returns NULL through hp_fail_ptr() on failure.
+ */
+void *hp_mem_alloc(size_t len, size_t align, int node, unsigned flags);
+void hp_mem_release(void *va, size_t len);
+
+#endif
