@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Test helpers: see hp_test.h. Reads the kernel's view directly, never through the library. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hp_test.h"
+
+static bool on_huge;
+
+unsigned hp_test_free_hugepages(int node, size_t page_size)
+{
+	char path[160];
+	unsigned v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path),
+		 "/sys/devices/system/node/node%d/hugepages/hugepages-%zukB/free_hugepages", node,
+		 page_size >> 10);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%u", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+static long meminfo_field(const char *key)
+{
+	char line[256];
+	long v = -1;
+	size_t klen = strlen(key);
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			v = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+size_t hp_test_default_page_size(void)
+{
+	long kb = meminfo_field("Hugepagesize");
+
+	return kb > 0 ? (size_t)kb << 10 : 0;
+}
+
+long hp_test_meminfo_free(void)
+{
+	return meminfo_field("HugePages_Free");
+}
+
+uint64_t hp_test_pagemap_pfn(const void *va)
+{
+	uint64_t e = 0;
+	long psz = sysconf(_SC_PAGESIZE);
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), (off_t)((uintptr_t)va / psz) * sizeof(e)) != sizeof(e))
+		e = 0;
+	close(fd);
+	if (!(e >> 63))
+		return 0;
+	return e & ((1ULL << 55) - 1);
+}
+
+bool hp_test_can_read_pfn(void)
+{
+	static volatile char probe = 1;
+
+	probe = 2; /* make sure the page is present */
+	return hp_test_pagemap_pfn((const void *)&probe) != 0;
+}
+
+int hp_test_init_str(const char *opts)
+{
+	char buf[1024], *argv[64], *save = NULL, *tok;
+	int argc = 0;
+
+	snprintf(buf, sizeof(buf), "%s", opts ? opts : "");
+	argv[argc++] = "test";
+	for (tok = strtok_r(buf, " \t", &save); tok && argc < 63; tok = strtok_r(NULL, " \t", &save))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	return hp_init(argc, argv);
+}
+
+bool hp_test_init(unsigned need_mb, const char *fmt, ...)
+{
+	char opts[900], all[1024];
+	size_t psz = hp_test_default_page_size();
+	unsigned free_pages = psz ? hp_test_free_hugepages(0, psz) : 0;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(opts, sizeof(opts), fmt, ap);
+	va_end(ap);
+	on_huge = psz && (uint64_t)free_pages * psz >= ((uint64_t)need_mb << 20) && free_pages > 0;
+	if (!on_huge)
+		hp_test_note("running with --no-huge: node 0 has %u free hugepages, the test wants %u MiB",
+			     free_pages, need_mb);
+	snprintf(all, sizeof(all), "%s%s", on_huge ? "" : "--no-huge ", opts);
+	rc = hp_test_init_str(all);
+	if (rc < 0)
+		fail_msg("hp_init(%s) failed: %d: %s", all, rc, hp_last_error());
+	return on_huge;
+}
+
+bool hp_test_huge(void)
+{
+	return on_huge;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Helpers shared by the unit tests: choose hugepages or --no-huge from what the machine has
+ * (and say which on the TAP stream), and read the machine's state independently of the library
+ * (sysfs counters, pagemap) so tests compare the library against the kernel, not against itself.
+ */
+#ifndef HP_TEST_H
+#define HP_TEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <hugepool.h>
+
+/* A TAP comment line (cmocka's TAP output is on stdout). */
+#define hp_test_note(...)                                                         \
+	do {                                                                        \
+		printf("# " __VA_ARGS__);                                           \
+		printf("\n");                                                       \
+		fflush(stdout);                                                     \
+	} while (0)
+
+/* Skip the running test case, saying why. */
+#define hp_test_skip(...)                                                         \
+	do {                                                                        \
+		hp_test_note("SKIP: " __VA_ARGS__);                                 \
+		skip();                                                             \
+	} while (0)
+
+/* Free pages of a size on a node, from sysfs (0 if the pool does not exist). */
+unsigned hp_test_free_hugepages(int node, size_t page_size);
+
+/* The system's default hugepage size in bytes (from /proc/meminfo), 0 if none. */
+size_t hp_test_default_page_size(void);
+
+/* HugePages_Free of the default size from /proc/meminfo. */
+long hp_test_meminfo_free(void);
+
+/* Frame number of a mapped address from /proc/self/pagemap, read here; 0 if hidden or absent. */
+uint64_t hp_test_pagemap_pfn(const void *va);
+
+/* true when this process may read frame numbers (root with CAP_SYS_ADMIN). */
+bool hp_test_can_read_pfn(void);
+
+/*
+ * Start the runtime with the options in fmt (printf-style, blank-separated). When the machine
+ * has fewer than need_mb MiB of free default-size hugepages on node 0, adds --no-huge instead and
+ * says so. Fails the test if hp_init fails. Returns true when running on hugepages.
+ */
+bool hp_test_init(unsigned need_mb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* true after hp_test_init chose hugepages. */
+bool hp_test_huge(void);
+
+/* Split a blank-separated option string into argv (argv[0] = "test") and call hp_init. */
+int hp_test_init_str(const char *opts);
+
+#endif
