@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# hugepool's one entry point for people and CI (run as root on Debian 12):
+#   ./dev.sh demo    install what is missing, build, reserve hugepages, run hp-info and hp-demo
+#   ./dev.sh test    the same set-up, then every test lane; ends with "N passed, N failed, N skipped"
+#   ./dev.sh deps | build | hugepages    one step alone
+# Environment: HP_BUILD (build dir, default build), HP_PAGES (2 MiB pages wanted free on node 0,
+# default 1280), HP_STRESS_SECONDS (length of each stress test, default 5), HP_SKIP_VM=1 and
+# HP_SKIP_SANITIZERS=1 to leave those lanes out (they are then counted as skipped, never passed).
+set -euo pipefail
+cd "$(dirname "$0")"
+top=$PWD
+build=${HP_BUILD:-build}
+
+packages=(gcc meson ninja-build pkg-config python3 libnuma-dev libhugetlbfs-dev libibverbs-dev
+	librdmacm-dev rdma-core ibverbs-providers ibverbs-utils libcmocka-dev clang libclang-rt-14-dev
+	libdpdk-dev qemu-system-x86 busybox-static cpio kmod iproute2 doxygen)
+
+say() { printf '\n== %s\n' "$*"; }
+
+need_root() {
+	if [[ $(id -u) != 0 ]]; then
+		echo "dev.sh: hugepages, pagemap frame numbers and package installs need root: run sudo $0 $*" >&2
+		exit 1
+	fi
+}
+
+deps() {
+	local missing=() p
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	if ((${#missing[@]})); then
+		say "installing: ${missing[*]}"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	fi
+}
+
+setup_dir() { # setup_dir DIR [meson options...]
+	local dir=$1
+	shift
+	if [[ ! -f $dir/build.ninja ]]; then
+		meson setup "$dir" --werror "$@" >"$top/.setup-$(basename "$dir").log" 2>&1 ||
+			{ cat "$top/.setup-$(basename "$dir").log"; return 1; }
+		rm -f "$top/.setup-$(basename "$dir").log"
+	fi
+	ninja -C "$dir"
+}
+
+build() {
+	say "building in $build"
+	setup_dir "$build"
+}
+
+# Make sure node 0 has HP_PAGES free 2 MiB pages (adding to the pool, never taking from it),
+# and that the 1 GiB pool has 2 pages where the kernel has one (tests of 1 GiB pages use them).
+hugepages() {
+	local want=${HP_PAGES:-1280} sys=/sys/kernel/mm/hugepages
+	local total free g
+	total=$(cat $sys/hugepages-2048kB/nr_hugepages)
+	free=$(cat $sys/hugepages-2048kB/free_hugepages)
+	if ((free < want)); then
+		echo $((total + want - free)) >$sys/hugepages-2048kB/nr_hugepages
+	fi
+	g=$sys/hugepages-1048576kB/nr_hugepages
+	if [[ -w $g ]] && (($(cat $g) < 2)); then
+		echo 2 >$g 2>/dev/null || true
+	fi
+	say "hugepages: $(cat $sys/hugepages-2048kB/free_hugepages) free 2 MiB pages" \
+		"$([[ -r $g ]] && echo ", $(cat ${g%/*}/free_hugepages) free 1 GiB pages")"
+}
+
+demo() {
+	need_root demo
+	deps
+	build
+	hugepages
+	say "hp-info: what this machine has"
+	"$build/apps/hp-info/hp-info"
+	say "hp-demo: reserve per node, walk the memory, give it back"
+	"$build/apps/hp-demo/hp-demo"
+}
+
+# run_suites LOGNAME DIR SUITE... : run meson suites, keep the log apart for the summary
+logs=()
+run_suites() {
+	local name=$1 dir=$2 args=()
+	shift 2
+	for s in "$@"; do args+=(--suite "$s"); done
+	say "tests: $name ($*)"
+	meson test -C "$dir" --no-rebuild --print-errorlogs --logbase "$name" "${args[@]}" || true
+	logs+=("$dir/meson-logs/$name.json")
+}
+
+run_tests() {
+	need_root test
+	deps
+	build
+	hugepages
+	export HP_STRESS_SECONDS=${HP_STRESS_SECONDS:-5}
+	run_suites unit "$build" unit fuzz
+	run_suites stress "$build" stress
+	if [[ ${HP_SKIP_SANITIZERS:-0} != 1 ]]; then
+		say "building with AddressSanitizer + UndefinedBehaviorSanitizer"
+		setup_dir "$build-asan" -Db_sanitize=address,undefined -Db_lundef=false -Ddpdk_compare=disabled
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+			run_suites asan "$build-asan" unit stress
+		say "building with ThreadSanitizer"
+		setup_dir "$build-tsan" -Db_sanitize=thread -Db_lundef=false -Ddpdk_compare=disabled
+		TSAN_OPTIONS=halt_on_error=1 run_suites tsan "$build-tsan" stress
+		say "building with mempool debug cookies and statistics"
+		setup_dir "$build-debug" -Dmempool_debug=true -Dmempool_stats=true -Ddpdk_compare=disabled
+		run_suites debug "$build-debug" unit
+	fi
+	if [[ ${HP_SKIP_VM:-0} != 1 ]]; then
+		run_suites vm "$build" vm
+	fi
+	say "summary"
+	python3 "$top/test/summary.py" "${logs[@]}"
+}
+
+case ${1:-} in
+demo) demo ;;
+test) run_tests ;;
+deps) need_root deps; deps ;;
+build) build ;;
+hugepages) need_root hugepages; hugepages ;;
+*)
+	sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+	exit 2
+	;;
+esac
