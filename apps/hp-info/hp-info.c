@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hp-info: what hugepages this machine has (page sizes, per-node pools, hugetlbfs mounts, the
+ * IOVA mode a process would get), as a table or one JSON object, and setting the per-node pools
+ * (--reserve, --clear). Reads everything through the library's discovery calls, which work
+ * without hp_init(). Exit status: 0 when everything asked was done, 1 otherwise, 2 for bad usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <numa.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hugepool.h>
+
+#define MAX_POOLS 256
+#define MAX_REQ 64
+
+static const char *prog = "hp-info";
+
+struct snapshot {
+	struct hp_hugepage_pool pools[MAX_POOLS];
+	unsigned n;
+};
+
+struct request {
+	int node;
+	unsigned long long bytes;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s [--json] [--reserve NODE:SIZE[,NODE:SIZE...]] [--size 2M|1G] [--clear]\n"
+		"  (no option)          table of page sizes, per-node pools, mounts, IOVA mode\n"
+		"  --json               the same as one JSON object\n"
+		"  --reserve 0:1G,1:1G  set node 0's and node 1's pool to 1 GiB of pages (root)\n"
+		"  --size 2M|1G         page size for --reserve/--clear (default: the system's default;\n"
+		"                       --clear without --size clears every size)\n"
+		"  --clear              give every free hugepage back to the kernel (root)\n"
+		"  --help               this text\n"
+		"SIZE takes a suffix K, M, G or T (bytes); a bare number is MiB.\n",
+		prog);
+}
+
+/* "2 MiB", "1 GiB", "64 KiB", exact when the size is a whole number of the unit. */
+static const char *size_str(unsigned long long b, char *buf, size_t len)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	unsigned u = 0;
+
+	while (u < 4 && b >= 1024 && b % 1024 == 0) {
+		b /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%llu %s", b, units[u]);
+	return buf;
+}
+
+/* "2M", "1G", "512", "2048K", "0"; a bare number is MiB. Returns 0, or -1 on bad syntax. */
+/* The kernel command line's spelling of a page size: "2M", "1G". */
+static const char *kernel_size_str(size_t b, char *buf, size_t len)
+{
+	if (b % (1UL << 30) == 0)
+		snprintf(buf, len, "%zuG", b >> 30);
+	else if (b % (1UL << 20) == 0)
+		snprintf(buf, len, "%zuM", b >> 20);
+	else
+		snprintf(buf, len, "%zuK", b >> 10);
+	return buf;
+}
+
+static int parse_size(const char *s, unsigned long long *bytes)
+{
+	unsigned long long v;
+	unsigned shift = 20;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: return -1;
+	}
+	if (*end == 'B')
+		end++;
+	else if (end[0] == 'i' && end[1] == 'B')
+		end += 2;
+	if (*end != '\0' || v > (~0ULL >> shift))
+		return -1;
+	*bytes = v << shift;
+	return 0;
+}
+
+static int snapshot_take(struct snapshot *s)
+{
+	int n = hp_hugepage_pools(s->pools, MAX_POOLS);
+
+	if (n < 0) {
+		fprintf(stderr, "%s: cannot list hugepage pools: %s\n", prog, hp_last_error());
+		return -1;
+	}
+	s->n = n < MAX_POOLS ? (unsigned)n : MAX_POOLS;
+	return 0;
+}
+
+static const struct hp_hugepage_pool *pool_find(const struct snapshot *s, int node, size_t size)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->pools[i].node == node && s->pools[i].page_size == size)
+			return &s->pools[i];
+	return NULL;
+}
+
+static bool size_known(const struct snapshot *s, size_t size)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->pools[i].page_size == size)
+			return true;
+	return false;
+}
+
+static bool node_known(const struct snapshot *s, int node)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->pools[i].node == node)
+			return true;
+	return false;
+}
+
+/* Distinct page sizes, ascending (pools are sorted by size). */
+static unsigned page_sizes(const struct snapshot *s, size_t *out, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < s->n; i++)
+		if ((n == 0 || out[n - 1] != s->pools[i].page_size) && n < max)
+			out[n++] = s->pools[i].page_size;
+	return n;
+}
+
+static void sizes_list(const struct snapshot *s, char *buf, size_t len)
+{
+	size_t sizes[16], off = 0;
+	unsigned n = page_sizes(s, sizes, 16);
+	char t[32];
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+					size_str(sizes[i], t, sizeof(t)));
+	if (n == 0)
+		snprintf(buf, len, "none");
+}
+
+static void nodes_list(const struct snapshot *s, char *buf, size_t len)
+{
+	size_t off = 0;
+	int last = -1;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < s->n && off < len; i++) {
+		if (s->pools[i].node <= last)
+			continue;
+		off += (size_t)snprintf(buf + off, len - off, "%s%d", off ? ", " : "",
+					s->pools[i].node);
+		last = s->pools[i].node;
+	}
+}
+
+/* CPU list of a node as "0-3,8", from libnuma. */
+static void node_cpus(int node, char *buf, size_t len)
+{
+	struct bitmask *bm;
+	size_t off = 0;
+	unsigned i, n;
+
+	buf[0] = '\0';
+	if (numa_available() < 0) {
+		snprintf(buf, len, "0-%ld", sysconf(_SC_NPROCESSORS_CONF) - 1);
+		return;
+	}
+	bm = numa_allocate_cpumask();
+	if (!bm || numa_node_to_cpus(node, bm) < 0) {
+		if (bm)
+			numa_free_cpumask(bm);
+		return;
+	}
+	n = bm->size;
+	for (i = 0; i < n && off < len; i++) {
+		unsigned j = i;
+
+		if (!numa_bitmask_isbitset(bm, i))
+			continue;
+		while (j + 1 < n && numa_bitmask_isbitset(bm, j + 1))
+			j++;
+		if (j > i)
+			off += (size_t)snprintf(buf + off, len - off, "%s%u-%u", off ? "," : "", i, j);
+		else
+			off += (size_t)snprintf(buf + off, len - off, "%s%u", off ? "," : "", i);
+		i = j;
+	}
+	numa_free_cpumask(bm);
+}
+
+static int max_node(void)
+{
+	return numa_available() < 0 ? 0 : numa_max_node();
+}
+
+static bool node_exists(int node)
+{
+	if (numa_available() < 0)
+		return node == 0;
+	return numa_bitmask_isbitset(numa_nodes_ptr, (unsigned)node);
+}
+
+static void print_table(const struct snapshot *s)
+{
+	enum hp_iova_mode iova = hp_iova_mode_probe();
+	size_t sizes[16], def = hp_hugepage_default_size();
+	unsigned nsz = page_sizes(s, sizes, 16);
+	char a[32], b[32], c[32], cpus[256];
+
+	printf("default hugepage size: %s\n", def ? size_str(def, a, sizeof(a)) : "none");
+	printf("IOVA mode a process would get (--iova=auto): %s\n",
+	       iova == HP_IOVA_PA ? "PA (pagemap shows frame numbers)"
+				  : "VA (pagemap hides frame numbers: not root, or no CAP_SYS_ADMIN)");
+	printf("\nhugepage pools per node:\n");
+	printf("  %-9s %4s %8s %8s %8s %8s %12s %12s\n", "page size", "node", "total", "free",
+	       "in use", "surplus", "total size", "free size");
+	for (unsigned i = 0; i < s->n; i++) {
+		const struct hp_hugepage_pool *p = &s->pools[i];
+
+		printf("  %-9s %4d %8u %8u %8u %8u %12s %12s\n", size_str(p->page_size, a, sizeof(a)),
+		       p->node, p->total, p->free, p->total - p->free, p->surplus,
+		       size_str((unsigned long long)p->total * p->page_size, b, sizeof(b)),
+		       size_str((unsigned long long)p->free * p->page_size, c, sizeof(c)));
+	}
+	if (s->n == 0)
+		printf("  (none: this kernel has no hugepages)\n");
+	printf("\nhugetlbfs mounts:\n");
+	for (unsigned i = 0; i < nsz; i++) {
+		const char *m = hp_hugetlbfs_mount(sizes[i]);
+
+		printf("  %-9s %s\n", size_str(sizes[i], a, sizeof(a)),
+		       m ? m : "(none; not needed: hugepool uses memfd unless --huge-dir is given)");
+	}
+	printf("\nNUMA nodes:\n");
+	for (int n = 0; n <= max_node(); n++) {
+		long long fr = 0, tot = numa_available() < 0 ? 0 : numa_node_size64(n, &fr);
+
+		if (!node_exists(n))
+			continue;
+		node_cpus(n, cpus, sizeof(cpus));
+		printf("  node %d: cpus %s", n, cpus[0] ? cpus : "none");
+		if (tot > 0)
+			printf(", memory %lld MiB, %lld MiB free", tot >> 20, fr >> 20);
+		printf("\n");
+	}
+}
+
+/* One JSON object; keys are documented in doc/tools.md and hp-info(1) and do not change. */
+static void print_json(const struct snapshot *s)
+{
+	size_t sizes[16];
+	unsigned nsz = page_sizes(s, sizes, 16);
+	char cpus[256];
+	bool first = true;
+
+	printf("{\"default_page_size\":%zu,\"iova_mode\":\"%s\",\"page_sizes\":[",
+	       hp_hugepage_default_size(), hp_iova_mode_probe() == HP_IOVA_PA ? "pa" : "va");
+	for (unsigned i = 0; i < nsz; i++)
+		printf("%s%zu", i ? "," : "", sizes[i]);
+	printf("],\"pools\":[");
+	for (unsigned i = 0; i < s->n; i++) {
+		const struct hp_hugepage_pool *p = &s->pools[i];
+
+		printf("%s{\"node\":%d,\"page_size\":%zu,\"total\":%u,\"free\":%u,\"in_use\":%u,"
+		       "\"surplus\":%u}",
+		       i ? "," : "", p->node, p->page_size, p->total, p->free, p->total - p->free,
+		       p->surplus);
+	}
+	printf("],\"mounts\":[");
+	for (unsigned i = 0; i < nsz; i++) {
+		const char *m = hp_hugetlbfs_mount(sizes[i]);
+
+		/* mount paths come from /proc/mounts, which escapes blanks as \040: no quoting needed */
+		printf("%s{\"page_size\":%zu,\"path\":", i ? "," : "", sizes[i]);
+		printf(m ? "\"%s\"}" : "null}", m);
+	}
+	printf("],\"nodes\":[");
+	for (int n = 0; n <= max_node(); n++) {
+		long long fr = 0, tot = numa_available() < 0 ? 0 : numa_node_size64(n, &fr);
+
+		if (!node_exists(n))
+			continue;
+		node_cpus(n, cpus, sizeof(cpus));
+		printf("%s{\"node\":%d,\"cpus\":\"%s\",\"mem_total\":%lld,\"mem_free\":%lld}",
+		       first ? "" : ",", n, cpus, tot > 0 ? tot : 0, tot > 0 ? fr : 0);
+		first = false;
+	}
+	printf("]}\n");
+}
+
+/* "0:1G,1:512M" into reqs; prints the reason and returns -1 on bad syntax. */
+static int parse_reserve(const char *arg, struct request *reqs, unsigned *n)
+{
+	char *copy = strdup(arg), *save = NULL, *tok, *end = NULL;
+	int rc = 0;
+
+	*n = 0;
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(tok, ':');
+		long node;
+
+		if (*n == MAX_REQ) {
+			fprintf(stderr, "%s: --reserve: more than %d entries\n", prog, MAX_REQ);
+			rc = -1;
+			break;
+		}
+		errno = 0;
+		node = colon && colon != tok ? strtol(tok, &end, 10) : -1;
+		if (node < 0 || end != colon || node > INT_MAX || errno ||
+		    parse_size(colon + 1, &reqs[*n].bytes) < 0) {
+			fprintf(stderr,
+				"%s: --reserve: '%s' is not NODE:SIZE; write e.g. --reserve 0:1G or "
+				"--reserve 0:512M,1:512M (SIZE with K, M, G or T; a bare number is MiB)\n",
+				prog, tok);
+			rc = -1;
+			break;
+		}
+		reqs[*n].node = (int)node;
+		(*n)++;
+	}
+	if (rc == 0 && *n == 0) {
+		fprintf(stderr, "%s: --reserve needs NODE:SIZE, e.g. --reserve 0:1G\n", prog);
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
+static int need_root(const char *what)
+{
+	if (geteuid() == 0)
+		return 0;
+	fprintf(stderr,
+		"%s: %s writes /sys/devices/system/node/nodeN/hugepages/*/nr_hugepages and needs root; "
+		"run it with sudo\n",
+		prog, what);
+	return -1;
+}
+
+/* Sets one pool and says how it went; returns 0 when the kernel has exactly count pages. */
+static int set_pool(int node, size_t size, unsigned count, const struct hp_hugepage_pool *before)
+{
+	char a[32], b[32], c[32], k[32];
+	int got = hp_hugepage_set(node, size, count);
+
+	size_str(size, a, sizeof(a));
+	if (got < 0) {
+		fprintf(stderr, "%s: node %d, %s pages: %s\n", prog, node, a, hp_last_error());
+		return -1;
+	}
+	if ((unsigned)got == count)
+		return 0;
+	size_str((unsigned long long)count * size, b, sizeof(b));
+	size_str((unsigned long long)got * size, c, sizeof(c));
+	if ((unsigned)got < count)
+		fprintf(stderr,
+			"%s: node %d: asked %u pages of %s (%s), the kernel gave %u (%s): the node is "
+			"short of free memory or it is too fragmented; free memory, or reserve at boot "
+			"(hugepagesz=%s hugepages=N on the kernel command line)\n",
+			prog, node, count, a, b, got, c, kernel_size_str(size, k, sizeof(k)));
+	else
+		fprintf(stderr,
+			"%s: node %d: asked %u pages of %s (%s), the pool keeps %u: %u are in use and "
+			"return when their owner frees them\n",
+			prog, node, count, a, b, got, before ? before->total - before->free : 0);
+	return -1;
+}
+
+static int do_reserve(const struct snapshot *s, const char *arg, size_t size)
+{
+	struct request reqs[MAX_REQ];
+	unsigned n, i;
+	char a[32], list[256];
+	int rc = 0;
+
+	if (parse_reserve(arg, reqs, &n) < 0)
+		return 2;
+	/* check everything before changing anything */
+	for (i = 0; i < n; i++) {
+		if (!node_known(s, reqs[i].node)) {
+			nodes_list(s, list, sizeof(list));
+			fprintf(stderr, "%s: node %d does not exist (or has no hugepage pools); this machine "
+				"has node%s %s\n", prog, reqs[i].node, strchr(list, ',') ? "s" : "", list);
+			return 1;
+		}
+		if (reqs[i].bytes % size)
+			fprintf(stderr, "%s: node %d: %llu bytes is not a whole number of %s pages; "
+				"rounding up\n", prog, reqs[i].node, reqs[i].bytes,
+				size_str(size, a, sizeof(a)));
+		if ((reqs[i].bytes + size - 1) / size > UINT_MAX / 2) {
+			fprintf(stderr, "%s: node %d: %llu bytes is too many pages\n", prog,
+				reqs[i].node, reqs[i].bytes);
+			return 2;
+		}
+	}
+	if (need_root("--reserve") < 0)
+		return 1;
+	for (i = 0; i < n; i++) {
+		unsigned count = (unsigned)((reqs[i].bytes + size - 1) / size);
+
+		if (set_pool(reqs[i].node, size, count, pool_find(s, reqs[i].node, size)) < 0)
+			rc = 1;
+	}
+	return rc;
+}
+
+/* Sets each pool (of one size, or all when size is 0) to the pages in use there. */
+static int do_clear(const struct snapshot *s, size_t size)
+{
+	int rc = 0;
+
+	if (need_root("--clear") < 0)
+		return 1;
+	for (unsigned i = 0; i < s->n; i++) {
+		const struct hp_hugepage_pool *p = &s->pools[i];
+
+		if (size && p->page_size != size)
+			continue;
+		if (p->free == 0)
+			continue;
+		/* pages taken between the snapshot and the write stay: the kernel keeps them */
+		if (set_pool(p->node, p->page_size, p->total - p->free, p) < 0)
+			rc = 1;
+	}
+	return rc;
+}
+
+static int check_size(const struct snapshot *s, const char *arg, size_t *size)
+{
+	unsigned long long v = 0;
+	char list[256];
+
+	*size = parse_size(arg, &v) == 0 ? (size_t)v : 0;
+	if (*size && size_known(s, *size))
+		return 0;
+	sizes_list(s, list, sizeof(list));
+	if (*size)
+		fprintf(stderr, "%s: --size %s: the kernel has no pages of that size; it has: %s\n",
+			prog, arg, list);
+	else
+		fprintf(stderr, "%s: --size '%s' is not a size; write e.g. --size 2M or --size 1G "
+			"(this kernel has: %s)\n", prog, arg, list);
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'},     {"reserve", required_argument, NULL, 'r'},
+		{"size", required_argument, NULL, 's'}, {"clear", no_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0},
+	};
+	const char *reserve = NULL, *size_arg = NULL;
+	bool json = false, clear = false;
+	struct snapshot snap;
+	size_t size = 0;
+	int c, rc = 0;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'r': reserve = optarg; break;
+		case 's': size_arg = optarg; break;
+		case 'c': clear = true; break;
+		case 'h': usage(stdout); return 0;
+		default:
+			if (optopt == 'r' || optopt == 's')
+				fprintf(stderr, "%s: option %s needs a value; see %s --help\n", prog,
+					argv[optind - 1], prog);
+			else if (optopt)
+				fprintf(stderr, "%s: unknown option -%c; see %s --help\n", prog, optopt,
+					prog);
+			else
+				fprintf(stderr, "%s: unknown option %s; see %s --help\n", prog,
+					argv[optind - 1], prog);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'; see %s --help\n", prog, argv[optind], prog);
+		return 2;
+	}
+	if (reserve && clear) {
+		fprintf(stderr, "%s: give --reserve or --clear, not both\n", prog);
+		return 2;
+	}
+	if (snapshot_take(&snap) < 0)
+		return 1;
+	if (size_arg && check_size(&snap, size_arg, &size) < 0)
+		return 2;
+	if (reserve && !size) {
+		size = hp_hugepage_default_size();
+		if (!size) {
+			fprintf(stderr, "%s: this kernel has no hugepages (no Hugepagesize in /proc/meminfo)\n",
+				prog);
+			return 1;
+		}
+	}
+	if (reserve)
+		rc = do_reserve(&snap, reserve, size);
+	else if (clear)
+		rc = do_clear(&snap, size);
+	if (rc == 2)
+		return rc;
+	if ((reserve || clear) && snapshot_take(&snap) < 0)
+		return 1;
+	if (json)
+		print_json(&snap);
+	else
+		print_table(&snap);
+	return rc;
+}
