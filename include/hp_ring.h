@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file hp_ring.h
+ * Lock-free ring of pointers: fixed size, FIFO, multi-producer/multi-consumer by default,
+ * single-producer and/or single-consumer when created so. Enqueue and dequeue are inline here;
+ * their memory ordering lives in hp_ring_pvt.h. Producers and consumers each own a head and a
+ * tail on their own cache line; a ring of count slots holds count - 1 objects, or exactly
+ * count with HP_RING_EXACT_SZ. Named rings live in a memzone on a NUMA node.
+ */
+#ifndef HP_RING_H
+#define HP_RING_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <hp_common.h>
+#include <hp_memzone.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Only one thread at a time enqueues (chosen at create; otherwise any number may). */
+#define HP_RING_SP_ENQ 0x1
+/** Only one thread at a time dequeues (chosen at create; otherwise any number may). */
+#define HP_RING_SC_DEQ 0x2
+/** count need not be a power of two, and the ring holds exactly count objects. */
+#define HP_RING_EXACT_SZ 0x4
+/** Largest count a ring may have. */
+#define HP_RING_SZ_MASK 0x7fffffffU
+/** Longest ring name + 1 (the memzone behind a ring is named "RG_" + name). */
+#define HP_RING_NAMESIZE (HP_MEMZONE_NAMESIZE - 3)
+
+/** One side of the ring (producers or consumers). Private: use the functions below. */
+struct hp_ring_headtail {
+	_Atomic uint32_t head; /**< next index this side claims (CAS when several threads) */
+	_Atomic uint32_t tail; /**< everything before it is finished by this side */
+	uint32_t single;       /**< 1: one thread at a time on this side; set at init */
+	uint32_t opp_tail;     /**< single side only: a recent copy of the other side's tail */
+};
+
+/**
+ * A ring. Place it with hp_ring_create(), or in your own memory with hp_ring_init(). The
+ * fields are private; they are here only so that enqueue and dequeue can be inline.
+ */
+struct hp_ring {
+	char name[HP_RING_NAMESIZE];  /**< name given at create/init */
+	uint32_t magic;               /**< HP_RING_MAGIC while the ring is live */
+	unsigned flags;               /**< HP_RING_* given at create/init */
+	uint32_t size;                /**< slots, a power of two */
+	uint32_t mask;                /**< size - 1 */
+	uint32_t capacity;            /**< most objects held at once */
+	const struct hp_memzone *mz;  /**< the zone holding the ring, NULL after hp_ring_init() */
+	/** producers' side, alone on its cache line */
+	HP_CACHE_ALIGNED struct hp_ring_headtail prod;
+	/* a spare line so that the adjacent-line prefetcher does not pair prod with cons */
+	HP_CACHE_ALIGNED char pad0[HP_CACHE_LINE_SIZE];
+	/** consumers' side, alone on its cache line */
+	HP_CACHE_ALIGNED struct hp_ring_headtail cons;
+	HP_CACHE_ALIGNED char pad1[HP_CACHE_LINE_SIZE];
+	/** the slots */
+	HP_CACHE_ALIGNED void *slots[];
+};
+
+/** Value of hp_ring::magic while a ring is live. */
+#define HP_RING_MAGIC 0x52494e47U
+
+#include <hp_ring_pvt.h>
+
+/**
+ * Bytes that a ring of count slots takes (for hp_ring_init() in your own memory).
+ * @param count slots: a power of two, or any number up to HP_RING_SZ_MASK with HP_RING_EXACT_SZ
+ * @param flags HP_RING_* flags the ring will be initialised with
+ * @return bytes (a multiple of the cache line), or -EINVAL (count 0, too large, or not a power
+ *         of two without HP_RING_EXACT_SZ; unknown flag)
+ */
+HP_API ssize_t hp_ring_get_memsize(unsigned count, unsigned flags);
+
+/**
+ * Initialise a ring in memory the caller owns (not thread-safe; nobody may use r meanwhile).
+ * Such a ring is not found by hp_ring_lookup(); free its memory yourself.
+ * @param r hp_ring_get_memsize(count, flags) bytes, aligned to HP_CACHE_LINE_SIZE
+ * @param name 1 to HP_RING_NAMESIZE - 1 characters, for messages and dumps
+ * @param count slots (see hp_ring_get_memsize())
+ * @param flags 0 or an OR of HP_RING_SP_ENQ, HP_RING_SC_DEQ, HP_RING_EXACT_SZ
+ * @return 0, or -EINVAL (NULL or misaligned r, bad name, count or flags)
+ */
+HP_API int hp_ring_init(struct hp_ring *r, const char *name, unsigned count, unsigned flags);
+
+/**
+ * Create a named ring in a memzone on a NUMA node.
+ * @param name 1 to HP_RING_NAMESIZE - 1 characters, unique among rings
+ * @param count slots: a power of two (holds count - 1), or with HP_RING_EXACT_SZ any number
+ *        up to HP_RING_SZ_MASK (holds exactly count)
+ * @param node NUMA node, or HP_NODE_ANY for the caller's node
+ * @param flags 0 or an OR of HP_RING_SP_ENQ, HP_RING_SC_DEQ, HP_RING_EXACT_SZ
+ * @return the ring, or NULL with errno EINVAL (bad name, count or flags), EEXIST (a ring of
+ *         that name exists), ENOMEM (no room on the node), ENODEV (no such node)
+ */
+HP_API struct hp_ring *hp_ring_create(const char *name, unsigned count, int node,
+				      unsigned flags);
+
+/**
+ * Find a ring made by hp_ring_create().
+ * @param name ring name
+ * @return the ring, or NULL with errno ENOENT (no such ring) or EINVAL (name NULL or too long)
+ */
+HP_API struct hp_ring *hp_ring_lookup(const char *name);
+
+/**
+ * Destroy a ring made by hp_ring_create() and give its memory back. Nobody may use it
+ * afterwards. NULL, and rings from hp_ring_init() (whose memory is the caller's), are ignored.
+ * @param r the ring
+ */
+HP_API void hp_ring_free(struct hp_ring *r);
+
+/**
+ * Write a one-line summary of the ring (name, size, capacity, heads, tails, count) to f.
+ * @param f stream
+ * @param r the ring
+ */
+HP_API void hp_ring_dump(FILE *f, const struct hp_ring *r);
+
+/**
+ * Enqueue all of n objects, or none.
+ * @param r the ring
+ * @param objs n pointers
+ * @param n how many
+ * @param free_space if not NULL, set to the room left after the call
+ * @return n, or 0 when fewer than n slots were free (nothing enqueued)
+ */
+static inline unsigned hp_ring_enqueue_bulk(struct hp_ring *r, void *const *objs, unsigned n,
+					    unsigned *free_space)
+{
+	return hp_ring_do_enqueue(r, objs, n, 0, free_space);
+}
+
+/**
+ * Dequeue all of n objects, or none.
+ * @param r the ring
+ * @param objs room for n pointers
+ * @param n how many
+ * @param available if not NULL, set to the objects left after the call
+ * @return n, or 0 when fewer than n objects were there (nothing dequeued)
+ */
+static inline unsigned hp_ring_dequeue_bulk(struct hp_ring *r, void **objs, unsigned n,
+					    unsigned *available)
+{
+	return hp_ring_do_dequeue(r, objs, n, 0, available);
+}
+
+/**
+ * Enqueue as many of n objects as fit, in order from objs[0].
+ * @param r the ring
+ * @param objs n pointers
+ * @param n how many at most
+ * @param free_space if not NULL, set to the room left after the call
+ * @return how many were enqueued, 0..n
+ */
+static inline unsigned hp_ring_enqueue_burst(struct hp_ring *r, void *const *objs, unsigned n,
+					     unsigned *free_space)
+{
+	return hp_ring_do_enqueue(r, objs, n, 1, free_space);
+}
+
+/**
+ * Dequeue as many objects as there are, up to n.
+ * @param r the ring
+ * @param objs room for n pointers
+ * @param n how many at most
+ * @param available if not NULL, set to the objects left after the call
+ * @return how many were dequeued, 0..n
+ */
+static inline unsigned hp_ring_dequeue_burst(struct hp_ring *r, void **objs, unsigned n,
+					     unsigned *available)
+{
+	return hp_ring_do_dequeue(r, objs, n, 1, available);
+}
+
+/**
+ * Enqueue one object.
+ * @param r the ring
+ * @param obj the pointer
+ * @return 0, or -ENOBUFS when the ring is full
+ */
+static inline int hp_ring_enqueue(struct hp_ring *r, void *obj)
+{
+	return hp_ring_enqueue_bulk(r, &obj, 1, NULL) ? 0 : -ENOBUFS;
+}
+
+/**
+ * Dequeue one object.
+ * @param r the ring
+ * @param obj set to the pointer
+ * @return 0, or -ENOENT when the ring is empty
+ */
+static inline int hp_ring_dequeue(struct hp_ring *r, void **obj)
+{
+	return hp_ring_dequeue_bulk(r, obj, 1, NULL) ? 0 : -ENOENT;
+}
+
+/**
+ * Objects in the ring now (a snapshot when other threads are at work).
+ * @param r the ring
+ * @return 0..capacity
+ */
+static inline unsigned hp_ring_count(const struct hp_ring *r)
+{
+	/* acquire pairs with the consumers' release of cons.tail: the prod.tail they had seen
+	 * happens before our load of it, so pt is never behind ct */
+	uint32_t ct = atomic_load_explicit(&r->cons.tail, memory_order_acquire);
+	/* relaxed: a snapshot; no slot is read on the strength of it */
+	uint32_t pt = atomic_load_explicit(&r->prod.tail, memory_order_relaxed);
+	uint32_t n = pt - ct;
+
+	return n > r->capacity ? r->capacity : n;
+}
+
+/**
+ * Free slots now (a snapshot when other threads are at work).
+ * @param r the ring
+ * @return 0..capacity
+ */
+static inline unsigned hp_ring_free_count(const struct hp_ring *r)
+{
+	return r->capacity - hp_ring_count(r);
+}
+
+/**
+ * @param r the ring
+ * @return the most objects the ring holds at once
+ */
+static inline unsigned hp_ring_capacity(const struct hp_ring *r)
+{
+	return r->capacity;
+}
+
+/**
+ * @param r the ring
+ * @return 1 if the ring holds nothing now, else 0
+ */
+static inline int hp_ring_empty(const struct hp_ring *r)
+{
+	return hp_ring_count(r) == 0;
+}
+
+/**
+ * @param r the ring
+ * @return 1 if the ring has no free slot now, else 0
+ */
+static inline int hp_ring_full(const struct hp_ring *r)
+{
+	return hp_ring_free_count(r) == 0;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file hp_ring_pvt.h
+ * Private to hp_ring.h (installed only because the inline hot path needs it): every atomic of
+ * the ring, each with the access it pairs with. Producers own prod.head/prod.tail, consumers
+ * own cons.head/cons.tail; a side moves its head to claim slots, copies, then publishes by
+ * moving its tail with a release store that the other side's acquire load pairs with.
+ * Indexes run freely over uint32_t; a slot is index & mask. Do not call these directly.
+ */
+/* Included alone, this brings hp_ring.h, which includes this file again after struct hp_ring. */
+#include <hp_ring.h>
+
+#ifndef HP_RING_PVT_H
+#define HP_RING_PVT_H
+
+/* The one architecture-specific line of the ring: tell the CPU we are spinning. */
+static inline void hp_ring_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+/* Copy n pointers; unrolled by four, which the compiler turns into vector moves. */
+static inline void hp_ring_copy_ptrs(void **restrict dst, void *const *restrict src, uint32_t n)
+{
+	uint32_t i = 0;
+
+	for (; i + 4 <= n; i += 4) {
+		dst[i] = src[i];
+		dst[i + 1] = src[i + 1];
+		dst[i + 2] = src[i + 2];
+		dst[i + 3] = src[i + 3];
+	}
+	switch (n - i) {
+	case 3:
+		dst[i + 2] = src[i + 2];
+		/* fallthrough */
+	case 2:
+		dst[i + 1] = src[i + 1];
+		/* fallthrough */
+	case 1:
+		dst[i] = src[i];
+		/* fallthrough */
+	default:
+		break;
+	}
+}
+
+static inline void hp_ring_copy_in(struct hp_ring *r, uint32_t head, void *const *objs, uint32_t n)
+{
+	uint32_t i = head & r->mask;
+	uint32_t first = r->size - i;
+
+	if (HP_LIKELY(n <= first)) {
+		hp_ring_copy_ptrs(&r->slots[i], objs, n);
+	} else {
+		hp_ring_copy_ptrs(&r->slots[i], objs, first);
+		hp_ring_copy_ptrs(r->slots, objs + first, n - first);
+	}
+}
+
+static inline void hp_ring_copy_out(struct hp_ring *r, uint32_t head, void **objs, uint32_t n)
+{
+	uint32_t i = head & r->mask;
+	uint32_t first = r->size - i;
+
+	if (HP_LIKELY(n <= first)) {
+		hp_ring_copy_ptrs(objs, &r->slots[i], n);
+	} else {
+		hp_ring_copy_ptrs(objs, &r->slots[i], first);
+		hp_ring_copy_ptrs(objs + first, r->slots, n - first);
+	}
+}
+
+/* How many of n to take when avail are there: all or nothing (bulk) or as many as fit (burst). */
+static inline uint32_t hp_ring_fit(uint32_t n, uint32_t avail, int burst)
+{
+	if (HP_LIKELY(n <= avail))
+		return n;
+	return burst ? avail : 0;
+}
+
+/*
+ * Claim n slots to fill. Single producer: nobody else writes prod.head, and cons.tail is read
+ * again only when the copy in prod.opp_tail (older, so it never overstates the room) is short
+ * or the caller asks for the free space. Returns how many were claimed; *head is where they start, *free_space the room left after.
+ */
+static inline uint32_t hp_ring_prod_claim(struct hp_ring *r, uint32_t n, int burst, int single,
+					  uint32_t *head, unsigned *free_space)
+{
+	uint32_t h, ctail, room, want = n;
+
+	if (single) {
+		h = atomic_load_explicit(&r->prod.head, memory_order_relaxed); /* only we write it */
+		room = r->capacity + r->prod.opp_tail - h;
+		if (room < n || free_space) {
+			/* pairs with the consumers' release store of cons.tail in hp_ring_cons_publish:
+			 * their reads of the slots we are about to overwrite are finished */
+			ctail = atomic_load_explicit(&r->cons.tail, memory_order_acquire);
+			r->prod.opp_tail = ctail;
+			room = r->capacity + ctail - h;
+		}
+		n = hp_ring_fit(n, room, burst);
+		if (n)
+			atomic_store_explicit(&r->prod.head, h + n, memory_order_relaxed);
+	} else {
+		h = atomic_load_explicit(&r->prod.head, memory_order_relaxed);
+		do {
+			/* pairs with the release CAS below in the producer that wrote the head we
+			 * read: the cons.tail it saw is no newer than ours, so room cannot wrap */
+			atomic_thread_fence(memory_order_acquire);
+			/* pairs with the consumers' release store of cons.tail (hp_ring_cons_publish) */
+			ctail = atomic_load_explicit(&r->cons.tail, memory_order_acquire);
+			room = r->capacity + ctail - h;
+			n = hp_ring_fit(want, room, burst);
+			if (!n)
+				break;
+			/* release: pairs with the acquire fence above in the next producer */
+		} while (!atomic_compare_exchange_weak_explicit(&r->prod.head, &h, h + n,
+								memory_order_release,
+								memory_order_relaxed));
+	}
+	*head = h;
+	if (free_space)
+		*free_space = room - n;
+	return n;
+}
+
+/* Claim n filled slots; the mirror of hp_ring_prod_claim (prod.tail plays cons.tail's part). */
+static inline uint32_t hp_ring_cons_claim(struct hp_ring *r, uint32_t n, int burst, int single,
+					  uint32_t *head, unsigned *available)
+{
+	uint32_t h, ptail, ready, want = n;
+
+	if (single) {
+		h = atomic_load_explicit(&r->cons.head, memory_order_relaxed); /* only we write it */
+		ready = r->cons.opp_tail - h;
+		if (ready < n || available) {
+			/* pairs with the producers' release store of prod.tail in
+			 * hp_ring_prod_publish: the slots up to it are written */
+			ptail = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
+			r->cons.opp_tail = ptail;
+			ready = ptail - h;
+		}
+		n = hp_ring_fit(n, ready, burst);
+		if (n)
+			atomic_store_explicit(&r->cons.head, h + n, memory_order_relaxed);
+	} else {
+		h = atomic_load_explicit(&r->cons.head, memory_order_relaxed);
+		do {
+			/* pairs with the release CAS below in the consumer that wrote the head we
+			 * read: the prod.tail it saw is no newer than ours, so ready cannot wrap */
+			atomic_thread_fence(memory_order_acquire);
+			/* pairs with the producers' release store of prod.tail (hp_ring_prod_publish) */
+			ptail = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
+			ready = ptail - h;
+			n = hp_ring_fit(want, ready, burst);
+			if (!n)
+				break;
+			/* release: pairs with the acquire fence above in the next consumer */
+		} while (!atomic_compare_exchange_weak_explicit(&r->cons.head, &h, h + n,
+								memory_order_release,
+								memory_order_relaxed));
+	}
+	*head = h;
+	if (available)
+		*available = ready - n;
+	return n;
+}
+
+/*
+ * Move a side's tail from head to head + n once the slots are copied. With several threads on
+ * the side, earlier claimers publish first: wait until the tail reaches our head.
+ */
+static inline void hp_ring_publish(struct hp_ring_headtail *ht, uint32_t head, uint32_t n,
+				   int single)
+{
+	if (!single) {
+		/* acquire pairs with the release store below in the thread that claimed just
+		 * before us, so its copies happen before our release and the other side sees them */
+		while (atomic_load_explicit(&ht->tail, memory_order_acquire) != head)
+			hp_ring_pause();
+	}
+	/* release pairs with the other side's acquire load of this tail in its claim: our
+	 * slot writes (producers) or slot reads (consumers) happen before it moves on */
+	atomic_store_explicit(&ht->tail, head + n, memory_order_release);
+}
+
+static inline unsigned hp_ring_do_enqueue(struct hp_ring *r, void *const *objs, unsigned n,
+					  int burst, unsigned *free_space)
+{
+	uint32_t head;
+	int single = r->prod.single;
+
+	n = hp_ring_prod_claim(r, n, burst, single, &head, free_space);
+	if (HP_UNLIKELY(!n))
+		return 0;
+	hp_ring_copy_in(r, head, objs, n);
+	hp_ring_publish(&r->prod, head, n, single);
+	return n;
+}
+
+static inline unsigned hp_ring_do_dequeue(struct hp_ring *r, void **objs, unsigned n, int burst,
+					  unsigned *available)
+{
+	uint32_t head;
+	int single = r->cons.single;
+
+	n = hp_ring_cons_claim(r, n, burst, single, &head, available);
+	if (HP_UNLIKELY(!n))
+		return 0;
+	hp_ring_copy_out(r, head, objs, n);
+	hp_ring_publish(&r->cons, head, n, single);
+	return n;
+}
+
+#endif
