@@ -1,0 +1,186 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Boots Debian's 6.1 kernel under qemu with two NUMA nodes (1 GiB and one CPU each), per-node
+# hugepages and an rxe soft-RoCE device, runs a command there from the current directory (the
+# host's / is the guest's read-only userland over 9p) and returns its output and exit status.
+# --two-host boots two such guests joined by a virtual wire, each running its own command.
+# Exit: the command's status; 1 when the guest failed or timed out; 77 when qemu cannot start.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+usage() {
+	cat <<'EOF'
+usage: run.sh [options] -- CMD [ARG...]
+       run.sh [options] --two-host --cmd-a 'SHELL CMD' --cmd-b 'SHELL CMD'
+Runs CMD in a qemu guest with two NUMA nodes and soft-RoCE (rxe0), in the current directory.
+options:
+  --huge N0,N1     2 MiB hugepages to reserve on node 0 and node 1 (default 128,128; 0 allowed)
+  --timeout SEC    kill the guest(s) after SEC seconds and fail (default 600)
+  --assets DIR     where the kernel and initramfs are cached (default: BUILD/vm-assets)
+  --keep           keep the run folder (console logs, outputs) and print its path
+  --two-host       two guests on one wire: A is 10.78.0.1, B is 10.78.0.2, each with rxe0 on eth0
+  --cmd-a CMD, --cmd-b CMD   shell commands (bash -c) for guest A and guest B
+In the guest, commands see HP_VM_MODE (single|a|b), HP_VM_ADDR (own IPv4 of rxe0),
+HP_VM_PEER (the other guest's address; empty in single mode) and HP_VM_SHARED (a folder both
+guests can write). Environment: HP_VM_ACCEL=kvm uses KVM (default tcg), HP_VM_ASSETS=DIR.
+EOF
+	exit 2
+}
+
+HUGE=128,128
+TIMEOUT=600
+ASSETS=${HP_VM_ASSETS:-}
+KEEP=0
+TWO=0
+CMD_A=""
+CMD_B=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--huge) HUGE=$2; shift 2 ;;
+	--timeout) TIMEOUT=$2; shift 2 ;;
+	--assets) ASSETS=$2; shift 2 ;;
+	--keep) KEEP=1; shift ;;
+	--two-host) TWO=1; shift ;;
+	--cmd-a) CMD_A=$2; shift 2 ;;
+	--cmd-b) CMD_B=$2; shift 2 ;;
+	--) shift; break ;;
+	-h|--help) usage ;;
+	*) break ;;
+	esac
+done
+if [ "$TWO" = 1 ]; then
+	[ -n "$CMD_A" ] && [ -n "$CMD_B" ] || usage
+else
+	[ $# -gt 0 ] || usage
+fi
+[[ "$HUGE" =~ ^[0-9]+,[0-9]+$ ]] || { echo "run.sh: --huge wants N0,N1 (pages of 2 MiB per node)" >&2; exit 2; }
+
+# The cache lives in the build directory: the current one, or ./build when run from the source tree.
+if [ -z "$ASSETS" ]; then
+	if [ -d meson-private ]; then ASSETS=$PWD/vm-assets
+	elif [ -d build/meson-private ]; then ASSETS=$PWD/build/vm-assets
+	else ASSETS=${XDG_CACHE_HOME:-$HOME/.cache}/hugepool-vm
+	fi
+fi
+case "$PWD/" in /tmp/*|/run/*|/proc/*|/sys/*|/dev/*)
+	echo "run.sh: the guest mounts its own $PWD; run from a directory outside /tmp, /run, /dev" >&2
+	exit 2 ;;
+esac
+"$HERE/prepare.sh" "$ASSETS" || exit $?
+QEMU=$(command -v qemu-system-x86_64) || { echo "vm lane skipped: qemu-system-x86_64 not found" >&2; exit 77; }
+
+# TCG by default: a /dev/kvm may exist where nested KVM does not work (seen here: qemu aborts).
+ACCEL=${HP_VM_ACCEL:-tcg}
+if [ "$ACCEL" = kvm ]; then ACCEL_ARGS=(-accel kvm -cpu host); else ACCEL_ARGS=(-accel tcg,thread=multi -cpu max); fi
+
+mkdir -p "$ASSETS/runs"
+RUN=$(mktemp -d "$ASSETS/runs/run.XXXXXX") || exit 1
+cleanup() {
+	local p
+	for p in ${PIDS:-}; do kill "$p" 2>/dev/null; done
+	if [ "$KEEP" = 1 ]; then echo "run.sh: run folder kept: $RUN" >&2; else rm -rf "$RUN"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$RUN/shared"
+
+# write_job NAME MODE ADDR PEER CMD...: the guest's job folder and its job.env.
+write_job() {
+	local name=$1 mode=$2 addr=$3 peer=$4
+	shift 4
+	mkdir -p "$RUN/$name"
+	{
+		echo "HP_VM_MODE=$mode"
+		echo "HP_VM_ADDR=$addr"
+		echo "HP_VM_PEER=$peer"
+		echo "HP_VM_SHARED=$(printf '%q' "$RUN/shared")"
+		echo "HP_VM_CWD=$(printf '%q' "$PWD")"
+		echo "HP_VM_HUGE=(${HUGE/,/ })"
+		printf 'HP_VM_CMD=('
+		printf '%q ' "$@"
+		echo ')'
+	} >"$RUN/$name/job.env"
+}
+
+# start_guest NAME [QEMU ARGS...]: boots one guest in the background; its pid goes to PIDS.
+start_guest() {
+	local name=$1
+	shift
+	timeout -k 10 "$TIMEOUT" "$QEMU" "${ACCEL_ARGS[@]}" -machine q35 -nographic -no-reboot \
+		-smp 2 -m 2G \
+		-object memory-backend-ram,size=1G,id=m0 -object memory-backend-ram,size=1G,id=m1 \
+		-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1 \
+		-kernel "$ASSETS/vmlinuz" -initrd "$ASSETS/initramfs.gz" \
+		-append "console=ttyS0 quiet panic=-1 hp_guest=$HERE/guest.sh hp_job=$RUN/$name" \
+		-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$RUN,mount_tag=job,security_model=none" \
+		-serial "file:$RUN/$name/console.log" -monitor none "$@" \
+		>"$RUN/$name/qemu.log" 2>&1 </dev/null &
+	PIDS="${PIDS:-} $!"
+	eval "PID_$name=$!"
+}
+
+# finish NAME LABEL: waits for the guest, prints its outputs; returns the command's status.
+finish() {
+	local name=$1 label=$2 pid rc st dir=$RUN/$1
+	pid=$(eval echo "\$PID_$name")
+	wait "$pid"
+	rc=$?
+	if [ -f "$dir/stdout" ]; then
+		[ -n "$label" ] && echo "----- $label stdout -----"
+		cat "$dir/stdout"
+	fi
+	if [ -s "$dir/stderr" ]; then
+		[ -n "$label" ] && echo "----- $label stderr -----" >&2
+		cat "$dir/stderr" >&2
+	fi
+	if [ -f "$dir/status" ]; then
+		st=$(cat "$dir/status")
+		[ -n "$label" ] && echo "----- $label exit status $st -----" >&2
+		return "$st"
+	fi
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		echo "run.sh: ${label:-guest} did not finish within $TIMEOUT s (--timeout); killed." >&2
+	elif [ -f "$dir/setup-error" ]; then
+		cat "$dir/setup-error" >&2
+	else
+		echo "run.sh: ${label:-guest} ended without a status (qemu exit $rc)" >&2
+	fi
+	echo "----- last lines of ${label:-the guest}'s console and qemu log -----" >&2
+	tail -n 25 "$dir/console.log" "$dir/qemu.log" >&2 2>/dev/null
+	return 1
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+T0=$(date +%s)
+if [ "$TWO" = 0 ]; then
+	write_job a single 10.77.0.1 "" "$@"
+	start_guest a -nic none
+	finish a ""
+	rc=$?
+else
+	PORT=$(free_port) || exit 1
+	write_job a a 10.78.0.1 10.78.0.2 bash -c "$CMD_A"
+	write_job b b 10.78.0.2 10.78.0.1 bash -c "$CMD_B"
+	start_guest a -netdev "socket,id=n0,listen=127.0.0.1:$PORT" \
+		-device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:01
+	# B connects to A's listening socket: wait until it is there (never probe it by connecting).
+	for _ in $(seq 100); do
+		ss -ltn 2>/dev/null | grep -q "127.0.0.1:$PORT " && break
+		sleep 0.1
+	done
+	start_guest b -netdev "socket,id=n0,connect=127.0.0.1:$PORT" \
+		-device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:02
+	finish a "guest A (10.78.0.1)"
+	rc_a=$?
+	finish b "guest B (10.78.0.2)"
+	rc_b=$?
+	rc=$rc_a
+	[ "$rc" = 0 ] && rc=$rc_b
+fi
+echo "run.sh: $([ "$TWO" = 1 ] && echo two guests || echo guest) ran for $(( $(date +%s) - T0 )) s ($ACCEL)" >&2
+exit "$rc"
