@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "eal_internal.h"
+#include "eal_private.h"
 
 static __thread char last_error[512];
 static _Atomic int log_level = HP_LOG_WARNING;
@@ -95,4 +96,12 @@ HP_API void hp_log_set_handler(hp_log_handler_t fn, void *arg)
 {
 	atomic_store_explicit(&log_arg, arg, memory_order_relaxed);
 	atomic_store_explicit(&log_handler, fn, memory_order_release);
+}
+
+int hp_error_restore(int err, const char *msg)
+{
+	snprintf(last_error, sizeof(last_error), "%s", msg);
+	if (err)
+		errno = err < 0 ? -err : err;
+	return err;
 }
