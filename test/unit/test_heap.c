@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hp_malloc and friends: sizes and aligns, contents across realloc, zeroing, node placement,
+ * argument errors, double and foreign frees (logged, not fatal), memory reuse, and several
+ * threads allocating and freeing at once with a pattern check that catches any overlap.
+ */
+#include <errno.h>
+#include <numa.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hp_test.h"
+
+#define SOCKET_MB 64
+
+static int setup(void **state)
+{
+	(void)state;
+	hp_test_init(SOCKET_MB, "--socket-mem=%d", SOCKET_MB);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	hp_cleanup();
+	return 0;
+}
+
+static void fill(void *p, size_t n, unsigned seed)
+{
+	unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = (unsigned char)(seed * 31 + i * 7);
+}
+
+static bool intact(const void *p, size_t n, unsigned seed)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != (unsigned char)(seed * 31 + i * 7))
+			return false;
+	return true;
+}
+
+struct blk {
+	void *p;
+	size_t n;
+};
+
+static int cmp_blk(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const struct blk *)a)->p, y = (uintptr_t)((const struct blk *)b)->p;
+
+	return x < y ? -1 : x > y;
+}
+
+static void test_blocks_of_many_sizes_and_aligns_hold_their_bytes(void **state)
+{
+	static const size_t sizes[] = {1, 7, 63, 64, 65, 100, 500, 1000, 4000, 8000, 8129,
+				       10000, 65536, 300000, 3 << 20};
+	static const size_t aligns[] = {0, 64, 128, 4096, 1 << 16, 2 << 20};
+	enum { N = sizeof(sizes) / sizeof(sizes[0]) * sizeof(aligns) / sizeof(aligns[0]) * 3 };
+	static struct blk b[N];
+	unsigned k = 0;
+
+	(void)state;
+	for (unsigned r = 0; r < 3; r++)
+		for (unsigned a = 0; a < sizeof(aligns) / sizeof(aligns[0]); a++)
+			for (unsigned s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++, k++) {
+				b[k].n = sizes[s];
+				b[k].p = hp_malloc(sizes[s], aligns[a], 0);
+				if (!b[k].p)
+					fail_msg("hp_malloc(%zu, %zu): %s", sizes[s], aligns[a],
+						 hp_last_error());
+				assert_int_equal((uintptr_t)b[k].p % (aligns[a] ? aligns[a] : 64), 0);
+				fill(b[k].p, b[k].n, k);
+			}
+	for (k = 0; k < N; k++)
+		assert_true(intact(b[k].p, b[k].n, k));
+	qsort(b, N, sizeof(b[0]), cmp_blk);
+	for (k = 1; k < N; k++)
+		assert_true((uintptr_t)b[k - 1].p + b[k - 1].n <= (uintptr_t)b[k].p);
+	for (k = 0; k < N; k++)
+		hp_free(b[k].p);
+}
+
+static void test_realloc_keeps_contents_while_growing_and_shrinking(void **state)
+{
+	static const size_t steps[] = {10, 100, 5000, 9000, 100000, 4 << 20, 3000, 50, 1};
+	size_t prev = 0;
+	char *p = NULL;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		char *q = hp_realloc(p, steps[i], 0, 0);
+
+		if (!q)
+			fail_msg("hp_realloc to %zu: %s", steps[i], hp_last_error());
+		if (prev)
+			assert_true(intact(q, prev < steps[i] ? prev : steps[i], 99));
+		fill(q, steps[i], 99);
+		p = q;
+		prev = steps[i];
+	}
+	/* a stricter align moves the block and keeps the bytes */
+	p = hp_realloc(p, 1, 1 << 20, HP_NODE_ANY);
+	assert_non_null(p);
+	assert_int_equal((uintptr_t)p % (1 << 20), 0);
+	assert_true(intact(p, 1, 99));
+	errno = 0;
+	assert_null(hp_realloc(p, 0, 0, 0)); /* size 0 frees */
+}
+
+static void test_realloc_that_fails_leaves_the_block_untouched(void **state)
+{
+	char *p = hp_malloc(1000, 0, 0);
+
+	(void)state;
+	assert_non_null(p);
+	fill(p, 1000, 5);
+	errno = 0;
+	assert_null(hp_realloc(p, (size_t)1 << 50, 0, 0));
+	assert_int_equal(errno, ENOMEM);
+	assert_true(strlen(hp_last_error()) > 0);
+	assert_true(intact(p, 1000, 5));
+	hp_free(p);
+}
+
+static void test_zmalloc_returns_zeroed_memory_even_when_reused(void **state)
+{
+	static const size_t sizes[] = {1, 100, 4000, 20000, 1 << 20};
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		unsigned char *p = hp_malloc(sizes[i], 0, 0), *z;
+
+		assert_non_null(p);
+		memset(p, 0xff, sizes[i]);
+		hp_free(p);
+		z = hp_zmalloc(sizes[i], 0, 0);
+		assert_non_null(z);
+		for (size_t b = 0; b < sizes[i]; b++)
+			if (z[b])
+				fail_msg("byte %zu of a %zu-byte zmalloc block is %u", b, sizes[i], z[b]);
+		hp_free(z);
+	}
+}
+
+static void test_blocks_asked_on_node_0_are_on_node_0(void **state)
+{
+	static const size_t sizes[] = {8, 3000, 70000, 5 << 20};
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char *p = hp_malloc(sizes[i], 0, 0);
+
+		assert_non_null(p);
+		assert_int_equal(hp_mem_node_of(p), 0);
+		assert_int_equal(hp_mem_node_of(p + sizes[i] - 1), 0);
+		assert_true(hp_mem_virt2iova(p) != HP_BAD_IOVA);
+		hp_free(p);
+	}
+}
+
+static void test_bad_size_align_or_node_fail_with_a_sentence(void **state)
+{
+	int nodes = numa_available() < 0 ? 1 : numa_max_node() + 1;
+
+	(void)state;
+	errno = 0;
+	assert_null(hp_malloc(0, 0, 0));
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(hp_last_error(), "size 0"));
+	errno = 0;
+	assert_null(hp_malloc(10, 3, 0));
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(hp_last_error(), "power of two"));
+	errno = 0;
+	assert_null(hp_zmalloc(10, 96, 0));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(hp_malloc(10, 0, nodes));
+	assert_int_equal(errno, ENODEV);
+	assert_non_null(strstr(hp_last_error(), "does not exist"));
+	errno = 0;
+	assert_null(hp_malloc(10, 0, -7));
+	assert_int_equal(errno, ENODEV);
+}
+
+static _Atomic unsigned errors_logged;
+
+static void count_errors(enum hp_log_level level, const char *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	if (level == HP_LOG_ERR)
+		errors_logged++;
+}
+
+static void test_double_and_foreign_frees_are_logged_and_ignored(void **state)
+{
+	char *small = hp_malloc(100, 0, 0), *large = hp_malloc(1 << 20, 0, 0), *keep;
+	int on_stack = 0;
+	void *libc = malloc(64);
+
+	(void)state;
+	assert_non_null(small);
+	assert_non_null(large);
+	hp_log_set_handler(count_errors, NULL);
+	errors_logged = 0;
+	hp_free(NULL); /* nothing to say */
+	assert_int_equal(errors_logged, 0);
+	hp_free(small);
+	hp_free(large);
+	assert_int_equal(errors_logged, 0);
+	hp_free(small);
+	assert_int_equal(errors_logged, 1);
+	hp_free(large);
+	assert_int_equal(errors_logged, 2);
+	hp_free(&on_stack);
+	assert_int_equal(errors_logged, 3);
+	hp_free(libc);
+	assert_int_equal(errors_logged, 4);
+	errno = 0;
+	assert_null(hp_realloc(libc, 10, 0, 0));
+	assert_int_equal(errno, EINVAL);
+	hp_log_set_handler(NULL, NULL);
+	free(libc);
+	/* the heap still works, and the small block is handed out once only */
+	keep = hp_malloc(100, 0, 0);
+	assert_non_null(keep);
+	assert_ptr_not_equal(hp_malloc(100, 0, 0), keep);
+}
+
+static void test_freed_memory_is_reused_without_growing(void **state)
+{
+	size_t reserved;
+	void *p;
+
+	(void)state;
+	p = hp_malloc(16 << 20, 0, 0);
+	assert_non_null(p);
+	hp_free(p);
+	for (int i = 0; i < 8; i++) /* warm the slabs of a few classes */
+		hp_free(hp_malloc(100u << i, 0, 0));
+	reserved = hp_mem_reserved(HP_NODE_ANY);
+	for (int i = 0; i < 500; i++) {
+		void *a = hp_malloc(16 << 20, 0, 0), *b = hp_malloc(1 + i * 13, 0, 0);
+
+		assert_non_null(a);
+		assert_non_null(b);
+		hp_free(a);
+		hp_free(b);
+	}
+	assert_int_equal(hp_mem_reserved(HP_NODE_ANY), reserved);
+}
+
+#define THREADS 4
+#define LIVE 64
+#define ROUNDS 20000
+
+static void *churn(void *arg)
+{
+	unsigned id = (unsigned)(uintptr_t)arg, seed = id + 1;
+	struct blk live[LIVE] = {0};
+	unsigned tag[LIVE] = {0};
+	uintptr_t bad = 0;
+
+	for (unsigned r = 0; r < ROUNDS && !bad; r++) {
+		unsigned k = rand_r(&seed) % LIVE;
+		size_t n = (rand_r(&seed) % 8 == 0) ? 1 + rand_r(&seed) % 200000
+						    : 1 + rand_r(&seed) % 3000;
+
+		if (live[k].p) {
+			if (!intact(live[k].p, live[k].n, tag[k]))
+				bad = 1;
+			hp_free(live[k].p);
+		}
+		live[k].p = hp_malloc(n, (rand_r(&seed) % 4 == 0) ? 256 : 0, HP_NODE_ANY);
+		if (!live[k].p)
+			return (void *)2;
+		live[k].n = n;
+		tag[k] = id * ROUNDS + r;
+		fill(live[k].p, n, tag[k]);
+	}
+	for (unsigned k = 0; k < LIVE; k++)
+		if (live[k].p) {
+			if (!intact(live[k].p, live[k].n, tag[k]))
+				bad = 1;
+			hp_free(live[k].p);
+		}
+	return (void *)bad;
+}
+
+static void test_threads_malloc_and_free_concurrently_without_overlap(void **state)
+{
+	pthread_t t[THREADS];
+	void *ret;
+
+	(void)state;
+	for (uintptr_t i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, churn, (void *)i), 0);
+	for (int i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(t[i], &ret), 0);
+		if (ret == (void *)2)
+			fail_msg("thread %d: hp_malloc failed", i);
+		if (ret)
+			fail_msg("thread %d: a block's bytes changed under it (overlap)", i);
+	}
+}
+
+static void test_malloc_before_init_fails_einval(void **state)
+{
+	(void)state;
+	hp_cleanup();
+	errno = 0;
+	assert_null(hp_malloc(64, 0, 0));
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(hp_last_error(), "hp_init"));
+	hp_free(NULL);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_blocks_of_many_sizes_and_aligns_hold_their_bytes),
+		T(test_realloc_keeps_contents_while_growing_and_shrinking),
+		T(test_realloc_that_fails_leaves_the_block_untouched),
+		T(test_zmalloc_returns_zeroed_memory_even_when_reused),
+		T(test_blocks_asked_on_node_0_are_on_node_0),
+		T(test_bad_size_align_or_node_fail_with_a_sentence),
+		T(test_double_and_foreign_frees_are_logged_and_ignored),
+		T(test_freed_memory_is_reused_without_growing),
+		T(test_threads_malloc_and_free_concurrently_without_overlap),
+		T(test_malloc_before_init_fails_einval),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
