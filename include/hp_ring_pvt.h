@@ -99,7 +99,7 @@ static inline uint32_t hp_ring_prod_claim(struct hp_ring *r, uint32_t n, int bur
 		h = atomic_load_explicit(&r->prod.head, memory_order_relaxed); /* only we write it */
 		room = r->capacity + r->prod.opp_tail - h;
 		if (room < n || free_space) {
-			/* pairs with the consumers' release store of cons.tail in hp_ring_cons_publish:
+			/* pairs with the consumers' release store of cons.tail in hp_ring_publish:
 			 * their reads of the slots we are about to overwrite are finished */
 			ctail = atomic_load_explicit(&r->cons.tail, memory_order_acquire);
 			r->prod.opp_tail = ctail;
@@ -109,21 +109,21 @@ static inline uint32_t hp_ring_prod_claim(struct hp_ring *r, uint32_t n, int bur
 		if (n)
 			atomic_store_explicit(&r->prod.head, h + n, memory_order_relaxed);
 	} else {
-		h = atomic_load_explicit(&r->prod.head, memory_order_relaxed);
+		/* acquire pairs with the CAS below in the producer that wrote this head: the
+		 * cons.tail it saw happens before the one we load, so room cannot wrap */
+		h = atomic_load_explicit(&r->prod.head, memory_order_acquire);
 		do {
-			/* pairs with the release CAS below in the producer that wrote the head we
-			 * read: the cons.tail it saw is no newer than ours, so room cannot wrap */
-			atomic_thread_fence(memory_order_acquire);
-			/* pairs with the consumers' release store of cons.tail (hp_ring_cons_publish) */
+			/* pairs with the consumers' release store of cons.tail (hp_ring_publish) */
 			ctail = atomic_load_explicit(&r->cons.tail, memory_order_acquire);
 			room = r->capacity + ctail - h;
 			n = hp_ring_fit(want, room, burst);
 			if (!n)
 				break;
-			/* release: pairs with the acquire fence above in the next producer */
+			/* release pairs with the acquire head loads of the next producers (acquire
+			 * on success only because C11 wants it at least as strong as on failure) */
 		} while (!atomic_compare_exchange_weak_explicit(&r->prod.head, &h, h + n,
-								memory_order_release,
-								memory_order_relaxed));
+								memory_order_acq_rel,
+								memory_order_acquire));
 	}
 	*head = h;
 	if (free_space)
@@ -142,7 +142,7 @@ static inline uint32_t hp_ring_cons_claim(struct hp_ring *r, uint32_t n, int bur
 		ready = r->cons.opp_tail - h;
 		if (ready < n || available) {
 			/* pairs with the producers' release store of prod.tail in
-			 * hp_ring_prod_publish: the slots up to it are written */
+			 * hp_ring_publish: the slots up to it are written */
 			ptail = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
 			r->cons.opp_tail = ptail;
 			ready = ptail - h;
@@ -151,21 +151,21 @@ static inline uint32_t hp_ring_cons_claim(struct hp_ring *r, uint32_t n, int bur
 		if (n)
 			atomic_store_explicit(&r->cons.head, h + n, memory_order_relaxed);
 	} else {
-		h = atomic_load_explicit(&r->cons.head, memory_order_relaxed);
+		/* acquire pairs with the CAS below in the consumer that wrote this head: the
+		 * prod.tail it saw happens before the one we load, so ready cannot wrap */
+		h = atomic_load_explicit(&r->cons.head, memory_order_acquire);
 		do {
-			/* pairs with the release CAS below in the consumer that wrote the head we
-			 * read: the prod.tail it saw is no newer than ours, so ready cannot wrap */
-			atomic_thread_fence(memory_order_acquire);
-			/* pairs with the producers' release store of prod.tail (hp_ring_prod_publish) */
+			/* pairs with the producers' release store of prod.tail (hp_ring_publish) */
 			ptail = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
 			ready = ptail - h;
 			n = hp_ring_fit(want, ready, burst);
 			if (!n)
 				break;
-			/* release: pairs with the acquire fence above in the next consumer */
+			/* release pairs with the acquire head loads of the next consumers (acquire
+			 * on success only because C11 wants it at least as strong as on failure) */
 		} while (!atomic_compare_exchange_weak_explicit(&r->cons.head, &h, h + n,
-								memory_order_release,
-								memory_order_relaxed));
+								memory_order_acq_rel,
+								memory_order_acquire));
 	}
 	*head = h;
 	if (available)
