@@ -1,0 +1,9 @@
+/* Configure-time probe: can clang link a libFuzzer target with ASan and UBSan here? */
+#include <stddef.h>
+#include <stdint.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	(void)data, (void)size;
+	return 0;
+}
