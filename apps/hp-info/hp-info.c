@@ -315,41 +315,51 @@ static void print_json(const struct snapshot *s)
 	printf("]}\n");
 }
 
-/* "0:1G,1:512M" into reqs; prints the reason and returns -1 on bad syntax. */
+/* One "NODE:SIZE" entry (NUL-terminated); -1 on bad syntax. */
+static int parse_request(char *tok, struct request *req)
+{
+	char *colon = strchr(tok, ':'), *end = NULL;
+	long node;
+
+	if (!colon || colon == tok || *tok < '0' || *tok > '9')
+		return -1;
+	errno = 0;
+	node = strtol(tok, &end, 10);
+	if (end != colon || node > INT_MAX || errno)
+		return -1;
+	req->node = (int)node;
+	return parse_size(colon + 1, &req->bytes);
+}
+
+/* "0:1G,1:512M" into reqs; prints the reason and returns -1 on bad syntax (empty entries too). */
 static int parse_reserve(const char *arg, struct request *reqs, unsigned *n)
 {
-	char *copy = strdup(arg), *save = NULL, *tok, *end = NULL;
+	char *copy = strdup(arg), *tok, *next;
 	int rc = 0;
 
 	*n = 0;
 	if (!copy)
 		return -1;
-	for (tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
-		char *colon = strchr(tok, ':');
-		long node;
-
+	for (tok = copy; tok && rc == 0; tok = next) {
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = '\0';
 		if (*n == MAX_REQ) {
 			fprintf(stderr, "%s: --reserve: more than %d entries\n", prog, MAX_REQ);
 			rc = -1;
-			break;
-		}
-		errno = 0;
-		node = colon && colon != tok ? strtol(tok, &end, 10) : -1;
-		if (node < 0 || end != colon || node > INT_MAX || errno ||
-		    parse_size(colon + 1, &reqs[*n].bytes) < 0) {
+		} else if (*tok == '\0') {
+			fprintf(stderr, "%s: --reserve '%s' has an empty entry; write e.g. "
+				"--reserve 0:512M,1:512M\n", prog, arg);
+			rc = -1;
+		} else if (parse_request(tok, &reqs[*n]) < 0) {
 			fprintf(stderr,
 				"%s: --reserve: '%s' is not NODE:SIZE; write e.g. --reserve 0:1G or "
 				"--reserve 0:512M,1:512M (SIZE with K, M, G or T; a bare number is MiB)\n",
 				prog, tok);
 			rc = -1;
-			break;
+		} else {
+			(*n)++;
 		}
-		reqs[*n].node = (int)node;
-		(*n)++;
-	}
-	if (rc == 0 && *n == 0) {
-		fprintf(stderr, "%s: --reserve needs NODE:SIZE, e.g. --reserve 0:1G\n", prog);
-		rc = -1;
 	}
 	free(copy);
 	return rc;
