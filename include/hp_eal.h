@@ -79,24 +79,32 @@ struct hp_init_opts {
 HP_API int hp_init(int argc, char **argv);
 
 /**
- * Start the runtime from a struct (see hp_init() for what happens).
- * @param opts options; NULL means all defaults
+ * Start the runtime from a struct (see hp_init() for what happens). The struct and its strings
+ * are copied, so the caller may free them on return. HUGEPOOL_OPTS is not read here.
+ * @param opts options, checked with the same rules as the command line (and an entry of
+ *             socket_mem_mb at or beyond n_socket_mem must be 0); NULL means all defaults
  * @return 0, or the same negative errno values as hp_init()
  */
 HP_API int hp_init_opts(const struct hp_init_opts *opts);
 
 /**
- * Parse options into a struct without starting anything.
+ * Parse options into a struct without starting anything. HUGEPOOL_OPTS is parsed first and argv
+ * wins, as in hp_init(). See doc/eal.md for every option and its accepted forms.
  * @param argc number of entries in argv
- * @param argv program arguments (argv[0] skipped); strings are referenced, not copied
- * @param opts filled in; zeroed first
- * @return number of entries consumed, or -EINVAL with hp_last_error() naming the option
+ * @param argv program arguments (argv[0] skipped); strings are referenced, not copied. Strings
+ *             that came from HUGEPOOL_OPTS point into a per-thread copy, valid until the same
+ *             thread parses again.
+ * @param opts filled in; zeroed first; unspecified after a failure
+ * @return number of entries consumed (counting argv[0] and "--"; 0 when argc is 0), or
+ *         -EINVAL with hp_last_error() naming the option, the bad value and the accepted forms
  */
 HP_API int hp_parse_args(int argc, char **argv, struct hp_init_opts *opts);
 
 /**
  * Stop the runtime: release every hugepage, mapping and file. Safe to call twice,
  * and without hp_init(). Pools, rings and zones must not be used afterwards.
+ * Every lcore id is released: each registered thread's hp_lcore_id() reads HP_LCORE_ANY
+ * afterwards, and must call hp_thread_register() again after a new hp_init().
  * @return 0
  */
 HP_API int hp_cleanup(void);
@@ -134,7 +142,10 @@ HP_API void hp_log_set_handler(hp_log_handler_t fn, void *arg);
 
 /**
  * Give the calling thread an lcore id (the lowest free one). Any thread may register,
- * whoever started it; per-lcore mempool caches then serve it.
+ * whoever started it; per-lcore mempool caches then serve it. With --lcores, ids 0..n-1 are
+ * kept for the n listed CPUs: a thread pinned to exactly one listed CPU whose id is free gets
+ * that id, any other thread the lowest id not kept for a listed CPU. A thread that exits
+ * without hp_thread_unregister() gives its id back automatically.
  * @return 0 (also when the thread already has one), -ENOSPC when all HP_MAX_LCORES ids are taken,
  *         -EINVAL before hp_init()
  */
