@@ -206,8 +206,9 @@ int main(int argc, char **argv)
 		unsigned long b = pools_free(&before, ps, -1), d = pools_free(&during, ps, -1);
 		unsigned long a = pools_free(&after, ps, -1);
 
-		printf("\nfree %zu KiB hugepages (all nodes): %lu before hp_init, %lu while running, "
-		       "%lu after hp_cleanup: %s\n", ps >> 10, b, d, a,
+		printf("\nfree %zu %s hugepages (all nodes): %lu before hp_init, %lu while running, "
+		       "%lu after hp_cleanup: %s\n", ps >= (1u << 30) ? ps >> 30 : ps >> 20,
+		       ps >= (1u << 30) ? "GiB" : "MiB", b, d, a,
 		       a == b ? "all given back"
 			      : "different (other processes use hugepages too, or pages leaked)");
 	} else {
