@@ -20,7 +20,7 @@
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hp_subsys *subsystems; /* sorted by ascending order, stable for equal orders */
 static struct hp_init_opts opts;     /* in force; zero when not running */
-static char *strings[3];             /* the copies opts points to: huge_dir, lcores, file_prefix */
+static char *strings[3];	     /* the copies opts points to: huge_dir, lcores, file_prefix */
 static _Atomic bool running;
 static __thread bool in_hooks;
 
@@ -93,8 +93,10 @@ static int start_subsystems(void)
 		if (rc >= 0)
 			continue;
 		if (!hp_last_error()[0])
-			hp_fail(rc, "hp_init: subsystem %s failed with error %d without saying why "
-				"(a bug: please report it)", s->name, rc);
+			hp_fail(rc,
+				"hp_init: subsystem %s failed with error %d without saying why "
+				"(a bug: please report it)",
+				s->name, rc);
 		snprintf(why, sizeof(why), "%s", hp_last_error());
 		cleanup_range(subsystems, s->next);
 		return hp_error_restore(rc, why);
@@ -109,10 +111,13 @@ HP_API int hp_init_opts(const struct hp_init_opts *o)
 
 	if (!o)
 		o = &defaults;
+	if (in_hooks) /* from a subsystem's hook: init_lock is ours already */
+		return hp_fail(-EBUSY, "hp_init: called from a subsystem's start or stop hook; "
+				       "a hook must not start the runtime");
 	pthread_mutex_lock(&init_lock);
 	if (atomic_load_explicit(&running, memory_order_relaxed))
 		rc = hp_fail(-EBUSY, "hp_init: the runtime is already started; call hp_cleanup() "
-			     "before starting it again");
+				     "before starting it again");
 	else
 		rc = hp_opts_check(o);
 	if (!rc)
@@ -150,6 +155,8 @@ HP_API int hp_init(int argc, char **argv)
 
 HP_API int hp_cleanup(void)
 {
+	if (in_hooks) /* from a subsystem's hook: the runtime is starting or stopping already */
+		return 0;
 	pthread_mutex_lock(&init_lock);
 	if (atomic_load_explicit(&running, memory_order_relaxed)) {
 		atomic_store_explicit(&running, false, memory_order_release);

@@ -18,7 +18,7 @@
 
 struct slot {
 	unsigned *tls; /* hp_lcore_id_tls_ of the thread holding this id; NULL = free */
-	int cpu;       /* CPU listed in --lcores for this id, -1 if the id is not for a listed CPU */
+	int cpu; /* CPU listed in --lcores for this id, -1 if the id is not for a listed CPU */
 };
 
 HP_API __thread unsigned hp_lcore_id_tls_ = HP_LCORE_ANY;
@@ -27,7 +27,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct slot slots[HP_MAX_LCORES];
 static unsigned n_listed; /* ids [0, n_listed) belong to the --lcores CPUs */
 static unsigned n_used;
-static bool active;       /* between hp_lcore_start and hp_lcore_stop */
+static bool active; /* between hp_lcore_start and hp_lcore_stop */
 static pthread_t init_thread;
 static cpu_set_t init_affinity;
 static bool init_pinned;
@@ -92,13 +92,15 @@ HP_API int hp_thread_register(void)
 	pthread_mutex_lock(&lock);
 	if (!active)
 		rc = hp_fail(-EINVAL, "hp_thread_register: the runtime is not started; "
-			     "call hp_init() first");
+				      "call hp_init() first");
 	else if (hp_lcore_id_tls_ != HP_LCORE_ANY)
 		rc = 0;
 	else if ((id = pick_id()) < 0)
-		rc = hp_fail(-ENOSPC, "hp_thread_register: all %u lcore ids are taken (%u kept for "
+		rc = hp_fail(-ENOSPC,
+			     "hp_thread_register: all %u lcore ids are taken (%u kept for "
 			     "--lcores CPUs); unregister idle threads, or rebuild with a larger "
-			     "-Dmax_lcores", HP_MAX_LCORES, n_listed);
+			     "-Dmax_lcores",
+			     HP_MAX_LCORES, n_listed);
 	else
 		take((unsigned)id);
 	pthread_mutex_unlock(&lock);
@@ -137,8 +139,10 @@ HP_API int hp_lcore_cpu(unsigned lcore)
 
 	pthread_mutex_lock(&lock);
 	if (lcore >= HP_MAX_LCORES || !slots[lcore].tls)
-		rc = hp_fail(-EINVAL, "hp_lcore_cpu: lcore %u is not in use; ids in use are those "
-			     "hp_lcore_id() returns in registered threads", lcore);
+		rc = hp_fail(-EINVAL,
+			     "hp_lcore_cpu: lcore %u is not in use; ids in use are those "
+			     "hp_lcore_id() returns in registered threads",
+			     lcore);
 	else
 		rc = slots[lcore].cpu;
 	pthread_mutex_unlock(&lock);
@@ -158,7 +162,8 @@ static int pin_init_thread(int cpu)
 	CPU_SET(cpu, &set);
 	err = pthread_setaffinity_np(init_thread, sizeof(set), &set);
 	if (err)
-		return hp_fail(-err, "--lcores: cannot pin the init thread to CPU %d (%s); the "
+		return hp_fail(-err,
+			       "--lcores: cannot pin the init thread to CPU %d (%s); the "
 			       "process may not run there (see taskset -p %d, cgroup cpusets)",
 			       cpu, strerror(err), (int)getpid());
 	init_pinned = true;

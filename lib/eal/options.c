@@ -26,7 +26,7 @@ static __thread char env_buf[HP_ENV_OPTS_MAX + 1];
 typedef int (*setter_t)(struct hp_init_opts *o, const char *val, char *why, size_t whylen);
 
 struct optdef {
-	const char *name;  /* without the leading "--" */
+	const char *name; /* without the leading "--" */
 	bool has_value;
 	setter_t set;
 	const char *forms; /* accepted forms, quoted in every error about this option */
@@ -89,9 +89,18 @@ static int set_huge_size(struct hp_init_opts *o, const char *val, char *why, siz
 	while (*u >= '0' && *u <= '9')
 		u++;
 	switch (*u) {
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
 	default:
 		snprintf(why, whylen, "the size needs a unit K, M or G");
 		return -1;
@@ -278,15 +287,15 @@ static const char lcores_forms[] = "--lcores=LIST of online CPUs, e.g. --lcores=
 static const char prefix_forms[] = "--file-prefix=NAME (1 to 31 letters, digits, '_' or '-')";
 
 static const struct optdef optdefs[] = {
-	{"socket-mem", true, set_socket_mem,
-	 "--socket-mem=M0,M1,... (MiB per NUMA node, index = node id, e.g. --socket-mem=512,512)"},
-	{"huge-size", true, set_huge_size, "--huge-size=2M|1G (also forms like 2048K, 1024M)"},
-	{"huge-dir", true, set_huge_dir, "--huge-dir=PATH (a hugetlbfs mount)"},
-	{"no-huge", false, set_no_huge, "--no-huge (takes no value)"},
-	{"iova", true, set_iova, "--iova=pa|va|auto"},
-	{"lcores", true, set_lcores, lcores_forms},
-	{"file-prefix", true, set_file_prefix, prefix_forms},
-	{"log-level", true, set_log_level, "--log-level=error|warning|info|debug (or 1-4)"},
+    {"socket-mem", true, set_socket_mem,
+     "--socket-mem=M0,M1,... (MiB per NUMA node, index = node id, e.g. --socket-mem=512,512)"},
+    {"huge-size", true, set_huge_size, "--huge-size=2M|1G (also forms like 2048K, 1024M)"},
+    {"huge-dir", true, set_huge_dir, "--huge-dir=PATH (a hugetlbfs mount)"},
+    {"no-huge", false, set_no_huge, "--no-huge (takes no value)"},
+    {"iova", true, set_iova, "--iova=pa|va|auto"},
+    {"lcores", true, set_lcores, lcores_forms},
+    {"file-prefix", true, set_file_prefix, prefix_forms},
+    {"log-level", true, set_log_level, "--log-level=error|warning|info|debug (or 1-4)"},
 };
 
 #define N_OPTDEFS (sizeof(optdefs) / sizeof(optdefs[0]))
@@ -306,7 +315,8 @@ static int unknown(const char *where, const char *arg)
 	return hp_fail(-EINVAL,
 		       "%sunknown option '%.80s'; hugepool options are --socket-mem, --huge-size, "
 		       "--huge-dir, --no-huge, --iova, --lcores, --file-prefix, --log-level "
-		       "(put the program's own options after '--')", where, arg);
+		       "(put the program's own options after '--')",
+		       where, arg);
 }
 
 /* One option at argv[*i] (which starts with "-"); advances *i past a separate value. */
@@ -354,7 +364,8 @@ static int parse_list(int argc, char **argv, int start, struct hp_init_opts *o, 
 		if (argv[i][0] != '-' || argv[i][1] == '\0' || !strcmp(argv[i], "--")) {
 			if (!env)
 				break;
-			return hp_fail(-EINVAL, "HUGEPOOL_OPTS: '%.80s' is not a hugepool option; "
+			return hp_fail(-EINVAL,
+				       "HUGEPOOL_OPTS: '%.80s' is not a hugepool option; "
 				       "HUGEPOOL_OPTS holds only options such as --socket-mem=512",
 				       argv[i]);
 		}
@@ -376,8 +387,10 @@ static int parse_env(struct hp_init_opts *o)
 		return 0;
 	len = strlen(env);
 	if (len > HP_ENV_OPTS_MAX)
-		return hp_fail(-EINVAL, "HUGEPOOL_OPTS has %zu characters, at most %d are read; "
-			       "pass the rest on the command line", len, HP_ENV_OPTS_MAX);
+		return hp_fail(-EINVAL,
+			       "HUGEPOOL_OPTS has %zu characters, at most %d are read; "
+			       "pass the rest on the command line",
+			       len, HP_ENV_OPTS_MAX);
 	memcpy(env_buf, env, len + 1);
 	for (tok = strtok_r(env_buf, BLANKS, &save); tok; tok = strtok_r(NULL, BLANKS, &save))
 		words[n++] = tok;
@@ -392,8 +405,8 @@ HP_API int hp_parse_args(int argc, char **argv, struct hp_init_opts *opts)
 		return hp_fail(-EINVAL, "hp_parse_args: opts is NULL; pass a struct to fill in");
 	memset(opts, 0, sizeof(*opts));
 	if (argc > 0 && !argv)
-		return hp_fail(-EINVAL, "hp_parse_args: argv is NULL with argc %d; pass main's argv",
-			       argc);
+		return hp_fail(-EINVAL,
+			       "hp_parse_args: argv is NULL with argc %d; pass main's argv", argc);
 	rc = parse_env(opts);
 	if (rc < 0)
 		return rc;
@@ -428,7 +441,8 @@ int hp_opts_check(const struct hp_init_opts *o)
 		return field_error("n_socket_mem", "larger than HP_MAX_NUMA_NODES");
 	for (i = o->n_socket_mem; i < HP_MAX_NUMA_NODES; i++)
 		if (o->socket_mem_mb[i])
-			return field_error("socket_mem_mb", "an entry at or beyond n_socket_mem is "
+			return field_error("socket_mem_mb",
+					   "an entry at or beyond n_socket_mem is "
 					   "not 0; set n_socket_mem to the number of entries");
 	if (o->huge_size & (o->huge_size - 1))
 		return field_error("huge_size", "not a power of two; use 2 MiB or 1 GiB in bytes");
@@ -439,8 +453,8 @@ int hp_opts_check(const struct hp_init_opts *o)
 	if ((unsigned)o->log_level > HP_LOG_DEBUG)
 		return field_error("log_level", "not 0 or one of enum hp_log_level");
 	if (o->lcores && lcores_check(o->lcores, cpus, why, sizeof(why)) < 0)
-		return hp_fail(-EINVAL, "hp_init_opts: lcores '%.80s': %s; accepted: %s",
-			       o->lcores, why, lcores_forms);
+		return hp_fail(-EINVAL, "hp_init_opts: lcores '%.80s': %s; accepted: %s", o->lcores,
+			       why, lcores_forms);
 	if (o->file_prefix && prefix_check(o->file_prefix, why, sizeof(why)))
 		return hp_fail(-EINVAL, "hp_init_opts: file_prefix '%.80s': %s; accepted: %s",
 			       o->file_prefix, why, prefix_forms);

@@ -19,17 +19,18 @@
 
 static char env_var[sizeof(ENV_NAME) + HP_ENV_OPTS_MAX + 16];
 
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "fuzz_options: check failed: %s\n", #cond);    \
-			abort();                                                       \
-		}                                                                      \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "fuzz_options: check failed: %s\n", #cond);                \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 static int is_blank(uint8_t c)
 {
-	return c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+	return c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+	       c == '\f';
 }
 
 /* Split [p, end) into argv[1..]; returns argc. Words are separate heap blocks. */
