@@ -66,9 +66,10 @@ static void default_args(const struct pools *p, char *socket_mem, size_t len, si
 		off += (size_t)snprintf(socket_mem + off, len - off, "%s%d", node ? "," : "", mb);
 	}
 	if (!any) {
-		printf("no node has %d MiB of free hugepages: running with --no-huge (4 KiB pages, "
-		       "IOVA = VA)\n  to use hugepages, reserve some first: hp-info --reserve 0:%dM\n",
-		       DEMO_MB, 4 * DEMO_MB);
+		printf(
+		    "no node has %d MiB of free hugepages: running with --no-huge (4 KiB pages, "
+		    "IOVA = VA)\n  to use hugepages, reserve some first: hp-info --reserve 0:%dM\n",
+		    DEMO_MB, 4 * DEMO_MB);
 		snprintf(socket_mem, len, "--no-huge");
 	}
 }
@@ -137,14 +138,15 @@ static void free_zones(int max_node)
 
 static int show_memory(int max_node)
 {
-	struct walk_state st = { 0 };
+	struct walk_state st = {0};
 	char size[32];
 	size_t ps = hp_mem_page_size();
 
 	snprintf(size, sizeof(size), ps >= (1u << 20) ? "%zu MiB" : "%zu KiB",
 		 ps >= (1u << 20) ? ps >> 20 : ps >> 10);
 	printf("\nruntime memory: page size %s, IOVA mode %s\n", size,
-	       hp_iova_mode() == HP_IOVA_PA ? "PA (physical addresses)" : "VA (IOVA = virtual address)");
+	       hp_iova_mode() == HP_IOVA_PA ? "PA (physical addresses)"
+					    : "VA (IOVA = virtual address)");
 	for (int node = 0; node <= max_node; node++)
 		if (hp_mem_reserved(node))
 			printf("  node %d: %zu MiB reserved\n", node, hp_mem_reserved(node) >> 20);
@@ -160,8 +162,10 @@ static int show_memory(int max_node)
 	hp_memzone_walk(print_zone, &st);
 	free_zones(max_node);
 	if (st.bad) {
-		fprintf(stderr, "hp-demo: %d runs or zones have an IOVA or node that the page table "
-			"does not confirm\n", st.bad);
+		fprintf(stderr,
+			"hp-demo: %d runs or zones have an IOVA or node that the page table "
+			"does not confirm\n",
+			st.bad);
 		return -1;
 	}
 	return 0;
@@ -169,15 +173,16 @@ static int show_memory(int max_node)
 
 int main(int argc, char **argv)
 {
-	char socket_mem[256], *args[MAX_ARGS] = { "hp-demo" };
+	char socket_mem[256], *args[MAX_ARGS] = {"hp-demo"};
 	struct pools before, during, after;
 	size_t ps;
 	int n_args = 0, rc;
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("usage: hp-demo [hugepool options, e.g. --socket-mem=128,128 --huge-size=1G]\n"
-		       "Without options: %d MiB on each node that has them free, else --no-huge.\n",
-		       DEMO_MB);
+		printf(
+		    "usage: hp-demo [hugepool options, e.g. --socket-mem=128,128 --huge-size=1G]\n"
+		    "Without options: %d MiB on each node that has them free, else --no-huge.\n",
+		    DEMO_MB);
 		return 0;
 	}
 	pools_read(&before);
@@ -206,11 +211,13 @@ int main(int argc, char **argv)
 		unsigned long b = pools_free(&before, ps, -1), d = pools_free(&during, ps, -1);
 		unsigned long a = pools_free(&after, ps, -1);
 
-		printf("\nfree %zu %s hugepages (all nodes): %lu before hp_init, %lu while running, "
-		       "%lu after hp_cleanup: %s\n", ps >= (1u << 30) ? ps >> 30 : ps >> 20,
-		       ps >= (1u << 30) ? "GiB" : "MiB", b, d, a,
-		       a == b ? "all given back"
-			      : "different (other processes use hugepages too, or pages leaked)");
+		printf(
+		    "\nfree %zu %s hugepages (all nodes): %lu before hp_init, %lu while running, "
+		    "%lu after hp_cleanup: %s\n",
+		    ps >= (1u << 30) ? ps >> 30 : ps >> 20, ps >= (1u << 30) ? "GiB" : "MiB", b, d,
+		    a,
+		    a == b ? "all given back"
+			   : "different (other processes use hugepages too, or pages leaked)");
 	} else {
 		printf("\nran on 4 KiB pages (--no-huge): no hugepage was used\n");
 	}

@@ -39,7 +39,8 @@ static void usage(FILE *f)
 		"  (no option)          table of page sizes, per-node pools, mounts, IOVA mode\n"
 		"  --json               the same as one JSON object\n"
 		"  --reserve 0:1G,1:1G  set node 0's and node 1's pool to 1 GiB of pages (root)\n"
-		"  --size 2M|1G         page size for --reserve/--clear (default: the system's default;\n"
+		"  --size 2M|1G         page size for --reserve/--clear (default: the system's "
+		"default;\n"
 		"                       --clear without --size clears every size)\n"
 		"  --clear              give every free hugepage back to the kernel (root)\n"
 		"  --help               this text\n"
@@ -87,12 +88,30 @@ static int parse_size(const char *s, unsigned long long *bytes)
 	if (errno)
 		return -1;
 	switch (*end) {
-	case '\0': break;
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default: return -1;
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		return -1;
 	}
 	if (*end == 'B')
 		end++;
@@ -207,7 +226,8 @@ static void node_cpus(int node, char *buf, size_t len)
 		while (j + 1 < n && numa_bitmask_isbitset(bm, j + 1))
 			j++;
 		if (j > i)
-			off += (size_t)snprintf(buf + off, len - off, "%s%u-%u", off ? "," : "", i, j);
+			off +=
+			    (size_t)snprintf(buf + off, len - off, "%s%u-%u", off ? "," : "", i, j);
 		else
 			off += (size_t)snprintf(buf + off, len - off, "%s%u", off ? "," : "", i);
 		i = j;
@@ -236,16 +256,18 @@ static void print_table(const struct snapshot *s)
 
 	printf("default hugepage size: %s\n", def ? size_str(def, a, sizeof(a)) : "none");
 	printf("IOVA mode a process would get (--iova=auto): %s\n",
-	       iova == HP_IOVA_PA ? "PA (pagemap shows frame numbers)"
-				  : "VA (pagemap hides frame numbers: not root, or no CAP_SYS_ADMIN)");
+	       iova == HP_IOVA_PA
+		   ? "PA (pagemap shows frame numbers)"
+		   : "VA (pagemap hides frame numbers: not root, or no CAP_SYS_ADMIN)");
 	printf("\nhugepage pools per node:\n");
 	printf("  %-9s %4s %8s %8s %8s %8s %12s %12s\n", "page size", "node", "total", "free",
 	       "in use", "surplus", "total size", "free size");
 	for (unsigned i = 0; i < s->n; i++) {
 		const struct hp_hugepage_pool *p = &s->pools[i];
 
-		printf("  %-9s %4d %8u %8u %8u %8u %12s %12s\n", size_str(p->page_size, a, sizeof(a)),
-		       p->node, p->total, p->free, p->total - p->free, p->surplus,
+		printf("  %-9s %4d %8u %8u %8u %8u %12s %12s\n",
+		       size_str(p->page_size, a, sizeof(a)), p->node, p->total, p->free,
+		       p->total - p->free, p->surplus,
 		       size_str((unsigned long long)p->total * p->page_size, b, sizeof(b)),
 		       size_str((unsigned long long)p->free * p->page_size, c, sizeof(c)));
 	}
@@ -256,7 +278,8 @@ static void print_table(const struct snapshot *s)
 		const char *m = hp_hugetlbfs_mount(sizes[i]);
 
 		printf("  %-9s %s\n", size_str(sizes[i], a, sizeof(a)),
-		       m ? m : "(none; not needed: hugepool uses memfd unless --huge-dir is given)");
+		       m ? m
+			 : "(none; not needed: hugepool uses memfd unless --huge-dir is given)");
 	}
 	printf("\nNUMA nodes:\n");
 	for (int n = 0; n <= max_node(); n++) {
@@ -297,7 +320,8 @@ static void print_json(const struct snapshot *s)
 	for (unsigned i = 0; i < nsz; i++) {
 		const char *m = hp_hugetlbfs_mount(sizes[i]);
 
-		/* mount paths come from /proc/mounts, which escapes blanks as \040: no quoting needed */
+		/* mount paths come from /proc/mounts, which escapes blanks as \040: no quoting
+		 * needed */
 		printf("%s{\"page_size\":%zu,\"path\":", i ? "," : "", sizes[i]);
 		printf(m ? "\"%s\"}" : "null}", m);
 	}
@@ -348,14 +372,18 @@ static int parse_reserve(const char *arg, struct request *reqs, unsigned *n)
 			fprintf(stderr, "%s: --reserve: more than %d entries\n", prog, MAX_REQ);
 			rc = -1;
 		} else if (*tok == '\0') {
-			fprintf(stderr, "%s: --reserve '%s' has an empty entry; write e.g. "
-				"--reserve 0:512M,1:512M\n", prog, arg);
+			fprintf(stderr,
+				"%s: --reserve '%s' has an empty entry; write e.g. "
+				"--reserve 0:512M,1:512M\n",
+				prog, arg);
 			rc = -1;
 		} else if (parse_request(tok, &reqs[*n]) < 0) {
-			fprintf(stderr,
-				"%s: --reserve: '%s' is not NODE:SIZE; write e.g. --reserve 0:1G or "
-				"--reserve 0:512M,1:512M (SIZE with K, M, G or T; a bare number is MiB)\n",
-				prog, tok);
+			fprintf(
+			    stderr,
+			    "%s: --reserve: '%s' is not NODE:SIZE; write e.g. --reserve 0:1G or "
+			    "--reserve 0:512M,1:512M (SIZE with K, M, G or T; a bare number is "
+			    "MiB)\n",
+			    prog, tok);
 			rc = -1;
 		} else {
 			(*n)++;
@@ -369,10 +397,11 @@ static int need_root(const char *what)
 {
 	if (geteuid() == 0)
 		return 0;
-	fprintf(stderr,
-		"%s: %s writes /sys/devices/system/node/nodeN/hugepages/*/nr_hugepages and needs root; "
-		"run it with sudo\n",
-		prog, what);
+	fprintf(
+	    stderr,
+	    "%s: %s writes /sys/devices/system/node/nodeN/hugepages/*/nr_hugepages and needs root; "
+	    "run it with sudo\n",
+	    prog, what);
 	return -1;
 }
 
@@ -392,16 +421,18 @@ static int set_pool(int node, size_t size, unsigned count, const struct hp_hugep
 	size_str((unsigned long long)count * size, b, sizeof(b));
 	size_str((unsigned long long)got * size, c, sizeof(c));
 	if ((unsigned)got < count)
-		fprintf(stderr,
-			"%s: node %d: asked %u pages of %s (%s), the kernel gave %u (%s): the node is "
-			"short of free memory or it is too fragmented; free memory, or reserve at boot "
-			"(hugepagesz=%s hugepages=N on the kernel command line)\n",
-			prog, node, count, a, b, got, c, kernel_size_str(size, k, sizeof(k)));
+		fprintf(
+		    stderr,
+		    "%s: node %d: asked %u pages of %s (%s), the kernel gave %u (%s): the node is "
+		    "short of free memory or it is too fragmented; free memory, or reserve at boot "
+		    "(hugepagesz=%s hugepages=N on the kernel command line)\n",
+		    prog, node, count, a, b, got, c, kernel_size_str(size, k, sizeof(k)));
 	else
-		fprintf(stderr,
-			"%s: node %d: asked %u pages of %s (%s), the pool keeps %u: %u are in use and "
-			"return when their owner frees them\n",
-			prog, node, count, a, b, got, before ? before->total - before->free : 0);
+		fprintf(
+		    stderr,
+		    "%s: node %d: asked %u pages of %s (%s), the pool keeps %u: %u are in use and "
+		    "return when their owner frees them\n",
+		    prog, node, count, a, b, got, before ? before->total - before->free : 0);
 	return -1;
 }
 
@@ -418,14 +449,18 @@ static int do_reserve(const struct snapshot *s, const char *arg, size_t size)
 	for (i = 0; i < n; i++) {
 		if (!node_known(s, reqs[i].node)) {
 			nodes_list(s, list, sizeof(list));
-			fprintf(stderr, "%s: node %d does not exist (or has no hugepage pools); this machine "
-				"has node%s %s\n", prog, reqs[i].node, strchr(list, ',') ? "s" : "", list);
+			fprintf(
+			    stderr,
+			    "%s: node %d does not exist (or has no hugepage pools); this machine "
+			    "has node%s %s\n",
+			    prog, reqs[i].node, strchr(list, ',') ? "s" : "", list);
 			return 1;
 		}
 		if (reqs[i].bytes % size)
-			fprintf(stderr, "%s: node %d: %llu bytes is not a whole number of %s pages; "
-				"rounding up\n", prog, reqs[i].node, reqs[i].bytes,
-				size_str(size, a, sizeof(a)));
+			fprintf(stderr,
+				"%s: node %d: %llu bytes is not a whole number of %s pages; "
+				"rounding up\n",
+				prog, reqs[i].node, reqs[i].bytes, size_str(size, a, sizeof(a)));
 		if ((reqs[i].bytes + size - 1) / size > UINT_MAX / 2) {
 			fprintf(stderr, "%s: node %d: %llu bytes is too many pages\n", prog,
 				reqs[i].node, reqs[i].bytes);
@@ -477,17 +512,19 @@ static int check_size(const struct snapshot *s, const char *arg, size_t *size)
 		fprintf(stderr, "%s: --size %s: the kernel has no pages of that size; it has: %s\n",
 			prog, arg, list);
 	else
-		fprintf(stderr, "%s: --size '%s' is not a size; write e.g. --size 2M or --size 1G "
-			"(this kernel has: %s)\n", prog, arg, list);
+		fprintf(stderr,
+			"%s: --size '%s' is not a size; write e.g. --size 2M or --size 1G "
+			"(this kernel has: %s)\n",
+			prog, arg, list);
 	return -1;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'},     {"reserve", required_argument, NULL, 'r'},
-		{"size", required_argument, NULL, 's'}, {"clear", no_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},	    {"reserve", required_argument, NULL, 'r'},
+	    {"size", required_argument, NULL, 's'}, {"clear", no_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
 	};
 	const char *reserve = NULL, *size_arg = NULL;
 	bool json = false, clear = false;
@@ -498,18 +535,28 @@ int main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'j': json = true; break;
-		case 'r': reserve = optarg; break;
-		case 's': size_arg = optarg; break;
-		case 'c': clear = true; break;
-		case 'h': usage(stdout); return 0;
+		case 'j':
+			json = true;
+			break;
+		case 'r':
+			reserve = optarg;
+			break;
+		case 's':
+			size_arg = optarg;
+			break;
+		case 'c':
+			clear = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
 			if (optopt == 'r' || optopt == 's')
-				fprintf(stderr, "%s: option %s needs a value; see %s --help\n", prog,
-					argv[optind - 1], prog);
+				fprintf(stderr, "%s: option %s needs a value; see %s --help\n",
+					prog, argv[optind - 1], prog);
 			else if (optopt)
-				fprintf(stderr, "%s: unknown option -%c; see %s --help\n", prog, optopt,
-					prog);
+				fprintf(stderr, "%s: unknown option -%c; see %s --help\n", prog,
+					optopt, prog);
 			else
 				fprintf(stderr, "%s: unknown option %s; see %s --help\n", prog,
 					argv[optind - 1], prog);
@@ -517,7 +564,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s'; see %s --help\n", prog, argv[optind], prog);
+		fprintf(stderr, "%s: unexpected argument '%s'; see %s --help\n", prog, argv[optind],
+			prog);
 		return 2;
 	}
 	if (reserve && clear) {
@@ -531,8 +579,10 @@ int main(int argc, char **argv)
 	if (reserve && !size) {
 		size = hp_hugepage_default_size();
 		if (!size) {
-			fprintf(stderr, "%s: this kernel has no hugepages (no Hugepagesize in /proc/meminfo)\n",
-				prog);
+			fprintf(
+			    stderr,
+			    "%s: this kernel has no hugepages (no Hugepagesize in /proc/meminfo)\n",
+			    prog);
 			return 1;
 		}
 	}

@@ -26,7 +26,7 @@
 #define MAX_SIZES 8
 #define MAX_RUNS 101
 #define GOAL_FIXED_MS 10.0 /* hp_init with 16 MiB */
-#define GOAL_RATIO 3.0     /* DPDK's time / ours for 1 GiB */
+#define GOAL_RATIO 3.0	   /* DPDK's time / ours for 1 GiB */
 
 enum engine { ENG_HP, ENG_DPDK, ENG_N };
 static const char *const engine_names[ENG_N] = {"hugepool", "dpdk"};
@@ -76,8 +76,10 @@ static int child_hp(unsigned mb, FILE *out)
 #ifdef HP_HAVE_DPDK
 static int child_dpdk(unsigned mb, FILE *out)
 {
-	char mem[32], *argv[] = {"init-bench", "--in-memory", "-m", mem, "--no-pci", "--no-telemetry",
-				 "-l", "0", "--log-level=lib.eal:error", NULL};
+	char mem[32], *argv[] = {"init-bench", "--in-memory", "-m",
+				 mem,	       "--no-pci",    "--no-telemetry",
+				 "-l",	       "0",	      "--log-level=lib.eal:error",
+				 NULL};
 	uint64_t t0, t1;
 	int rc;
 
@@ -138,7 +140,8 @@ static uint64_t measure(enum engine e, unsigned mb, char *err, size_t errlen)
 		/* DPDK logs to stdout: keep the table clean */
 		if (!freopen("/dev/null", "w", stdout))
 			_exit(126);
-		execl("/proc/self/exe", "init-bench", "--child", engine_names[e], mbs, fds, (char *)NULL);
+		execl("/proc/self/exe", "init-bench", "--child", engine_names[e], mbs, fds,
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -190,7 +193,8 @@ static void run_engine(enum engine e, unsigned mb, unsigned runs, struct stats *
 	qsort(v, st->ok, sizeof(v[0]), cmp_u64);
 	st->min_ms = v[0] / 1e6;
 	st->max_ms = v[st->ok - 1] / 1e6;
-	st->median_ms = st->ok % 2 ? v[st->ok / 2] / 1e6 : (v[st->ok / 2 - 1] + v[st->ok / 2]) / 2e6;
+	st->median_ms =
+	    st->ok % 2 ? v[st->ok / 2] / 1e6 : (v[st->ok / 2 - 1] + v[st->ok / 2]) / 2e6;
 }
 
 /* Free default-size hugepages on node 0, from sysfs. */
@@ -201,7 +205,8 @@ static unsigned long node0_free_mb(size_t page_size)
 
 	for (int i = 0; i < n && i < 64; i++)
 		if (pools[i].node == 0 && pools[i].page_size == page_size)
-			return (unsigned long)(((unsigned long long)pools[i].free * page_size) >> 20);
+			return (unsigned long)(((unsigned long long)pools[i].free * page_size) >>
+					       20);
 	return 0;
 }
 
@@ -212,8 +217,8 @@ static void run_size(struct row *r, unsigned runs, size_t page_size, bool dpdk)
 	if (free_mb < r->size_mb) {
 		snprintf(r->skipped, sizeof(r->skipped),
 			 "needs %u MiB of free %zu KiB pages on node 0, has %lu MiB; reserve with: "
-			 "hp-info --reserve 0:%uM", r->size_mb, page_size >> 10, free_mb,
-			 r->size_mb + 64);
+			 "hp-info --reserve 0:%uM",
+			 r->size_mb, page_size >> 10, free_mb, r->size_mb + 64);
 		return;
 	}
 	run_engine(ENG_HP, r->size_mb, runs, &r->s[ENG_HP]);
@@ -256,7 +261,8 @@ static void print_table(const struct row *rows, unsigned n, unsigned runs, size_
 	const struct row *r16 = find_row(rows, n, 16), *r1g = find_row(rows, n, 1024);
 
 	printf("init-bench: hp_init --socket-mem=SIZE on node 0, %zu KiB pages, %u runs per size, "
-	       "each in a fresh process; times in ms (median, min, max)\n", ps >> 10, runs);
+	       "each in a fresh process; times in ms (median, min, max)\n",
+	       ps >> 10, runs);
 	if (dpdk)
 		printf("DPDK: rte_eal_init --in-memory -m SIZE --no-pci --no-telemetry -l 0\n");
 	printf("\n%8s %8s %8s %8s", "size MiB", "hp med", "min", "max");
@@ -285,8 +291,9 @@ static void print_table(const struct row *rows, unsigned n, unsigned runs, size_
 	}
 	printf("\n");
 	if (r16)
-		printf("fixed cost (16 MiB): %.2f ms; goal under %.0f ms: %s\n", r16->s[ENG_HP].median_ms,
-		       GOAL_FIXED_MS, r16->s[ENG_HP].median_ms < GOAL_FIXED_MS ? "met" : "NOT met");
+		printf("fixed cost (16 MiB): %.2f ms; goal under %.0f ms: %s\n",
+		       r16->s[ENG_HP].median_ms, GOAL_FIXED_MS,
+		       r16->s[ENG_HP].median_ms < GOAL_FIXED_MS ? "met" : "NOT met");
 	if (r1g && ratio(r1g) > 0)
 		printf("1 GiB: DPDK takes %.2fx hugepool's time; goal at least %.0fx: %s\n",
 		       ratio(r1g), GOAL_RATIO, ratio(r1g) >= GOAL_RATIO ? "met" : "NOT met");
@@ -294,8 +301,8 @@ static void print_table(const struct row *rows, unsigned n, unsigned runs, size_
 
 static void json_stats(const char *key, const struct stats *s)
 {
-	printf(",\"%s\":{\"ok\":%u,\"median_ms\":%.3f,\"min_ms\":%.3f,\"max_ms\":%.3f}", key,
-	       s->ok, s->median_ms, s->min_ms, s->max_ms);
+	printf(",\"%s\":{\"ok\":%u,\"median_ms\":%.3f,\"min_ms\":%.3f,\"max_ms\":%.3f}", key, s->ok,
+	       s->median_ms, s->min_ms, s->max_ms);
 }
 
 static void print_json(const struct row *rows, unsigned n, unsigned runs, size_t ps, bool dpdk)
@@ -303,7 +310,8 @@ static void print_json(const struct row *rows, unsigned n, unsigned runs, size_t
 	const struct row *r16 = find_row(rows, n, 16);
 
 	printf("{\"bench\":\"init\",\"node\":0,\"page_size\":%zu,\"runs\":%u,\"dpdk\":%s,"
-	       "\"results\":[", ps, runs, dpdk ? "true" : "false");
+	       "\"results\":[",
+	       ps, runs, dpdk ? "true" : "false");
 	for (unsigned i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 
@@ -348,19 +356,21 @@ static int parse_sizes(const char *arg, struct row *rows, unsigned *n)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: init-bench [--runs N] [--sizes MB,MB,...] [--no-dpdk] [--json]\n"
-		   "  --runs N      runs per size and runtime (default 7, at most %d)\n"
-		   "  --sizes LIST  MiB to reserve on node 0 (default 16,256,1024)\n"
-		   "  --no-dpdk     leave DPDK's rte_eal_init out\n"
-		   "  --json        one JSON object instead of the table\n", MAX_RUNS);
+	fprintf(f,
+		"usage: init-bench [--runs N] [--sizes MB,MB,...] [--no-dpdk] [--json]\n"
+		"  --runs N      runs per size and runtime (default 7, at most %d)\n"
+		"  --sizes LIST  MiB to reserve on node 0 (default 16,256,1024)\n"
+		"  --no-dpdk     leave DPDK's rte_eal_init out\n"
+		"  --json        one JSON object instead of the table\n",
+		MAX_RUNS);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"runs", required_argument, NULL, 'r'}, {"sizes", required_argument, NULL, 's'},
-		{"no-dpdk", no_argument, NULL, 'n'},    {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+	    {"runs", required_argument, NULL, 'r'}, {"sizes", required_argument, NULL, 's'},
+	    {"no-dpdk", no_argument, NULL, 'n'},    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
 	};
 	struct row rows[MAX_SIZES];
 	unsigned n = 0, runs = 7;
@@ -385,21 +395,31 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			if (parse_sizes(optarg, rows, &n) < 0) {
-				fprintf(stderr, "init-bench: --sizes takes up to %d sizes in MiB, e.g. "
-					"--sizes 16,256,1024\n", MAX_SIZES);
+				fprintf(stderr,
+					"init-bench: --sizes takes up to %d sizes in MiB, e.g. "
+					"--sizes 16,256,1024\n",
+					MAX_SIZES);
 				return 2;
 			}
 			break;
-		case 'n': dpdk = false; break;
-		case 'j': json = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'n':
+			dpdk = false;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	ps = hp_hugepage_default_size();
 	if (!ps) {
 		fprintf(stderr, "init-bench: this kernel has no hugepages (no Hugepagesize in "
-			"/proc/meminfo)\n");
+				"/proc/meminfo)\n");
 		return 1;
 	}
 	for (unsigned i = 0; i < n; i++)

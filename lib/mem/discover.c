@@ -71,7 +71,8 @@ static int node_dir_id(const char *name)
 	return *end == '\0' && id <= INT_MAX ? (int)id : -1;
 }
 
-/* Directory of the pools of one node: per-node sysfs, or the global one on a kernel without NUMA. */
+/* Directory of the pools of one node: per-node sysfs, or the global one on a kernel without NUMA.
+ */
 static int node_hp_dir(int node, char *buf, size_t len)
 {
 	struct stat st;
@@ -95,7 +96,7 @@ struct pool_list {
 
 static void add_pool(struct pool_list *pl, int node, const char *dir, const char *name)
 {
-	struct hp_hugepage_pool p = { .node = node, .page_size = pool_dir_size(name) };
+	struct hp_hugepage_pool p = {.node = node, .page_size = pool_dir_size(name)};
 	char path[PATH_MAX + 320];
 	unsigned long v = 0;
 
@@ -151,13 +152,14 @@ static int pool_cmp(const void *a, const void *b)
 
 HP_API int hp_hugepage_pools(struct hp_hugepage_pool *pools, unsigned max)
 {
-	struct pool_list pl = { 0 };
+	struct pool_list pl = {0};
 	struct dirent *de;
 	unsigned n;
 	DIR *d;
 
 	if (!pools && max > 0)
-		return hp_fail(-EINVAL, "hp_hugepage_pools: pools is NULL but max is %u; pass an array", max);
+		return hp_fail(
+		    -EINVAL, "hp_hugepage_pools: pools is NULL but max is %u; pass an array", max);
 	d = opendir(NODE_DIR);
 	if (!d) {
 		/* a kernel built without NUMA: one set of pools, called node 0 */
@@ -183,9 +185,15 @@ HP_API int hp_hugepage_pools(struct hp_hugepage_pool *pools, unsigned max)
 
 static bool size_supported(size_t page_size)
 {
+	long sizes[16];
+	int n = gethugepagesizes(sizes, 16);
 	char path[PATH_MAX];
 	struct stat st;
 
+	for (int i = 0; i < n; i++)
+		if ((size_t)sizes[i] == page_size)
+			return true;
+	/* libhugetlbfs failed or is older than the kernel: ask sysfs */
 	snprintf(path, sizeof(path), GLOBAL_HP_DIR "/hugepages-%zukB", page_size >> 10);
 	return page_size >= 4096 && stat(path, &st) == 0;
 }
@@ -197,13 +205,17 @@ HP_API int hp_hugepage_set(int node, size_t page_size, unsigned count)
 	int fd, len, rc;
 
 	if (node < 0 || node_hp_dir(node, dir, sizeof(dir)) != 0)
-		return hp_fail(-ENODEV, "node %d does not exist; see the nodes with: hp-info", node);
-	if (!size_supported(page_size))
-		return hp_fail(-EINVAL, "the kernel has no %zu kB hugepages; see the sizes it has with: hp-info",
-			       page_size >> 10);
-	if (geteuid() != 0)
-		return hp_fail(-EPERM, "setting the hugepage pool of node %d needs root; run as root (sudo)",
+		return hp_fail(-ENODEV, "node %d does not exist; see the nodes with: hp-info",
 			       node);
+	if (!size_supported(page_size))
+		return hp_fail(
+		    -EINVAL,
+		    "the kernel has no %zu kB hugepages; see the sizes it has with: hp-info",
+		    page_size >> 10);
+	if (geteuid() != 0)
+		return hp_fail(
+		    -EPERM, "setting the hugepage pool of node %d needs root; run as root (sudo)",
+		    node);
 	snprintf(path, sizeof(path), "%s/hugepages-%zukB/nr_hugepages", dir, page_size >> 10);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -215,8 +227,8 @@ HP_API int hp_hugepage_set(int node, size_t page_size, unsigned count)
 	if (rc < 0) {
 		rc = errno;
 		close(fd);
-		return hp_fail(rc == EACCES ? -EPERM : -rc,
-			       "node %d: writing %u to %s failed: %s", node, count, path, strerror(rc));
+		return hp_fail(rc == EACCES ? -EPERM : -rc, "node %d: writing %u to %s failed: %s",
+			       node, count, path, strerror(rc));
 	}
 	close(fd);
 	rc = read_ulong(path, &now);
@@ -279,10 +291,20 @@ static size_t mount_page_size(const char *opts)
 		return hp_hugepage_default_size();
 	v = strtoull(p + 9, &end, 10);
 	switch (*end) {
-	case 'G': case 'g': v <<= 30; break;
-	case 'M': case 'm': v <<= 20; break;
-	case 'K': case 'k': v <<= 10; break;
-	default: break;
+	case 'G':
+	case 'g':
+		v <<= 30;
+		break;
+	case 'M':
+	case 'm':
+		v <<= 20;
+		break;
+	case 'K':
+	case 'k':
+		v <<= 10;
+		break;
+	default:
+		break;
 	}
 	return (size_t)v;
 }
