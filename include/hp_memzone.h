@@ -38,15 +38,17 @@ struct hp_memzone {
  * @param node NUMA node, or HP_NODE_ANY for the caller's node
  * @param flags 0 or HP_MZ_IOVA_CONTIG
  * @param align power of two, or 0 for a cache line
- * @return the zone, or NULL with errno EINVAL (bad argument), EEXIST (name taken),
- *         ENOMEM (no run long enough and no more pages on the node), ENODEV (no such node)
+ * @return the zone, or NULL with errno EINVAL (bad argument, or before hp_init()), EEXIST (name
+ *         taken), ENOMEM (no run long enough and no more pages on the node), ENODEV (no such
+ *         node), ENOSPC (all zones of the table in use)
  */
 HP_API const struct hp_memzone *hp_memzone_reserve(const char *name, size_t len, int node,
 						   unsigned flags, size_t align);
 
 /**
+ * Find a zone by name.
  * @param name zone name
- * @return the zone, or NULL with errno ENOENT
+ * @return the zone, or NULL with errno ENOENT (no such zone), EINVAL (name is NULL)
  */
 HP_API const struct hp_memzone *hp_memzone_lookup(const char *name);
 
@@ -58,8 +60,10 @@ HP_API const struct hp_memzone *hp_memzone_lookup(const char *name);
 HP_API int hp_memzone_free(const struct hp_memzone *mz);
 
 /**
- * Call fn for every zone.
- * @return 0, or the first non-zero value fn returned
+ * Call fn for every zone. fn may look up, reserve and free zones (the table lock is recursive).
+ * @param fn callback; a non-zero return stops the walk
+ * @param arg passed to fn
+ * @return 0, or the first non-zero value fn returned, or -EINVAL (fn is NULL)
  */
 HP_API int hp_memzone_walk(int (*fn)(const struct hp_memzone *mz, void *arg), void *arg);
 
