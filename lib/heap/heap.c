@@ -15,8 +15,8 @@
 #include "mem/mem_internal.h"
 #include <hp_heap.h>
 
-#define HDR_LIVE 0x68704c56u  /* "hpLV" */
-#define HDR_FREE 0x68704672u  /* "hpFr" */
+#define HDR_LIVE 0x68704c56u   /* "hpLV" */
+#define HDR_FREE 0x68704672u   /* "hpFr" */
 #define SLAB_MAGIC 0x68705362u /* "hpSb" */
 #define CLS_LARGE 0xffffu
 #define MIN_ALIGN ((size_t)HP_CACHE_LINE_SIZE)
@@ -25,10 +25,10 @@
 struct hdr {
 	uint32_t magic;
 	uint16_t node;
-	uint16_t cls;  /* size class, or CLS_LARGE */
-	size_t size;   /* bytes the caller asked for */
-	void *base;    /* the slab (small) or start of the hp_mem_alloc'ed block (large) */
-	size_t len;    /* large: bytes given back to hp_mem_release(base, len) */
+	uint16_t cls; /* size class, or CLS_LARGE */
+	size_t size;  /* bytes the caller asked for */
+	void *base;   /* the slab (small) or start of the hp_mem_alloc'ed block (large) */
+	size_t len;   /* large: bytes given back to hp_mem_release(base, len) */
 };
 
 /* A slab: this header in its first cache line, then blocks of one class (each: pad, hdr, data). */
@@ -37,13 +37,13 @@ struct slab {
 	uint16_t cls;
 	uint16_t node;
 	struct slab *prev, *next; /* in the node's list for cls: slabs with a free block */
-	void *free;               /* free blocks linked through their first word */
+	void *free;		  /* free blocks linked through their first word */
 	unsigned n_free, n_total;
 };
 
 /* Block sizes, each a multiple of a cache line: the first line of a block holds its header. */
-static const size_t cls_size[] = {128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096,
-				  6144, 8192};
+static const size_t cls_size[] = {128,	192,  256,  384,  512,	768, 1024,
+				  1536, 2048, 3072, 4096, 6144, 8192};
 #define N_CLS (sizeof(cls_size) / sizeof(cls_size[0]))
 #define SLAB_MAX_BLOCK 8192
 
@@ -51,8 +51,8 @@ struct node_heap {
 	struct slab *partial[N_CLS]; /* slabs with at least one free block */
 };
 
-static pthread_mutex_t heap_lock[HP_MAX_NUMA_NODES] = {
-	[0 ... HP_MAX_NUMA_NODES - 1] = PTHREAD_MUTEX_INITIALIZER};
+static pthread_mutex_t heap_lock[HP_MAX_NUMA_NODES] = {[0 ... HP_MAX_NUMA_NODES - 1] =
+							   PTHREAD_MUTEX_INITIALIZER};
 static struct node_heap heaps[HP_MAX_NUMA_NODES];
 static atomic_bool ready;
 
@@ -166,8 +166,10 @@ static int check_node(int *node)
 	if (*node == HP_NODE_ANY)
 		*node = hp_current_node();
 	if (*node < 0 || *node >= hp_node_count() || *node >= HP_MAX_NUMA_NODES)
-		return hp_fail(-ENODEV, "hp_malloc: node %d does not exist; this machine has nodes "
-			       "0-%d (or pass HP_NODE_ANY)", *node, hp_node_count() - 1);
+		return hp_fail(-ENODEV,
+			       "hp_malloc: node %d does not exist; this machine has nodes "
+			       "0-%d (or pass HP_NODE_ANY)",
+			       *node, hp_node_count() - 1);
 	return 0;
 }
 
@@ -176,15 +178,19 @@ static int check_size(size_t size, size_t *align)
 	if (*align == 0)
 		*align = MIN_ALIGN;
 	if (*align & (*align - 1))
-		return hp_fail(-EINVAL, "hp_malloc: align %zu is not a power of two; use a power of "
-			       "two, or 0 for a cache line", *align);
+		return hp_fail(-EINVAL,
+			       "hp_malloc: align %zu is not a power of two; use a power of "
+			       "two, or 0 for a cache line",
+			       *align);
 	if (*align < MIN_ALIGN)
 		*align = MIN_ALIGN;
 	if (size == 0)
 		return hp_fail(-EINVAL, "hp_malloc: size 0; ask for 1 byte or more");
 	if (size > SIZE_MAX / 4 || *align > SIZE_MAX / 4)
-		return hp_fail(-ENOMEM, "hp_malloc: %zu bytes (align %zu) is more than any node "
-			       "can hold; ask for less", size, *align);
+		return hp_fail(-ENOMEM,
+			       "hp_malloc: %zu bytes (align %zu) is more than any node "
+			       "can hold; ask for less",
+			       size, *align);
 	return 0;
 }
 
@@ -204,8 +210,12 @@ static void *large_get(size_t size, size_t align, int node)
 	if (align > MIN_ALIGN)
 		hp_mem_release(base, align - MIN_ALIGN);
 	h = hdr_of(ptr);
-	*h = (struct hdr){.magic = HDR_LIVE, .node = (uint16_t)node, .cls = CLS_LARGE,
-			  .size = size, .base = ptr - MIN_ALIGN, .len = len - (align - MIN_ALIGN)};
+	*h = (struct hdr){.magic = HDR_LIVE,
+			  .node = (uint16_t)node,
+			  .cls = CLS_LARGE,
+			  .size = size,
+			  .base = ptr - MIN_ALIGN,
+			  .len = len - (align - MIN_ALIGN)};
 	return ptr;
 }
 
@@ -219,8 +229,11 @@ static void *small_get(size_t size, int node)
 		return NULL;
 	ptr = b + MIN_ALIGN;
 	h = hdr_of(ptr);
-	*h = (struct hdr){.magic = HDR_LIVE, .node = (uint16_t)node, .cls = (uint16_t)cls,
-			  .size = size, .base = (void *)((uintptr_t)b & ~(SLAB_SIZE - 1))};
+	*h = (struct hdr){.magic = HDR_LIVE,
+			  .node = (uint16_t)node,
+			  .cls = (uint16_t)cls,
+			  .size = size,
+			  .base = (void *)((uintptr_t)b & ~(SLAB_SIZE - 1))};
 	return ptr;
 }
 
@@ -249,8 +262,8 @@ static struct hdr *live_hdr(void *ptr, const char *who)
 	const struct hp_memseg_list *l = hp_mem_list_of(ptr);
 
 	if (!l || hp_mem_list_of(h) != l || ((uintptr_t)ptr & (MIN_ALIGN - 1))) {
-		HP_LOG_E("%s(%p): not a block from hp_malloc (not in runtime memory); ignored",
-			 who, ptr);
+		HP_LOG_E("%s(%p): not a block from hp_malloc (not in runtime memory); ignored", who,
+			 ptr);
 		return NULL;
 	}
 	if (h->magic == HDR_FREE) {
@@ -259,8 +272,8 @@ static struct hdr *live_hdr(void *ptr, const char *who)
 	}
 	if (h->magic != HDR_LIVE || h->node >= HP_MAX_NUMA_NODES ||
 	    (h->cls != CLS_LARGE && h->cls >= N_CLS)) {
-		HP_LOG_E("%s(%p): not a block from hp_malloc (bad header; overrun?); ignored",
-			 who, ptr);
+		HP_LOG_E("%s(%p): not a block from hp_malloc (bad header; overrun?); ignored", who,
+			 ptr);
 		return NULL;
 	}
 	return h;
@@ -315,8 +328,10 @@ HP_API void *hp_realloc(void *ptr, size_t size, size_t align, int node)
 		return hp_fail_ptr(-EINVAL, "the heap is not set up; call hp_init() first");
 	h = live_hdr(ptr, "hp_realloc");
 	if (!h)
-		return hp_fail_ptr(-EINVAL, "hp_realloc: %p is not a live block from hp_malloc; "
-				   "pass a block hp_malloc returned and that was not freed", ptr);
+		return hp_fail_ptr(-EINVAL,
+				   "hp_realloc: %p is not a live block from hp_malloc; "
+				   "pass a block hp_malloc returned and that was not freed",
+				   ptr);
 	if (size == 0) {
 		free_block(ptr, h);
 		return NULL;
@@ -364,9 +379,9 @@ static void heap_cleanup(void)
 }
 
 static struct hp_subsys heap_subsys = {
-	.name = "heap",
-	.order = 30,
-	.init = heap_init,
-	.cleanup = heap_cleanup,
+    .name = "heap",
+    .order = 30,
+    .init = heap_init,
+    .cleanup = heap_cleanup,
 };
 HP_SUBSYS_REGISTER(heap_subsys)

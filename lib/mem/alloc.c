@@ -3,8 +3,8 @@
  * The allocator of runtime memory under memzones and the heap: per node, a sorted array of free
  * ranges [start, end), address-ordered, coalesced on release, never spanning two memseg lists
  * ("arenas"), so every block lies in one list. alloc_lock guards arenas and ranges.
- * Lock order: memory lock (hp_mem_lock_read / the write lock held by event callbacks) -> alloc_lock.
- * hp_mem_grow() is called with neither held; its ALLOC event adds the new list here.
+ * Lock order: memory lock (hp_mem_lock_read / the write lock held by event callbacks) ->
+ * alloc_lock. hp_mem_grow() is called with neither held; its ALLOC event adds the new list here.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -205,7 +205,8 @@ static void arena_add(const void *va, size_t len, int node)
 
 	if (node < 0 || node >= HP_MAX_NUMA_NODES) {
 		HP_LOG_E("allocator: memory at %p is on node %d, beyond HP_MAX_NUMA_NODES (%d); "
-			 "rebuild with a larger max_numa_nodes", va, node, HP_MAX_NUMA_NODES);
+			 "rebuild with a larger max_numa_nodes",
+			 va, node, HP_MAX_NUMA_NODES);
 		return;
 	}
 	for (unsigned i = 0; i < n_arenas; i++)
@@ -277,18 +278,19 @@ static const char *human(char *buf, size_t n, size_t v)
 	return buf;
 }
 
-static void grow_sentence(char *buf, size_t n, int node, size_t len, size_t align,
-			  unsigned flags, size_t best, const char *why)
+static void grow_sentence(char *buf, size_t n, int node, size_t len, size_t align, unsigned flags,
+			  size_t best, const char *why)
 {
 	const char *contig = flags & HP_MZ_IOVA_CONTIG ? "IOVA-contiguous " : "";
 	char l[32], a[32], b[32];
 
-	snprintf(buf, n,
-		 "node %d: no free %srun of %s (align %s); the largest free %srun there is %s, and "
-		 "growing failed (%s); reserve more hugepages on node %d (hp-info --reserve %d:SIZE) "
-		 "or start with a larger --socket-mem",
-		 node, contig, human(l, sizeof(l), len), human(a, sizeof(a), align), contig,
-		 human(b, sizeof(b), best), why, node, node);
+	snprintf(
+	    buf, n,
+	    "node %d: no free %srun of %s (align %s); the largest free %srun there is %s, and "
+	    "growing failed (%s); reserve more hugepages on node %d (hp-info --reserve %d:SIZE) "
+	    "or start with a larger --socket-mem",
+	    node, contig, human(l, sizeof(l), len), human(a, sizeof(a), align), contig,
+	    human(b, sizeof(b), best), why, node, node);
 }
 
 static uintptr_t take_locked(int node, size_t len, size_t align, unsigned flags, size_t *best)
@@ -325,8 +327,10 @@ void *hp_mem_alloc(size_t len, size_t align, int node, unsigned flags)
 	if (align < MIN_ALIGN)
 		align = MIN_ALIGN;
 	if (len == 0 || (align & (align - 1)) || len > SIZE_MAX / 4 || align > SIZE_MAX / 4)
-		return hp_fail_ptr(-EINVAL, "hp_mem_alloc: length %zu / align %zu not allowed; ask "
-				   "for 1 byte or more, aligned to a power of two", len, align);
+		return hp_fail_ptr(-EINVAL,
+				   "hp_mem_alloc: length %zu / align %zu not allowed; ask "
+				   "for 1 byte or more, aligned to a power of two",
+				   len, align);
 	len = HP_ALIGN_UP(len, MIN_ALIGN);
 	/* room to align inside a fresh list, which starts on a page boundary */
 	want = len + (align > psz ? align : 0);
@@ -364,7 +368,8 @@ void hp_mem_release(void *va, size_t len)
 			 len, va);
 	else if (rc < 0)
 		HP_LOG_E("released %zu bytes at %p, which is not runtime memory handed out by "
-			 "hp_mem_alloc; ignored", len, va);
+			 "hp_mem_alloc; ignored",
+			 len, va);
 }
 
 /* ---- subsystem -------------------------------------------------------------------------- */
@@ -414,9 +419,9 @@ static int alloc_init(const struct hp_init_opts *opts)
 }
 
 static struct hp_subsys alloc_subsys = {
-	.name = "alloc",
-	.order = 20,
-	.init = alloc_init,
-	.cleanup = alloc_cleanup,
+    .name = "alloc",
+    .order = 20,
+    .init = alloc_init,
+    .cleanup = alloc_cleanup,
 };
 HP_SUBSYS_REGISTER(alloc_subsys)

@@ -41,23 +41,30 @@ static int check_args(const char *name, size_t len, int *node, unsigned flags, s
 		return hp_fail(-EINVAL, "memzone name is empty; give 1 to %d characters",
 			       HP_MEMZONE_NAMESIZE - 1);
 	if (n == HP_MEMZONE_NAMESIZE)
-		return hp_fail(-EINVAL, "memzone name '%.*s...' is too long; use at most %d characters",
+		return hp_fail(-EINVAL,
+			       "memzone name '%.*s...' is too long; use at most %d characters",
 			       HP_MEMZONE_NAMESIZE - 1, name, HP_MEMZONE_NAMESIZE - 1);
 	if (len == 0)
 		return hp_fail(-EINVAL, "memzone '%s': length 0; ask for 1 byte or more", name);
 	if (*align == 0)
 		*align = HP_CACHE_LINE_SIZE;
 	if (*align & (*align - 1))
-		return hp_fail(-EINVAL, "memzone '%s': align %zu is not a power of two; use a power "
-			       "of two, or 0 for a cache line", name, *align);
+		return hp_fail(-EINVAL,
+			       "memzone '%s': align %zu is not a power of two; use a power "
+			       "of two, or 0 for a cache line",
+			       name, *align);
 	if (flags & ~(unsigned)HP_MZ_IOVA_CONTIG)
-		return hp_fail(-EINVAL, "memzone '%s': unknown flags 0x%x; the only flag is "
-			       "HP_MZ_IOVA_CONTIG", name, flags & ~(unsigned)HP_MZ_IOVA_CONTIG);
+		return hp_fail(-EINVAL,
+			       "memzone '%s': unknown flags 0x%x; the only flag is "
+			       "HP_MZ_IOVA_CONTIG",
+			       name, flags & ~(unsigned)HP_MZ_IOVA_CONTIG);
 	if (*node == HP_NODE_ANY)
 		*node = hp_current_node();
 	if (*node < 0 || *node >= hp_node_count() || *node >= HP_MAX_NUMA_NODES)
-		return hp_fail(-ENODEV, "memzone '%s': node %d does not exist; this machine has "
-			       "nodes 0-%d (or pass HP_NODE_ANY)", name, *node, hp_node_count() - 1);
+		return hp_fail(-ENODEV,
+			       "memzone '%s': node %d does not exist; this machine has "
+			       "nodes 0-%d (or pass HP_NODE_ANY)",
+			       name, *node, hp_node_count() - 1);
 	return 0;
 }
 
@@ -68,8 +75,10 @@ static int claim(const char *name)
 
 	pthread_mutex_lock(&mz_lock);
 	if (find(name) >= 0) {
-		rc = hp_fail(-EEXIST, "memzone '%s' exists already; pick another name, or look "
-			     "it up with hp_memzone_lookup()", name);
+		rc = hp_fail(-EEXIST,
+			     "memzone '%s' exists already; pick another name, or look "
+			     "it up with hp_memzone_lookup()",
+			     name);
 		goto out;
 	}
 	for (int i = 0; i < MZ_MAX && slot < 0; i++)
@@ -109,8 +118,8 @@ HP_API const struct hp_memzone *hp_memzone_reserve(const char *name, size_t len,
 		pthread_mutex_unlock(&mz_lock);
 		return NULL; /* hp_mem_alloc's sentence names the node, size and what to do */
 	}
-	*mz = (struct hp_memzone){.va = va, .iova = hp_mem_virt2iova(va), .len = len,
-				  .node = node, .flags = flags};
+	*mz = (struct hp_memzone){
+	    .va = va, .iova = hp_mem_virt2iova(va), .len = len, .node = node, .flags = flags};
 	strcpy(mz->name, name);
 	state[slot] = MZ_LIVE;
 	pthread_mutex_unlock(&mz_lock);
@@ -130,8 +139,10 @@ HP_API const struct hp_memzone *hp_memzone_lookup(const char *name)
 		mz = &zones[i];
 	pthread_mutex_unlock(&mz_lock);
 	if (!mz)
-		return hp_fail_ptr(-ENOENT, "no memzone named '%.*s'; reserve it first with "
-				   "hp_memzone_reserve()", HP_MEMZONE_NAMESIZE, name);
+		return hp_fail_ptr(-ENOENT,
+				   "no memzone named '%.*s'; reserve it first with "
+				   "hp_memzone_reserve()",
+				   HP_MEMZONE_NAMESIZE, name);
 	return mz;
 }
 
@@ -143,8 +154,10 @@ HP_API int hp_memzone_free(const struct hp_memzone *mz)
 	size_t len;
 
 	if (!mz || off >= sizeof(zones) || off % sizeof(zones[0]))
-		return hp_fail(-EINVAL, "hp_memzone_free: %p is not a memzone; pass what "
-			       "hp_memzone_reserve() or hp_memzone_lookup() returned", (void *)mz);
+		return hp_fail(-EINVAL,
+			       "hp_memzone_free: %p is not a memzone; pass what "
+			       "hp_memzone_reserve() or hp_memzone_lookup() returned",
+			       (void *)mz);
 	pthread_mutex_lock(&mz_lock);
 	if (state[i] != MZ_LIVE) {
 		pthread_mutex_unlock(&mz_lock);
@@ -198,9 +211,9 @@ static void memzone_cleanup(void)
 }
 
 static struct hp_subsys memzone_subsys = {
-	.name = "memzone",
-	.order = 20,
-	.init = memzone_init,
-	.cleanup = memzone_cleanup,
+    .name = "memzone",
+    .order = 20,
+    .init = memzone_init,
+    .cleanup = memzone_cleanup,
 };
 HP_SUBSYS_REGISTER(memzone_subsys)

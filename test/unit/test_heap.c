@@ -55,15 +55,16 @@ struct blk {
 
 static int cmp_blk(const void *a, const void *b)
 {
-	uintptr_t x = (uintptr_t)((const struct blk *)a)->p, y = (uintptr_t)((const struct blk *)b)->p;
+	uintptr_t x = (uintptr_t)((const struct blk *)a)->p,
+		  y = (uintptr_t)((const struct blk *)b)->p;
 
 	return x < y ? -1 : x > y;
 }
 
 static void test_blocks_of_many_sizes_and_aligns_hold_their_bytes(void **state)
 {
-	static const size_t sizes[] = {1, 7, 63, 64, 65, 100, 500, 1000, 4000, 8000, 8129,
-				       10000, 65536, 300000, 3 << 20};
+	static const size_t sizes[] = {1,    7,	   63,	 64,	65,    100,    500,    1000,
+				       4000, 8000, 8129, 10000, 65536, 300000, 3 << 20};
 	static const size_t aligns[] = {0, 64, 128, 4096, 1 << 16, 2 << 20};
 	enum { N = sizeof(sizes) / sizeof(sizes[0]) * sizeof(aligns) / sizeof(aligns[0]) * 3 };
 	static struct blk b[N];
@@ -78,7 +79,8 @@ static void test_blocks_of_many_sizes_and_aligns_hold_their_bytes(void **state)
 				if (!b[k].p)
 					fail_msg("hp_malloc(%zu, %zu): %s", sizes[s], aligns[a],
 						 hp_last_error());
-				assert_int_equal((uintptr_t)b[k].p % (aligns[a] ? aligns[a] : 64), 0);
+				assert_int_equal((uintptr_t)b[k].p % (aligns[a] ? aligns[a] : 64),
+						 0);
 				fill(b[k].p, b[k].n, k);
 			}
 	for (k = 0; k < N; k++)
@@ -147,7 +149,8 @@ static void test_zmalloc_returns_zeroed_memory_even_when_reused(void **state)
 		assert_non_null(z);
 		for (size_t b = 0; b < sizes[i]; b++)
 			if (z[b])
-				fail_msg("byte %zu of a %zu-byte zmalloc block is %u", b, sizes[i], z[b]);
+				fail_msg("byte %zu of a %zu-byte zmalloc block is %u", b, sizes[i],
+					 z[b]);
 		hp_free(z);
 	}
 }
@@ -331,16 +334,16 @@ static void test_malloc_before_init_fails_einval(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_blocks_of_many_sizes_and_aligns_hold_their_bytes),
-		T(test_realloc_keeps_contents_while_growing_and_shrinking),
-		T(test_realloc_that_fails_leaves_the_block_untouched),
-		T(test_zmalloc_returns_zeroed_memory_even_when_reused),
-		T(test_blocks_asked_on_node_0_are_on_node_0),
-		T(test_bad_size_align_or_node_fail_with_a_sentence),
-		T(test_double_and_foreign_frees_are_logged_and_ignored),
-		T(test_freed_memory_is_reused_without_growing),
-		T(test_threads_malloc_and_free_concurrently_without_overlap),
-		T(test_malloc_before_init_fails_einval),
+	    T(test_blocks_of_many_sizes_and_aligns_hold_their_bytes),
+	    T(test_realloc_keeps_contents_while_growing_and_shrinking),
+	    T(test_realloc_that_fails_leaves_the_block_untouched),
+	    T(test_zmalloc_returns_zeroed_memory_even_when_reused),
+	    T(test_blocks_asked_on_node_0_are_on_node_0),
+	    T(test_bad_size_align_or_node_fail_with_a_sentence),
+	    T(test_double_and_foreign_frees_are_logged_and_ignored),
+	    T(test_freed_memory_is_reused_without_growing),
+	    T(test_threads_malloc_and_free_concurrently_without_overlap),
+	    T(test_malloc_before_init_fails_einval),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -143,7 +143,8 @@ static void test_zones_honour_alignment_from_64_bytes_to_1_gib(void **state)
 	if (!hp_test_huge()) {
 		max_align = (size_t)32 << 20;
 		hp_test_note("--no-huge: aligns up to 32 MiB only, to spare anonymous memory");
-	} else if ((uint64_t)hp_test_free_hugepages(0, psz) * psz < ((size_t)1 << 30) + (64 << 20)) {
+	} else if ((uint64_t)hp_test_free_hugepages(0, psz) * psz <
+		   ((size_t)1 << 30) + (64 << 20)) {
 		max_align = (size_t)256 << 20;
 		hp_test_note("node 0 has under 1 GiB of free hugepages: aligns up to 256 MiB only");
 	}
@@ -243,7 +244,8 @@ static size_t impossible_len(void)
 	long pages = sysconf(_SC_PHYS_PAGES);
 
 	if (hp_test_huge())
-		return hp_mem_reserved(HP_NODE_ANY) + /* twice what the pool has free: others may free */
+		return hp_mem_reserved(
+			   HP_NODE_ANY) + /* twice what the pool has free: others may free */
 		       ((size_t)hp_test_free_hugepages(0, psz) + 1) * psz * 2;
 	return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE) * 2; /* twice the RAM */
 }
@@ -438,20 +440,20 @@ static void test_zones_are_forgotten_after_cleanup_and_reinit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_reserved_zone_is_found_by_name_and_gone_after_free),
-		T(test_same_name_twice_fails_eexist),
-		T(test_bad_name_length_or_align_fails_einval),
-		T(test_nonexistent_node_fails_enodev),
-		T(test_zones_honour_alignment_from_64_bytes_to_1_gib),
-		T(test_iova_contig_zones_are_contiguous_page_by_page),
-		T(test_zone_bigger_than_reserved_up_front_grows_the_node),
-		T(test_contig_zone_longer_than_any_run_fails_enomem_leaving_nothing),
-		T(test_free_then_reserve_reuses_the_space),
-		T(test_many_zones_are_each_walked_once_and_never_overlap),
-		T(test_walk_stops_at_the_first_nonzero_return),
-		T(test_threads_racing_for_a_name_get_it_exactly_once),
-		T(test_reserve_before_init_fails_einval),
-		T(test_zones_are_forgotten_after_cleanup_and_reinit),
+	    T(test_reserved_zone_is_found_by_name_and_gone_after_free),
+	    T(test_same_name_twice_fails_eexist),
+	    T(test_bad_name_length_or_align_fails_einval),
+	    T(test_nonexistent_node_fails_enodev),
+	    T(test_zones_honour_alignment_from_64_bytes_to_1_gib),
+	    T(test_iova_contig_zones_are_contiguous_page_by_page),
+	    T(test_zone_bigger_than_reserved_up_front_grows_the_node),
+	    T(test_contig_zone_longer_than_any_run_fails_enomem_leaving_nothing),
+	    T(test_free_then_reserve_reuses_the_space),
+	    T(test_many_zones_are_each_walked_once_and_never_overlap),
+	    T(test_walk_stops_at_the_first_nonzero_return),
+	    T(test_threads_racing_for_a_name_get_it_exactly_once),
+	    T(test_reserve_before_init_fails_einval),
+	    T(test_zones_are_forgotten_after_cleanup_and_reinit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
