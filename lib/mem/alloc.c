@@ -366,6 +366,10 @@ void hp_mem_release(void *va, size_t len)
 	if (rc == -EEXIST)
 		HP_LOG_E("released %zu bytes at %p twice (part of it is free already); ignored",
 			 len, va);
+	else if (rc == -ENOMEM)
+		HP_LOG_E("released %zu bytes at %p, but the process is out of memory to track it; "
+			 "those bytes stay unused until hp_cleanup()",
+			 len, va);
 	else if (rc < 0)
 		HP_LOG_E("released %zu bytes at %p, which is not runtime memory handed out by "
 			 "hp_mem_alloc; ignored",
