@@ -220,6 +220,21 @@ static void test_iova_contig_zones_are_contiguous_page_by_page(void **state)
 	check_contig(mz, pagemap);
 }
 
+static void test_zones_within_socket_mem_use_it_without_growing(void **state)
+{
+	size_t before = hp_mem_reserved(0);
+	const struct hp_memzone *a, *b;
+
+	(void)state;
+	/* --socket-mem reached the allocator: half of it fits twice over without a grow */
+	a = hp_memzone_reserve("half1", before / 4, 0, 0, 0);
+	b = hp_memzone_reserve("half2", before / 4, 0, 0, 0);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(hp_mem_reserved(0), before);
+	assert_int_equal(hp_mem_reserved(HP_NODE_ANY), before);
+}
+
 static void test_zone_bigger_than_reserved_up_front_grows_the_node(void **state)
 {
 	size_t before = hp_mem_reserved(0), mine = my_hugetlb_bytes();
@@ -446,6 +461,7 @@ int main(void)
 	    T(test_nonexistent_node_fails_enodev),
 	    T(test_zones_honour_alignment_from_64_bytes_to_1_gib),
 	    T(test_iova_contig_zones_are_contiguous_page_by_page),
+	    T(test_zones_within_socket_mem_use_it_without_growing),
 	    T(test_zone_bigger_than_reserved_up_front_grows_the_node),
 	    T(test_contig_zone_longer_than_any_run_fails_enomem_leaving_nothing),
 	    T(test_free_then_reserve_reuses_the_space),
