@@ -59,7 +59,8 @@ setup_network() {
 log "kernel $(uname -r), nodes online $(cat /sys/devices/system/node/online), cpus $(nproc)"
 reserve_hugepages
 setup_network
-export HP_VM_MODE HP_VM_ADDR HP_VM_PEER HP_VM_SHARED
+HP_VM_HUGEPAGES=$(IFS=,; echo "${HP_VM_HUGE[*]}")
+export HP_VM_MODE HP_VM_ADDR HP_VM_PEER HP_VM_SHARED HP_VM_HUGEPAGES
 cd "$HP_VM_CWD" || fail "cannot enter $HP_VM_CWD"
 "${HP_VM_CMD[@]}" >"$JOB/stdout" 2>"$JOB/stderr" </dev/null
 echo $? >"$JOB/status"

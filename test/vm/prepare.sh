@@ -27,6 +27,7 @@ HOST_PKGS="qemu-system-x86 busybox-static cpio rdma-core ibverbs-providers ibver
 rdmacm-utils iproute2 kmod python3"
 
 skip() {
+	echo "$*" >"$ASSETS/skip-reason"
 	echo "vm lane skipped: $*" >&2
 	exit 77
 }
@@ -72,6 +73,9 @@ main() {
 	local pkg stamp deb kver m
 
 	mkdir -p "$ASSETS"
+	exec 9>"$ASSETS/.lock"
+	flock 9 # one preparation at a time; the others then find the stamp
+	rm -f "$ASSETS/skip-reason"
 	ensure_host_packages
 	command -v apt-cache >/dev/null || skip "apt-cache is missing: the kernel comes from Debian's linux-image-amd64"
 	pkg=$(kernel_package)
@@ -101,7 +105,7 @@ main() {
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$ASSETS/kernel" "${paths[@]}"
 	cp "$ASSETS/kernel/boot/vmlinuz-$kver" "$ASSETS/vmlinuz"
 	build_initramfs "$kver"
-	rm -f "$deb"
+	rm -rf "$deb" "$ASSETS/kernel"
 	echo "$stamp" >"$ASSETS/stamp"
 }
 

@@ -22,8 +22,11 @@ options:
   --two-host       two guests on one wire: A is 10.78.0.1, B is 10.78.0.2, each with rxe0 on eth0
   --cmd-a CMD, --cmd-b CMD   shell commands (bash -c) for guest A and guest B
 In the guest, commands see HP_VM_MODE (single|a|b), HP_VM_ADDR (own IPv4 of rxe0),
-HP_VM_PEER (the other guest's address; empty in single mode) and HP_VM_SHARED (a folder both
-guests can write). Environment: HP_VM_ACCEL=kvm uses KVM (default tcg), HP_VM_ASSETS=DIR.
+HP_VM_PEER (the other guest's address; empty in single mode), HP_VM_SHARED (a folder both
+guests can write) and HP_VM_HUGEPAGES (N0,N1 as asked).
+  --tap            the command prints TAP: a skipped lane prints "1..0 # SKIP reason" and exits
+                   0, a guest that never ran the command prints "Bail out! reason"
+Environment: HP_VM_ACCEL=kvm uses KVM (default tcg), HP_VM_ASSETS=DIR (see --assets).
 EOF
 	exit 2
 }
@@ -32,6 +35,7 @@ HUGE=128,128
 TIMEOUT=600
 ASSETS=${HP_VM_ASSETS:-}
 KEEP=0
+TAP=0
 TWO=0
 CMD_A=""
 CMD_B=""
@@ -41,6 +45,7 @@ while [ $# -gt 0 ]; do
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--assets) ASSETS=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
+	--tap) TAP=1; shift ;;
 	--two-host) TWO=1; shift ;;
 	--cmd-a) CMD_A=$2; shift 2 ;;
 	--cmd-b) CMD_B=$2; shift 2 ;;
@@ -67,8 +72,17 @@ case "$PWD/" in /tmp/*|/run/*|/proc/*|/sys/*|/dev/*)
 	echo "run.sh: the guest mounts its own $PWD; run from a directory outside /tmp, /run, /dev" >&2
 	exit 2 ;;
 esac
-"$HERE/prepare.sh" "$ASSETS" || exit $?
-QEMU=$(command -v qemu-system-x86_64) || { echo "vm lane skipped: qemu-system-x86_64 not found" >&2; exit 77; }
+# skip REASON: the lane cannot run here at all (exit 77, or a TAP skip with --tap).
+skip() {
+	echo "vm lane skipped: $*" >&2
+	[ "$TAP" = 1 ] && { echo "1..0 # SKIP $*"; exit 0; }
+	exit 77
+}
+"$HERE/prepare.sh" "$ASSETS"
+rc=$?
+[ "$rc" = 77 ] && skip "$(cat "$ASSETS/skip-reason" 2>/dev/null)"
+[ "$rc" = 0 ] || exit "$rc"
+QEMU=$(command -v qemu-system-x86_64) || skip "qemu-system-x86_64 not found"
 
 # TCG by default: a /dev/kvm may exist where nested KVM does not work (seen here: qemu aborts).
 ACCEL=${HP_VM_ACCEL:-tcg}
@@ -149,6 +163,7 @@ finish() {
 	fi
 	echo "----- last lines of ${label:-the guest}'s console and qemu log -----" >&2
 	tail -n 25 "$dir/console.log" "$dir/qemu.log" >&2 2>/dev/null
+	[ "$TAP" = 1 ] && echo "Bail out! ${label:-the guest} never ran the command (see stderr)"
 	return 1
 }
 
