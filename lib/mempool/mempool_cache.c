@@ -140,8 +140,14 @@ HP_API int hp_mempool_get_slow_(struct hp_mempool *mp, void **objs, unsigned n,
 	fresh = c->size / 2 + need;
 	HP_MEMPOOL_STAT_(c, backend, 1);
 	if (mp->ops->dequeue(mp, &c->objs[len], (unsigned)fresh) < 0) {
-		fresh = need;
-		if (mp->ops->dequeue(mp, &c->objs[len], (unsigned)need) < 0) {
+		/* the backend is short: take what it seems to have, at least what is missing */
+		uint64_t there = mp->ops->count(mp);
+		bool got = false;
+
+		if (there > need && there < fresh)
+			got = mp->ops->dequeue(mp, &c->objs[len], (unsigned)there) == 0;
+		fresh = got ? there : need;
+		if (!got && mp->ops->dequeue(mp, &c->objs[len], (unsigned)need) < 0) {
 			HP_MEMPOOL_STAT_(c, get_fails, 1);
 			return -ENOENT;
 		}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Debug-build checks on every get and put (HP_MEMPOOL_DEBUG): an object being put must lie in
+ * the pool's memory, carry the "in use" head cookie and an intact tail cookie; otherwise the
+ * put is refused, logged with the pool's name and the object's address, and counted. In a
+ * release build these functions are never called by the inline paths; they just pass through.
+ */
+#include "mempool_internal.h"
+
+#ifdef HP_MEMPOOL_DEBUG
+static void report(struct hp_mempool *mp, void *obj, const char *what)
+{
+	__atomic_fetch_add(&mp->debug_errors, 1, __ATOMIC_RELAXED);
+	HP_LOG_E("mempool '%s': %s: object %p; fix the caller (the put was refused)", mp->name,
+		 what, obj);
+}
+
+/* true if obj may go back into mp; reports why not otherwise */
+static bool check_put(struct hp_mempool *mp, void *obj)
+{
+	uint64_t head;
+
+	if (!mp_owns(mp, obj)) {
+		report(mp, obj, "not an object of this pool (foreign pointer)");
+		return false;
+	}
+	head = *mp_cookie_head(obj);
+	if (head == MP_COOKIE_FREE) {
+		report(mp, obj, "double free");
+		return false;
+	}
+	if (head != MP_COOKIE_USED) {
+		report(mp, obj, "not an object of this pool, or its header was overwritten");
+		return false;
+	}
+	if (*mp_cookie_tail(mp, obj) != MP_COOKIE_TAIL) {
+		report(mp, obj, "overrun: bytes after the object were overwritten");
+		return false;
+	}
+	*mp_cookie_head(obj) = MP_COOKIE_FREE;
+	return true;
+}
+
+HP_API void hp_mempool_debug_got_(struct hp_mempool *mp, void **objs, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		if (*mp_cookie_head(objs[i]) != MP_COOKIE_FREE) {
+			__atomic_fetch_add(&mp->debug_errors, 1, __ATOMIC_RELAXED);
+			HP_LOG_E("mempool '%s': object %p handed out while not free (cookie %#lx): "
+				 "it was put twice or its header was overwritten", mp->name,
+				 objs[i], (unsigned long)*mp_cookie_head(objs[i]));
+		}
+		*mp_cookie_head(objs[i]) = MP_COOKIE_USED;
+	}
+}
+
+HP_API void hp_mempool_debug_put_(struct hp_mempool *mp, void *const *objs, unsigned n,
+				  struct hp_mempool_cache *c, int lcore)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		void *o = objs[i];
+
+		if (!check_put(mp, o))
+			continue;
+		if (lcore)
+			hp_mempool_cache_put_(mp, &o, 1, hp_mempool_lcore_cache_(mp));
+		else if (c && c->mp == mp)
+			hp_mempool_cache_put_(mp, &o, 1, c);
+		else
+			hp_mempool_put_slow_(mp, &o, 1, c);
+	}
+}
+#else
+HP_API void hp_mempool_debug_got_(struct hp_mempool *mp, void **objs, unsigned n)
+{
+	(void)mp;
+	(void)objs;
+	(void)n;
+}
+
+HP_API void hp_mempool_debug_put_(struct hp_mempool *mp, void *const *objs, unsigned n,
+				  struct hp_mempool_cache *c, int lcore)
+{
+	if (lcore)
+		hp_mempool_cache_put_(mp, objs, n, hp_mempool_lcore_cache_(mp));
+	else
+		hp_mempool_generic_put(mp, objs, n, c);
+}
+#endif

@@ -1,0 +1,620 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Mempool behaviour: get/put through lcore caches, user caches and none; counts that include
+ * cached objects; bulk all-or-nothing; backends (ring SP/SC across two threads, stack LIFO);
+ * object iteration; IOVAs against lib/mem and pagemap; bad arguments leaving nothing behind;
+ * and, in a build with -Dmempool_debug=true, the reports of double free, foreign pointers and
+ * overruns. One runtime for the whole group; the main thread has an lcore id.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hp_test.h"
+#include "mem/mem_internal.h"
+
+#define SOCKET_MB 64
+
+static struct hp_mempool_cache *cache_of_lcore(struct hp_mempool *mp)
+{
+	return hp_mempool_lcore_cache_(mp);
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void assert_distinct(void **objs, unsigned n)
+{
+	void **copy = malloc(n * sizeof(*copy));
+	unsigned i;
+
+	memcpy(copy, objs, n * sizeof(*copy));
+	qsort(copy, n, sizeof(*copy), cmp_ptr);
+	for (i = 1; i < n; i++)
+		assert_ptr_not_equal(copy[i - 1], copy[i]);
+	free(copy);
+}
+
+static int count_zone(const struct hp_memzone *mz, void *arg)
+{
+	(void)mz;
+	++*(unsigned *)arg;
+	return 0;
+}
+
+static unsigned zone_count(void)
+{
+	unsigned n = 0;
+
+	hp_memzone_walk(count_zone, &n);
+	return n;
+}
+
+static void test_get_put_through_the_lcore_cache(void **state)
+{
+	enum { N = 1000 };
+	struct hp_mempool *mp = hp_mempool_create("t.basic", N, 100, 32, 0, 0);
+	static void *objs[N + 1];
+	unsigned i;
+
+	(void)state;
+	assert_non_null(mp);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(hp_mempool_get(mp, &objs[i]), 0);
+		memset(objs[i], (int)i, 100); /* every byte is the caller's */
+	}
+	assert_int_equal(hp_mempool_get(mp, &objs[N]), -ENOENT);
+	assert_distinct(objs, N);
+	assert_int_equal(hp_mempool_in_use_count(mp), N);
+	assert_int_equal(hp_mempool_avail_count(mp), 0);
+	for (i = 0; i < N; i++)
+		hp_mempool_put(mp, objs[i]);
+	assert_int_equal(hp_mempool_avail_count(mp), N);
+	assert_int_equal(hp_mempool_in_use_count(mp), 0);
+	assert_int_equal(hp_mempool_audit(mp), 0);
+	hp_mempool_free(mp);
+}
+
+static void test_counts_include_objects_in_caches(void **state)
+{
+	struct hp_mempool *mp = hp_mempool_create("t.counts", 512, 64, 64, 0, 0);
+	void *objs[10];
+
+	(void)state;
+	assert_non_null(mp);
+	assert_int_equal(hp_mempool_get_bulk(mp, objs, 10), 0);
+	hp_mempool_put_bulk(mp, objs, 10);
+	/* the refill left objects in this lcore's cache: the backend alone has fewer than 512 */
+	assert_true(cache_of_lcore(mp)->len > 0);
+	assert_int_equal(mp->ops->count(mp) + cache_of_lcore(mp)->len, 512);
+	assert_int_equal(hp_mempool_avail_count(mp), 512);
+	assert_int_equal(hp_mempool_get_bulk(mp, objs, 5), 0);
+	assert_int_equal(hp_mempool_in_use_count(mp), 5);
+	hp_mempool_put_bulk(mp, objs, 5);
+	assert_int_equal(hp_mempool_in_use_count(mp), 0);
+	hp_mempool_free(mp);
+}
+
+static void test_cache_moves_objects_in_bulk_when_a_core_only_frees_or_only_allocates(void **state)
+{
+	enum { N = 2048, C = 64 };
+	struct hp_mempool *mp = hp_mempool_create("t.flush", N, 32, C, 0, 0);
+	struct hp_mempool_cache *c;
+	static void *objs[N];
+	unsigned i, backend_calls = 0, prev;
+
+	(void)state;
+	assert_non_null(mp);
+	c = cache_of_lcore(mp);
+	/* only allocating: the backend is met once per refill of C/2 + 1 objects */
+	prev = mp->ops->count(mp);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(hp_mempool_get(mp, &objs[i]), 0);
+		if (mp->ops->count(mp) != prev) {
+			backend_calls++;
+			assert_true(prev - mp->ops->count(mp) >= C / 2 || mp->ops->count(mp) == 0);
+			prev = mp->ops->count(mp);
+		}
+	}
+	assert_true(backend_calls <= N / (C / 2) + 1);
+	/* only freeing: the cache never passes 1.5 C; a flush moves at least C objects at once */
+	backend_calls = 0;
+	prev = mp->ops->count(mp);
+	for (i = 0; i < N; i++) {
+		hp_mempool_put(mp, objs[i]);
+		assert_true(c->len <= C * 3 / 2);
+		if (mp->ops->count(mp) != prev) {
+			backend_calls++;
+			assert_true(mp->ops->count(mp) - prev >= C);
+			assert_int_equal(c->len, C / 2);
+			prev = mp->ops->count(mp);
+		}
+	}
+	assert_true(backend_calls >= 1 && backend_calls <= N / C + 1);
+	assert_int_equal(hp_mempool_avail_count(mp), N);
+	assert_int_equal(hp_mempool_audit(mp), 0);
+	hp_mempool_free(mp);
+}
+
+struct user_cache_arg {
+	struct hp_mempool *mp;
+	unsigned lcore;
+	unsigned avail_with_cache, backend_with_cache, avail_after_free;
+	int rc;
+};
+
+static void *user_cache_thread(void *p)
+{
+	struct user_cache_arg *a = p;
+	struct hp_mempool_cache *c = hp_mempool_cache_create(32, HP_NODE_ANY);
+	void *objs[40];
+
+	a->lcore = hp_lcore_id();
+	a->rc = c ? 0 : -errno;
+	if (!c)
+		return NULL;
+	a->rc |= hp_mempool_generic_get(a->mp, objs, 40, c);
+	hp_mempool_generic_put(a->mp, objs, 40, c);
+	a->rc |= hp_mempool_generic_get(a->mp, objs, 3, c);
+	hp_mempool_generic_put(a->mp, objs, 3, c);
+	a->avail_with_cache = hp_mempool_avail_count(a->mp);
+	a->backend_with_cache = a->mp->ops->count(a->mp);
+	hp_mempool_cache_free(c);
+	a->avail_after_free = hp_mempool_avail_count(a->mp);
+	return NULL;
+}
+
+static void test_user_owned_cache_serves_a_thread_without_an_lcore_id(void **state)
+{
+	struct user_cache_arg a = {.mp = hp_mempool_create("t.ucache", 256, 48, 0, 0, 0)};
+	pthread_t t;
+
+	(void)state;
+	assert_non_null(a.mp);
+	assert_int_equal(pthread_create(&t, NULL, user_cache_thread, &a), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(a.lcore, HP_LCORE_ANY);
+	assert_int_equal(a.avail_with_cache, 256);     /* objects in the user cache count */
+	assert_true(a.backend_with_cache < 256);       /* ...and they really were in it */
+	assert_int_equal(a.avail_after_free, 256);
+	assert_int_equal(a.mp->ops->count(a.mp), 256); /* freeing the cache gave them back */
+	assert_int_equal(hp_mempool_audit(a.mp), 0);
+	hp_mempool_free(a.mp);
+}
+
+static void *no_lcore_thread(void *p)
+{
+	struct hp_mempool *mp = p;
+	void *objs[7];
+	uintptr_t bad = 0;
+
+	if (hp_mempool_get_bulk(mp, objs, 7) != 0)
+		return (void *)1;
+	bad |= mp->ops->count(mp) != mp->size - 7; /* straight from the backend, no refill */
+	hp_mempool_put_bulk(mp, objs, 7);
+	bad |= mp->ops->count(mp) != mp->size;
+	return (void *)bad;
+}
+
+static void test_thread_without_an_lcore_id_uses_the_backend_directly(void **state)
+{
+	struct hp_mempool *mp = hp_mempool_create("t.nolcore", 300, 8, 100, 0, 0);
+	pthread_t t;
+	void *ret;
+
+	(void)state;
+	assert_non_null(mp);
+	assert_int_equal(pthread_create(&t, NULL, no_lcore_thread, mp), 0);
+	pthread_join(t, &ret);
+	assert_null(ret);
+	hp_mempool_free(mp);
+}
+
+struct spsc {
+	struct hp_mempool *mp;
+	struct hp_ring *chan;
+	unsigned rounds;
+	_Atomic unsigned fails;
+};
+
+/* the only thread that gets: hands each object to the producer through a ring */
+static void *consumer(void *p)
+{
+	struct spsc *s = p;
+	unsigned i;
+	void *o;
+
+	for (i = 0; i < s->rounds; i++) {
+		while (hp_mempool_get(s->mp, &o) != 0)
+			;
+		*(unsigned *)o = i;
+		while (hp_ring_enqueue_bulk(s->chan, &o, 1, NULL) == 0)
+			;
+	}
+	return NULL;
+}
+
+/* the only thread that puts */
+static void *producer(void *p)
+{
+	struct spsc *s = p;
+	unsigned i;
+	void *o;
+
+	for (i = 0; i < s->rounds; i++) {
+		while (hp_ring_dequeue_bulk(s->chan, &o, 1, NULL) == 0)
+			;
+		if (*(unsigned *)o != i)
+			s->fails++;
+		hp_mempool_put(s->mp, o);
+	}
+	return NULL;
+}
+
+static void test_sp_sc_pool_serves_one_producer_and_one_consumer_thread(void **state)
+{
+	struct spsc s = {.rounds = 200000};
+	pthread_t a, b;
+
+	(void)state;
+	s.mp = hp_mempool_create("t.spsc", 64, 16, 0, 0, HP_MEMPOOL_F_SP_PUT | HP_MEMPOOL_F_SC_GET);
+	s.chan = hp_ring_create("t.spsc.chan", 128, 0, HP_RING_SP_ENQ | HP_RING_SC_DEQ);
+	assert_non_null(s.mp);
+	assert_non_null(s.chan);
+	assert_string_equal(s.mp->ops->name, "ring_sp_sc");
+	assert_int_equal(pthread_create(&a, NULL, consumer, &s), 0);
+	assert_int_equal(pthread_create(&b, NULL, producer, &s), 0);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	assert_int_equal(s.fails, 0);
+	assert_int_equal(hp_mempool_avail_count(s.mp), 64);
+	assert_int_equal(hp_mempool_audit(s.mp), 0);
+	hp_ring_free(s.chan);
+	hp_mempool_free(s.mp);
+}
+
+static void test_same_name_twice_fails_and_keeps_the_first(void **state)
+{
+	struct hp_mempool *mp = hp_mempool_create("t.twice", 16, 8, 0, 0, 0);
+	unsigned zones;
+
+	(void)state;
+	assert_non_null(mp);
+	zones = zone_count();
+	assert_null(hp_mempool_create("t.twice", 16, 8, 0, 0, 0));
+	assert_int_equal(errno, EEXIST);
+	assert_non_null(strstr(hp_last_error(), "t.twice"));
+	assert_int_equal(zone_count(), zones);
+	assert_ptr_equal(hp_mempool_lookup("t.twice"), mp);
+	hp_mempool_free(mp);
+	assert_null(hp_mempool_lookup("t.twice"));
+	assert_int_equal(errno, ENOENT);
+}
+
+struct seen {
+	void **objs;
+	unsigned n, bad_idx;
+};
+
+static void collect(struct hp_mempool *mp, void *arg, void *obj, unsigned idx)
+{
+	struct seen *s = arg;
+
+	(void)mp;
+	s->bad_idx += idx != s->n;
+	s->objs[s->n++] = obj;
+}
+
+static void test_obj_iter_visits_every_object_once(void **state)
+{
+	enum { N = 3000 };
+	struct hp_mempool *mp = hp_mempool_create("t.iter", N, 200, 16, 0, 0);
+	static void *seen_objs[N], *got[N];
+	struct seen s = {.objs = seen_objs};
+	unsigned i;
+
+	(void)state;
+	assert_non_null(mp);
+	assert_int_equal(hp_mempool_obj_iter(mp, collect, &s), N);
+	assert_int_equal(s.n, N);
+	assert_int_equal(s.bad_idx, 0);
+	assert_distinct(seen_objs, N);
+	/* the objects visited are exactly the ones the pool hands out */
+	assert_int_equal(hp_mempool_get_bulk(mp, got, N), 0);
+	qsort(got, N, sizeof(void *), cmp_ptr);
+	qsort(seen_objs, N, sizeof(void *), cmp_ptr);
+	for (i = 0; i < N; i++)
+		assert_ptr_equal(got[i], seen_objs[i]);
+	hp_mempool_put_bulk(mp, got, N);
+	hp_mempool_free(mp);
+}
+
+static void test_stack_backed_pool_is_lifo_and_conserves_objects(void **state)
+{
+	struct hp_mempool *mp = hp_mempool_create_ops("t.stack", 100, 24, 0, 0, 0, "stack");
+	void *a, *b, *c, *all[100];
+
+	(void)state;
+	assert_non_null(mp);
+	assert_string_equal(mp->ops->name, "stack");
+	assert_int_equal(hp_mempool_get(mp, &a), 0);
+	assert_int_equal(hp_mempool_get(mp, &b), 0);
+	hp_mempool_put(mp, a);
+	hp_mempool_put(mp, b);
+	assert_int_equal(hp_mempool_get(mp, &c), 0);
+	assert_ptr_equal(c, b); /* last in, first out */
+	hp_mempool_put(mp, c);
+	assert_int_equal(hp_mempool_get_bulk(mp, all, 100), 0);
+	assert_distinct(all, 100);
+	assert_int_equal(hp_mempool_get(mp, &c), -ENOENT);
+	hp_mempool_put_bulk(mp, all, 100);
+	assert_int_equal(hp_mempool_avail_count(mp), 100);
+	assert_int_equal(hp_mempool_audit(mp), 0);
+	hp_mempool_free(mp);
+}
+
+static void test_bulk_get_takes_nothing_when_short(void **state)
+{
+	struct hp_mempool *mp = hp_mempool_create("t.short", 100, 8, 16, 0, 0);
+	void *objs[100], *more[60];
+	uint64_t cached;
+
+	(void)state;
+	assert_non_null(mp);
+	assert_int_equal(hp_mempool_get_bulk(mp, objs, 60), 0);
+	cached = cache_of_lcore(mp)->len;
+	assert_int_equal(hp_mempool_get_bulk(mp, more, 60), -ENOENT);
+	assert_int_equal(cache_of_lcore(mp)->len, cached); /* the cache gave nothing either */
+	assert_int_equal(hp_mempool_avail_count(mp), 40);
+	assert_int_equal(hp_mempool_get_bulk(mp, objs + 60, 40), 0);
+	assert_int_equal(hp_mempool_avail_count(mp), 0);
+	hp_mempool_put_bulk(mp, objs, 100);
+	assert_int_equal(hp_mempool_avail_count(mp), 100);
+	hp_mempool_free(mp);
+}
+
+struct iova_check {
+	unsigned wrong, straddle, pagemap_wrong, checked;
+	bool pa;
+};
+
+static void check_iova(struct hp_mempool *mp, void *arg, void *obj, unsigned idx)
+{
+	struct iova_check *c = arg;
+	uint64_t iova = hp_mempool_virt2iova(obj);
+
+	(void)idx;
+	c->wrong += iova != hp_mem_virt2iova(obj);
+	c->straddle += !hp_mem_range_iova_contig((char *)obj - 8, mp->elt_size + 8);
+	if (c->pa) {
+		/* independent of lib/mem: the kernel's frame number for the object's first byte */
+		uint64_t pa = hp_test_pagemap_pfn(obj) * 4096 + ((uintptr_t)obj & 4095);
+
+		c->pagemap_wrong += pa != iova;
+		c->checked++;
+	}
+}
+
+static void test_object_iova_matches_memory_and_no_object_straddles_a_break(void **state)
+{
+	/* 100 KB objects: about 20 per 2 MiB page, so many sit near page boundaries */
+	struct hp_mempool *mp = hp_mempool_create("t.iova", 200, 100000, 0, 0, 0);
+	struct iova_check c = {.pa = hp_iova_mode() == HP_IOVA_PA && hp_test_can_read_pfn()};
+
+	(void)state;
+	assert_non_null(mp);
+	assert_int_equal(hp_mempool_obj_iter(mp, check_iova, &c), 200);
+	assert_int_equal(c.wrong, 0);
+	assert_int_equal(c.straddle, 0);
+	assert_int_equal(c.pagemap_wrong, 0);
+	if (!c.pa)
+		hp_test_note("IOVA mode VA: the pagemap cross-check was not run");
+	hp_mempool_free(mp);
+}
+
+static void test_bad_arguments_fail_with_a_sentence_and_leave_nothing(void **state)
+{
+	unsigned zones = zone_count();
+	size_t reserved = hp_mem_reserved(HP_NODE_ANY);
+
+	(void)state;
+#define BAD(call, err, word)                                                        \
+	do {                                                                        \
+		errno = 0;                                                          \
+		assert_null(call);                                                  \
+		assert_int_equal(errno, err);                                       \
+		assert_non_null(strstr(hp_last_error(), word));                     \
+	} while (0)
+	BAD(hp_mempool_create("t.bad", 0, 8, 0, 0, 0), EINVAL, "0 objects");
+	BAD(hp_mempool_create("t.bad", 10, 0, 0, 0, 0), EINVAL, "object size");
+	BAD(hp_mempool_create("t.bad", 10000, 8, HP_MEMPOOL_CACHE_MAX + 1, 0, 0), EINVAL,
+	    "HP_MEMPOOL_CACHE_MAX");
+	BAD(hp_mempool_create("t.bad", 10, 8, 11, 0, 0), EINVAL, "larger than the pool");
+	BAD(hp_mempool_create_ops("t.bad", 10, 8, 0, 0, 0, "no_such"), EINVAL, "no_such");
+	BAD(hp_mempool_create("a_name_much_too_long_for_a_pool", 10, 8, 0, 0, 0), EINVAL,
+	    "too long");
+	BAD(hp_mempool_create("", 10, 8, 0, 0, 0), EINVAL, "empty");
+	BAD(hp_mempool_create("t.bad", 10, 8, 0, 0, 0x100), EINVAL, "flags");
+	BAD(hp_mempool_create("t.bad", 10, 8, 0, 63, 0), ENODEV, "t.bad");
+	/* more memory than the node can ever give: ENOMEM, and what was taken is given back */
+	BAD(hp_mempool_create("t.bad", 1u << 24, 65536, 0, 0, 0), ENOMEM, "t.bad");
+	BAD(hp_mempool_cache_create(0, HP_NODE_ANY), EINVAL, "cache size");
+	BAD(hp_mempool_cache_create(HP_MEMPOOL_CACHE_MAX + 1, HP_NODE_ANY), EINVAL, "cache size");
+#undef BAD
+	assert_int_equal(zone_count(), zones);
+	assert_null(hp_mempool_lookup("t.bad"));
+	(void)reserved;
+}
+
+static void test_user_cache_used_with_another_pool_gives_objects_back_first(void **state)
+{
+	struct hp_mempool *a = hp_mempool_create("t.swa", 64, 8, 0, 0, 0);
+	struct hp_mempool *b = hp_mempool_create("t.swb", 64, 8, 0, 0, 0);
+	struct hp_mempool_cache *c = hp_mempool_cache_create(16, 0);
+	void *o[4];
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_int_equal(hp_mempool_generic_get(a, o, 4, c), 0);
+	hp_mempool_generic_put(a, o, 4, c);
+	assert_true(a->ops->count(a) < 64);
+	assert_int_equal(hp_mempool_generic_get(b, o, 4, c), 0);
+	assert_int_equal(a->ops->count(a), 64); /* a's objects went home when c moved to b */
+	hp_mempool_generic_put(b, o, 4, c);
+	assert_int_equal(hp_mempool_avail_count(b), 64);
+	hp_mempool_cache_free(c);
+	assert_int_equal(b->ops->count(b), 64);
+	hp_mempool_free(a);
+	hp_mempool_free(b);
+}
+
+static void test_dump_names_the_pool_backend_and_counts(void **state)
+{
+	struct hp_mempool *mp = hp_mempool_create("t.dump", 40, 8, 8, 0, 0);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	void *o;
+
+	(void)state;
+	assert_non_null(mp);
+	assert_int_equal(hp_mempool_get(mp, &o), 0);
+	hp_mempool_dump(f, mp);
+	fclose(f);
+	assert_non_null(strstr(buf, "t.dump"));
+	assert_non_null(strstr(buf, "ring_mp_mc"));
+	assert_non_null(strstr(buf, "in use 1"));
+	free(buf);
+	hp_mempool_put(mp, o);
+	hp_mempool_free(mp);
+}
+
+#ifdef HP_MEMPOOL_DEBUG
+static char logged[1024];
+
+static void capture(enum hp_log_level level, const char *msg, void *arg)
+{
+	(void)arg;
+	if (level == HP_LOG_ERR)
+		snprintf(logged, sizeof(logged), "%s", msg);
+}
+
+static void test_double_free_is_reported_with_pool_and_object(void **state)
+{
+	struct hp_mempool *mp = hp_mempool_create("t.dfree", 32, 64, 4, 0, 0);
+	char addr[32];
+	void *o;
+
+	(void)state;
+	assert_non_null(mp);
+	hp_log_set_handler(capture, NULL);
+	assert_int_equal(hp_mempool_get(mp, &o), 0);
+	hp_mempool_put(mp, o);
+	logged[0] = 0;
+	hp_mempool_put(mp, o);
+	hp_log_set_handler(NULL, NULL);
+	snprintf(addr, sizeof(addr), "%p", o);
+	assert_non_null(strstr(logged, "t.dfree"));
+	assert_non_null(strstr(logged, addr));
+	assert_non_null(strstr(logged, "double free"));
+	assert_int_equal(hp_mempool_debug_errors(mp), 1);
+	assert_int_equal(hp_mempool_avail_count(mp), 32); /* the second put was refused */
+	assert_int_equal(hp_mempool_audit(mp), 0);
+	hp_mempool_free(mp);
+}
+
+static void test_foreign_pointer_is_reported_with_pool_and_object(void **state)
+{
+	struct hp_mempool *mp = hp_mempool_create("t.foreign", 32, 64, 4, 0, 0);
+	struct hp_mempool *other = hp_mempool_create("t.other", 32, 64, 4, 0, 0);
+	char addr[32];
+	void *o;
+
+	(void)state;
+	assert_non_null(mp);
+	assert_non_null(other);
+	hp_log_set_handler(capture, NULL);
+	assert_int_equal(hp_mempool_get(other, &o), 0);
+	logged[0] = 0;
+	hp_mempool_put(mp, o);
+	hp_log_set_handler(NULL, NULL);
+	snprintf(addr, sizeof(addr), "%p", o);
+	assert_non_null(strstr(logged, "t.foreign"));
+	assert_non_null(strstr(logged, addr));
+	assert_non_null(strstr(logged, "not an object of this pool"));
+	assert_int_equal(hp_mempool_debug_errors(mp), 1);
+	assert_int_equal(hp_mempool_avail_count(mp), 32);
+	hp_mempool_put(other, o);
+	hp_mempool_free(other);
+	hp_mempool_free(mp);
+}
+
+static void test_overrun_is_caught_by_put_and_by_audit(void **state)
+{
+	struct hp_mempool *mp = hp_mempool_create("t.overrun", 8, 64, 0, 0, 0);
+	void *o;
+
+	(void)state;
+	assert_non_null(mp);
+	assert_int_equal(hp_mempool_get(mp, &o), 0);
+	memset(o, 0xab, 64 + 4); /* four bytes too many */
+	assert_int_equal(hp_mempool_audit(mp), -EFAULT);
+	assert_non_null(strstr(hp_last_error(), "t.overrun"));
+	hp_log_set_handler(capture, NULL);
+	logged[0] = 0;
+	hp_mempool_put(mp, o);
+	hp_log_set_handler(NULL, NULL);
+	assert_non_null(strstr(logged, "overrun"));
+	assert_int_equal(hp_mempool_debug_errors(mp), 1);
+	hp_mempool_free(mp);
+}
+#endif
+
+static int group_setup(void **state)
+{
+	(void)state;
+	hp_test_init(SOCKET_MB, "--socket-mem=%d --log-level=warning", SOCKET_MB);
+	return hp_thread_register();
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	hp_thread_unregister();
+	hp_cleanup();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_get_put_through_the_lcore_cache),
+		cmocka_unit_test(test_counts_include_objects_in_caches),
+		cmocka_unit_test(test_cache_moves_objects_in_bulk_when_a_core_only_frees_or_only_allocates),
+		cmocka_unit_test(test_user_owned_cache_serves_a_thread_without_an_lcore_id),
+		cmocka_unit_test(test_thread_without_an_lcore_id_uses_the_backend_directly),
+		cmocka_unit_test(test_sp_sc_pool_serves_one_producer_and_one_consumer_thread),
+		cmocka_unit_test(test_same_name_twice_fails_and_keeps_the_first),
+		cmocka_unit_test(test_obj_iter_visits_every_object_once),
+		cmocka_unit_test(test_stack_backed_pool_is_lifo_and_conserves_objects),
+		cmocka_unit_test(test_bulk_get_takes_nothing_when_short),
+		cmocka_unit_test(test_object_iova_matches_memory_and_no_object_straddles_a_break),
+		cmocka_unit_test(test_bad_arguments_fail_with_a_sentence_and_leave_nothing),
+		cmocka_unit_test(test_user_cache_used_with_another_pool_gives_objects_back_first),
+		cmocka_unit_test(test_dump_names_the_pool_backend_and_counts),
+#ifdef HP_MEMPOOL_DEBUG
+		cmocka_unit_test(test_double_free_is_reported_with_pool_and_object),
+		cmocka_unit_test(test_foreign_pointer_is_reported_with_pool_and_object),
+		cmocka_unit_test(test_overrun_is_caught_by_put_and_by_audit),
+#endif
+	};
+
+	return cmocka_run_group_tests_name("mempool", tests, group_setup, group_teardown);
+}
