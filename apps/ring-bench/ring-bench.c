@@ -309,7 +309,8 @@ int main(int argc, char **argv)
 	struct row rows[12];
 	unsigned n = 0;
 	bool dpdk = true;
-	int split, used, rc, no_huge;
+	int split, used, rc, no_huge, hp_argc = 1;
+	char **hp_argv = argv;
 
 	for (split = 1; split < argc && strcmp(argv[split], "--") != 0; split++)
 		;
@@ -319,17 +320,18 @@ int main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	}
 	/* what follows "--" is for hp_init, behind the program name */
-	if (split < argc)
+	if (split < argc) {
 		argv[split] = argv[0];
-	else
-		split = 0;
+		hp_argc = argc - split;
+		hp_argv = argv + split;
+	}
 	hp_log_set_level(HP_LOG_ERR);
-	used = hp_init(argc - split, argv + split);
+	used = hp_init(hp_argc, hp_argv);
 	if (used < 0) {
 		fprintf(stderr, "ring-bench: hp_init: %s\n", hp_last_error());
 		return 1;
 	}
-	no_huge = asked_no_huge(argv + split, argc - split);
+	no_huge = asked_no_huge(hp_argv, hp_argc);
 	pick_cpus();
 	engines[0] = &bench_hugepool_ops;
 #ifdef HP_HAVE_DPDK
