@@ -61,9 +61,19 @@ else
 fi
 [[ "$HUGE" =~ ^[0-9]+,[0-9]+$ ]] || { echo "run.sh: --huge wants N0,N1 (pages of 2 MiB per node)" >&2; exit 2; }
 
-# The cache lives in the build directory: the current one, or ./build when run from the source tree.
+# The cache lives in a build directory: the current one, the one holding the command, or ./build.
+build_dir_of() {
+	local d
+	d=$(cd "$(dirname "$1")" 2>/dev/null && pwd) || return 1
+	while [ "$d" != / ]; do
+		[ -d "$d/meson-private" ] && { echo "$d"; return 0; }
+		d=$(dirname "$d")
+	done
+	return 1
+}
 if [ -z "$ASSETS" ]; then
 	if [ -d meson-private ]; then ASSETS=$PWD/vm-assets
+	elif [ $# -gt 0 ] && b=$(build_dir_of "$1"); then ASSETS=$b/vm-assets
 	elif [ -d build/meson-private ]; then ASSETS=$PWD/build/vm-assets
 	else ASSETS=${XDG_CACHE_HOME:-$HOME/.cache}/hugepool-vm
 	fi
