@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * mempool-bench: what the harness (mempool-bench.c) and each pool under test (hugepool in
+ * mp-hugepool.c, DPDK in mp-dpdk.c) share. Both get the same loop (loop.h, included once per
+ * pool so that get/put are inline there) and the same thread harness (bench_run_threads).
+ */
+#ifndef MEMPOOL_BENCH_H
+#define MEMPOOL_BENCH_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define BENCH_ELT_SIZE 2048
+#define BENCH_CACHE 512
+#define BENCH_MAX_KEEP 512
+#define BENCH_MAX_THREADS 2
+/* objects in each pool: every thread's keep plus its cache at most (1.5 x) and a refill */
+#define BENCH_POOL_SIZE (BENCH_MAX_THREADS * (BENCH_MAX_KEEP + BENCH_CACHE * 3))
+
+/* One thread's run of the loop. */
+struct bench_job {
+	void *pool;
+	unsigned keep, n_get, n_put;
+	uint64_t ns;        /* how long to run */
+	uint64_t objs;      /* out: objects got and put back */
+	uint64_t elapsed;   /* out: ns of this thread's CPU time */
+	int failed;         /* out: a get failed */
+	_Atomic int *ready; /* threads at the start line */
+	unsigned threads;
+};
+
+struct bench_pool_ops {
+	const char *name;
+	/* the pool with or without per-lcore caches, made once */
+	void *(*pool)(int cached);
+	/* run jobs[0..threads) at once, one per CPU; 0 or -1 */
+	int (*run)(struct bench_job *jobs, unsigned threads);
+};
+
+uint64_t bench_now_ns(void);
+/* CPU time of the calling thread, ns */
+uint64_t bench_cpu_ns(void);
+/* wait until all threads of a run are here */
+void bench_start_line(struct bench_job *j);
+
+extern const struct bench_pool_ops bench_hugepool_ops;
+int bench_hugepool_init(int no_huge);
+#ifdef HP_HAVE_DPDK
+extern const struct bench_pool_ops bench_dpdk_ops;
+/* rte_eal_init for the comparison; 0 or -1 (then the run goes on without DPDK) */
+int bench_dpdk_init(int no_huge);
+const char *bench_dpdk_version(void);
+#endif
+
+#endif

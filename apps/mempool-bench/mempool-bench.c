@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * mempool-bench: the matrix of DPDK's mempool_perf_autotest (cache on/off, get and put bulk
+ * 1/4/32, 32/128/512 objects kept, 1 and 2 threads) on hugepool's mempool and, where libdpdk
+ * is found, on rte_mempool in the same run; objects per second per thread, a table or --json.
+ * Every figure is one run of --seconds on this machine: compare within a run only.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+static const unsigned bulks[] = {1, 4, 32};
+static const unsigned keeps[] = {32, 128, 512};
+
+struct cell {
+	int cached;
+	unsigned threads, keep, n_get, n_put;
+	double hp, dpdk; /* M objects per second per thread; 0 = not run */
+};
+
+uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t bench_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void bench_start_line(struct bench_job *j)
+{
+	atomic_fetch_add(j->ready, 1);
+	while (atomic_load(j->ready) < (int)j->threads)
+		;
+}
+
+/* M objects per second per thread for one cell, or -1 */
+static double measure(const struct bench_pool_ops *ops, void *pool, const struct cell *c,
+		      double seconds)
+{
+	struct bench_job jobs[BENCH_MAX_THREADS];
+	_Atomic int ready = 0;
+	double sum = 0;
+	unsigned i;
+
+	for (i = 0; i < c->threads; i++)
+		jobs[i] = (struct bench_job){.pool = pool, .keep = c->keep, .n_get = c->n_get,
+					     .n_put = c->n_put, .ns = (uint64_t)(seconds * 1e9),
+					     .ready = &ready, .threads = c->threads};
+	if (ops->run(jobs, c->threads) < 0) {
+		fprintf(stderr, "mempool-bench: %s: a get failed (cache %d, keep %u)\n", ops->name,
+			c->cached, c->keep);
+		return -1;
+	}
+	for (i = 0; i < c->threads; i++)
+		sum += (double)jobs[i].objs * 1e3 / (double)jobs[i].elapsed;
+	return sum / c->threads;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mempool-bench [--seconds S] [--repeat R] [--quick] [--no-dpdk] [--no-huge] [--json]\n"
+		   "  --seconds S  time per cell and pool (default 0.08)\n"
+		   "  --repeat R   split that time into R turns, keep the best (default 4)\n"
+		   "  --quick      only the cells of the goals (cached, keep 128, get = put)\n"
+		   "  --no-dpdk    do not run DPDK's rte_mempool beside hugepool\n"
+		   "  --no-huge    run both on ordinary 4 KiB pages\n"
+		   "  --json       one JSON object instead of the table\n");
+}
+
+static double ratio(const struct cell *c)
+{
+	return c->dpdk > 0 ? c->hp / c->dpdk : 0;
+}
+
+static void print_table(const struct cell *cells, unsigned n, int dpdk)
+{
+	unsigned i;
+
+	printf("%-6s %-7s %-5s %-4s %-4s %14s", "cache", "threads", "keep", "get", "put",
+	       "hugepool Mo/s");
+	if (dpdk)
+		printf(" %12s %7s", "dpdk Mo/s", "ratio");
+	printf("\n");
+	for (i = 0; i < n; i++) {
+		const struct cell *c = &cells[i];
+
+		printf("%-6s %-7u %-5u %-4u %-4u %14.1f", c->cached ? "512" : "0", c->threads,
+		       c->keep, c->n_get, c->n_put, c->hp);
+		if (dpdk)
+			printf(" %12.1f %6.2fx", c->dpdk, ratio(c));
+		printf("\n");
+	}
+}
+
+static const struct cell *find(const struct cell *cells, unsigned n, int cached,
+			       unsigned threads, unsigned keep, unsigned bulk)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (cells[i].cached == cached && cells[i].threads == threads &&
+		    cells[i].keep == keep && cells[i].n_get == bulk && cells[i].n_put == bulk)
+			return &cells[i];
+	return NULL;
+}
+
+/* the goals: cached one-thread ratios at keep 128, and two threads against one */
+static void print_goals(const struct cell *cells, unsigned n, int dpdk, int json)
+{
+	unsigned b;
+
+	for (b = 0; b < 3; b++) {
+		const struct cell *one = find(cells, n, 1, 1, 128, bulks[b]);
+		const struct cell *two = find(cells, n, 1, 2, 128, bulks[b]);
+		double scale = one && two && one->hp > 0 ? 2 * two->hp / one->hp : 0;
+
+		if (!one)
+			continue;
+		if (json)
+			printf("%s{\"bulk\": %u, \"hp_mops\": %.1f, \"ratio\": %.3f, "
+			       "\"two_threads_vs_one\": %.3f}", b ? ", " : "", bulks[b], one->hp,
+			       ratio(one), scale);
+		else if (dpdk)
+			printf("goal: cached, keep 128, bulk %2u: %.2fx DPDK; 2 threads = %.2fx "
+			       "1 thread\n", bulks[b], ratio(one), scale);
+		else
+			printf("goal: cached, keep 128, bulk %2u: 2 threads = %.2fx 1 thread\n",
+			       bulks[b], scale);
+	}
+}
+
+static void print_json(const struct cell *cells, unsigned n, double seconds, unsigned repeat,
+		       int dpdk)
+{
+	unsigned i;
+
+	printf("{\"bench\": \"mempool\", \"elt_size\": %d, \"seconds_per_cell\": %.3f, "
+	       "\"repeat\": %u, \"unit\": \"M objects/s per thread (CPU time)\", \"dpdk\": %s, "
+	       "\"cells\": [", BENCH_ELT_SIZE, seconds, repeat, dpdk ? "true" : "false");
+	for (i = 0; i < n; i++) {
+		const struct cell *c = &cells[i];
+
+		printf("%s{\"cache\": %d, \"threads\": %u, \"keep\": %u, \"get\": %u, \"put\": %u, "
+		       "\"hugepool\": %.2f", i ? ", " : "", c->cached ? BENCH_CACHE : 0, c->threads,
+		       c->keep, c->n_get, c->n_put, c->hp);
+		if (dpdk)
+			printf(", \"dpdk\": %.2f, \"ratio\": %.3f", c->dpdk, ratio(c));
+		printf("}");
+	}
+	printf("], \"goals\": [");
+	print_goals(cells, n, dpdk, 1);
+	printf("]}\n");
+}
+
+static unsigned make_cells(struct cell *cells, int quick)
+{
+	unsigned n = 0, cached, threads, k, g, p;
+
+	for (cached = 0; cached < 2; cached++)
+		for (threads = 1; threads <= BENCH_MAX_THREADS; threads++)
+			for (k = 0; k < 3; k++)
+				for (g = 0; g < 3; g++)
+					for (p = 0; p < 3; p++) {
+						if (quick && (!cached || keeps[k] != 128 || g != p))
+							continue;
+						cells[n++] = (struct cell){
+							.cached = (int)cached, .threads = threads,
+							.keep = keeps[k], .n_get = bulks[g],
+							.n_put = bulks[p]};
+					}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"seconds", required_argument, NULL, 's'}, {"repeat", required_argument, NULL, 'r'},
+		{"quick", no_argument, NULL, 'q'},
+		{"no-dpdk", no_argument, NULL, 'D'},       {"no-huge", no_argument, NULL, 'H'},
+		{"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	static struct cell cells[2 * BENCH_MAX_THREADS * 27];
+	void *hp_pools[2], *dpdk_pools[2] = {NULL, NULL};
+	double seconds = 0.08;
+	int opt, json = 0, no_dpdk = 0, no_huge = 0, quick = 0, dpdk = 0;
+	unsigned n, i, r, repeat = 4;
+
+	while ((opt = getopt_long(argc, argv, "s:r:qDHjh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's': seconds = atof(optarg); break;
+		case 'r': repeat = (unsigned)atoi(optarg); break;
+		case 'q': quick = 1; break;
+		case 'D': no_dpdk = 1; break;
+		case 'H': no_huge = 1; break;
+		case 'j': json = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (seconds <= 0 || seconds > 60 || repeat < 1 || repeat > 100) {
+		fprintf(stderr, "mempool-bench: --seconds must be in (0, 60], --repeat in 1..100\n");
+		return 2;
+	}
+	if (bench_hugepool_init(no_huge) < 0)
+		return 1;
+	hp_pools[0] = bench_hugepool_ops.pool(0);
+	hp_pools[1] = bench_hugepool_ops.pool(1);
+	if (!hp_pools[0] || !hp_pools[1])
+		return 1;
+#ifdef HP_HAVE_DPDK
+	if (!no_dpdk && bench_dpdk_init(no_huge) == 0) {
+		dpdk_pools[0] = bench_dpdk_ops.pool(0);
+		dpdk_pools[1] = bench_dpdk_ops.pool(1);
+		dpdk = dpdk_pools[0] && dpdk_pools[1];
+		if (dpdk && !json)
+			printf("# DPDK %s in the same run\n", bench_dpdk_version());
+	}
+#else
+	(void)no_dpdk;
+#endif
+	n = make_cells(cells, quick);
+	if (!json)
+		printf("# %d-byte objects, %.2f s per cell in %u turns (best kept), M objects got and "
+		       "put per second of each thread's CPU time (one run: compare within it only)\n",
+		       BENCH_ELT_SIZE, seconds, repeat);
+	/* hugepool and DPDK take turns, repeat times; each keeps its best (least disturbed) */
+	for (i = 0; i < n; i++)
+		for (r = 0; r < repeat; r++) {
+			double v = measure(&bench_hugepool_ops, hp_pools[cells[i].cached], &cells[i],
+					   seconds / repeat);
+
+			if (v < 0)
+				return 1;
+			cells[i].hp = v > cells[i].hp ? v : cells[i].hp;
+#ifdef HP_HAVE_DPDK
+			if (dpdk) {
+				v = measure(&bench_dpdk_ops, dpdk_pools[cells[i].cached], &cells[i],
+					    seconds / repeat);
+				if (v < 0)
+					return 1;
+				cells[i].dpdk = v > cells[i].dpdk ? v : cells[i].dpdk;
+			}
+#endif
+		}
+	if (json) {
+		print_json(cells, n, seconds, repeat, dpdk);
+	} else {
+		print_table(cells, n, dpdk);
+		print_goals(cells, n, dpdk, 0);
+	}
+	return 0;
+}

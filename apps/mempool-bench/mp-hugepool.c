@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * mempool-bench's hugepool side: two pools (per-lcore cache of BENCH_CACHE, and none), and
+ * threads pinned one per CPU, each with its own lcore id (hp_thread_register).
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+
+#include <hugepool.h>
+
+#include "bench.h"
+
+#define POOL_T struct hp_mempool
+#define POOL_GET(mp, objs, n) hp_mempool_get_bulk(mp, objs, n)
+#define POOL_PUT(mp, objs, n) hp_mempool_put_bulk(mp, objs, n)
+#include "loop.h"
+
+int bench_hugepool_init(int no_huge)
+{
+	char *argv[] = {"mempool-bench", no_huge ? "--no-huge" : "--socket-mem=64",
+			"--log-level=error", NULL};
+
+	if (hp_init(3, argv) < 0) {
+		fprintf(stderr, "mempool-bench: hp_init: %s\n", hp_last_error());
+		return -1;
+	}
+	return 0;
+}
+
+static void *hp_pool(int cached)
+{
+	struct hp_mempool *mp = hp_mempool_create(cached ? "bench.c" : "bench.nc", BENCH_POOL_SIZE,
+						  BENCH_ELT_SIZE, cached ? BENCH_CACHE : 0, 0, 0);
+
+	if (!mp)
+		fprintf(stderr, "mempool-bench: %s\n", hp_last_error());
+	return mp;
+}
+
+static void *worker(void *arg)
+{
+	struct bench_job *j = arg;
+
+	if (hp_thread_register() < 0) {
+		j->failed = 1;
+		bench_start_line(j); /* do not leave the others waiting */
+		return NULL;
+	}
+	bench_loop(j);
+	hp_thread_unregister();
+	return NULL;
+}
+
+static int hp_run(struct bench_job *jobs, unsigned threads)
+{
+	pthread_t t[BENCH_MAX_THREADS];
+	unsigned i;
+	int rc = 0;
+
+	for (i = 0; i < threads; i++) {
+		pthread_attr_t a;
+		cpu_set_t cpus;
+
+		CPU_ZERO(&cpus);
+		CPU_SET(i, &cpus);
+		pthread_attr_init(&a);
+		pthread_attr_setaffinity_np(&a, sizeof(cpus), &cpus);
+		if (pthread_create(&t[i], &a, worker, &jobs[i]))
+			return -1;
+		pthread_attr_destroy(&a);
+	}
+	for (i = 0; i < threads; i++) {
+		pthread_join(t[i], NULL);
+		rc |= jobs[i].failed ? -1 : 0;
+	}
+	return rc;
+}
+
+const struct bench_pool_ops bench_hugepool_ops = {
+	.name = "hugepool", .pool = hp_pool, .run = hp_run,
+};
