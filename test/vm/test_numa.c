@@ -414,25 +414,25 @@ static void test_growing_an_empty_node_after_init_fails_enomem_and_leaks_nothing
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(
-			test_both_nodes_reserved_in_one_init_hold_every_page_on_its_node, teardown),
-		cmocka_unit_test_teardown(test_socket_mem_zero_on_node0_takes_pages_from_node1_only,
-					  teardown),
-		cmocka_unit_test_teardown(test_malloc_on_node1_is_served_from_node1_memory, teardown),
-		cmocka_unit_test_teardown(
-			test_malloc_on_a_node_without_memory_up_front_grows_that_node, teardown),
-		cmocka_unit_test_teardown(test_memzone_on_each_node_is_on_that_node, teardown),
+	    cmocka_unit_test_teardown(
+		test_both_nodes_reserved_in_one_init_hold_every_page_on_its_node, teardown),
+	    cmocka_unit_test_teardown(test_socket_mem_zero_on_node0_takes_pages_from_node1_only,
+				      teardown),
+	    cmocka_unit_test_teardown(test_malloc_on_node1_is_served_from_node1_memory, teardown),
+	    cmocka_unit_test_teardown(test_malloc_on_a_node_without_memory_up_front_grows_that_node,
+				      teardown),
+	    cmocka_unit_test_teardown(test_memzone_on_each_node_is_on_that_node, teardown),
 #ifdef HP_VM_HAVE_MEMPOOL
-		cmocka_unit_test_teardown(test_mempool_on_each_node_keeps_its_objects_on_that_node,
-					  teardown),
+	    cmocka_unit_test_teardown(test_mempool_on_each_node_keeps_its_objects_on_that_node,
+				      teardown),
 #endif
-		cmocka_unit_test_teardown(
-			test_init_on_a_node_with_no_free_hugepages_fails_enomem_and_leaks_nothing,
-			teardown),
-		cmocka_unit_test_teardown(test_init_on_a_short_node_fails_enomem_and_leaks_nothing,
-					  teardown),
-		cmocka_unit_test_teardown(
-			test_growing_an_empty_node_after_init_fails_enomem_and_leaks_nothing, teardown),
+	    cmocka_unit_test_teardown(
+		test_init_on_a_node_with_no_free_hugepages_fails_enomem_and_leaks_nothing,
+		teardown),
+	    cmocka_unit_test_teardown(test_init_on_a_short_node_fails_enomem_and_leaks_nothing,
+				      teardown),
+	    cmocka_unit_test_teardown(
+		test_growing_an_empty_node_after_init_fails_enomem_and_leaks_nothing, teardown),
 	};
 
 	return cmocka_run_group_tests_name("numa", tests, NULL, NULL);
