@@ -6,9 +6,9 @@
  * one node, reserved together (a node's --socket-mem at init, or one hp_mem_grow()). Lists are
  * append-only between hp_init() and hp_cleanup(): a list, once published (release store of
  * hp_mem_nlists), never moves or changes, so lookups (virt2iova, node_of, contiguity) scan the
- * table without a lock. Adding a list takes the memory write lock, fires HP_MEM_EVENT_ALLOC
- * with that lock held, then publishes; hp_cleanup fires HP_MEM_EVENT_FREE for every list,
- * newest first, then unmaps.
+ * table without a lock. Adding a list takes the memory write lock, publishes it and fires
+ * HP_MEM_EVENT_ALLOC with that lock still held (so a callback can already look the new range
+ * up); hp_cleanup fires HP_MEM_EVENT_FREE for every list, newest first, then unmaps.
  *
  * Lock order: memory lock (hp_mem_lock_*) before any lock of a subscriber (allocator, RDMA map).
  * A subscriber's callback must not call back into anything that takes the memory lock.
@@ -58,5 +58,15 @@ void hp_mem_event_fire(enum hp_mem_event ev, const void *va, size_t len);
  */
 void *hp_mem_alloc(size_t len, size_t align, int node, unsigned flags);
 void hp_mem_release(void *va, size_t len);
+
+/*
+ * Test hooks (test/unit/test_mem.c, test/stress): 0 in normal use. Set before hp_init() or
+ * hp_mem_grow() in the thread that calls it; read only on the reservation path.
+ */
+#define HP_MEM_HOOK_NO_PRECHECK 0x1 /* skip the up-front free-page check (sysfs) */
+#define HP_MEM_HOOK_NORESERVE   0x2 /* map with MAP_NORESERVE, so a short pool shows at fault time */
+#define HP_MEM_HOOK_TOUCH       0x4 /* populate by touching under the SIGBUS guard, not madvise */
+#define HP_MEM_HOOK_STOP        0x8 /* raise(SIGSTOP) halfway through populating (kill tests) */
+extern unsigned hp_mem_test_hooks;
 
 #endif

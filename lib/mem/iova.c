@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * IOVAs: frame numbers from /proc/self/pagemap, and the remap that puts a list's pages in
+ * physical order so that IOVA-contiguous pages are VA-contiguous (fewer, longer runs for DMA
+ * and RDMA). Works on a list not yet published, so nothing here needs a lock.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "eal/eal_internal.h"
+#include "mem_reserve.h"
+
+#define PM_PRESENT (UINT64_C(1) << 63)
+#define PM_PFN_MASK ((UINT64_C(1) << 55) - 1)
+#define PM_SHIFT 12 /* pagemap has one entry per 4 KiB page, whatever the mapping's page size */
+
+/* Physical address of va from an open pagemap, HP_BAD_IOVA when absent or hidden. */
+static uint64_t pagemap_pa(int fd, const void *va)
+{
+	uint64_t e = 0;
+	off_t off = (off_t)((uintptr_t)va >> PM_SHIFT) * (off_t)sizeof(e);
+
+	if (pread(fd, &e, sizeof(e), off) != (ssize_t)sizeof(e))
+		return HP_BAD_IOVA;
+	if (!(e & PM_PRESENT) || !(e & PM_PFN_MASK))
+		return HP_BAD_IOVA;
+	return ((e & PM_PFN_MASK) << PM_SHIFT) | ((uintptr_t)va & ((1u << PM_SHIFT) - 1));
+}
+
+HP_API uint64_t hp_mem_virt2phy(const void *va)
+{
+	uint64_t pa;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return HP_BAD_IOVA;
+	pa = pagemap_pa(fd, va);
+	close(fd);
+	return pa;
+}
+
+struct frame {
+	uint64_t pa;
+	unsigned idx; /* page index in the file */
+};
+
+static int frame_cmp(const void *a, const void *b)
+{
+	const struct frame *x = a, *y = b;
+
+	return (x->pa > y->pa) - (x->pa < y->pa);
+}
+
+/* Read the frame of every page of l, mapped in file order at l->base. */
+static int read_frames(struct hp_memseg_list *l, struct frame *fr)
+{
+	unsigned i;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return hp_fail(-EPERM, "cannot open /proc/self/pagemap (%s); use --iova=va",
+			       strerror(errno));
+	for (i = 0; i < l->n_pages; i++) {
+		fr[i].idx = i;
+		fr[i].pa = pagemap_pa(fd, (char *)l->base + (size_t)i * l->page_size);
+		if (fr[i].pa == HP_BAD_IOVA) {
+			close(fd);
+			return hp_fail(-EPERM, "node %d: pagemap shows no frame for page %u of a "
+				       "populated list; IOVA PA needs CAP_SYS_ADMIN, else use --iova=va",
+				       l->node, i);
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+/* Map the file's pages at l->base in the order of fr[] (sorted by PA), one mmap per run. */
+static int remap_sorted(struct hp_memseg_list *l, const struct frame *fr)
+{
+	unsigned k = 0, m;
+
+	while (k < l->n_pages) {
+		char *va = (char *)l->base + (size_t)k * l->page_size;
+		void *got;
+
+		for (m = 1; k + m < l->n_pages && fr[k + m].idx == fr[k].idx + m; m++)
+			;
+		/* MAP_FIXED replaces the old mapping; the pages stay in the file, already zeroed */
+		got = mmap(va, (size_t)m * l->page_size, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_FIXED | MAP_POPULATE, l->fd,
+			   (off_t)fr[k].idx * (off_t)l->page_size);
+		if (got == MAP_FAILED)
+			return hp_fail(-ENOMEM, "node %d: remapping pages in physical order failed: %s; "
+				       "try --iova=va", l->node, strerror(errno));
+		k += m;
+	}
+	return 0;
+}
+
+static void fill_pages(struct hp_memseg_list *l, const struct frame *fr)
+{
+	unsigned i;
+
+	l->n_runs = l->n_pages ? 1 : 0;
+	for (i = 0; i < l->n_pages; i++) {
+		struct hp_memseg *ms = &l->pages[i];
+
+		ms->va = (char *)l->base + (size_t)i * l->page_size;
+		ms->iova = fr ? fr[i].pa : (uint64_t)(uintptr_t)ms->va;
+		ms->len = l->page_size;
+		ms->page_size = l->page_size;
+		ms->node = l->node;
+		if (i && ms->iova != l->pages[i - 1].iova + l->page_size)
+			l->n_runs++;
+	}
+}
+
+int hp_mem_resolve_iova(const struct hp_mem_cfg *cfg, struct hp_memseg_list *l)
+{
+	struct frame *fr;
+	unsigned i;
+	bool sorted = true;
+	int rc;
+
+	if (cfg->mode != HP_IOVA_PA) {
+		fill_pages(l, NULL);
+		return 0;
+	}
+	fr = malloc(l->n_pages * sizeof(*fr));
+	if (!fr)
+		return hp_fail(-ENOMEM, "out of memory resolving %u IOVAs", l->n_pages);
+	rc = read_frames(l, fr);
+	if (!rc) {
+		qsort(fr, l->n_pages, sizeof(*fr), frame_cmp);
+		for (i = 0; i < l->n_pages && sorted; i++)
+			sorted = fr[i].idx == i;
+		if (!sorted)
+			rc = remap_sorted(l, fr);
+	}
+	if (!rc)
+		fill_pages(l, fr);
+	free(fr);
+	return rc;
+}

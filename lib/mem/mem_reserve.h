@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private to lib/mem: how a memseg list is made (reserve.c) and resolved (iova.c), for the table
+ * (memseg.c). A list is built complete, unpublished, by one thread; only memseg.c publishes it.
+ */
+#ifndef HP_MEM_RESERVE_H
+#define HP_MEM_RESERVE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include "mem_internal.h"
+
+/* How memory is reserved, fixed from hp_init() to hp_cleanup(). */
+struct hp_mem_cfg {
+	size_t page_size;           /* bytes; 4096 with no_huge */
+	bool no_huge;               /* anonymous 4 KiB memory */
+	enum hp_iova_mode mode;     /* decided once at init */
+	char huge_dir[PATH_MAX];    /* hugetlbfs mount, "" for memfd */
+	char prefix[64];            /* names the memfds and files */
+};
+
+/*
+ * Reserve len bytes (a whole number of pages) on node: map, bind, populate, verify the node of
+ * every page, resolve IOVAs (remapping in PA order in PA mode). On success *out is a complete
+ * list owned by the caller; on failure nothing stays mapped and the error is set (hp_fail).
+ */
+int hp_mem_reserve(const struct hp_mem_cfg *cfg, int node, size_t len,
+		   struct hp_memseg_list **out);
+
+/* Unmap, close and free a list (published or not). */
+void hp_mem_list_destroy(struct hp_memseg_list *l);
+
+/*
+ * PA mode: read the frame of every page of l (mapped at l->base in file order), then remap the
+ * file's pages in PA order so that IOVA-contiguous pages are VA-contiguous. Fills l->pages[].iova
+ * and l->n_runs. VA mode: iova = va, one run.
+ */
+int hp_mem_resolve_iova(const struct hp_mem_cfg *cfg, struct hp_memseg_list *l);
+
+/* Number of pages currently in the table (all lists); for the HP_MAX_MEMSEGS limit. */
+unsigned hp_mem_total_pages(void);
+
+#endif

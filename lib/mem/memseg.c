@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The memseg table, its lookups and walks, the memory lock and the event registry, and the mem
+ * subsystem's init/cleanup. Writers (init, hp_mem_grow, cleanup) are serialised by grow_lock and
+ * change the layout only under the write side of mem_lock; the release store of hp_mem_nlists
+ * pairs with the acquire loads in every lock-free reader (list_of, walks, reserved). Event
+ * callbacks run under mem_lock (write) and ev_lock; lock order: grow_lock, mem_lock, ev_lock.
+ */
+#include <numaif.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eal/eal_internal.h"
+#include "mem_reserve.h"
+
+struct hp_memseg_list *hp_mem_lists[HP_MAX_MEMSEG_LISTS];
+_Atomic unsigned hp_mem_nlists;
+
+static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t mem_lock = PTHREAD_RWLOCK_INITIALIZER; /* glibc: readers may nest */
+static struct hp_mem_cfg cfg;     /* written under grow_lock while !ready */
+static _Atomic bool ready;
+static _Atomic enum hp_iova_mode iova_mode = HP_IOVA_VA;
+static _Atomic size_t page_size;
+
+/* ---- Lock and events -------------------------------------------------------------------------- */
+
+HP_API void hp_mem_lock_read(void)
+{
+	pthread_rwlock_rdlock(&mem_lock);
+}
+
+HP_API void hp_mem_unlock_read(void)
+{
+	pthread_rwlock_unlock(&mem_lock);
+}
+
+void hp_mem_lock_write(void)
+{
+	pthread_rwlock_wrlock(&mem_lock);
+}
+
+void hp_mem_unlock_write(void)
+{
+	pthread_rwlock_unlock(&mem_lock);
+}
+
+#define MAX_SUBSCRIBERS 32
+
+static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char name[32];
+	hp_mem_event_cb_t cb;
+	void *arg;
+} subs[MAX_SUBSCRIBERS];
+
+HP_API int hp_mem_event_register(const char *name, hp_mem_event_cb_t cb, void *arg)
+{
+	int i, slot = -1, rc = 0;
+
+	if (!name || !name[0] || strlen(name) >= sizeof(subs[0].name) || !cb)
+		return hp_fail(-EINVAL, "hp_mem_event_register: give a name of 1-31 characters and a "
+			       "callback");
+	pthread_mutex_lock(&ev_lock);
+	for (i = 0; i < MAX_SUBSCRIBERS; i++) {
+		if (subs[i].cb && !strcmp(subs[i].name, name))
+			rc = hp_fail(-EEXIST, "memory event subscriber '%s' exists; pick another name",
+				     name);
+		if (!subs[i].cb && slot < 0)
+			slot = i;
+	}
+	if (!rc && slot < 0)
+		rc = hp_fail(-ENOSPC, "all %d memory event subscriber slots are taken; unregister one",
+			     MAX_SUBSCRIBERS);
+	if (!rc) {
+		snprintf(subs[slot].name, sizeof(subs[slot].name), "%s", name);
+		subs[slot].arg = arg;
+		subs[slot].cb = cb;
+	}
+	pthread_mutex_unlock(&ev_lock);
+	return rc;
+}
+
+HP_API int hp_mem_event_unregister(const char *name)
+{
+	int i, rc = -ENOENT;
+
+	pthread_mutex_lock(&ev_lock);
+	for (i = 0; i < MAX_SUBSCRIBERS && name; i++)
+		if (subs[i].cb && !strcmp(subs[i].name, name)) {
+			subs[i].cb = NULL;
+			rc = 0;
+		}
+	pthread_mutex_unlock(&ev_lock);
+	if (rc)
+		return hp_fail(rc, "no memory event subscriber named '%s'", name ? name : "(null)");
+	return 0;
+}
+
+void hp_mem_event_fire(enum hp_mem_event ev, const void *va, size_t len)
+{
+	int i;
+
+	pthread_mutex_lock(&ev_lock);
+	for (i = 0; i < MAX_SUBSCRIBERS; i++)
+		if (subs[i].cb)
+			subs[i].cb(ev, va, len, subs[i].arg);
+	pthread_mutex_unlock(&ev_lock);
+}
+
+/* ---- Lookups (lock-free) ---------------------------------------------------------------------- */
+
+static unsigned nlists(void)
+{
+	return atomic_load_explicit(&hp_mem_nlists, memory_order_acquire);
+}
+
+const struct hp_memseg_list *hp_mem_list_of(const void *va)
+{
+	unsigned i, n = nlists();
+	const char *p = va;
+
+	for (i = 0; i < n; i++) {
+		const struct hp_memseg_list *l = hp_mem_lists[i];
+
+		if (p >= (const char *)l->base && p < (const char *)l->base + l->len)
+			return l;
+	}
+	return NULL;
+}
+
+static unsigned page_index(const struct hp_memseg_list *l, const void *va)
+{
+	return (unsigned)(((const char *)va - (const char *)l->base) / l->page_size);
+}
+
+bool hp_mem_range_iova_contig(const void *va, size_t len)
+{
+	const struct hp_memseg_list *l = hp_mem_list_of(va);
+	unsigned i, last;
+
+	if (!l || len > l->len - (size_t)((const char *)va - (const char *)l->base))
+		return false;
+	last = page_index(l, (const char *)va + (len ? len - 1 : 0));
+	for (i = page_index(l, va); i < last; i++)
+		if (l->pages[i + 1].iova != l->pages[i].iova + l->page_size)
+			return false;
+	return true;
+}
+
+HP_API uint64_t hp_mem_virt2iova(const void *va)
+{
+	const struct hp_memseg_list *l = hp_mem_list_of(va);
+	const struct hp_memseg *ms;
+
+	if (!l)
+		return HP_BAD_IOVA;
+	ms = &l->pages[page_index(l, va)];
+	return ms->iova + (uint64_t)((const char *)va - (const char *)ms->va);
+}
+
+HP_API int hp_mem_node_of(const void *va)
+{
+	const struct hp_memseg_list *l;
+	int node = -1;
+
+	if (!va)
+		return hp_fail(-EINVAL, "hp_mem_node_of: the address is NULL");
+	l = hp_mem_list_of(va);
+	if (l)
+		return l->node;
+	if (get_mempolicy(&node, NULL, 0, (void *)va, MPOL_F_NODE | MPOL_F_ADDR) != 0)
+		return hp_fail(-EFAULT, "hp_mem_node_of(%p): not a mapped address of this process",
+			       va);
+	return node;
+}
+
+HP_API enum hp_iova_mode hp_iova_mode(void)
+{
+	return atomic_load_explicit(&iova_mode, memory_order_relaxed);
+}
+
+HP_API size_t hp_mem_page_size(void)
+{
+	return atomic_load_explicit(&page_size, memory_order_relaxed);
+}
+
+HP_API size_t hp_mem_reserved(int node)
+{
+	unsigned i, n = nlists();
+	size_t sum = 0;
+
+	for (i = 0; i < n; i++)
+		if (node == HP_NODE_ANY || hp_mem_lists[i]->node == node)
+			sum += hp_mem_lists[i]->len;
+	return sum;
+}
+
+unsigned hp_mem_total_pages(void)
+{
+	unsigned i, n = nlists(), sum = 0;
+
+	for (i = 0; i < n; i++)
+		sum += hp_mem_lists[i]->n_pages;
+	return sum;
+}
+
+/* ---- Walks ------------------------------------------------------------------------------------ */
+
+/* The published lists in address order (insertion sort: there are at most 256). */
+static unsigned sorted_lists(const struct hp_memseg_list *out[HP_MAX_MEMSEG_LISTS])
+{
+	unsigned i, j, n = nlists();
+
+	for (i = 0; i < n; i++) {
+		const struct hp_memseg_list *l = hp_mem_lists[i];
+
+		for (j = i; j > 0 && (char *)out[j - 1]->base > (char *)l->base; j--)
+			out[j] = out[j - 1];
+		out[j] = l;
+	}
+	return n;
+}
+
+HP_API int hp_memseg_walk(int (*fn)(const struct hp_memseg *ms, void *arg), void *arg)
+{
+	const struct hp_memseg_list *ls[HP_MAX_MEMSEG_LISTS];
+	unsigned i, j, n = sorted_lists(ls);
+	int rc;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < ls[i]->n_pages; j++) {
+			rc = fn(&ls[i]->pages[j], arg);
+			if (rc)
+				return rc;
+		}
+	return 0;
+}
+
+HP_API int hp_memseg_contig_walk(int (*fn)(const struct hp_memseg *run, void *arg), void *arg)
+{
+	const struct hp_memseg_list *ls[HP_MAX_MEMSEG_LISTS];
+	unsigned i, j, m, n = sorted_lists(ls);
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		const struct hp_memseg_list *l = ls[i];
+
+		for (j = 0; j < l->n_pages; j += m) {
+			struct hp_memseg run = l->pages[j];
+
+			for (m = 1; j + m < l->n_pages &&
+				    l->pages[j + m].iova == run.iova + (uint64_t)m * l->page_size; m++)
+				;
+			run.len = (size_t)m * l->page_size;
+			rc = fn(&run, arg);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* ---- Adding lists ----------------------------------------------------------------------------- */
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Reserve and publish one list; caller holds grow_lock. */
+static int add_list(int node, size_t len)
+{
+	struct hp_memseg_list *l = NULL;
+	struct timespec t0;
+	unsigned n;
+	int rc;
+
+	if (nlists() >= HP_MAX_MEMSEG_LISTS)
+		return hp_fail(-ENOMEM, "node %d: all %d memseg lists are in use; reserve more up front "
+			       "with --socket-mem, in fewer, bigger pieces", node, HP_MAX_MEMSEG_LISTS);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = hp_mem_reserve(&cfg, node, len, &l);
+	if (rc)
+		return rc;
+	hp_mem_lock_write();
+	n = atomic_load_explicit(&hp_mem_nlists, memory_order_relaxed);
+	hp_mem_lists[n] = l;
+	atomic_store_explicit(&hp_mem_nlists, n + 1, memory_order_release);
+	hp_mem_event_fire(HP_MEM_EVENT_ALLOC, l->base, l->len);
+	hp_mem_unlock_write();
+	HP_LOG_I("node %d: %u pages of %zu KiB at %p in %u IOVA-contiguous run%s (IOVA %s), %.1f ms",
+		 node, l->n_pages, l->page_size >> 10, l->base, l->n_runs, l->n_runs == 1 ? "" : "s",
+		 cfg.mode == HP_IOVA_PA ? "PA" : "VA", ms_since(&t0));
+	return 0;
+}
+
+HP_API int hp_mem_grow(int node, size_t len)
+{
+	int rc;
+
+	if (node == HP_NODE_ANY)
+		return hp_fail(-EINVAL, "hp_mem_grow: name a node (HP_NODE_ANY is not one)");
+	if (len == 0)
+		return hp_fail(-EINVAL, "hp_mem_grow: len is 0; ask for at least one page");
+	pthread_mutex_lock(&grow_lock);
+	if (!atomic_load(&ready))
+		rc = hp_fail(-EINVAL, "hp_mem_grow: the runtime is not started; call hp_init() first");
+	else
+		rc = add_list(node, len);
+	pthread_mutex_unlock(&grow_lock);
+	return rc;
+}
+
+/* ---- Subsystem -------------------------------------------------------------------------------- */
+
+/* Give back every list, newest first, telling subscribers before each goes. */
+static void release_all(void)
+{
+	unsigned i, n;
+
+	hp_mem_lock_write();
+	n = atomic_load_explicit(&hp_mem_nlists, memory_order_relaxed);
+	for (i = n; i-- > 0;)
+		hp_mem_event_fire(HP_MEM_EVENT_FREE, hp_mem_lists[i]->base, hp_mem_lists[i]->len);
+	atomic_store_explicit(&hp_mem_nlists, 0, memory_order_release);
+	for (i = n; i-- > 0;) {
+		hp_mem_list_destroy(hp_mem_lists[i]);
+		hp_mem_lists[i] = NULL;
+	}
+	hp_mem_unlock_write();
+}
+
+static bool have_page_size(size_t size)
+{
+	struct hp_hugepage_pool pools[64];
+	int i, n = hp_hugepage_pools(pools, 64);
+
+	for (i = 0; i < n && i < 64; i++)
+		if (pools[i].page_size == size)
+			return true;
+	return false;
+}
+
+static int pick_page_size(const struct hp_init_opts *o)
+{
+	size_t ps;
+
+	if (o->no_huge) {
+		cfg.page_size = (size_t)sysconf(_SC_PAGESIZE);
+		return 0;
+	}
+	ps = o->huge_size ? o->huge_size : hp_hugepage_default_size();
+	if (!ps)
+		return hp_fail(-ENOMEM, "this system has no hugepages; reserve some with: hp-info "
+			       "--reserve 0:1G, or run with --no-huge");
+	if (!have_page_size(ps))
+		return hp_fail(-EINVAL, "--huge-size: the kernel has no pool of %zu KiB pages; see the "
+			       "sizes it has with: hp-info", ps >> 10);
+	cfg.page_size = ps;
+	return 0;
+}
+
+static int pick_iova_mode(const struct hp_init_opts *o)
+{
+	if (o->no_huge && o->iova == HP_IOVA_OPT_PA)
+		return hp_fail(-EINVAL, "--iova=pa needs hugepages: 4 KiB pages of --no-huge may move; "
+			       "drop --no-huge or use --iova=va");
+	if (o->no_huge || o->iova == HP_IOVA_OPT_VA) {
+		cfg.mode = HP_IOVA_VA;
+		return 0;
+	}
+	cfg.mode = hp_iova_mode_probe();
+	if (o->iova == HP_IOVA_OPT_PA && cfg.mode != HP_IOVA_PA)
+		return hp_fail(-EPERM, "--iova=pa: /proc/self/pagemap hides physical addresses from "
+			       "this process; run as root (CAP_SYS_ADMIN) or use --iova=va");
+	return 0;
+}
+
+static int mem_start(const struct hp_init_opts *o)
+{
+	unsigned i;
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.no_huge = o->no_huge;
+	rc = pick_page_size(o);
+	if (!rc)
+		rc = pick_iova_mode(o);
+	if (rc)
+		return rc;
+	if (o->huge_dir && !o->no_huge)
+		snprintf(cfg.huge_dir, sizeof(cfg.huge_dir), "%s", o->huge_dir);
+	snprintf(cfg.prefix, sizeof(cfg.prefix), "%s", o->file_prefix ? o->file_prefix : "hugepool");
+	for (i = 0; i < o->n_socket_mem && i < HP_MAX_NUMA_NODES; i++) {
+		if (!o->socket_mem_mb[i])
+			continue;
+		rc = add_list((int)i, (size_t)o->socket_mem_mb[i] << 20);
+		if (rc) {
+			release_all();
+			return rc;
+		}
+	}
+	atomic_store(&page_size, cfg.page_size);
+	atomic_store(&iova_mode, cfg.mode);
+	atomic_store(&ready, true);
+	return 0;
+}
+
+static int mem_init(const struct hp_init_opts *o)
+{
+	static const struct hp_init_opts defaults;
+	int rc;
+
+	pthread_mutex_lock(&grow_lock);
+	rc = mem_start(o ? o : &defaults);
+	pthread_mutex_unlock(&grow_lock);
+	return rc;
+}
+
+static void mem_cleanup(void)
+{
+	pthread_mutex_lock(&grow_lock);
+	atomic_store(&ready, false);
+	release_all();
+	atomic_store(&page_size, 0);
+	atomic_store(&iova_mode, HP_IOVA_VA);
+	pthread_mutex_unlock(&grow_lock);
+}
+
+static struct hp_subsys mem_subsys = {
+	.name = "mem",
+	.order = 10,
+	.init = mem_init,
+	.cleanup = mem_cleanup,
+};
+HP_SUBSYS_REGISTER(mem_subsys)

@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Reserving one memseg list on one node: memfd (or an unlinked hugetlbfs file, or anonymous
+ * 4 KiB memory), mapped, bound to the node before any fault, populated from several threads,
+ * and every page's node verified. Nothing here is shared: the list is private to the calling
+ * thread until memseg.c publishes it. The SIGBUS guard is process-wide while installed, but
+ * reservations are serialised by memseg.c, so only one guard is ever installed at a time.
+ */
+#include <fcntl.h>
+#include <numa.h>
+#include <numaif.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <linux/memfd.h>
+
+#include "eal/eal_internal.h"
+#include "mem_reserve.h"
+
+#define POPULATE_THREADS_MAX 4
+
+unsigned hp_mem_test_hooks;
+
+/* "2 MiB", "1 GiB", "512 KiB" */
+static const char *human(char *buf, size_t len, size_t bytes)
+{
+	if (bytes >= (1UL << 30) && bytes % (1UL << 30) == 0)
+		snprintf(buf, len, "%zu GiB", bytes >> 30);
+	else if (bytes >= (1UL << 20))
+		snprintf(buf, len, "%zu MiB", bytes >> 20);
+	else
+		snprintf(buf, len, "%zu KiB", bytes >> 10);
+	return buf;
+}
+
+/* The size argument of hp-info --reserve: "512M", "3G". */
+static const char *cmd_size(char *buf, size_t len, size_t bytes)
+{
+	if (bytes % (1UL << 30) == 0)
+		snprintf(buf, len, "%zuG", bytes >> 30);
+	else
+		snprintf(buf, len, "%zuM", HP_ALIGN_UP(bytes, 1UL << 20) >> 20);
+	return buf;
+}
+
+/* " --size 1G" when the page size is not the default one, else "". */
+static const char *size_opt(char *buf, size_t len, size_t page_size)
+{
+	char s[16];
+
+	buf[0] = '\0';
+	if (page_size != hp_hugepage_default_size())
+		snprintf(buf, len, " --size %s", cmd_size(s, sizeof(s), page_size));
+	return buf;
+}
+
+static bool numa_ok(void)
+{
+	return numa_available() >= 0;
+}
+
+static int check_node(int node)
+{
+	if (node < 0)
+		return hp_fail(-ENODEV, "node %d does not exist; nodes are numbered from 0 (see: hp-info)",
+			       node);
+	if (!numa_ok()) {
+		if (node == 0)
+			return 0;
+		return hp_fail(-ENODEV, "node %d does not exist: this kernel has no NUMA, only node 0",
+			       node);
+	}
+	if (node > numa_max_node())
+		return hp_fail(-ENODEV, "node %d does not exist: this machine has nodes 0-%d (see: hp-info)",
+			       node, numa_max_node());
+	if (!numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned)node))
+		return hp_fail(-ENODEV, "node %d has no memory this process may use (memoryless node, or "
+			       "excluded by its cpuset); pick another node (see: hp-info)", node);
+	return 0;
+}
+
+/* Free and total pages of the node's pool of this page size, from sysfs (0 when absent). */
+static void node_pool(size_t page_size, int node, unsigned *free_pages, unsigned *total)
+{
+	struct hp_hugepage_pool pools[64];
+	int i, n = hp_hugepage_pools(pools, 64);
+
+	*free_pages = *total = 0;
+	for (i = 0; i < n && i < 64; i++)
+		if (pools[i].node == node && pools[i].page_size == page_size) {
+			*free_pages = pools[i].free;
+			*total = pools[i].total;
+		}
+}
+
+/* -ENOMEM with the sentence users need: what was asked, what is free, what to run. */
+static int fail_short(const struct hp_mem_cfg *cfg, int node, unsigned n_pages, const char *when)
+{
+	char a[32], f[32], p[32], c[32], o[32];
+	unsigned free_pages, total, more;
+
+	node_pool(cfg->page_size, node, &free_pages, &total);
+	more = n_pages > free_pages ? n_pages - free_pages : n_pages;
+	return hp_fail(-ENOMEM, "node %d: asked %s, only %s of %s pages free%s; reserve more with: "
+		       "hp-info --reserve %d:%s%s", node,
+		       human(a, sizeof(a), (size_t)n_pages * cfg->page_size),
+		       human(f, sizeof(f), (size_t)free_pages * cfg->page_size),
+		       human(p, sizeof(p), cfg->page_size), when, node,
+		       cmd_size(c, sizeof(c), (size_t)(total + more) * cfg->page_size),
+		       size_opt(o, sizeof(o), cfg->page_size));
+}
+
+/* Fail early, before touching anything, when sysfs already says the node's pool is short. */
+static int precheck_free(const struct hp_mem_cfg *cfg, int node, unsigned n_pages)
+{
+	unsigned free_pages, total;
+
+	if (cfg->no_huge || (hp_mem_test_hooks & HP_MEM_HOOK_NO_PRECHECK))
+		return 0;
+	node_pool(cfg->page_size, node, &free_pages, &total);
+	if (free_pages >= n_pages)
+		return 0;
+	return fail_short(cfg, node, n_pages, "");
+}
+
+static int page_shift(size_t page_size)
+{
+	return __builtin_ctzl(page_size);
+}
+
+/* An unlinked file on the hugetlbfs mount: O_TMPFILE never has a name, so kill -9 leaks nothing. */
+static int open_dir_file(const struct hp_mem_cfg *cfg, int node)
+{
+	char path[PATH_MAX + 96];
+	struct statfs sfs;
+	int fd;
+
+	if (statfs(cfg->huge_dir, &sfs) != 0)
+		return hp_fail(-EINVAL, "--huge-dir=%s: %s; give a hugetlbfs mount (mount -t hugetlbfs "
+			       "nodev DIR)", cfg->huge_dir, strerror(errno));
+	if (sfs.f_type != HUGETLBFS_MAGIC)
+		return hp_fail(-EINVAL, "--huge-dir=%s is not a hugetlbfs mount; mount one with: "
+			       "mount -t hugetlbfs nodev %s", cfg->huge_dir, cfg->huge_dir);
+	if ((size_t)sfs.f_bsize != cfg->page_size)
+		return hp_fail(-EINVAL, "--huge-dir=%s has %ld KiB pages, not %zu KiB; mount it with "
+			       "-o pagesize=%zuK or change --huge-size", cfg->huge_dir,
+			       (long)sfs.f_bsize >> 10, cfg->page_size >> 10, cfg->page_size >> 10);
+	fd = open(cfg->huge_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	/* old kernel without O_TMPFILE on hugetlbfs: a name for an instant, unlinked at once */
+	snprintf(path, sizeof(path), "%s/%s-node%d-XXXXXX", cfg->huge_dir, cfg->prefix, node);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return hp_fail(errno == EACCES ? -EPERM : -EINVAL, "--huge-dir=%s: cannot create a file: "
+			       "%s; check the mount's permissions", cfg->huge_dir, strerror(errno));
+	unlink(path);
+	return fd;
+}
+
+static int open_backing(const struct hp_mem_cfg *cfg, int node, size_t len)
+{
+	char name[96];
+	int fd, err;
+
+	if (cfg->huge_dir[0]) {
+		fd = open_dir_file(cfg, node);
+	} else {
+		snprintf(name, sizeof(name), "%s-node%d", cfg->prefix, node);
+		fd = memfd_create(name, MFD_CLOEXEC | MFD_HUGETLB |
+				  ((unsigned)page_shift(cfg->page_size) << MFD_HUGE_SHIFT));
+		if (fd < 0)
+			return hp_fail(errno == EINVAL ? -EINVAL : -ENOMEM,
+				       "memfd_create of %zu KiB hugepages failed: %s; check the page size "
+				       "with: hp-info", cfg->page_size >> 10, strerror(errno));
+	}
+	if (fd < 0)
+		return fd;
+	if (ftruncate(fd, (off_t)len) != 0) {
+		err = errno;
+		close(fd);
+		return hp_fail(-ENOMEM, "node %d: sizing the hugepage file to %zu bytes failed: %s",
+			       node, len, strerror(err));
+	}
+	return fd;
+}
+
+/* Bind [va, va + len) to node before anything faults in it. */
+static int bind_node(void *va, size_t len, int node)
+{
+	unsigned long mask[(HP_MAX_NUMA_NODES + 63) / 64 + 1] = { 0 };
+
+	if (!numa_ok())
+		return 0;
+	if (node >= (int)(sizeof(mask) * 8))
+		return hp_fail(-ENODEV, "node %d is beyond the nodes this build tracks; rebuild with "
+			       "-Dmax_numa_nodes=%d", node, node + 1);
+	mask[node / 64] = 1UL << (node % 64);
+	if (mbind(va, len, MPOL_BIND, mask, sizeof(mask) * 8, 0) != 0)
+		return hp_fail(-ENOMEM, "node %d: mbind failed: %s; check the process's cpuset "
+			       "(cat /proc/self/status | grep Mems)", node, strerror(errno));
+	return 0;
+}
+
+/* ---- Population: madvise(MADV_POPULATE_WRITE), or touching under a SIGBUS guard ------------ */
+
+static __thread sigjmp_buf *guard_jmp;
+static struct sigaction guard_old;
+
+static void guard_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)si;
+	(void)uc;
+	if (guard_jmp)
+		siglongjmp(*guard_jmp, 1);
+	/* not a populating thread: put the old action back; the faulting access repeats under it */
+	sigaction(sig, &guard_old, NULL);
+}
+
+static int guard_install(void)
+{
+	struct sigaction sa = { .sa_sigaction = guard_handler, .sa_flags = SA_SIGINFO };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, &guard_old) != 0)
+		return hp_fail(-EINVAL, "cannot install the SIGBUS guard: %s", strerror(errno));
+	return 0;
+}
+
+static void guard_remove(void)
+{
+	sigaction(SIGBUS, &guard_old, NULL);
+}
+
+/* Touch one byte of every page; a SIGBUS (pool empty at fault time) becomes -ENOMEM. */
+static int touch_range(char *va, size_t len, size_t page_size)
+{
+	sigjmp_buf jb;
+	volatile size_t off = 0;
+
+	if (sigsetjmp(jb, 1)) {
+		guard_jmp = NULL;
+		return -ENOMEM;
+	}
+	guard_jmp = &jb;
+	for (; off < len; off += page_size)
+		*(volatile char *)(va + off) = 0;
+	guard_jmp = NULL;
+	return 0;
+}
+
+static int populate_range(char *va, size_t len, size_t page_size, bool touch)
+{
+	while (!touch) {
+		if (madvise(va, len, MADV_POPULATE_WRITE) == 0)
+			return 0;
+		if (errno == EINVAL)
+			break; /* kernel before 5.14: no MADV_POPULATE_WRITE */
+		if (errno != EINTR)
+			return -ENOMEM; /* ENOMEM, or EFAULT where a fault would have raised SIGBUS */
+	}
+	return touch_range(va, len, page_size);
+}
+
+struct pop_job {
+	char *va;
+	size_t len, page_size;
+	int node;
+	bool touch;
+	int err;
+	pthread_t tid;
+};
+
+static void *pop_worker(void *arg)
+{
+	struct pop_job *j = arg;
+
+	/* zero the pages from a CPU of their node; placement itself is fixed by the mbind */
+	if (numa_ok())
+		numa_run_on_node(j->node);
+	j->err = populate_range(j->va, j->len, j->page_size, j->touch);
+	return NULL;
+}
+
+static unsigned node_cpus(int node)
+{
+	struct bitmask *m;
+	unsigned n;
+
+	if (!numa_ok())
+		return (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	m = numa_allocate_cpumask();
+	if (!m)
+		return 1;
+	n = numa_node_to_cpus(node, m) == 0 ? numa_bitmask_weight(m) : 1;
+	numa_free_cpumask(m);
+	return n ? n : 1;
+}
+
+/* Split the range over min(node's CPUs, 4, pages) threads; this thread takes the last slice. */
+static int populate(char *va, size_t page_size, int node, unsigned n_pages)
+{
+	struct pop_job jobs[POPULATE_THREADS_MAX];
+	bool touch = hp_mem_test_hooks & HP_MEM_HOOK_TOUCH;
+	unsigned nt = node_cpus(node), i, started = 0, per, first = 0;
+	int err = 0;
+
+	if (nt > POPULATE_THREADS_MAX)
+		nt = POPULATE_THREADS_MAX;
+	if (nt > n_pages)
+		nt = n_pages;
+	per = n_pages / nt;
+	err = guard_install();
+	if (err)
+		return err;
+	for (i = 0; i < nt; i++) {
+		unsigned cnt = i == nt - 1 ? n_pages - first : per;
+
+		jobs[i] = (struct pop_job){ .va = va + (size_t)first * page_size,
+					    .len = (size_t)cnt * page_size, .page_size = page_size,
+					    .node = node, .touch = touch };
+		first += cnt;
+	}
+	for (i = 0; i + 1 < nt; i++) {
+		if (pthread_create(&jobs[i].tid, NULL, pop_worker, &jobs[i]) != 0)
+			break;
+		started++;
+	}
+	/* slices whose thread did not start are done here */
+	for (i = started; i < nt; i++) {
+		jobs[i].err = populate_range(jobs[i].va, jobs[i].len, page_size, touch);
+		if (hp_mem_test_hooks & HP_MEM_HOOK_STOP)
+			raise(SIGSTOP);
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(jobs[i].tid, NULL);
+	guard_remove();
+	for (i = 0; i < nt; i++)
+		if (jobs[i].err)
+			err = jobs[i].err;
+	return err;
+}
+
+/* ---- Verification ----------------------------------------------------------------------------- */
+
+/* Every page must be on node: a page elsewhere is an error, never a silent success. */
+static int verify_nodes(const struct hp_memseg_list *l)
+{
+	void **addr = malloc(l->n_pages * sizeof(*addr));
+	int *status = malloc(l->n_pages * sizeof(*status));
+	unsigned i, bad = 0;
+	int where = -1, rc = 0;
+
+	if (!addr || !status) {
+		rc = hp_fail(-ENOMEM, "out of memory verifying %u pages", l->n_pages);
+		goto out;
+	}
+	for (i = 0; i < l->n_pages; i++)
+		addr[i] = (char *)l->base + (size_t)i * l->page_size;
+	if (move_pages(0, l->n_pages, addr, NULL, status, 0) != 0) {
+		rc = hp_fail(-ENOMEM, "node %d: cannot check where the pages are (move_pages: %s)",
+			     l->node, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < l->n_pages; i++)
+		if (status[i] != l->node) {
+			if (!bad++)
+				where = status[i];
+		}
+	if (bad)
+		rc = hp_fail(-ENOMEM, "node %d: %u of %u pages landed elsewhere (first: %s %d); the "
+			     "node's pool is short or the cpuset forbids it: check with hp-info",
+			     l->node, bad, l->n_pages, where < 0 ? "error" : "node",
+			     where < 0 ? -where : where);
+out:
+	free(addr);
+	free(status);
+	return rc;
+}
+
+/* ---- One list --------------------------------------------------------------------------------- */
+
+static int map_list(const struct hp_mem_cfg *cfg, struct hp_memseg_list *l)
+{
+	int flags = MAP_SHARED;
+
+	if (cfg->no_huge) {
+		l->base = mmap(NULL, l->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+	} else {
+		l->fd = open_backing(cfg, l->node, l->len);
+		if (l->fd < 0)
+			return l->fd;
+		if (hp_mem_test_hooks & HP_MEM_HOOK_NORESERVE)
+			flags |= MAP_NORESERVE;
+		l->base = mmap(NULL, l->len, PROT_READ | PROT_WRITE, flags, l->fd, 0);
+	}
+	if (l->base == MAP_FAILED) {
+		l->base = NULL;
+		if (cfg->no_huge)
+			return hp_fail(-ENOMEM, "node %d: mapping %zu bytes of ordinary memory failed: %s",
+				       l->node, l->len, strerror(errno));
+		/* the kernel reserves the whole file at mmap: too few free pages system-wide */
+		return fail_short(cfg, l->node, l->n_pages, " (mmap could not reserve them)");
+	}
+	return 0;
+}
+
+void hp_mem_list_destroy(struct hp_memseg_list *l)
+{
+	if (!l)
+		return;
+	if (l->base)
+		munmap(l->base, l->len);
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l->pages);
+	free(l);
+}
+
+static struct hp_memseg_list *list_new(const struct hp_mem_cfg *cfg, int node, size_t len)
+{
+	struct hp_memseg_list *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return hp_fail_ptr(-ENOMEM, "out of memory for a memseg list");
+	l->fd = -1;
+	l->node = node;
+	l->page_size = cfg->page_size;
+	l->n_pages = (unsigned)(len / cfg->page_size);
+	l->len = len;
+	l->pages = calloc(l->n_pages, sizeof(*l->pages));
+	if (!l->pages) {
+		free(l);
+		return hp_fail_ptr(-ENOMEM, "out of memory for %u memsegs", (unsigned)(len / cfg->page_size));
+	}
+	return l;
+}
+
+static int check_size(const struct hp_mem_cfg *cfg, int node, size_t len)
+{
+	size_t n = len / cfg->page_size;
+
+	if (len == 0)
+		return hp_fail(-EINVAL, "node %d: asked to reserve 0 bytes; ask for at least one page "
+			       "(%zu KiB)", node, cfg->page_size >> 10);
+	if (n > UINT_MAX || n + hp_mem_total_pages() > HP_MAX_MEMSEGS)
+		return hp_fail(-ENOMEM, "node %d: %zu more pages would pass the build's limit of %d "
+			       "memsegs; use bigger pages (--huge-size) or rebuild with -Dmax_memsegs=N",
+			       node, n, HP_MAX_MEMSEGS);
+	return 0;
+}
+
+int hp_mem_reserve(const struct hp_mem_cfg *cfg, int node, size_t len,
+		   struct hp_memseg_list **out)
+{
+	struct hp_memseg_list *l;
+	int rc;
+
+	len = HP_ALIGN_UP(len, cfg->page_size);
+	rc = check_node(node);
+	if (!rc)
+		rc = check_size(cfg, node, len);
+	if (!rc)
+		rc = precheck_free(cfg, node, (unsigned)(len / cfg->page_size));
+	if (rc)
+		return rc;
+	l = list_new(cfg, node, len);
+	if (!l)
+		return -errno;
+	rc = map_list(cfg, l);
+	if (!rc)
+		rc = bind_node(l->base, l->len, node);
+	if (!rc) {
+		rc = populate(l->base, l->page_size, node, l->n_pages);
+		if (rc == -ENOMEM) {
+			/* give the pages back first, so the sentence shows what is really free */
+			hp_mem_list_destroy(l);
+			if (cfg->no_huge)
+				return hp_fail(rc, "node %d: out of memory faulting in %zu bytes; free "
+					       "memory or ask less", node, len);
+			return fail_short(cfg, node, (unsigned)(len / cfg->page_size),
+					  " when faulting them in");
+		}
+	}
+	if (!rc && numa_ok())
+		rc = verify_nodes(l);
+	if (!rc)
+		rc = hp_mem_resolve_iova(cfg, l);
+	if (rc) {
+		hp_mem_list_destroy(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}

@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lib/mem: reservation per node, page placement, IOVAs against pagemap read here, contiguous
+ * runs, errors that leave nothing behind, --no-huge, --huge-dir, 1 GiB pages, hp_mem_grow and
+ * its event, and kill -9 during init and during use. Every check compares the library with the
+ * kernel's own counters (sysfs, /proc/meminfo, pagemap, get_mempolicy), never with itself.
+ */
+#include <fcntl.h>
+#include <dirent.h>
+#include <numa.h>
+#include <numaif.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hp_test.h"
+#include "mem/mem_internal.h"
+
+#define MB (1UL << 20)
+#define GB (1UL << 30)
+
+static size_t hpsz(void)
+{
+	return hp_test_default_page_size();
+}
+
+/* true when node 0 has mb MiB of free default-size hugepages */
+static bool have_huge(unsigned mb)
+{
+	size_t ps = hpsz();
+
+	return ps && (uint64_t)hp_test_free_hugepages(0, ps) * ps >= (uint64_t)mb * MB;
+}
+
+static void init_ok(const char *opts)
+{
+	int rc = hp_test_init_str(opts);
+
+	if (rc < 0)
+		fail_msg("hp_init(%s) failed: %d: %s", opts, rc, hp_last_error());
+}
+
+/* ---- placement and IOVA --------------------------------------------------------------------- */
+
+struct page_check {
+	int node;
+	bool pa;
+	unsigned pages, wrong_node, wrong_iova;
+	size_t bytes;
+};
+
+static int check_page(const struct hp_memseg *ms, void *arg)
+{
+	struct page_check *c = arg;
+	int node = -1;
+
+	c->pages++;
+	c->bytes += ms->len;
+	if (get_mempolicy(&node, NULL, 0, ms->va, MPOL_F_NODE | MPOL_F_ADDR) != 0 ||
+	    node != c->node || ms->node != c->node)
+		c->wrong_node++;
+	if (c->pa ? ms->iova != hp_test_pagemap_pfn(ms->va) * 4096
+		  : ms->iova != (uint64_t)(uintptr_t)ms->va)
+		c->wrong_iova++;
+	if (hp_mem_virt2iova((char *)ms->va + 100) != ms->iova + 100)
+		c->wrong_iova++;
+	return 0;
+}
+
+static void test_every_page_is_on_its_node_with_the_iova_pagemap_gives(void **state)
+{
+	struct page_check c = { .node = 0 };
+	bool huge = hp_test_init(64, "--socket-mem=64");
+
+	(void)state;
+	c.pa = hp_iova_mode() == HP_IOVA_PA;
+	if (huge && !c.pa && hp_test_can_read_pfn())
+		fail_msg("frames are readable here but --iova=auto chose VA");
+	assert_int_equal(hp_memseg_walk(check_page, &c), 0);
+	assert_int_equal(c.bytes, 64 * MB);
+	assert_int_equal(hp_mem_reserved(0), 64 * MB);
+	assert_int_equal(hp_mem_reserved(HP_NODE_ANY), 64 * MB);
+	assert_int_equal(c.pages, 64 * MB / hp_mem_page_size());
+	assert_int_equal(c.wrong_node, 0);
+	assert_int_equal(c.wrong_iova, 0);
+	hp_cleanup();
+	if (!c.pa)
+		hp_test_skip("IOVA checked as VA only: %s",
+			     huge ? "pagemap hides frame numbers here" : "no hugepages (--no-huge)");
+}
+
+struct run_check {
+	const struct hp_memseg_list *prev_list;
+	char *next_va;
+	unsigned runs, broken, pages;
+	size_t bytes;
+};
+
+static int check_run(const struct hp_memseg *run, void *arg)
+{
+	struct run_check *rc = arg;
+	size_t off;
+
+	rc->runs++;
+	rc->bytes += run->len;
+	for (off = 0; off < run->len; off += run->page_size) {
+		const char *va = (const char *)run->va + off;
+
+		rc->pages++;
+		if (hp_mem_virt2iova(va) != run->iova + off)
+			rc->broken++;
+		if (hp_iova_mode() == HP_IOVA_PA && hp_test_pagemap_pfn(va) * 4096 != run->iova + off)
+			rc->broken++;
+	}
+	/* runs are maximal: the next page of the same list must break IOVA contiguity */
+	if (hp_mem_list_of(run->va) == hp_mem_list_of((char *)run->va + run->len) &&
+	    hp_mem_virt2iova((char *)run->va + run->len) == run->iova + run->len)
+		rc->broken++;
+	return 0;
+}
+
+static void test_contig_runs_are_contiguous_in_va_and_iova_and_cover_every_page(void **state)
+{
+	struct run_check rc = { 0 };
+	unsigned i, n, runs = 0;
+
+	(void)state;
+	hp_test_init(256, "--socket-mem=256");
+	assert_int_equal(hp_memseg_contig_walk(check_run, &rc), 0);
+	n = atomic_load(&hp_mem_nlists);
+	for (i = 0; i < n; i++)
+		runs += hp_mem_lists[i]->n_runs;
+	hp_test_note("%u runs over %u pages", rc.runs, rc.pages);
+	assert_int_equal(rc.bytes, 256 * MB);
+	assert_int_equal(rc.pages, 256 * MB / hp_mem_page_size());
+	assert_int_equal(rc.broken, 0);
+	assert_int_equal(rc.runs, runs);
+	assert_true(hp_mem_range_iova_contig(hp_mem_lists[0]->base, hp_mem_page_size()));
+	hp_cleanup();
+}
+
+/* ---- errors leave nothing behind -------------------------------------------------------------- */
+
+static void expect_failure(const char *opts, int err, const char *words)
+{
+	long before = hp_test_meminfo_free();
+	int rc = hp_test_init_str(opts);
+
+	if (rc >= 0)
+		hp_cleanup();
+	assert_int_equal(rc, err);
+	if (!strstr(hp_last_error(), words))
+		fail_msg("hp_init(%s): sentence '%s' does not say '%s'", opts, hp_last_error(), words);
+	assert_int_equal(hp_test_meminfo_free(), before);
+	assert_int_equal(hp_mem_reserved(HP_NODE_ANY), 0);
+	assert_int_equal(atomic_load(&hp_mem_nlists), 0);
+}
+
+static void test_nonexistent_node_fails_with_enodev_and_reserves_nothing(void **state)
+{
+	char opts[64];
+
+	(void)state;
+	if (!have_huge(4))
+		hp_test_skip("needs 4 MiB of free hugepages on node 0");
+	snprintf(opts, sizeof(opts), "--socket-mem=0,%d", 64);
+	if (numa_max_node() >= 1)
+		hp_test_skip("this machine has a node 1: the nonexistent-node case needs a 1-node machine");
+	expect_failure("--socket-mem=4,4", -ENODEV, "node 1");
+	expect_failure(opts, -ENODEV, "node 1 does not exist");
+}
+
+static void test_more_than_the_node_has_fails_with_enomem_and_a_command(void **state)
+{
+	char opts[64];
+	size_t ps = hpsz();
+	unsigned free_mb;
+
+	(void)state;
+	if (!ps)
+		hp_test_skip("no hugepages on this machine");
+	free_mb = (unsigned)(hp_test_free_hugepages(0, ps) * (ps / MB));
+	snprintf(opts, sizeof(opts), "--socket-mem=%u", free_mb + 64);
+	expect_failure(opts, -ENOMEM, "hp-info --reserve 0:");
+}
+
+static void test_zero_size_grow_fails_with_einval(void **state)
+{
+	long before = hp_test_meminfo_free();
+
+	(void)state;
+	hp_test_init(4, "%s", "");
+	assert_int_equal(hp_mem_reserved(HP_NODE_ANY), 0);
+	assert_int_equal(hp_mem_grow(0, 0), -EINVAL);
+	assert_non_null(strstr(hp_last_error(), "len is 0"));
+	assert_int_equal(hp_mem_grow(HP_NODE_ANY, 4 * MB), -EINVAL);
+	assert_int_equal(hp_mem_grow(7, 4 * MB), -ENODEV);
+	assert_non_null(strstr(hp_last_error(), "node 7"));
+	assert_int_equal(hp_test_meminfo_free(), before);
+	hp_cleanup();
+	assert_int_equal(hp_mem_grow(0, 4 * MB), -EINVAL);
+}
+
+static void test_cleanup_gives_every_page_back(void **state)
+{
+	long before = hp_test_meminfo_free();
+
+	(void)state;
+	if (!have_huge(128))
+		hp_test_skip("needs 128 MiB of free hugepages on node 0");
+	init_ok("--socket-mem=128");
+	assert_int_equal(hp_test_meminfo_free(), before - (long)(128 * MB / hpsz()));
+	assert_int_equal(hp_mem_grow(0, 32 * MB), 0);
+	assert_int_equal(hp_test_meminfo_free(), before - (long)(160 * MB / hpsz()));
+	assert_int_equal(hp_cleanup(), 0);
+	assert_int_equal(hp_test_meminfo_free(), before);
+	assert_int_equal(hp_mem_reserved(HP_NODE_ANY), 0);
+	assert_int_equal(hp_mem_page_size(), 0);
+	assert_int_equal(hp_cleanup(), 0);
+}
+
+/* ---- modes ------------------------------------------------------------------------------------ */
+
+static void test_no_huge_works_without_any_hugepage(void **state)
+{
+	long before = hp_test_meminfo_free();
+	struct page_check c = { .node = 0 };
+	char *p;
+
+	(void)state;
+	init_ok("--no-huge --socket-mem=16");
+	assert_int_equal(hp_mem_page_size(), 4096);
+	assert_int_equal(hp_iova_mode(), HP_IOVA_VA);
+	assert_int_equal(hp_mem_reserved(0), 16 * MB);
+	assert_int_equal(hp_test_meminfo_free(), before);
+	assert_int_equal(hp_memseg_walk(check_page, &c), 0);
+	assert_int_equal(c.pages, 16 * MB / 4096);
+	assert_int_equal(c.wrong_node + c.wrong_iova, 0);
+	p = hp_mem_lists[0]->base;
+	memset(p, 0xa5, 16 * MB);
+	assert_int_equal(hp_mem_lists[0]->n_runs, 1);
+	assert_int_equal(hp_mem_grow(0, 8192), 0);
+	assert_int_equal(hp_mem_reserved(0), 16 * MB + 8192);
+	hp_cleanup();
+	expect_failure("--no-huge --iova=pa --socket-mem=4", -EINVAL, "--iova=pa");
+}
+
+static bool dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	unsigned n = 0;
+
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	if (d)
+		closedir(d);
+	return n == 0;
+}
+
+static void test_huge_dir_leaves_no_file_on_the_mount(void **state)
+{
+	char dir[] = "/tmp/hp-test-hugetlbfs-XXXXXX", opts[128];
+	long before = hp_test_meminfo_free();
+
+	(void)state;
+	if (geteuid() != 0)
+		hp_test_skip("mounting hugetlbfs needs root");
+	if (!have_huge(16))
+		hp_test_skip("needs 16 MiB of free hugepages on node 0");
+	assert_non_null(mkdtemp(dir));
+	if (mount("nodev", dir, "hugetlbfs", 0, NULL) != 0) {
+		rmdir(dir);
+		hp_test_skip("mount -t hugetlbfs failed: %s", strerror(errno));
+	}
+	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=16", dir);
+	init_ok(opts);
+	assert_int_equal(hp_mem_reserved(0), 16 * MB);
+	assert_true(hp_mem_lists[0]->fd >= 0);
+	assert_true(dir_is_empty(dir));
+	hp_cleanup();
+	assert_true(dir_is_empty(dir));
+	assert_int_equal(hp_test_meminfo_free(), before);
+	expect_failure("--huge-dir=/tmp --socket-mem=4", -EINVAL, "not a hugetlbfs mount");
+	assert_int_equal(umount(dir), 0);
+	rmdir(dir);
+}
+
+static void test_one_gib_pages_work_where_the_pool_has_them(void **state)
+{
+	struct page_check c = { .node = 0 };
+	unsigned before = hp_test_free_hugepages(0, GB);
+
+	(void)state;
+	if (before < 1)
+		hp_test_skip("node 0 has no free 1 GiB page (/sys/kernel/mm/hugepages/hugepages-1048576kB)");
+	init_ok("--huge-size=1G --socket-mem=1024");
+	c.pa = hp_iova_mode() == HP_IOVA_PA;
+	assert_int_equal(hp_mem_page_size(), GB);
+	assert_int_equal(hp_test_free_hugepages(0, GB), before - 1);
+	assert_int_equal(hp_memseg_walk(check_page, &c), 0);
+	assert_int_equal(c.pages, 1);
+	assert_int_equal(c.wrong_node + c.wrong_iova, 0);
+	hp_cleanup();
+	assert_int_equal(hp_test_free_hugepages(0, GB), before);
+}
+
+/* ---- grow and events -------------------------------------------------------------------------- */
+
+struct ev_log {
+	unsigned alloc, freed;
+	const void *va;
+	size_t len;
+	bool found_during_cb;
+};
+
+static void on_event(enum hp_mem_event ev, const void *va, size_t len, void *arg)
+{
+	struct ev_log *l = arg;
+
+	if (ev == HP_MEM_EVENT_ALLOC) {
+		l->alloc++;
+		l->va = va;
+		l->len = len;
+		l->found_during_cb = hp_mem_list_of(va) != NULL;
+	} else {
+		l->freed++;
+	}
+}
+
+static void test_grow_adds_a_list_and_fires_the_event(void **state)
+{
+	struct ev_log log = { 0 };
+	unsigned lists;
+
+	(void)state;
+	hp_test_init(64, "--socket-mem=16");
+	lists = atomic_load(&hp_mem_nlists);
+	assert_int_equal(hp_mem_event_register("test", on_event, &log), 0);
+	assert_int_equal(hp_mem_event_register("test", on_event, &log), -EEXIST);
+	assert_int_equal(hp_mem_grow(0, 3 * hp_mem_page_size() - 1), 0);
+	assert_int_equal(atomic_load(&hp_mem_nlists), lists + 1);
+	assert_int_equal(log.alloc, 1);
+	assert_true(log.found_during_cb);
+	assert_int_equal(log.len, 3 * hp_mem_page_size());
+	assert_ptr_equal(hp_mem_list_of(log.va), hp_mem_lists[lists]);
+	assert_int_equal(hp_mem_reserved(0), 16 * MB + 3 * hp_mem_page_size());
+	assert_int_equal(hp_mem_node_of(log.va), 0);
+	hp_cleanup();
+	assert_int_equal(log.freed, lists + 1);
+	assert_int_equal(hp_mem_event_unregister("test"), 0);
+	assert_int_equal(hp_mem_event_unregister("test"), -ENOENT);
+}
+
+static void test_virt2phy_reads_a_stack_address(void **state)
+{
+	volatile int on_stack = 42;
+	uint64_t pfn = hp_test_pagemap_pfn((const void *)&on_stack);
+	uint64_t pa = hp_mem_virt2phy((const void *)&on_stack);
+
+	(void)state;
+	if (!hp_test_can_read_pfn()) {
+		assert_int_equal(pa, HP_BAD_IOVA);
+		hp_test_skip("pagemap hides frame numbers from this process");
+	}
+	assert_int_equal(pa, pfn * 4096 + ((uintptr_t)&on_stack & 4095));
+	assert_int_equal(hp_mem_virt2iova((const void *)&on_stack), HP_BAD_IOVA);
+	assert_in_range(hp_mem_node_of((const void *)&on_stack), 0, numa_max_node());
+	assert_int_equal(hp_mem_node_of(NULL), -EINVAL);
+}
+
+/* ---- population paths and an empty pool ------------------------------------------------------- */
+
+static void test_populating_by_touch_gives_the_same_pages(void **state)
+{
+	struct page_check c = { .node = 0 };
+
+	(void)state;
+	if (!have_huge(64))
+		hp_test_skip("needs 64 MiB of free hugepages on node 0");
+	hp_mem_test_hooks = HP_MEM_HOOK_TOUCH;
+	init_ok("--socket-mem=64");
+	hp_mem_test_hooks = 0;
+	c.pa = hp_iova_mode() == HP_IOVA_PA;
+	assert_int_equal(hp_memseg_walk(check_page, &c), 0);
+	assert_int_equal(c.pages, 64 * MB / hpsz());
+	assert_int_equal(c.wrong_node + c.wrong_iova, 0);
+	hp_cleanup();
+}
+
+/* An empty pool at fault time (no up-front check, no mmap reservation) is -ENOMEM, not SIGBUS. */
+static void short_pool_at_fault_time(unsigned hooks)
+{
+	unsigned before = hp_test_free_hugepages(0, GB);
+	char opts[64];
+	int rc;
+
+	if (before < 1)
+		hp_test_skip("needs a 1 GiB hugepage pool (a short pool of 1 GiB pages is quick to hit)");
+	snprintf(opts, sizeof(opts), "--huge-size=1G --socket-mem=%u", (before + 1) * 1024);
+	hp_mem_test_hooks = hooks | HP_MEM_HOOK_NO_PRECHECK | HP_MEM_HOOK_NORESERVE;
+	rc = hp_test_init_str(opts);
+	hp_mem_test_hooks = 0;
+	if (rc >= 0)
+		hp_cleanup();
+	assert_int_equal(rc, -ENOMEM);
+	if (!strstr(hp_last_error(), "when faulting them in") ||
+	    !strstr(hp_last_error(), "--size 1G"))
+		fail_msg("sentence: %s", hp_last_error());
+	assert_int_equal(hp_test_free_hugepages(0, GB), before);
+	assert_int_equal(hp_mem_reserved(HP_NODE_ANY), 0);
+}
+
+static void test_short_pool_at_fault_time_is_enomem_with_madvise(void **state)
+{
+	(void)state;
+	short_pool_at_fault_time(0);
+}
+
+static void test_short_pool_at_fault_time_is_enomem_under_the_sigbus_guard(void **state)
+{
+	(void)state;
+	short_pool_at_fault_time(HP_MEM_HOOK_TOUCH);
+}
+
+/* ---- kill -9 ---------------------------------------------------------------------------------- */
+
+static char *read_mounts(void)
+{
+	static char buf[65536];
+	char *copy;
+	ssize_t n;
+	int fd = open("/proc/mounts", O_RDONLY);
+
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	copy = strdup(buf);
+	assert_non_null(copy);
+	return copy;
+}
+
+/*
+ * A child starts the runtime with opts and stops (SIGSTOP) during init (hooks) or after it;
+ * the parent checks the child holds pages, kills it with SIGKILL and checks every page and
+ * the mount table came back. dir, if given, must stay empty throughout.
+ */
+static void kill_child(const char *opts, unsigned hooks, const char *dir)
+{
+	long before = hp_test_meminfo_free();
+	char *mounts = read_mounts(), *after;
+	int st;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		hp_mem_test_hooks = hooks;
+		if (hp_test_init_str(opts) < 0)
+			_exit(2);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+	if (!WIFSTOPPED(st)) {
+		fail_msg("child did not stop (status 0x%x)", st);
+	}
+	assert_true(hp_test_meminfo_free() < before);
+	if (dir)
+		assert_true(dir_is_empty(dir));
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	assert_int_equal(hp_test_meminfo_free(), before);
+	if (dir)
+		assert_true(dir_is_empty(dir));
+	after = read_mounts();
+	assert_string_equal(after, mounts);
+	free(after);
+	free(mounts);
+}
+
+static void test_kill_during_init_leaks_nothing(void **state)
+{
+	(void)state;
+	if (!have_huge(1024))
+		hp_test_skip("needs 1 GiB of free hugepages on node 0");
+	kill_child("--socket-mem=1024", HP_MEM_HOOK_STOP, NULL);
+}
+
+static void test_kill_during_use_leaks_nothing(void **state)
+{
+	(void)state;
+	if (!have_huge(1024))
+		hp_test_skip("needs 1 GiB of free hugepages on node 0");
+	kill_child("--socket-mem=1024", 0, NULL);
+}
+
+static void test_kill_during_init_on_huge_dir_leaves_no_file(void **state)
+{
+	char dir[] = "/tmp/hp-test-hugetlbfs-XXXXXX", opts[128];
+
+	(void)state;
+	if (geteuid() != 0)
+		hp_test_skip("mounting hugetlbfs needs root");
+	if (!have_huge(256))
+		hp_test_skip("needs 256 MiB of free hugepages on node 0");
+	assert_non_null(mkdtemp(dir));
+	if (mount("nodev", dir, "hugetlbfs", 0, NULL) != 0) {
+		rmdir(dir);
+		hp_test_skip("mount -t hugetlbfs failed: %s", strerror(errno));
+	}
+	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=256", dir);
+	kill_child(opts, HP_MEM_HOOK_STOP, dir);
+	assert_int_equal(umount(dir), 0);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_page_is_on_its_node_with_the_iova_pagemap_gives),
+		cmocka_unit_test(test_contig_runs_are_contiguous_in_va_and_iova_and_cover_every_page),
+		cmocka_unit_test(test_nonexistent_node_fails_with_enodev_and_reserves_nothing),
+		cmocka_unit_test(test_more_than_the_node_has_fails_with_enomem_and_a_command),
+		cmocka_unit_test(test_zero_size_grow_fails_with_einval),
+		cmocka_unit_test(test_cleanup_gives_every_page_back),
+		cmocka_unit_test(test_no_huge_works_without_any_hugepage),
+		cmocka_unit_test(test_huge_dir_leaves_no_file_on_the_mount),
+		cmocka_unit_test(test_one_gib_pages_work_where_the_pool_has_them),
+		cmocka_unit_test(test_grow_adds_a_list_and_fires_the_event),
+		cmocka_unit_test(test_virt2phy_reads_a_stack_address),
+		cmocka_unit_test(test_populating_by_touch_gives_the_same_pages),
+		cmocka_unit_test(test_short_pool_at_fault_time_is_enomem_with_madvise),
+		cmocka_unit_test(test_short_pool_at_fault_time_is_enomem_under_the_sigbus_guard),
+		cmocka_unit_test(test_kill_during_init_leaks_nothing),
+		cmocka_unit_test(test_kill_during_use_leaks_nothing),
+		cmocka_unit_test(test_kill_during_init_on_huge_dir_leaves_no_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
