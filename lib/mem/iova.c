@@ -91,13 +91,19 @@ static int remap_sorted(struct hp_memseg_list *l, const struct frame *fr)
 			;
 		/* MAP_FIXED replaces the old mapping; the pages stay in the file, already zeroed */
 		got = mmap(va, (size_t)m * l->page_size, PROT_READ | PROT_WRITE,
-			   MAP_SHARED | MAP_FIXED | MAP_POPULATE, l->fd,
-			   (off_t)fr[k].idx * (off_t)l->page_size);
+			   MAP_SHARED | MAP_FIXED, l->fd, (off_t)fr[k].idx * (off_t)l->page_size);
 		if (got == MAP_FAILED)
 			return hp_fail(-ENOMEM, "node %d: remapping pages in physical order failed: %s; "
 				       "try --iova=va", l->node, strerror(errno));
 		k += m;
 	}
+	/*
+	 * Fill the new page tables in one call (the pages exist: nothing is allocated or zeroed);
+	 * MAP_POPULATE on each mmap above costs several times more.
+	 */
+	if (madvise(l->base, l->len, MADV_POPULATE_WRITE) != 0 && errno != EINVAL)
+		return hp_fail(-ENOMEM, "node %d: mapping the remapped pages failed: %s; try "
+			       "--iova=va", l->node, strerror(errno));
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <linux/memfd.h>
@@ -212,7 +213,8 @@ static int bind_node(void *va, size_t len, int node)
 
 /* ---- Population: madvise(MADV_POPULATE_WRITE), or touching under a SIGBUS guard ------------ */
 
-static __thread sigjmp_buf *guard_jmp;
+/* volatile: the stores around the touch loop must not be merged or moved across it */
+static __thread sigjmp_buf *volatile guard_jmp;
 static struct sigaction guard_old;
 
 static void guard_handler(int sig, siginfo_t *si, void *uc)
@@ -459,10 +461,23 @@ static int check_size(const struct hp_mem_cfg *cfg, int node, size_t len)
 	return 0;
 }
 
+static double lap(struct timespec *t)
+{
+	struct timespec now;
+	double ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - t->tv_sec) * 1e3 + (double)(now.tv_nsec - t->tv_nsec) / 1e6;
+	*t = now;
+	return ms;
+}
+
 int hp_mem_reserve(const struct hp_mem_cfg *cfg, int node, size_t len,
 		   struct hp_memseg_list **out)
 {
 	struct hp_memseg_list *l;
+	struct timespec t;
+	double ms[4] = { 0 };
 	int rc;
 
 	len = HP_ALIGN_UP(len, cfg->page_size);
@@ -476,11 +491,14 @@ int hp_mem_reserve(const struct hp_mem_cfg *cfg, int node, size_t len,
 	l = list_new(cfg, node, len);
 	if (!l)
 		return -errno;
+	clock_gettime(CLOCK_MONOTONIC, &t);
 	rc = map_list(cfg, l);
 	if (!rc)
 		rc = bind_node(l->base, l->len, node);
+	ms[0] = lap(&t);
 	if (!rc) {
 		rc = populate(l->base, l->page_size, node, l->n_pages);
+		ms[1] = lap(&t);
 		if (rc == -ENOMEM) {
 			/* give the pages back first, so the sentence shows what is really free */
 			hp_mem_list_destroy(l);
@@ -493,12 +511,16 @@ int hp_mem_reserve(const struct hp_mem_cfg *cfg, int node, size_t len,
 	}
 	if (!rc && numa_ok())
 		rc = verify_nodes(l);
+	ms[2] = lap(&t);
 	if (!rc)
 		rc = hp_mem_resolve_iova(cfg, l);
+	ms[3] = lap(&t);
 	if (rc) {
 		hp_mem_list_destroy(l);
 		return rc;
 	}
+	HP_LOG_D("node %d: map %.1f ms, populate %.1f ms, verify %.1f ms, iova %.1f ms", node,
+		 ms[0], ms[1], ms[2], ms[3]);
 	*out = l;
 	return 0;
 }
