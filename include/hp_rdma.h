@@ -68,7 +68,7 @@ HP_API void hp_rdma_map_destroy(struct hp_rdma_map *map);
 #define HP_RDMA_VA_BITS_ 48
 
 struct hp_rdma_rec_ {
-	uintptr_t end;     /* one past the last byte of the MR */
+	uintptr_t end; /* one past the last byte of the MR */
 	uint32_t lkey;
 	uint32_t rkey;
 	struct ibv_mr *mr;
@@ -189,11 +189,11 @@ HP_API int hp_rdma_map_unregister(struct hp_rdma_map *map, void *addr, size_t le
 
 /** Counters of a map. */
 struct hp_rdma_map_stats {
-	unsigned n_mrs;      /**< MRs registered now (runtime memory and outside buffers) */
-	unsigned n_user;     /**< of which outside buffers */
-	size_t bytes;        /**< bytes registered now */
-	unsigned n_failed;   /**< registrations that failed in a memory event (memory left out) */
-	uint64_t reg_ns;     /**< time spent registering runtime memory in hp_rdma_map_create() */
+	unsigned n_mrs;	   /**< MRs registered now (runtime memory and outside buffers) */
+	unsigned n_user;   /**< of which outside buffers */
+	size_t bytes;	   /**< bytes registered now */
+	unsigned n_failed; /**< registrations that failed in a memory event (memory left out) */
+	uint64_t reg_ns;   /**< time spent registering runtime memory in hp_rdma_map_create() */
 };
 
 /**

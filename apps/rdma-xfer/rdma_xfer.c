@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * rdma-xfer: main, options and output. hugepool options come first and end with "--" (hp_init
- * consumes them), then rdma-xfer's own. The client prints one row per size (table, or one JSON object with --json);
- * the server prints its registration figures. Exit 0 only when every byte was verified.
+ * consumes them), then rdma-xfer's own. The client prints one row per size (table, or one JSON
+ * object with --json); the server prints its registration figures. Exit 0 only when every byte
+ * was verified.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,14 +16,14 @@ static const size_t default_sizes[] = {64, 256, 1024, 4096, 16384, 65536, 262144
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: rdma-xfer [HUGEPOOL-OPTIONS --] --server [--bind ADDR] [--port P] [--json]\n"
-		"       rdma-xfer [HUGEPOOL-OPTIONS --] --connect ADDR [--port P] [--iters N]\n"
-		"                 [--sizes LIST] [--json]\n"
-		"       rdma-xfer [HUGEPOOL-OPTIONS --] --lookup-bench [--objs N] [--json]\n"
-		"RDMA WRITE, READ and SEND/RECV of mempool objects between two endpoints joined by\n"
-		"rdma_cm, every byte verified; sizes 64 B to 1 MiB (chains of 64 KiB objects).\n"
-		"See rdma-xfer(1).\n");
+	fprintf(
+	    f, "usage: rdma-xfer [HUGEPOOL-OPTIONS --] --server [--bind ADDR] [--port P] [--json]\n"
+	       "       rdma-xfer [HUGEPOOL-OPTIONS --] --connect ADDR [--port P] [--iters N]\n"
+	       "                 [--sizes LIST] [--json]\n"
+	       "       rdma-xfer [HUGEPOOL-OPTIONS --] --lookup-bench [--objs N] [--json]\n"
+	       "RDMA WRITE, READ and SEND/RECV of mempool objects between two endpoints joined by\n"
+	       "rdma_cm, every byte verified; sizes 64 B to 1 MiB (chains of 64 KiB objects).\n"
+	       "See rdma-xfer(1).\n");
 }
 
 static int parse_size(const char *s, size_t *out)
@@ -47,8 +48,10 @@ static int parse_sizes(char *list, struct xfer_opts *o)
 	o->n_sizes = 0;
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (o->n_sizes == XFER_MAX_SIZES || parse_size(tok, &o->sizes[o->n_sizes++])) {
-			fprintf(stderr, "rdma-xfer: --sizes: '%s' is not a size from 1 to 1M (at "
-				"most %d sizes)\n", tok, XFER_MAX_SIZES);
+			fprintf(stderr,
+				"rdma-xfer: --sizes: '%s' is not a size from 1 to 1M (at "
+				"most %d sizes)\n",
+				tok, XFER_MAX_SIZES);
 			return -1;
 		}
 	}
@@ -57,13 +60,17 @@ static int parse_sizes(char *list, struct xfer_opts *o)
 
 static int parse(int argc, char **argv, struct xfer_opts *o)
 {
-	static const struct option lo[] = {
-		{"server", no_argument, NULL, 's'}, {"connect", required_argument, NULL, 'c'},
-		{"bind", required_argument, NULL, 'b'}, {"port", required_argument, NULL, 'p'},
-		{"iters", required_argument, NULL, 'n'}, {"sizes", required_argument, NULL, 'z'},
-		{"json", no_argument, NULL, 'j'}, {"lookup-bench", no_argument, NULL, 'l'},
-		{"objs", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option lo[] = {{"server", no_argument, NULL, 's'},
+					   {"connect", required_argument, NULL, 'c'},
+					   {"bind", required_argument, NULL, 'b'},
+					   {"port", required_argument, NULL, 'p'},
+					   {"iters", required_argument, NULL, 'n'},
+					   {"sizes", required_argument, NULL, 'z'},
+					   {"json", no_argument, NULL, 'j'},
+					   {"lookup-bench", no_argument, NULL, 'l'},
+					   {"objs", required_argument, NULL, 'o'},
+					   {"help", no_argument, NULL, 'h'},
+					   {NULL, 0, NULL, 0}};
 	int c;
 
 	*o = (struct xfer_opts){.port = "18515", .iters = 100, .bench_objs = 65536};
@@ -71,17 +78,40 @@ static int parse(int argc, char **argv, struct xfer_opts *o)
 	o->n_sizes = sizeof(default_sizes) / sizeof(default_sizes[0]);
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 's': o->server = true; break;
-		case 'c': o->addr = optarg; break;
-		case 'b': o->addr = optarg; break;
-		case 'p': o->port = optarg; break;
-		case 'n': o->iters = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'z': if (parse_sizes(optarg, o)) return -1; break;
-		case 'j': o->json = true; break;
-		case 'l': o->lookup_bench = true; break;
-		case 'o': o->bench_objs = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		case 's':
+			o->server = true;
+			break;
+		case 'c':
+			o->addr = optarg;
+			break;
+		case 'b':
+			o->addr = optarg;
+			break;
+		case 'p':
+			o->port = optarg;
+			break;
+		case 'n':
+			o->iters = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'z':
+			if (parse_sizes(optarg, o))
+				return -1;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'l':
+			o->lookup_bench = true;
+			break;
+		case 'o':
+			o->bench_objs = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
 		}
 	}
 	if (optind < argc || !o->iters || !o->bench_objs ||
@@ -123,10 +153,10 @@ static void print_json(const struct xfer_ep *ep, const struct xfer_opts *o, cons
 	for (i = 0; i < n; i++)
 		printf("%s{\"size\":%zu,\"write_mbps\":%.2f,\"write_us\":%.2f,\"read_mbps\":%.2f,"
 		       "\"read_us\":%.2f,\"send_mbps\":%.2f,\"send_rtt_us\":%.2f,"
-		       "\"write_ok\":%s,\"read_ok\":%s,\"send_ok\":%s}", i ? "," : "", r[i].size,
-		       r[i].wr_mbps, r[i].wr_us, r[i].rd_mbps, r[i].rd_us, r[i].sr_mbps, r[i].sr_us,
-		       r[i].wr_ok ? "true" : "false", r[i].rd_ok ? "true" : "false",
-		       r[i].sr_ok ? "true" : "false");
+		       "\"write_ok\":%s,\"read_ok\":%s,\"send_ok\":%s}",
+		       i ? "," : "", r[i].size, r[i].wr_mbps, r[i].wr_us, r[i].rd_mbps, r[i].rd_us,
+		       r[i].sr_mbps, r[i].sr_us, r[i].wr_ok ? "true" : "false",
+		       r[i].rd_ok ? "true" : "false", r[i].sr_ok ? "true" : "false");
 	printf("],\"all_verified\":%s}\n", all_ok(r, n) ? "true" : "false");
 }
 
@@ -139,9 +169,8 @@ static void print_table(const struct xfer_ep *ep, const struct xfer_result *r, u
 	       "read MB/s", "read us", "send MB/s", "send rtt us", "verified");
 	for (i = 0; i < n; i++)
 		printf("%9zu %11.1f %9.2f %11.1f %9.2f %11.1f %12.2f  %s%s%s\n", r[i].size,
-		       r[i].wr_mbps, r[i].wr_us, r[i].rd_mbps, r[i].rd_us, r[i].sr_mbps,
-		       r[i].sr_us, r[i].wr_ok ? "W" : "-", r[i].rd_ok ? "R" : "-",
-		       r[i].sr_ok ? "S" : "-");
+		       r[i].wr_mbps, r[i].wr_us, r[i].rd_mbps, r[i].rd_us, r[i].sr_mbps, r[i].sr_us,
+		       r[i].wr_ok ? "W" : "-", r[i].rd_ok ? "R" : "-", r[i].sr_ok ? "S" : "-");
 	printf("write/read: a chain of RDMA ops, one per 64 KiB object; send rtt: SEND of header "
 	       "+ data, server verifies, replies\n");
 	printf("%s\n", all_ok(r, n) ? "all bytes verified" : "VERIFICATION FAILED");

@@ -28,7 +28,7 @@ struct xfer_ctrl {
 	uint32_t op;
 	uint32_t seed;
 	uint32_t size;
-	int32_t status;   /* RESULT: 0, or -1 with bad_off set */
+	int32_t status; /* RESULT: 0, or -1 with bad_off set */
 	uint32_t n_obj;
 	uint64_t bad_off;
 	uint64_t addr[XFER_NOBJ];
@@ -59,7 +59,7 @@ struct xfer_ep {
 	void *obj[XFER_NOBJ];
 	struct xfer_ctrl *tx, *rx; /* outside memory: registered with hp_rdma_map_register() */
 	int node;
-	double reg_ms;             /* time hp_rdma_map_create() took (all runtime memory) */
+	double reg_ms; /* time hp_rdma_map_create() took (all runtime memory) */
 	unsigned n_mrs, n_runs;
 };
 

@@ -93,8 +93,8 @@ static struct ibv_pd *open_pd(struct ibv_context **ctx)
 int xfer_lookup_bench(const struct xfer_opts *o)
 {
 	int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE;
-	struct hp_mempool *mp = hp_mempool_create("lookup-bench", o->bench_objs, BENCH_ELT, 0,
-						  HP_NODE_ANY, 0);
+	struct hp_mempool *mp =
+	    hp_mempool_create("lookup-bench", o->bench_objs, BENCH_ELT, 0, HP_NODE_ANY, 0);
 	struct hp_rdma_map_stats st;
 	struct ibv_context *ctx;
 	struct ibv_pd *pd;
@@ -115,8 +115,8 @@ int xfer_lookup_bench(const struct xfer_opts *o)
 	hp_mempool_obj_iter(mp, collect, &obj);
 	pd = open_pd(&ctx);
 	t0 = xfer_now_us();
-	map = pd ? hp_rdma_map_create(pd, access) :
-		   hp_rdma_map_create_ops(NULL, access, &hp_rdma_fake_ops);
+	map = pd ? hp_rdma_map_create(pd, access)
+		 : hp_rdma_map_create_ops(NULL, access, &hp_rdma_fake_ops);
 	reg_ms = (xfer_now_us() - t0) / 1e3;
 	if (!map) {
 		fprintf(stderr, "rdma-xfer: RDMA map: %s\n", hp_last_error());

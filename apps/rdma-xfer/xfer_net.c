@@ -73,7 +73,7 @@ static int count_run(const struct hp_memseg *run, void *arg)
 	return 0;
 }
 
-/* PD, pool, map (timed: it registers all runtime memory), control buffers and CQs. */
+/* PD, pool, map (timed: it registers all runtime memory) and control buffers. */
 static int ep_setup(struct xfer_ep *ep, struct ibv_context *verbs)
 {
 	struct hp_rdma_map_stats st;
@@ -93,7 +93,7 @@ static int ep_setup(struct xfer_ep *ep, struct ibv_context *verbs)
 	ep->node = hp_mem_node_of(ep->obj[0]);
 	t0 = xfer_now_us();
 	ep->map = hp_rdma_map_create(ep->pd, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
-						     IBV_ACCESS_REMOTE_WRITE);
+						 IBV_ACCESS_REMOTE_WRITE);
 	ep->reg_ms = (xfer_now_us() - t0) / 1e3;
 	if (!ep->map) {
 		fprintf(stderr, "rdma-xfer: RDMA map: %s\n", hp_last_error());
@@ -110,10 +110,6 @@ static int ep_setup(struct xfer_ep *ep, struct ibv_context *verbs)
 		fprintf(stderr, "rdma-xfer: control buffers: %s\n", hp_last_error());
 		return -ENOMEM;
 	}
-	ep->scq = ibv_create_cq(verbs, 128, NULL, NULL, 0);
-	ep->rcq = ibv_create_cq(verbs, 16, NULL, NULL, 0);
-	if (!ep->scq || !ep->rcq)
-		return err("ibv_create_cq", errno);
 	return 0;
 }
 
@@ -121,6 +117,11 @@ static int qp_create(struct xfer_ep *ep, struct rdma_cm_id *id)
 {
 	struct ibv_qp_init_attr qa;
 
+	/* CQs of their own per attempt: a failed attempt's flushed receive must not show later */
+	ep->scq = ibv_create_cq(id->verbs, 128, NULL, NULL, 0);
+	ep->rcq = ibv_create_cq(id->verbs, 16, NULL, NULL, 0);
+	if (!ep->scq || !ep->rcq)
+		return err("ibv_create_cq", errno);
 	memset(&qa, 0, sizeof(qa));
 	qa.send_cq = ep->scq;
 	qa.recv_cq = ep->rcq;
@@ -164,6 +165,15 @@ static int resolve(const struct xfer_opts *o, struct addrinfo **ai)
 	return 0;
 }
 
+static void drop_cqs(struct xfer_ep *ep)
+{
+	if (ep->scq)
+		ibv_destroy_cq(ep->scq);
+	if (ep->rcq)
+		ibv_destroy_cq(ep->rcq);
+	ep->scq = ep->rcq = NULL;
+}
+
 /* One attempt: resolve address and route, connect. *fatal: retrying cannot help. */
 static int connect_once(struct xfer_ep *ep, struct sockaddr *sa, bool *fatal)
 {
@@ -199,6 +209,7 @@ static int connect_once(struct xfer_ep *ep, struct sockaddr *sa, bool *fatal)
 			rdma_destroy_qp(id);
 		ep->id = NULL;
 		rdma_destroy_id(id);
+		drop_cqs(ep);
 	}
 	return rc;
 }
@@ -269,10 +280,7 @@ void xfer_close(struct xfer_ep *ep)
 		rdma_disconnect(ep->id);
 		rdma_destroy_qp(ep->id);
 	}
-	if (ep->scq)
-		ibv_destroy_cq(ep->scq);
-	if (ep->rcq)
-		ibv_destroy_cq(ep->rcq);
+	drop_cqs(ep);
 	if (ep->map) {
 		hp_rdma_map_unregister(ep->map, ep->tx, sizeof(*ep->tx));
 		hp_rdma_map_unregister(ep->map, ep->rx, sizeof(*ep->rx));

@@ -37,8 +37,8 @@ long xfer_verify(void *const *objs, size_t size, uint32_t seed)
 
 	for (off = 0; off < size; off += 8) {
 		uint64_t w = word(seed, off / 8);
-		const unsigned char *p = (const unsigned char *)objs[off / XFER_OBJ_SIZE] +
-					 off % XFER_OBJ_SIZE;
+		const unsigned char *p =
+		    (const unsigned char *)objs[off / XFER_OBJ_SIZE] + off % XFER_OBJ_SIZE;
 		size_t n = size - off < 8 ? size - off : 8;
 
 		if (memcmp(p, &w, n))
@@ -91,8 +91,8 @@ int xfer_server(struct xfer_ep *ep)
 			break;
 		h = *ep->rx;
 		if (h.magic != XFER_MAGIC || h.size > XFER_NOBJ * XFER_OBJ_SIZE) {
-			fprintf(stderr, "rdma-xfer: malformed request (magic %#x size %u)\n", h.magic,
-				h.size);
+			fprintf(stderr, "rdma-xfer: malformed request (magic %#x size %u)\n",
+				h.magic, h.size);
 			return -EPROTO;
 		}
 		if (h.op == OP_DONE)
@@ -102,8 +102,9 @@ int xfer_server(struct xfer_ep *ep)
 		else if (h.op == OP_FILL)
 			xfer_fill(ep->obj, h.size, h.seed);
 		else if (h.op == OP_DATA)
-			off = wc.byte_len != sizeof(h) + h.size ? 0 :
-				xfer_verify(ep->obj, h.size, h.seed);
+			off = wc.byte_len != sizeof(h) + h.size
+				  ? 0
+				  : xfer_verify(ep->obj, h.size, h.seed);
 		bad += off >= 0;
 		n++;
 		/* the next request may come as soon as the reply is out: receive first */
@@ -140,8 +141,7 @@ static int recv_reply(struct xfer_ep *ep, struct xfer_ctrl *h)
 }
 
 /* Send a request (op, seed, size; data_len bytes of objects behind it) and wait for its result. */
-static int request(struct xfer_ep *ep, uint32_t op, uint32_t seed, uint32_t size,
-		   size_t data_len)
+static int request(struct xfer_ep *ep, uint32_t op, uint32_t seed, uint32_t size, size_t data_len)
 {
 	struct xfer_ctrl h;
 	int rc;

@@ -11,8 +11,9 @@
 #include "eal/eal_internal.h"
 #include "rdma_internal.h"
 
-#define RXE_HINT "without RDMA hardware, add a soft-RoCE device: modprobe rdma_rxe && " \
-		 "rdma link add rxe0 type rxe netdev eth0 (see doc/rdma.md)"
+#define RXE_HINT                                                                                   \
+	"without RDMA hardware, add a soft-RoCE device: modprobe rdma_rxe && "                     \
+	"rdma link add rxe0 type rxe netdev eth0 (see doc/rdma.md)"
 
 static struct ibv_context *open_dev(struct ibv_device **list, int n, const char *name)
 {
@@ -25,8 +26,9 @@ static struct ibv_context *open_dev(struct ibv_device **list, int n, const char 
 		struct ibv_context *ctx;
 
 		if (name && strcmp(dn, name)) {
-			used += snprintf(names + used, used < sizeof(names) ? sizeof(names) - used : 0,
-					 "%s%s", used ? ", " : "", dn);
+			used +=
+			    snprintf(names + used, used < sizeof(names) ? sizeof(names) - used : 0,
+				     "%s%s", used ? ", " : "", dn);
 			if (used >= sizeof(names))
 				used = sizeof(names) - 1;
 			continue;
@@ -35,9 +37,11 @@ static struct ibv_context *open_dev(struct ibv_device **list, int n, const char 
 		if (!ctx) {
 			int err = errno ? errno : ENODEV;
 
-			return hp_fail_ptr(-err, "cannot open RDMA device %s: %s; check "
+			return hp_fail_ptr(-err,
+					   "cannot open RDMA device %s: %s; check "
 					   "/dev/infiniband permissions (and that ib_uverbs is "
-					   "loaded)", dn, strerror(err));
+					   "loaded)",
+					   dn, strerror(err));
 		}
 		return ctx;
 	}
@@ -57,7 +61,7 @@ HP_API struct ibv_context *hp_rdma_device_open(const char *name)
 	if (!list) {
 		if (errno == ENOSYS || !errno)
 			return hp_fail_ptr(-ENODEV, "no RDMA device (the kernel has no RDMA "
-					   "support loaded); " RXE_HINT);
+						    "support loaded); " RXE_HINT);
 		return hp_fail_ptr(-errno, "cannot list RDMA devices: %s; " RXE_HINT,
 				   strerror(errno));
 	}
@@ -74,7 +78,7 @@ HP_API int hp_rdma_fork_init(void)
 		return 0;
 	if (hp_rdma_verbs_registered())
 		return hp_fail(-EBUSY, "hp_rdma_fork_init: memory was registered already; call it "
-			       "before the first hp_rdma_map_create() of the process");
+				       "before the first hp_rdma_map_create() of the process");
 	rc = ibv_fork_init();
 	if (rc) /* rdma-core gives a positive errno */
 		return hp_fail(-rc, "ibv_fork_init failed: %s", strerror(rc));

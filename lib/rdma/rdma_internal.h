@@ -25,9 +25,9 @@
 /* One registered range; pub (what lookups read: end, keys, MR) first, so entries point at it. */
 struct hp_rdma_mr_rec {
 	struct hp_rdma_rec_ pub;
-	uintptr_t start;          /* page-aligned start of what the table points here */
-	bool user;                /* from hp_rdma_map_register(), not runtime memory */
-	void *user_addr;          /* what the user passed (for unregister) */
+	uintptr_t start; /* page-aligned start of what the table points here */
+	bool user;	 /* from hp_rdma_map_register(), not runtime memory */
+	void *user_addr; /* what the user passed (for unregister) */
 	size_t user_len;
 	struct hp_rdma_mr_rec *next;
 };
@@ -37,7 +37,7 @@ typedef struct hp_rdma_map_head_ hp_rdma_table_t;
 
 int hp_rdma_table_init(hp_rdma_table_t *t);
 void hp_rdma_table_fini(hp_rdma_table_t *t);
-/* Point every page of [rec->start, rec->pub.end) at rec. 0 or -ENOMEM. Caller holds the map lock. */
+/* Point every page of [rec->start, rec->pub.end) at rec: 0 or -ENOMEM. Caller holds map lock. */
 int hp_rdma_table_set(hp_rdma_table_t *t, struct hp_rdma_mr_rec *rec);
 /* Clear the pages of rec's range that point at rec. Caller holds the map lock. */
 void hp_rdma_table_clear(hp_rdma_table_t *t, const struct hp_rdma_mr_rec *rec);

@@ -120,10 +120,11 @@ static int rec_add(struct hp_rdma_map *map, uintptr_t start, uintptr_t end,
 	if (!rec->pub.mr) {
 		err = errno ? errno : EINVAL;
 		free(rec);
-		return hp_fail(-err, "%s: ibv_reg_mr of %zu bytes (%zu MiB) at %#lx with access %#x "
-			       "failed: %s; %s", dev_name(map), (size_t)(end - start),
-			       (size_t)(end - start) >> 20, (unsigned long)start, map->access,
-			       strerror(err), reg_hint(err));
+		return hp_fail(-err,
+			       "%s: ibv_reg_mr of %zu bytes (%zu MiB) at %#lx with access %#x "
+			       "failed: %s; %s",
+			       dev_name(map), (size_t)(end - start), (size_t)(end - start) >> 20,
+			       (unsigned long)start, map->access, strerror(err), reg_hint(err));
 	}
 	rec->start = start;
 	rec->pub.end = end;
@@ -132,8 +133,10 @@ static int rec_add(struct hp_rdma_map *map, uintptr_t start, uintptr_t end,
 	if (hp_rdma_table_set(&map->table, rec)) {
 		map->ops->dereg(rec->pub.mr);
 		free(rec);
-		return hp_fail(-ENOMEM, "no memory for the lookup table of %#lx..%#lx; free some "
-			       "memory and retry", (unsigned long)start, (unsigned long)end);
+		return hp_fail(-ENOMEM,
+			       "no memory for the lookup table of %#lx..%#lx; free some "
+			       "memory and retry",
+			       (unsigned long)start, (unsigned long)end);
 	}
 	rec->next = map->recs;
 	map->recs = rec;
@@ -187,7 +190,8 @@ static void event_free(struct hp_rdma_map *map, uintptr_t start, uintptr_t end)
 		if (rec_del(map, link))
 			HP_LOG_W("RDMA map %s: ibv_dereg_mr of %#lx..%#lx failed", map->ev_name,
 				 (unsigned long)rs, (unsigned long)re);
-		/* new records go to the list head, behind which *link still points correctly */
+		/* new records go to the list head: if link is the head they are seen next and
+		 * skipped (they lie outside the freed range), else they are behind link */
 		if (rs < start)
 			event_alloc(map, rs, start);
 		if (re > end)
@@ -253,13 +257,17 @@ static int check_access(int access)
 		    IBV_ACCESS_HUGETLB | IBV_ACCESS_OPTIONAL_RANGE;
 
 	if (access & ~known)
-		return hp_fail(-EINVAL, "RDMA map: unknown access flags %#x (IBV_ACCESS_ZERO_BASED "
+		return hp_fail(-EINVAL,
+			       "RDMA map: unknown access flags %#x (IBV_ACCESS_ZERO_BASED "
 			       "is not supported: peers get virtual addresses); pass IBV_ACCESS_* "
-			       "flags only", access & ~known);
+			       "flags only",
+			       access & ~known);
 	if ((access & (IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_ATOMIC)) &&
 	    !(access & IBV_ACCESS_LOCAL_WRITE))
-		return hp_fail(-EINVAL, "RDMA map: access %#x asks remote write or atomic without "
-			       "IBV_ACCESS_LOCAL_WRITE, which verbs require; add it", access);
+		return hp_fail(-EINVAL,
+			       "RDMA map: access %#x asks remote write or atomic without "
+			       "IBV_ACCESS_LOCAL_WRITE, which verbs require; add it",
+			       access);
 	return 0;
 }
 
@@ -317,8 +325,10 @@ static int attach_runtime(struct hp_rdma_map *map)
 	if (!rc) {
 		rc = hp_mem_event_register(map->ev_name, on_mem_event, map);
 		if (rc)
-			rc = hp_fail(rc, "RDMA map: cannot follow memory events (%s); destroy maps "
-				     "no longer used", strerror(-rc));
+			rc = hp_fail(rc,
+				     "RDMA map: cannot follow memory events (%s); destroy maps "
+				     "no longer used",
+				     strerror(-rc));
 	}
 	map->subscribed = !rc;
 	hp_mem_unlock_read();
@@ -333,7 +343,8 @@ struct hp_rdma_map *hp_rdma_map_create_ops(struct ibv_pd *pd, int access,
 	int rc;
 
 	if (!pd && ops != &hp_rdma_fake_ops)
-		return hp_fail_ptr(-EINVAL, "RDMA map: the protection domain is NULL; open a device "
+		return hp_fail_ptr(-EINVAL,
+				   "RDMA map: the protection domain is NULL; open a device "
 				   "(hp_rdma_device_open) and allocate one with ibv_alloc_pd");
 	if (check_access(access))
 		return NULL;
@@ -414,9 +425,11 @@ HP_API int hp_rdma_miss_(const struct hp_rdma_map *map, const void *addr, size_t
 	if (!map || !key)
 		return hp_fail(-EINVAL, "hp_rdma_lkey/rkey: map %p and key %p must not be NULL",
 			       (const void *)map, key);
-	return hp_fail(-ENOENT, "%p + %zu bytes is not inside one MR of RDMA map %s: keep a "
+	return hp_fail(-ENOENT,
+		       "%p + %zu bytes is not inside one MR of RDMA map %s: keep a "
 		       "buffer within one object or zone, or register outside memory with "
-		       "hp_rdma_map_register()", addr, len, map->ev_name);
+		       "hp_rdma_map_register()",
+		       addr, len, map->ev_name);
 }
 
 /* ---- outside memory ----------------------------------------------------------------------- */
@@ -429,18 +442,23 @@ HP_API int hp_rdma_map_register(struct hp_rdma_map *map, void *addr, size_t len)
 	int rc;
 
 	if (!map || !addr || !len)
-		return hp_fail(-EINVAL, "hp_rdma_map_register: map %p, addr %p, len %zu: none may "
-			       "be NULL or 0", (void *)map, addr, len);
+		return hp_fail(-EINVAL,
+			       "hp_rdma_map_register: map %p, addr %p, len %zu: none may "
+			       "be NULL or 0",
+			       (void *)map, addr, len);
 	if (end <= start || (end - 1) >> HP_RDMA_VA_BITS)
-		return hp_fail(-EINVAL, "hp_rdma_map_register: %p + %zu is not a user address "
-			       "range", addr, len);
+		return hp_fail(-EINVAL,
+			       "hp_rdma_map_register: %p + %zu is not a user address "
+			       "range",
+			       addr, len);
 	pthread_mutex_lock(&map->lock);
 	if (hp_rdma_table_any(&map->table, start, end)) {
 		pthread_mutex_unlock(&map->lock);
-		return hp_fail(-EEXIST, "hp_rdma_map_register: a 4 KiB page of %p + %zu is already "
+		return hp_fail(-EEXIST,
+			       "hp_rdma_map_register: a 4 KiB page of %p + %zu is already "
 			       "in an MR of map %s (runtime memory is registered already; an "
-			       "outside buffer must not share a page with another)", addr, len,
-			       map->ev_name);
+			       "outside buffer must not share a page with another)",
+			       addr, len, map->ev_name);
 	}
 	rc = rec_add(map, start, end, &rec);
 	if (!rc) {
@@ -469,12 +487,15 @@ HP_API int hp_rdma_map_unregister(struct hp_rdma_map *map, void *addr, size_t le
 	}
 	pthread_mutex_unlock(&map->lock);
 	if (rc == -ENOENT)
-		return hp_fail(rc, "hp_rdma_map_unregister: %p + %zu was not registered with "
+		return hp_fail(rc,
+			       "hp_rdma_map_unregister: %p + %zu was not registered with "
 			       "hp_rdma_map_register() in map %s (pass the same addr and len)",
 			       addr, len, map->ev_name);
 	if (rc)
-		return hp_fail(rc, "hp_rdma_map_unregister: ibv_dereg_mr failed: %s (the MR is "
-			       "forgotten by the map anyway)", strerror(-rc));
+		return hp_fail(rc,
+			       "hp_rdma_map_unregister: ibv_dereg_mr failed: %s (the MR is "
+			       "forgotten by the map anyway)",
+			       strerror(-rc));
 	return 0;
 }
 
@@ -505,7 +526,8 @@ static void rdma_cleanup(void)
 		struct hp_rdma_mr_rec **link = &map->recs;
 
 		HP_LOG_W("RDMA map %s is alive at hp_cleanup: its runtime MRs are deregistered; "
-			 "destroy maps before hp_cleanup", map->ev_name);
+			 "destroy maps before hp_cleanup",
+			 map->ev_name);
 		unsubscribe(map);
 		pthread_mutex_lock(&map->lock);
 		while (*link) {
@@ -526,9 +548,9 @@ static int rdma_init(const struct hp_init_opts *opts)
 }
 
 static struct hp_subsys rdma_subsys = {
-	.name = "rdma",
-	.order = 50,
-	.init = rdma_init,
-	.cleanup = rdma_cleanup,
+    .name = "rdma",
+    .order = 50,
+    .init = rdma_init,
+    .cleanup = rdma_cleanup,
 };
 HP_SUBSYS_REGISTER(rdma_subsys)

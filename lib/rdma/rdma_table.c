@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The page table of an RDMA map: address -> MR record in two loads (layout in hp_rdma.h).
- * Only the map's writer (holding the map lock) stores; a release fence before the entry stores
- * pairs with the acquire loads of hp_rdma_rec_(), so a reader that sees an entry sees the record
- * it points to, filled in. Second-level tables are published with a release store (same pairing)
+ * Only the map's writer (holding the map lock) stores; entries are stored with release, pairing
+ * with the acquire loads of hp_rdma_rec_(), so a reader that sees an entry sees the record it
+ * points to, filled in. Second-level tables are published with a release store (same pairing)
  * and freed only by hp_rdma_table_fini() (map destroy, when no reader may run).
  */
 #include <errno.h>
@@ -80,7 +80,9 @@ static int fill(const hp_rdma_table_t *t, uintptr_t start, uintptr_t end, entry_
 		n = l2_index(chunk_end - 1) + 1;
 		for (i = l2_index(a); i < n; i++)
 			if (!match || __atomic_load_n(&l2[i], __ATOMIC_RELAXED) == old)
-				__atomic_store_n(&l2[i], v, __ATOMIC_RELAXED);
+				/* release: the record's fields before the entry (pairs with the
+				 * acquire load in hp_rdma_rec_(); a plain store on x86) */
+				__atomic_store_n(&l2[i], v, __ATOMIC_RELEASE);
 		a = chunk_end;
 	}
 	return 0;
@@ -92,8 +94,6 @@ int hp_rdma_table_set(hp_rdma_table_t *t, struct hp_rdma_mr_rec *rec)
 
 	if ((rec->pub.end - 1) >> HP_RDMA_VA_BITS)
 		return -EINVAL;
-	/* the record's fields before any entry that points at it (pairs with the acquire loads) */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
 	rc = fill(t, rec->start, rec->pub.end, &rec->pub, NULL, false);
 	if (rc)
 		hp_rdma_table_clear(t, rec);

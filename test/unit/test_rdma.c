@@ -5,6 +5,8 @@
  * has rxe0) the same checks run on real MRs, plus an RDMA WRITE/READ loopback between mempool
  * objects and the error paths only a device can show. Device cases skip without one.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +65,8 @@ static struct hp_rdma_map *any_map(bool *real)
 	struct hp_rdma_map *m;
 
 	*real = pd != NULL;
-	m = pd ? hp_rdma_map_create(pd, ACCESS) : hp_rdma_map_create_ops(NULL, ACCESS,
-									   &hp_rdma_fake_ops);
+	m = pd ? hp_rdma_map_create(pd, ACCESS)
+	       : hp_rdma_map_create_ops(NULL, ACCESS, &hp_rdma_fake_ops);
 	assert_non_null(m);
 	return m;
 }
@@ -272,8 +274,8 @@ static void test_outside_buffer_of_any_alignment_is_registered_and_unregistered(
 {
 	bool real;
 	struct hp_rdma_map *m = any_map(&real);
-	char *page = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-			  0);
+	char *page =
+	    mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char *buf = page + 4096 + 1001;
 	uint32_t lkey, rkey;
 	struct hp_rdma_map_stats st;
@@ -354,12 +356,65 @@ static void test_destroy_of_null_or_twice_does_nothing(void **state)
 	hp_rdma_map_destroy(m);
 }
 
+struct reader {
+	const struct hp_rdma_map *map;
+	char *va;
+	size_t len;
+	_Atomic bool stop;
+	unsigned long bad, lookups;
+};
+
+/* Looks up every page of a runtime range again and again: each must always be found, whole. */
+static void *read_loop(void *arg)
+{
+	struct reader *r = arg;
+	size_t off;
+
+	while (!atomic_load(&r->stop))
+		for (off = 0; off < r->len; off += 4096, r->lookups++) {
+			struct ibv_mr *mr = hp_rdma_mr_of(r->map, r->va + off, 64);
+
+			if (!mr || !mr_holds(mr, r->va + off, 64))
+				r->bad++;
+		}
+	return NULL;
+}
+
+static void test_lookups_stay_right_while_the_map_changes(void **state)
+{
+	bool real;
+	struct hp_rdma_map *m = any_map(&real);
+	struct reader r = {m, hp_mem_lists[0]->base, hp_mem_lists[0]->len, false, 0, 0};
+	char *buf =
+	    mmap(NULL, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pthread_t t;
+	int i, j, rounds = real ? 10 : 200; /* real registrations are slow in the emulated VM */
+
+	(void)state;
+	assert_true(buf != MAP_FAILED);
+	assert_int_equal(pthread_create(&t, NULL, read_loop, &r), 0);
+	for (i = 0; i < rounds; i++) {
+		for (j = 0; j < 64; j++)
+			assert_int_equal(hp_rdma_map_register(m, buf + j * 4096, 4096), 0);
+		for (j = 0; j < 64; j++)
+			assert_int_equal(hp_rdma_map_unregister(m, buf + j * 4096, 4096), 0);
+	}
+	assert_int_equal(hp_mem_grow(0, hp_mem_page_size()), 0);
+	atomic_store(&r.stop, true);
+	pthread_join(t, NULL);
+	hp_test_note("%lu lookups during %d registrations and a grow", r.lookups, rounds * 128);
+	assert_int_equal(r.bad, 0);
+	assert_true(r.lookups > 0);
+	hp_rdma_map_destroy(m);
+	munmap(buf, 64 * 4096);
+}
+
 /* ---- with a device ---------------------------------------------------------------------- */
 
-#define NEED_DEVICE()                                                                      \
-	do {                                                                                \
-		if (!pd)                                                                    \
-			hp_test_skip(NO_DEV);                                               \
+#define NEED_DEVICE()                                                                              \
+	do {                                                                                       \
+		if (!pd)                                                                           \
+			hp_test_skip(NO_DEV);                                                      \
 	} while (0)
 
 static void test_device_map_registers_real_mrs_of_its_pd(void **state)
@@ -448,8 +503,10 @@ static void qp_connect(struct ibv_qp *qp, uint32_t dest, int gidx, const union i
 	a.qp_state = IBV_QPS_INIT;
 	a.port_num = 1;
 	a.qp_access_flags = ACCESS;
-	assert_int_equal(ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT |
-					   IBV_QP_ACCESS_FLAGS), 0);
+	assert_int_equal(
+	    ibv_modify_qp(qp, &a,
+			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS),
+	    0);
 	memset(&a, 0, sizeof(a));
 	a.qp_state = IBV_QPS_RTR;
 	a.path_mtu = mtu;
@@ -461,18 +518,22 @@ static void qp_connect(struct ibv_qp *qp, uint32_t dest, int gidx, const union i
 	a.ah_attr.grh.sgid_index = (uint8_t)gidx;
 	a.ah_attr.grh.hop_limit = 1;
 	a.ah_attr.port_num = 1;
-	assert_int_equal(ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
+	assert_int_equal(ibv_modify_qp(qp, &a,
+				       IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
 					   IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-					   IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER), 0);
+					   IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER),
+			 0);
 	memset(&a, 0, sizeof(a));
 	a.qp_state = IBV_QPS_RTS;
 	a.timeout = 14;
 	a.retry_cnt = 7;
 	a.rnr_retry = 7;
 	a.max_rd_atomic = 1;
-	assert_int_equal(ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
+	assert_int_equal(ibv_modify_qp(qp, &a,
+				       IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
 					   IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
-					   IBV_QP_MAX_QP_RD_ATOMIC), 0);
+					   IBV_QP_MAX_QP_RD_ATOMIC),
+			 0);
 }
 
 static void loop_open(struct loop *l)
@@ -664,26 +725,50 @@ static void test_keys_of_a_pd_of_another_context_are_refused_by_the_device(void 
 	ibv_close_device(ctx2);
 }
 
+/* Runs last: hp_cleanup takes the runtime MRs from a live map, leaving outside buffers. */
+static void test_map_alive_at_cleanup_keeps_only_outside_buffers(void **state)
+{
+	bool real;
+	struct hp_rdma_map *m = any_map(&real);
+	static char buf[100];
+	void *runtime = hp_mem_lists[0]->base;
+	struct hp_rdma_map_stats st;
+
+	(void)state;
+	assert_int_equal(hp_rdma_map_register(m, buf, sizeof(buf)), 0);
+	assert_non_null(hp_rdma_mr_of(m, runtime, 64));
+	hp_cleanup();
+	assert_null(hp_rdma_mr_of(m, runtime, 64));
+	assert_non_null(hp_rdma_mr_of(m, buf, sizeof(buf)));
+	assert_int_equal(hp_rdma_map_stats(m, &st), 0);
+	assert_int_equal(st.n_mrs, 1);
+	assert_int_equal(st.n_user, 1);
+	assert_int_equal(hp_rdma_map_unregister(m, buf, sizeof(buf)), 0);
+	hp_rdma_map_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_device_open_without_device_says_what_to_do),
-		cmocka_unit_test(test_create_with_null_pd_fails_with_einval),
-		cmocka_unit_test(test_remote_write_without_local_write_is_refused),
-		cmocka_unit_test(test_map_covers_every_memseg),
-		cmocka_unit_test(test_every_pool_object_maps_to_the_mr_that_holds_it),
-		cmocka_unit_test(test_memory_added_after_the_map_is_registered),
-		cmocka_unit_test(test_range_straddling_two_mrs_is_not_found),
-		cmocka_unit_test(test_range_running_off_the_end_of_runtime_memory_is_not_found),
-		cmocka_unit_test(test_outside_buffer_of_any_alignment_is_registered_and_unregistered),
-		cmocka_unit_test(test_addresses_outside_every_mr_give_null),
-		cmocka_unit_test(test_several_maps_keep_their_own_keys),
-		cmocka_unit_test(test_destroy_of_null_or_twice_does_nothing),
-		cmocka_unit_test(test_device_map_registers_real_mrs_of_its_pd),
-		cmocka_unit_test(test_device_refuses_access_flags_it_lacks_with_a_sentence),
-		cmocka_unit_test(test_fork_init_after_registration_is_refused_unless_unneeded),
-		cmocka_unit_test(test_rdma_write_and_read_loop_back_between_pool_objects),
-		cmocka_unit_test(test_keys_of_a_pd_of_another_context_are_refused_by_the_device),
+	    cmocka_unit_test(test_device_open_without_device_says_what_to_do),
+	    cmocka_unit_test(test_create_with_null_pd_fails_with_einval),
+	    cmocka_unit_test(test_remote_write_without_local_write_is_refused),
+	    cmocka_unit_test(test_map_covers_every_memseg),
+	    cmocka_unit_test(test_every_pool_object_maps_to_the_mr_that_holds_it),
+	    cmocka_unit_test(test_memory_added_after_the_map_is_registered),
+	    cmocka_unit_test(test_range_straddling_two_mrs_is_not_found),
+	    cmocka_unit_test(test_range_running_off_the_end_of_runtime_memory_is_not_found),
+	    cmocka_unit_test(test_outside_buffer_of_any_alignment_is_registered_and_unregistered),
+	    cmocka_unit_test(test_addresses_outside_every_mr_give_null),
+	    cmocka_unit_test(test_several_maps_keep_their_own_keys),
+	    cmocka_unit_test(test_destroy_of_null_or_twice_does_nothing),
+	    cmocka_unit_test(test_lookups_stay_right_while_the_map_changes),
+	    cmocka_unit_test(test_device_map_registers_real_mrs_of_its_pd),
+	    cmocka_unit_test(test_device_refuses_access_flags_it_lacks_with_a_sentence),
+	    cmocka_unit_test(test_fork_init_after_registration_is_refused_unless_unneeded),
+	    cmocka_unit_test(test_rdma_write_and_read_loop_back_between_pool_objects),
+	    cmocka_unit_test(test_keys_of_a_pd_of_another_context_are_refused_by_the_device),
+	    cmocka_unit_test(test_map_alive_at_cleanup_keeps_only_outside_buffers),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
