@@ -164,18 +164,38 @@ static inline void hp_mempool_stat_(struct hp_mempool_cache *c, uint64_t *ctr, u
 /*
  * Private: copy n pointers. Loads and stores are of type void * (never memcpy, never a vector
  * type that may alias anything): the compiler then knows they cannot change the cache length
- * or the pool's fields, and keeps those in registers across a loop of gets and puts. Four at a
- * time, which the vectorizer turns into one 32-byte move where the target has AVX.
+ * or the pool's fields, and keeps those in registers across a loop of gets and puts. Eight at a
+ * time, which the vectorizer turns into two 32-byte moves where the target has AVX; n == 1
+ * first, so that a loop of single gets or puts is unswitched into one without the tail tests.
  */
 static inline void hp_mempool_copy_(void **dst, void *const *src, unsigned n)
 {
-	for (; n >= 4; n -= 4, dst += 4, src += 4) {
+	if (n == 1) { /* the commonest call: one load, one store, one predictable branch */
+		dst[0] = src[0];
+		return;
+	}
+	for (; n >= 8; n -= 8, dst += 8, src += 8) {
+		void *a = src[0], *b = src[1], *c = src[2], *d = src[3];
+		void *e = src[4], *f = src[5], *g = src[6], *h = src[7];
+
+		dst[0] = a;
+		dst[1] = b;
+		dst[2] = c;
+		dst[3] = d;
+		dst[4] = e;
+		dst[5] = f;
+		dst[6] = g;
+		dst[7] = h;
+	}
+	if (n & 4) {
 		void *a = src[0], *b = src[1], *c = src[2], *d = src[3];
 
 		dst[0] = a;
 		dst[1] = b;
 		dst[2] = c;
 		dst[3] = d;
+		dst += 4;
+		src += 4;
 	}
 	if (n & 2) {
 		void *a = src[0], *b = src[1];

@@ -71,8 +71,8 @@ static double measure(const struct bench_pool_ops *ops, void *pool, const struct
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mempool-bench [--seconds S] [--repeat R] [--quick] [--no-dpdk] [--no-huge] [--json]\n"
-		   "  --seconds S  time per cell and pool (default 0.08)\n"
-		   "  --repeat R   split that time into R turns, keep the best (default 4)\n"
+		   "  --seconds S  time per cell and pool (default 0.1)\n"
+		   "  --repeat R   split that time into R turns, keep the best (default 10)\n"
 		   "  --quick      only the cells of the goals (cached, keep 128, get = put)\n"
 		   "  --no-dpdk    do not run DPDK's rte_mempool beside hugepool\n"
 		   "  --no-huge    run both on ordinary 4 KiB pages\n"
@@ -193,9 +193,9 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0}};
 	static struct cell cells[2 * BENCH_MAX_THREADS * 27];
 	void *hp_pools[2], *dpdk_pools[2] = {NULL, NULL};
-	double seconds = 0.08;
+	double seconds = 0.1;
 	int opt, json = 0, no_dpdk = 0, no_huge = 0, quick = 0, dpdk = 0;
-	unsigned n, i, r, repeat = 4;
+	unsigned n, i, r, repeat = 10;
 
 	while ((opt = getopt_long(argc, argv, "s:r:qDHjh", longopts, NULL)) != -1) {
 		switch (opt) {
