@@ -456,8 +456,11 @@ static void short_pool_at_fault_time(unsigned hooks)
 	hp_mem_test_hooks = hooks | HP_MEM_HOOK_NO_PRECHECK | HP_MEM_HOOK_NORESERVE;
 	rc = hp_test_init_str(opts);
 	hp_mem_test_hooks = 0;
-	if (rc >= 0)
+	if (rc >= 0) {
 		hp_cleanup();
+		if (hp_test_free_hugepages(0, GB) > before)
+			hp_test_skip("the 1 GiB pool grew during the test (another process gave pages back)");
+	}
 	assert_int_equal(rc, -ENOMEM);
 	if (!strstr(hp_last_error(), "when faulting them in") ||
 	    !strstr(hp_last_error(), "--size 1G"))
@@ -482,15 +485,16 @@ static void test_short_pool_at_fault_time_is_enomem_under_the_sigbus_guard(void 
 /* ---- kill -9 ---------------------------------------------------------------------------------- */
 
 /*
- * HugePages_Free once it is back to want. The counter is machine-wide: other processes (other
- * test suites) may hold pages for a moment, so look again for up to 10 s before calling it a leak.
+ * HugePages_Free once back to at least want. The counter is machine-wide: other processes may
+ * hold pages a moment (wait up to 10 s), or free some meanwhile (hence "at least"); a leak of
+ * ours never comes back. When nothing else runs (CI runs suites one at a time) this is "==".
  */
 static long free_back_to(long want)
 {
 	long now = hp_test_meminfo_free();
 	int i;
 
-	for (i = 0; i < 1000 && now != want; i++) {
+	for (i = 0; i < 1000 && now < want; i++) {
 		usleep(10000);
 		now = hp_test_meminfo_free();
 	}
@@ -552,7 +556,7 @@ static void kill_child(const char *opts, long mb, unsigned hooks, const char *di
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-	assert_int_equal(free_back_to(before), before);
+	assert_true(free_back_to(before) >= before);
 	if (dir)
 		assert_true(dir_is_empty(dir));
 	after = read_mounts();
