@@ -174,6 +174,7 @@ static inline void hp_mempool_copy_(void **dst, void *const *src, unsigned n)
 		dst[0] = src[0];
 		return;
 	}
+#pragma GCC unroll 2
 	for (; n >= 8; n -= 8, dst += 8, src += 8) {
 		void *a = src[0], *b = src[1], *c = src[2], *d = src[3];
 		void *e = src[4], *f = src[5], *g = src[6], *h = src[7];
@@ -187,6 +188,8 @@ static inline void hp_mempool_copy_(void **dst, void *const *src, unsigned n)
 		dst[6] = g;
 		dst[7] = h;
 	}
+	if (!(n & 7)) /* bulks of 8, 16, 32...: no tail tests */
+		return;
 	if (n & 4) {
 		void *a = src[0], *b = src[1], *c = src[2], *d = src[3];
 
