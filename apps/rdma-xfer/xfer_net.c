@@ -30,6 +30,8 @@ static int err(const char *what, int e)
 	return -e;
 }
 
+static char last_cm_error[160]; /* kept quiet while the client retries; printed if it gives up */
+
 /* Wait for one cm event of the kind expected; *id_out gets the event's id (connect requests). */
 static int cm_wait(struct rdma_event_channel *ec, enum rdma_cm_event_type want,
 		   struct rdma_cm_id **id_out)
@@ -41,8 +43,8 @@ static int cm_wait(struct rdma_event_channel *ec, enum rdma_cm_event_type want,
 		return err("rdma_get_cm_event", errno);
 	ok = ev->event == want;
 	if (!ok)
-		fprintf(stderr, "rdma-xfer: waited for %s, got %s (status %d)\n",
-			rdma_event_str(want), rdma_event_str(ev->event), ev->status);
+		snprintf(last_cm_error, sizeof(last_cm_error), "waited for %s, got %s (status %d)",
+			 rdma_event_str(want), rdma_event_str(ev->event), ev->status);
 	if (ok && id_out)
 		*id_out = ev->id;
 	rdma_ack_cm_event(ev);
@@ -234,7 +236,11 @@ int xfer_connect(struct xfer_ep *ep, const struct xfer_opts *o)
 	}
 	freeaddrinfo(ai);
 	if (rc)
-		fprintf(stderr, "rdma-xfer: cannot connect to %s:%s\n", o->addr, o->port);
+		fprintf(stderr, "rdma-xfer: cannot connect to %s:%s after %d tries: %s\n", o->addr,
+			o->port, i, last_cm_error);
+	else if (i)
+		fprintf(stderr, "rdma-xfer: connected after %d refused tries (%s)\n", i,
+			last_cm_error);
 	return rc;
 }
 
@@ -271,6 +277,8 @@ int xfer_accept(struct xfer_ep *ep, const struct xfer_opts *o)
 		rc = rdma_accept(id, &p) ? err("rdma_accept", errno) : 0;
 	if (!rc)
 		rc = cm_wait(ep->ec, RDMA_CM_EVENT_ESTABLISHED, NULL);
+	if (rc == -ECONNREFUSED)
+		fprintf(stderr, "rdma-xfer: %s\n", last_cm_error);
 	return rc;
 }
 

@@ -58,7 +58,7 @@ struct hp_rdma_reg_ops {
 /* A registration path that needs no device: MRs are calloc'd with invented keys. */
 extern const struct hp_rdma_reg_ops hp_rdma_fake_ops;
 
-/* hp_rdma_map_create() with a chosen registration path; pd may be NULL only with fake ops. */
+/* hp_rdma_map_create() with a chosen registration path; pd may be NULL unless it is verbs. */
 struct hp_rdma_map *hp_rdma_map_create_ops(struct ibv_pd *pd, int access,
 					   const struct hp_rdma_reg_ops *ops);
 

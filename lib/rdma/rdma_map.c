@@ -342,7 +342,7 @@ struct hp_rdma_map *hp_rdma_map_create_ops(struct ibv_pd *pd, int access,
 	struct hp_rdma_map *map;
 	int rc;
 
-	if (!pd && ops != &hp_rdma_fake_ops)
+	if (!pd && ops == &verbs_ops)
 		return hp_fail_ptr(-EINVAL,
 				   "RDMA map: the protection domain is NULL; open a device "
 				   "(hp_rdma_device_open) and allocate one with ibv_alloc_pd");

@@ -356,6 +356,33 @@ static void test_destroy_of_null_or_twice_does_nothing(void **state)
 	hp_rdma_map_destroy(m);
 }
 
+static int reg_calls;
+
+/* The probe page registers, every range after it fails as a device out of pinnable memory. */
+static struct ibv_mr *failing_reg(struct ibv_pd *p, void *addr, size_t len, int access)
+{
+	if (reg_calls++ == 0)
+		return hp_rdma_fake_ops.reg(p, addr, len, access);
+	errno = ENOMEM;
+	return NULL;
+}
+
+static void test_failed_registration_names_size_errno_and_what_to_do(void **state)
+{
+	const struct hp_rdma_reg_ops failing = {"failing", failing_reg, hp_rdma_fake_ops.dereg};
+	(void)state;
+	reg_calls = 0;
+	errno = 0;
+	assert_null(hp_rdma_map_create_ops(NULL, ACCESS, &failing));
+	assert_int_equal(errno, ENOMEM);
+	assert_true(reg_calls >= 2);
+	hp_test_note("%s", hp_last_error());
+	assert_non_null(strstr(hp_last_error(), "ibv_reg_mr of"));
+	assert_non_null(strstr(hp_last_error(), " bytes ("));
+	assert_non_null(strstr(hp_last_error(), "Cannot allocate memory"));
+	assert_non_null(strstr(hp_last_error(), "ulimit -l"));
+}
+
 struct reader {
 	const struct hp_rdma_map *map;
 	char *va;
@@ -763,6 +790,7 @@ int main(void)
 	    cmocka_unit_test(test_several_maps_keep_their_own_keys),
 	    cmocka_unit_test(test_destroy_of_null_or_twice_does_nothing),
 	    cmocka_unit_test(test_lookups_stay_right_while_the_map_changes),
+	    cmocka_unit_test(test_failed_registration_names_size_errno_and_what_to_do),
 	    cmocka_unit_test(test_device_map_registers_real_mrs_of_its_pd),
 	    cmocka_unit_test(test_device_refuses_access_flags_it_lacks_with_a_sentence),
 	    cmocka_unit_test(test_fork_init_after_registration_is_refused_unless_unneeded),
