@@ -69,9 +69,11 @@ static int read_frames(struct hp_memseg_list *l, struct frame *fr)
 		fr[i].pa = pagemap_pa(fd, (char *)l->base + (size_t)i * l->page_size);
 		if (fr[i].pa == HP_BAD_IOVA) {
 			close(fd);
-			return hp_fail(-EPERM, "node %d: pagemap shows no frame for page %u of a "
-				       "populated list; IOVA PA needs CAP_SYS_ADMIN, else use --iova=va",
-				       l->node, i);
+			return hp_fail(
+			    -EPERM,
+			    "node %d: pagemap shows no frame for page %u of a "
+			    "populated list; IOVA PA needs CAP_SYS_ADMIN, else use --iova=va",
+			    l->node, i);
 		}
 	}
 	close(fd);
@@ -93,8 +95,10 @@ static int remap_sorted(struct hp_memseg_list *l, const struct frame *fr)
 		got = mmap(va, (size_t)m * l->page_size, PROT_READ | PROT_WRITE,
 			   MAP_SHARED | MAP_FIXED, l->fd, (off_t)fr[k].idx * (off_t)l->page_size);
 		if (got == MAP_FAILED)
-			return hp_fail(-ENOMEM, "node %d: remapping pages in physical order failed: %s; "
-				       "try --iova=va", l->node, strerror(errno));
+			return hp_fail(-ENOMEM,
+				       "node %d: remapping pages in physical order failed: %s; "
+				       "try --iova=va",
+				       l->node, strerror(errno));
 		k += m;
 	}
 	/*
@@ -102,8 +106,10 @@ static int remap_sorted(struct hp_memseg_list *l, const struct frame *fr)
 	 * MAP_POPULATE on each mmap above costs several times more.
 	 */
 	if (madvise(l->base, l->len, MADV_POPULATE_WRITE) != 0 && errno != EINVAL)
-		return hp_fail(-ENOMEM, "node %d: mapping the remapped pages failed: %s; try "
-			       "--iova=va", l->node, strerror(errno));
+		return hp_fail(-ENOMEM,
+			       "node %d: mapping the remapped pages failed: %s; try "
+			       "--iova=va",
+			       l->node, strerror(errno));
 	return 0;
 }
 

@@ -12,11 +12,11 @@
 
 /* How memory is reserved, fixed from hp_init() to hp_cleanup(). */
 struct hp_mem_cfg {
-	size_t page_size;           /* bytes; 4096 with no_huge */
-	bool no_huge;               /* anonymous 4 KiB memory */
-	enum hp_iova_mode mode;     /* decided once at init */
-	char huge_dir[PATH_MAX];    /* hugetlbfs mount, "" for memfd */
-	char prefix[64];            /* names the memfds and files */
+	size_t page_size;	 /* bytes; 4096 with no_huge */
+	bool no_huge;		 /* anonymous 4 KiB memory */
+	enum hp_iova_mode mode;	 /* decided once at init */
+	char huge_dir[PATH_MAX]; /* hugetlbfs mount, "" for memfd */
+	char prefix[64];	 /* names the memfds and files */
 };
 
 /*
@@ -24,8 +24,7 @@ struct hp_mem_cfg {
  * every page, resolve IOVAs (remapping in PA order in PA mode). On success *out is a complete
  * list owned by the caller; on failure nothing stays mapped and the error is set (hp_fail).
  */
-int hp_mem_reserve(const struct hp_mem_cfg *cfg, int node, size_t len,
-		   struct hp_memseg_list **out);
+int hp_mem_reserve(const struct hp_mem_cfg *cfg, int node, size_t len, struct hp_memseg_list **out);
 
 /* Unmap, close and free a list (published or not). */
 void hp_mem_list_destroy(struct hp_memseg_list *l);

@@ -21,12 +21,12 @@ _Atomic unsigned hp_mem_nlists;
 
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_rwlock_t mem_lock = PTHREAD_RWLOCK_INITIALIZER; /* glibc: readers may nest */
-static struct hp_mem_cfg cfg;     /* written under grow_lock while !ready */
+static struct hp_mem_cfg cfg; /* written under grow_lock while !ready */
 static _Atomic bool ready;
 static _Atomic enum hp_iova_mode iova_mode = HP_IOVA_VA;
 static _Atomic size_t page_size;
 
-/* ---- Lock and events -------------------------------------------------------------------------- */
+/* ---- Lock and events ------------------------------------------------------------------------ */
 
 HP_API void hp_mem_lock_read(void)
 {
@@ -62,18 +62,21 @@ HP_API int hp_mem_event_register(const char *name, hp_mem_event_cb_t cb, void *a
 	int i, slot = -1, rc = 0;
 
 	if (!name || !name[0] || strlen(name) >= sizeof(subs[0].name) || !cb)
-		return hp_fail(-EINVAL, "hp_mem_event_register: give a name of 1-31 characters and a "
+		return hp_fail(-EINVAL,
+			       "hp_mem_event_register: give a name of 1-31 characters and a "
 			       "callback");
 	pthread_mutex_lock(&ev_lock);
 	for (i = 0; i < MAX_SUBSCRIBERS; i++) {
 		if (subs[i].cb && !strcmp(subs[i].name, name))
-			rc = hp_fail(-EEXIST, "memory event subscriber '%s' exists; pick another name",
-				     name);
+			rc =
+			    hp_fail(-EEXIST,
+				    "memory event subscriber '%s' exists; pick another name", name);
 		if (!subs[i].cb && slot < 0)
 			slot = i;
 	}
 	if (!rc && slot < 0)
-		rc = hp_fail(-ENOSPC, "all %d memory event subscriber slots are taken; unregister one",
+		rc = hp_fail(-ENOSPC,
+			     "all %d memory event subscriber slots are taken; unregister one",
 			     MAX_SUBSCRIBERS);
 	if (!rc) {
 		snprintf(subs[slot].name, sizeof(subs[slot].name), "%s", name);
@@ -111,7 +114,7 @@ void hp_mem_event_fire(enum hp_mem_event ev, const void *va, size_t len)
 	pthread_mutex_unlock(&ev_lock);
 }
 
-/* ---- Lookups (lock-free) ---------------------------------------------------------------------- */
+/* ---- Lookups (lock-free) -------------------------------------------------------------------- */
 
 static unsigned nlists(void)
 {
@@ -208,7 +211,7 @@ unsigned hp_mem_total_pages(void)
 	return sum;
 }
 
-/* ---- Walks ------------------------------------------------------------------------------------ */
+/* ---- Walks ---------------------------------------------------------------------------------- */
 
 /* The published lists in address order (insertion sort: there are at most 256). */
 static unsigned sorted_lists(const struct hp_memseg_list *out[HP_MAX_MEMSEG_LISTS])
@@ -253,7 +256,8 @@ HP_API int hp_memseg_contig_walk(int (*fn)(const struct hp_memseg *run, void *ar
 			struct hp_memseg run = l->pages[j];
 
 			for (m = 1; j + m < l->n_pages &&
-				    l->pages[j + m].iova == run.iova + (uint64_t)m * l->page_size; m++)
+				    l->pages[j + m].iova == run.iova + (uint64_t)m * l->page_size;
+			     m++)
 				;
 			run.len = (size_t)m * l->page_size;
 			rc = fn(&run, arg);
@@ -264,7 +268,7 @@ HP_API int hp_memseg_contig_walk(int (*fn)(const struct hp_memseg *run, void *ar
 	return 0;
 }
 
-/* ---- Adding lists ----------------------------------------------------------------------------- */
+/* ---- Adding lists --------------------------------------------------------------------------- */
 
 static double ms_since(const struct timespec *t0)
 {
@@ -283,8 +287,10 @@ static int add_list(int node, size_t len)
 	int rc;
 
 	if (nlists() >= HP_MAX_MEMSEG_LISTS)
-		return hp_fail(-ENOMEM, "node %d: all %d memseg lists are in use; reserve more up front "
-			       "with --socket-mem, in fewer, bigger pieces", node, HP_MAX_MEMSEG_LISTS);
+		return hp_fail(-ENOMEM,
+			       "node %d: all %d memseg lists are in use; reserve more up front "
+			       "with --socket-mem, in fewer, bigger pieces",
+			       node, HP_MAX_MEMSEG_LISTS);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = hp_mem_reserve(&cfg, node, len, &l);
 	if (rc)
@@ -295,9 +301,10 @@ static int add_list(int node, size_t len)
 	atomic_store_explicit(&hp_mem_nlists, n + 1, memory_order_release);
 	hp_mem_event_fire(HP_MEM_EVENT_ALLOC, l->base, l->len);
 	hp_mem_unlock_write();
-	HP_LOG_I("node %d: %u pages of %zu KiB at %p in %u IOVA-contiguous run%s (IOVA %s), %.1f ms",
-		 node, l->n_pages, l->page_size >> 10, l->base, l->n_runs, l->n_runs == 1 ? "" : "s",
-		 cfg.mode == HP_IOVA_PA ? "PA" : "VA", ms_since(&t0));
+	HP_LOG_I(
+	    "node %d: %u pages of %zu KiB at %p in %u IOVA-contiguous run%s (IOVA %s), %.1f ms",
+	    node, l->n_pages, l->page_size >> 10, l->base, l->n_runs, l->n_runs == 1 ? "" : "s",
+	    cfg.mode == HP_IOVA_PA ? "PA" : "VA", ms_since(&t0));
 	return 0;
 }
 
@@ -311,14 +318,15 @@ HP_API int hp_mem_grow(int node, size_t len)
 		return hp_fail(-EINVAL, "hp_mem_grow: len is 0; ask for at least one page");
 	pthread_mutex_lock(&grow_lock);
 	if (!atomic_load(&ready))
-		rc = hp_fail(-EINVAL, "hp_mem_grow: the runtime is not started; call hp_init() first");
+		rc = hp_fail(-EINVAL,
+			     "hp_mem_grow: the runtime is not started; call hp_init() first");
 	else
 		rc = add_list(node, len);
 	pthread_mutex_unlock(&grow_lock);
 	return rc;
 }
 
-/* ---- Subsystem -------------------------------------------------------------------------------- */
+/* ---- Subsystem ------------------------------------------------------------------------------ */
 
 /* Give back every list, newest first, telling subscribers before each goes. */
 static void release_all(void)
@@ -359,10 +367,12 @@ static int pick_page_size(const struct hp_init_opts *o)
 	ps = o->huge_size ? o->huge_size : hp_hugepage_default_size();
 	if (!ps)
 		return hp_fail(-ENOMEM, "this system has no hugepages; reserve some with: hp-info "
-			       "--reserve 0:1G, or run with --no-huge");
+					"--reserve 0:1G, or run with --no-huge");
 	if (!have_page_size(ps))
-		return hp_fail(-EINVAL, "--huge-size: the kernel has no pool of %zu KiB pages; see the "
-			       "sizes it has with: hp-info", ps >> 10);
+		return hp_fail(-EINVAL,
+			       "--huge-size: the kernel has no pool of %zu KiB pages; see the "
+			       "sizes it has with: hp-info",
+			       ps >> 10);
 	cfg.page_size = ps;
 	return 0;
 }
@@ -370,7 +380,8 @@ static int pick_page_size(const struct hp_init_opts *o)
 static int pick_iova_mode(const struct hp_init_opts *o)
 {
 	if (o->no_huge && o->iova == HP_IOVA_OPT_PA)
-		return hp_fail(-EINVAL, "--iova=pa needs hugepages: 4 KiB pages of --no-huge may move; "
+		return hp_fail(-EINVAL,
+			       "--iova=pa needs hugepages: 4 KiB pages of --no-huge may move; "
 			       "drop --no-huge or use --iova=va");
 	if (o->no_huge || o->iova == HP_IOVA_OPT_VA) {
 		cfg.mode = HP_IOVA_VA;
@@ -378,7 +389,8 @@ static int pick_iova_mode(const struct hp_init_opts *o)
 	}
 	cfg.mode = hp_iova_mode_probe();
 	if (o->iova == HP_IOVA_OPT_PA && cfg.mode != HP_IOVA_PA)
-		return hp_fail(-EPERM, "--iova=pa: /proc/self/pagemap hides physical addresses from "
+		return hp_fail(-EPERM,
+			       "--iova=pa: /proc/self/pagemap hides physical addresses from "
 			       "this process; run as root (CAP_SYS_ADMIN) or use --iova=va");
 	return 0;
 }
@@ -397,7 +409,8 @@ static int mem_start(const struct hp_init_opts *o)
 		return rc;
 	if (o->huge_dir && !o->no_huge)
 		snprintf(cfg.huge_dir, sizeof(cfg.huge_dir), "%s", o->huge_dir);
-	snprintf(cfg.prefix, sizeof(cfg.prefix), "%s", o->file_prefix ? o->file_prefix : "hugepool");
+	snprintf(cfg.prefix, sizeof(cfg.prefix), "%s",
+		 o->file_prefix ? o->file_prefix : "hugepool");
 	for (i = 0; i < o->n_socket_mem && i < HP_MAX_NUMA_NODES; i++) {
 		if (!o->socket_mem_mb[i])
 			continue;
@@ -435,9 +448,9 @@ static void mem_cleanup(void)
 }
 
 static struct hp_subsys mem_subsys = {
-	.name = "mem",
-	.order = 10,
-	.init = mem_init,
-	.cleanup = mem_cleanup,
+    .name = "mem",
+    .order = 10,
+    .init = mem_init,
+    .cleanup = mem_cleanup,
 };
 HP_SUBSYS_REGISTER(mem_subsys)

@@ -71,20 +71,24 @@ static bool numa_ok(void)
 static int check_node(int node)
 {
 	if (node < 0)
-		return hp_fail(-ENODEV, "node %d does not exist; nodes are numbered from 0 (see: hp-info)",
+		return hp_fail(-ENODEV,
+			       "node %d does not exist; nodes are numbered from 0 (see: hp-info)",
 			       node);
 	if (!numa_ok()) {
 		if (node == 0)
 			return 0;
-		return hp_fail(-ENODEV, "node %d does not exist: this kernel has no NUMA, only node 0",
-			       node);
+		return hp_fail(
+		    -ENODEV, "node %d does not exist: this kernel has no NUMA, only node 0", node);
 	}
 	if (node > numa_max_node())
-		return hp_fail(-ENODEV, "node %d does not exist: this machine has nodes 0-%d (see: hp-info)",
+		return hp_fail(-ENODEV,
+			       "node %d does not exist: this machine has nodes 0-%d (see: hp-info)",
 			       node, numa_max_node());
 	if (!numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned)node))
-		return hp_fail(-ENODEV, "node %d has no memory this process may use (memoryless node, or "
-			       "excluded by its cpuset); pick another node (see: hp-info)", node);
+		return hp_fail(-ENODEV,
+			       "node %d has no memory this process may use (memoryless node, or "
+			       "excluded by its cpuset); pick another node (see: hp-info)",
+			       node);
 	return 0;
 }
 
@@ -110,9 +114,10 @@ static int fail_short(const struct hp_mem_cfg *cfg, int node, unsigned n_pages, 
 
 	node_pool(cfg->page_size, node, &free_pages, &total);
 	more = n_pages > free_pages ? n_pages - free_pages : n_pages;
-	return hp_fail(-ENOMEM, "node %d: asked %s, only %s of %s pages free%s; reserve more with: "
-		       "hp-info --reserve %d:%s%s", node,
-		       human(a, sizeof(a), (size_t)n_pages * cfg->page_size),
+	return hp_fail(-ENOMEM,
+		       "node %d: asked %s, only %s of %s pages free%s; reserve more with: "
+		       "hp-info --reserve %d:%s%s",
+		       node, human(a, sizeof(a), (size_t)n_pages * cfg->page_size),
 		       human(f, sizeof(f), (size_t)free_pages * cfg->page_size),
 		       human(p, sizeof(p), cfg->page_size), when, node,
 		       cmd_size(c, sizeof(c), (size_t)(total + more) * cfg->page_size),
@@ -145,15 +150,21 @@ static int open_dir_file(const struct hp_mem_cfg *cfg, int node)
 	int fd;
 
 	if (statfs(cfg->huge_dir, &sfs) != 0)
-		return hp_fail(-EINVAL, "--huge-dir=%s: %s; give a hugetlbfs mount (mount -t hugetlbfs "
-			       "nodev DIR)", cfg->huge_dir, strerror(errno));
+		return hp_fail(-EINVAL,
+			       "--huge-dir=%s: %s; give a hugetlbfs mount (mount -t hugetlbfs "
+			       "nodev DIR)",
+			       cfg->huge_dir, strerror(errno));
 	if (sfs.f_type != HUGETLBFS_MAGIC)
-		return hp_fail(-EINVAL, "--huge-dir=%s is not a hugetlbfs mount; mount one with: "
-			       "mount -t hugetlbfs nodev %s", cfg->huge_dir, cfg->huge_dir);
+		return hp_fail(-EINVAL,
+			       "--huge-dir=%s is not a hugetlbfs mount; mount one with: "
+			       "mount -t hugetlbfs nodev %s",
+			       cfg->huge_dir, cfg->huge_dir);
 	if ((size_t)sfs.f_bsize != cfg->page_size)
-		return hp_fail(-EINVAL, "--huge-dir=%s has %ld KiB pages, not %zu KiB; mount it with "
-			       "-o pagesize=%zuK or change --huge-size", cfg->huge_dir,
-			       (long)sfs.f_bsize >> 10, cfg->page_size >> 10, cfg->page_size >> 10);
+		return hp_fail(-EINVAL,
+			       "--huge-dir=%s has %ld KiB pages, not %zu KiB; mount it with "
+			       "-o pagesize=%zuK or change --huge-size",
+			       cfg->huge_dir, (long)sfs.f_bsize >> 10, cfg->page_size >> 10,
+			       cfg->page_size >> 10);
 	fd = open(cfg->huge_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0)
 		return fd;
@@ -161,8 +172,10 @@ static int open_dir_file(const struct hp_mem_cfg *cfg, int node)
 	snprintf(path, sizeof(path), "%s/%s-node%d-XXXXXX", cfg->huge_dir, cfg->prefix, node);
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0)
-		return hp_fail(errno == EACCES ? -EPERM : -EINVAL, "--huge-dir=%s: cannot create a file: "
-			       "%s; check the mount's permissions", cfg->huge_dir, strerror(errno));
+		return hp_fail(errno == EACCES ? -EPERM : -EINVAL,
+			       "--huge-dir=%s: cannot create a file: "
+			       "%s; check the mount's permissions",
+			       cfg->huge_dir, strerror(errno));
 	unlink(path);
 	return fd;
 }
@@ -176,12 +189,15 @@ static int open_backing(const struct hp_mem_cfg *cfg, int node, size_t len)
 		fd = open_dir_file(cfg, node);
 	} else {
 		snprintf(name, sizeof(name), "%s-node%d", cfg->prefix, node);
-		fd = memfd_create(name, MFD_CLOEXEC | MFD_HUGETLB |
-				  ((unsigned)page_shift(cfg->page_size) << MFD_HUGE_SHIFT));
+		fd = memfd_create(name,
+				  MFD_CLOEXEC | MFD_HUGETLB |
+				      ((unsigned)page_shift(cfg->page_size) << MFD_HUGE_SHIFT));
 		if (fd < 0)
-			return hp_fail(errno == EINVAL ? -EINVAL : -ENOMEM,
-				       "memfd_create of %zu KiB hugepages failed: %s; check the page size "
-				       "with: hp-info", cfg->page_size >> 10, strerror(errno));
+			return hp_fail(
+			    errno == EINVAL ? -EINVAL : -ENOMEM,
+			    "memfd_create of %zu KiB hugepages failed: %s; check the page size "
+			    "with: hp-info",
+			    cfg->page_size >> 10, strerror(errno));
 	}
 	if (fd < 0)
 		return fd;
@@ -197,17 +213,21 @@ static int open_backing(const struct hp_mem_cfg *cfg, int node, size_t len)
 /* Bind [va, va + len) to node before anything faults in it. */
 static int bind_node(void *va, size_t len, int node)
 {
-	unsigned long mask[(HP_MAX_NUMA_NODES + 63) / 64 + 1] = { 0 };
+	unsigned long mask[(HP_MAX_NUMA_NODES + 63) / 64 + 1] = {0};
 
 	if (!numa_ok())
 		return 0;
 	if (node >= (int)(sizeof(mask) * 8))
-		return hp_fail(-ENODEV, "node %d is beyond the nodes this build tracks; rebuild with "
-			       "-Dmax_numa_nodes=%d", node, node + 1);
+		return hp_fail(-ENODEV,
+			       "node %d is beyond the nodes this build tracks; rebuild with "
+			       "-Dmax_numa_nodes=%d",
+			       node, node + 1);
 	mask[node / 64] = 1UL << (node % 64);
 	if (mbind(va, len, MPOL_BIND, mask, sizeof(mask) * 8, 0) != 0)
-		return hp_fail(-ENOMEM, "node %d: mbind failed: %s; check the process's cpuset "
-			       "(cat /proc/self/status | grep Mems)", node, strerror(errno));
+		return hp_fail(-ENOMEM,
+			       "node %d: mbind failed: %s; check the process's cpuset "
+			       "(cat /proc/self/status | grep Mems)",
+			       node, strerror(errno));
 	return 0;
 }
 
@@ -229,7 +249,7 @@ static void guard_handler(int sig, siginfo_t *si, void *uc)
 
 static int guard_install(void)
 {
-	struct sigaction sa = { .sa_sigaction = guard_handler, .sa_flags = SA_SIGINFO };
+	struct sigaction sa = {.sa_sigaction = guard_handler, .sa_flags = SA_SIGINFO};
 
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGBUS, &sa, &guard_old) != 0)
@@ -267,7 +287,8 @@ static int populate_range(char *va, size_t len, size_t page_size, bool touch)
 		if (errno == EINVAL)
 			break; /* kernel before 5.14: no MADV_POPULATE_WRITE */
 		if (errno != EINTR)
-			return -ENOMEM; /* ENOMEM, or EFAULT where a fault would have raised SIGBUS */
+			return -ENOMEM; /* ENOMEM, or EFAULT where a fault would have raised SIGBUS
+					 */
 	}
 	return touch_range(va, len, page_size);
 }
@@ -326,9 +347,11 @@ static int populate(char *va, size_t page_size, int node, unsigned n_pages)
 	for (i = 0; i < nt; i++) {
 		unsigned cnt = i == nt - 1 ? n_pages - first : per;
 
-		jobs[i] = (struct pop_job){ .va = va + (size_t)first * page_size,
-					    .len = (size_t)cnt * page_size, .page_size = page_size,
-					    .node = node, .touch = touch };
+		jobs[i] = (struct pop_job){.va = va + (size_t)first * page_size,
+					   .len = (size_t)cnt * page_size,
+					   .page_size = page_size,
+					   .node = node,
+					   .touch = touch};
 		first += cnt;
 	}
 	for (i = 0; i + 1 < nt; i++) {
@@ -351,7 +374,7 @@ static int populate(char *va, size_t page_size, int node, unsigned n_pages)
 	return err;
 }
 
-/* ---- Verification ----------------------------------------------------------------------------- */
+/* ---- Verification --------------------------------------------------------------------------- */
 
 /* Every page must be on node: a page elsewhere is an error, never a silent success. */
 static int verify_nodes(const struct hp_memseg_list *l)
@@ -378,7 +401,8 @@ static int verify_nodes(const struct hp_memseg_list *l)
 				where = status[i];
 		}
 	if (bad)
-		rc = hp_fail(-ENOMEM, "node %d: %u of %u pages landed elsewhere (first: %s %d); the "
+		rc = hp_fail(-ENOMEM,
+			     "node %d: %u of %u pages landed elsewhere (first: %s %d); the "
 			     "node's pool is short or the cpuset forbids it: check with hp-info",
 			     l->node, bad, l->n_pages, where < 0 ? "error" : "node",
 			     where < 0 ? -where : where);
@@ -388,15 +412,15 @@ out:
 	return rc;
 }
 
-/* ---- One list --------------------------------------------------------------------------------- */
+/* ---- One list ------------------------------------------------------------------------------- */
 
 static int map_list(const struct hp_mem_cfg *cfg, struct hp_memseg_list *l)
 {
 	int flags = MAP_SHARED;
 
 	if (cfg->no_huge) {
-		l->base = mmap(NULL, l->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			       -1, 0);
+		l->base =
+		    mmap(NULL, l->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	} else {
 		l->fd = open_backing(cfg, l->node, l->len);
 		if (l->fd < 0)
@@ -408,7 +432,8 @@ static int map_list(const struct hp_mem_cfg *cfg, struct hp_memseg_list *l)
 	if (l->base == MAP_FAILED) {
 		l->base = NULL;
 		if (cfg->no_huge)
-			return hp_fail(-ENOMEM, "node %d: mapping %zu bytes of ordinary memory failed: %s",
+			return hp_fail(-ENOMEM,
+				       "node %d: mapping %zu bytes of ordinary memory failed: %s",
 				       l->node, l->len, strerror(errno));
 		/* the kernel reserves the whole file at mmap: too few free pages system-wide */
 		return fail_short(cfg, l->node, l->n_pages, " (mmap could not reserve them)");
@@ -442,7 +467,8 @@ static struct hp_memseg_list *list_new(const struct hp_mem_cfg *cfg, int node, s
 	l->pages = calloc(l->n_pages, sizeof(*l->pages));
 	if (!l->pages) {
 		free(l);
-		return hp_fail_ptr(-ENOMEM, "out of memory for %u memsegs", (unsigned)(len / cfg->page_size));
+		return hp_fail_ptr(-ENOMEM, "out of memory for %u memsegs",
+				   (unsigned)(len / cfg->page_size));
 	}
 	return l;
 }
@@ -452,12 +478,16 @@ static int check_size(const struct hp_mem_cfg *cfg, int node, size_t len)
 	size_t n = len / cfg->page_size;
 
 	if (len == 0)
-		return hp_fail(-EINVAL, "node %d: asked to reserve 0 bytes; ask for at least one page "
-			       "(%zu KiB)", node, cfg->page_size >> 10);
+		return hp_fail(-EINVAL,
+			       "node %d: asked to reserve 0 bytes; ask for at least one page "
+			       "(%zu KiB)",
+			       node, cfg->page_size >> 10);
 	if (n > UINT_MAX || n + hp_mem_total_pages() > HP_MAX_MEMSEGS)
-		return hp_fail(-ENOMEM, "node %d: %zu more pages would pass the build's limit of %d "
-			       "memsegs; use bigger pages (--huge-size) or rebuild with -Dmax_memsegs=N",
-			       node, n, HP_MAX_MEMSEGS);
+		return hp_fail(
+		    -ENOMEM,
+		    "node %d: %zu more pages would pass the build's limit of %d "
+		    "memsegs; use bigger pages (--huge-size) or rebuild with -Dmax_memsegs=N",
+		    node, n, HP_MAX_MEMSEGS);
 	return 0;
 }
 
@@ -472,12 +502,11 @@ static double lap(struct timespec *t)
 	return ms;
 }
 
-int hp_mem_reserve(const struct hp_mem_cfg *cfg, int node, size_t len,
-		   struct hp_memseg_list **out)
+int hp_mem_reserve(const struct hp_mem_cfg *cfg, int node, size_t len, struct hp_memseg_list **out)
 {
 	struct hp_memseg_list *l;
 	struct timespec t;
-	double ms[4] = { 0 };
+	double ms[4] = {0};
 	int rc;
 
 	len = HP_ALIGN_UP(len, cfg->page_size);
@@ -503,8 +532,10 @@ int hp_mem_reserve(const struct hp_mem_cfg *cfg, int node, size_t len,
 			/* give the pages back first, so the sentence shows what is really free */
 			hp_mem_list_destroy(l);
 			if (cfg->no_huge)
-				return hp_fail(rc, "node %d: out of memory faulting in %zu bytes; free "
-					       "memory or ask less", node, len);
+				return hp_fail(rc,
+					       "node %d: out of memory faulting in %zu bytes; free "
+					       "memory or ask less",
+					       node, len);
 			return fail_short(cfg, node, (unsigned)(len / cfg->page_size),
 					  " when faulting them in");
 		}

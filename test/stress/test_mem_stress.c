@@ -184,7 +184,8 @@ static void dry_pool(unsigned hooks)
 			hp_cleanup();
 			/* another process gave 1 GiB pages back meanwhile: the pool was not dry */
 			if (hp_test_free_hugepages(0, GB) > before)
-				hp_test_skip("the 1 GiB pool grew during the test (another process)");
+				hp_test_skip(
+				    "the 1 GiB pool grew during the test (another process)");
 		}
 		assert_int_equal(rc, -ENOMEM);
 		assert_non_null(strstr(hp_last_error(), "when faulting them in"));
@@ -209,10 +210,10 @@ static void test_dry_pool_is_enomem_under_the_sigbus_guard(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kill_at_random_points_leaks_nothing),
-		cmocka_unit_test(test_kill_at_random_points_on_huge_dir_leaves_no_file),
-		cmocka_unit_test(test_dry_pool_is_enomem_through_madvise),
-		cmocka_unit_test(test_dry_pool_is_enomem_under_the_sigbus_guard),
+	    cmocka_unit_test(test_kill_at_random_points_leaks_nothing),
+	    cmocka_unit_test(test_kill_at_random_points_on_huge_dir_leaves_no_file),
+	    cmocka_unit_test(test_dry_pool_is_enomem_through_madvise),
+	    cmocka_unit_test(test_dry_pool_is_enomem_under_the_sigbus_guard),
 	};
 
 	srand((unsigned)getpid());

@@ -127,7 +127,7 @@ static int check_page(const struct hp_memseg *ms, void *arg)
 
 static void test_every_page_is_on_its_node_with_the_iova_pagemap_gives(void **state)
 {
-	struct page_check c = { .node = 0 };
+	struct page_check c = {.node = 0};
 	bool huge = hp_test_init(64, "--socket-mem=64");
 
 	(void)state;
@@ -143,8 +143,9 @@ static void test_every_page_is_on_its_node_with_the_iova_pagemap_gives(void **st
 	assert_int_equal(c.wrong_iova, 0);
 	hp_cleanup();
 	if (!c.pa)
-		hp_test_skip("IOVA checked as VA only: %s",
-			     huge ? "pagemap hides frame numbers here" : "no hugepages (--no-huge)");
+		hp_test_skip("IOVA checked as VA only: %s", huge
+								? "pagemap hides frame numbers here"
+								: "no hugepages (--no-huge)");
 }
 
 struct run_check {
@@ -167,7 +168,8 @@ static int check_run(const struct hp_memseg *run, void *arg)
 		rc->pages++;
 		if (hp_mem_virt2iova(va) != run->iova + off)
 			rc->broken++;
-		if (hp_iova_mode() == HP_IOVA_PA && hp_test_pagemap_pfn(va) * 4096 != run->iova + off)
+		if (hp_iova_mode() == HP_IOVA_PA &&
+		    hp_test_pagemap_pfn(va) * 4096 != run->iova + off)
 			rc->broken++;
 	}
 	/* runs are maximal: the next page of the same list must break IOVA contiguity */
@@ -179,7 +181,7 @@ static int check_run(const struct hp_memseg *run, void *arg)
 
 static void test_contig_runs_are_contiguous_in_va_and_iova_and_cover_every_page(void **state)
 {
-	struct run_check rc = { 0 };
+	struct run_check rc = {0};
 	unsigned i, n, runs = 0;
 
 	(void)state;
@@ -197,7 +199,7 @@ static void test_contig_runs_are_contiguous_in_va_and_iova_and_cover_every_page(
 	hp_cleanup();
 }
 
-/* ---- errors leave nothing behind -------------------------------------------------------------- */
+/* ---- errors leave nothing behind ------------------------------------------------------------ */
 
 static void expect_failure(const char *opts, int err, const char *words)
 {
@@ -207,7 +209,8 @@ static void expect_failure(const char *opts, int err, const char *words)
 		hp_cleanup();
 	assert_int_equal(rc, err);
 	if (!strstr(hp_last_error(), words))
-		fail_msg("hp_init(%s): sentence '%s' does not say '%s'", opts, hp_last_error(), words);
+		fail_msg("hp_init(%s): sentence '%s' does not say '%s'", opts, hp_last_error(),
+			 words);
 	assert_int_equal(held_kb(), 0);
 	assert_int_equal(hugepool_fds(), 0);
 	assert_int_equal(hp_mem_reserved(HP_NODE_ANY), 0);
@@ -223,7 +226,8 @@ static void test_nonexistent_node_fails_with_enodev_and_reserves_nothing(void **
 		hp_test_skip("needs 4 MiB of free hugepages on node 0");
 	snprintf(opts, sizeof(opts), "--socket-mem=0,%d", 64);
 	if (numa_max_node() >= 1)
-		hp_test_skip("this machine has a node 1: the nonexistent-node case needs a 1-node machine");
+		hp_test_skip(
+		    "this machine has a node 1: the nonexistent-node case needs a 1-node machine");
 	expect_failure("--socket-mem=4,4", -ENODEV, "node 1");
 	expect_failure(opts, -ENODEV, "node 1 does not exist");
 }
@@ -275,11 +279,11 @@ static void test_cleanup_gives_every_page_back(void **state)
 	assert_int_equal(hp_cleanup(), 0);
 }
 
-/* ---- modes ------------------------------------------------------------------------------------ */
+/* ---- modes ---------------------------------------------------------------------------------- */
 
 static void test_no_huge_works_without_any_hugepage(void **state)
 {
-	struct page_check c = { .node = 0 };
+	struct page_check c = {.node = 0};
 	char *p;
 
 	(void)state;
@@ -343,12 +347,13 @@ static void test_huge_dir_leaves_no_file_on_the_mount(void **state)
 
 static void test_one_gib_pages_work_where_the_pool_has_them(void **state)
 {
-	struct page_check c = { .node = 0 };
+	struct page_check c = {.node = 0};
 	unsigned before = hp_test_free_hugepages(0, GB);
 
 	(void)state;
 	if (before < 1)
-		hp_test_skip("node 0 has no free 1 GiB page (/sys/kernel/mm/hugepages/hugepages-1048576kB)");
+		hp_test_skip(
+		    "node 0 has no free 1 GiB page (/sys/kernel/mm/hugepages/hugepages-1048576kB)");
 	init_ok("--huge-size=1G --socket-mem=1024");
 	c.pa = hp_iova_mode() == HP_IOVA_PA;
 	assert_int_equal(hp_mem_page_size(), GB);
@@ -360,7 +365,7 @@ static void test_one_gib_pages_work_where_the_pool_has_them(void **state)
 	assert_int_equal(held_kb(), 0);
 }
 
-/* ---- grow and events -------------------------------------------------------------------------- */
+/* ---- grow and events ------------------------------------------------------------------------ */
 
 struct ev_log {
 	unsigned alloc, freed;
@@ -385,7 +390,7 @@ static void on_event(enum hp_mem_event ev, const void *va, size_t len, void *arg
 
 static void test_grow_adds_a_list_and_fires_the_event(void **state)
 {
-	struct ev_log log = { 0 };
+	struct ev_log log = {0};
 	unsigned lists;
 
 	(void)state;
@@ -424,11 +429,11 @@ static void test_virt2phy_reads_a_stack_address(void **state)
 	assert_int_equal(hp_mem_node_of(NULL), -EINVAL);
 }
 
-/* ---- population paths and an empty pool ------------------------------------------------------- */
+/* ---- population paths and an empty pool ----------------------------------------------------- */
 
 static void test_populating_by_touch_gives_the_same_pages(void **state)
 {
-	struct page_check c = { .node = 0 };
+	struct page_check c = {.node = 0};
 
 	(void)state;
 	if (!have_huge(64))
@@ -451,7 +456,8 @@ static void short_pool_at_fault_time(unsigned hooks)
 	int rc;
 
 	if (before < 1)
-		hp_test_skip("needs a 1 GiB hugepage pool (a short pool of 1 GiB pages is quick to hit)");
+		hp_test_skip(
+		    "needs a 1 GiB hugepage pool (a short pool of 1 GiB pages is quick to hit)");
 	snprintf(opts, sizeof(opts), "--huge-size=1G --socket-mem=%u", (before + 1) * 1024);
 	hp_mem_test_hooks = hooks | HP_MEM_HOOK_NO_PRECHECK | HP_MEM_HOOK_NORESERVE;
 	rc = hp_test_init_str(opts);
@@ -459,7 +465,8 @@ static void short_pool_at_fault_time(unsigned hooks)
 	if (rc >= 0) {
 		hp_cleanup();
 		if (hp_test_free_hugepages(0, GB) > before)
-			hp_test_skip("the 1 GiB pool grew during the test (another process gave pages back)");
+			hp_test_skip("the 1 GiB pool grew during the test (another process gave "
+				     "pages back)");
 	}
 	assert_int_equal(rc, -ENOMEM);
 	if (!strstr(hp_last_error(), "when faulting them in") ||
@@ -482,7 +489,7 @@ static void test_short_pool_at_fault_time_is_enomem_under_the_sigbus_guard(void 
 	short_pool_at_fault_time(HP_MEM_HOOK_TOUCH);
 }
 
-/* ---- kill -9 ---------------------------------------------------------------------------------- */
+/* ---- kill -9 -------------------------------------------------------------------------------- */
 
 /*
  * HugePages_Free once back to at least want. The counter is machine-wide: other processes may
@@ -604,23 +611,31 @@ static void test_kill_during_init_on_huge_dir_leaves_no_file(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_every_page_is_on_its_node_with_the_iova_pagemap_gives, stop_runtime),
-		cmocka_unit_test_teardown(test_contig_runs_are_contiguous_in_va_and_iova_and_cover_every_page, stop_runtime),
-		cmocka_unit_test_teardown(test_nonexistent_node_fails_with_enodev_and_reserves_nothing, stop_runtime),
-		cmocka_unit_test_teardown(test_more_than_the_node_has_fails_with_enomem_and_a_command, stop_runtime),
-		cmocka_unit_test_teardown(test_zero_size_grow_fails_with_einval, stop_runtime),
-		cmocka_unit_test_teardown(test_cleanup_gives_every_page_back, stop_runtime),
-		cmocka_unit_test_teardown(test_no_huge_works_without_any_hugepage, stop_runtime),
-		cmocka_unit_test_teardown(test_huge_dir_leaves_no_file_on_the_mount, stop_runtime),
-		cmocka_unit_test_teardown(test_one_gib_pages_work_where_the_pool_has_them, stop_runtime),
-		cmocka_unit_test_teardown(test_grow_adds_a_list_and_fires_the_event, stop_runtime),
-		cmocka_unit_test_teardown(test_virt2phy_reads_a_stack_address, stop_runtime),
-		cmocka_unit_test_teardown(test_populating_by_touch_gives_the_same_pages, stop_runtime),
-		cmocka_unit_test_teardown(test_short_pool_at_fault_time_is_enomem_with_madvise, stop_runtime),
-		cmocka_unit_test_teardown(test_short_pool_at_fault_time_is_enomem_under_the_sigbus_guard, stop_runtime),
-		cmocka_unit_test_teardown(test_kill_during_init_leaks_nothing, stop_runtime),
-		cmocka_unit_test_teardown(test_kill_during_use_leaks_nothing, stop_runtime),
-		cmocka_unit_test_teardown(test_kill_during_init_on_huge_dir_leaves_no_file, stop_runtime),
+	    cmocka_unit_test_teardown(test_every_page_is_on_its_node_with_the_iova_pagemap_gives,
+				      stop_runtime),
+	    cmocka_unit_test_teardown(
+		test_contig_runs_are_contiguous_in_va_and_iova_and_cover_every_page, stop_runtime),
+	    cmocka_unit_test_teardown(test_nonexistent_node_fails_with_enodev_and_reserves_nothing,
+				      stop_runtime),
+	    cmocka_unit_test_teardown(test_more_than_the_node_has_fails_with_enomem_and_a_command,
+				      stop_runtime),
+	    cmocka_unit_test_teardown(test_zero_size_grow_fails_with_einval, stop_runtime),
+	    cmocka_unit_test_teardown(test_cleanup_gives_every_page_back, stop_runtime),
+	    cmocka_unit_test_teardown(test_no_huge_works_without_any_hugepage, stop_runtime),
+	    cmocka_unit_test_teardown(test_huge_dir_leaves_no_file_on_the_mount, stop_runtime),
+	    cmocka_unit_test_teardown(test_one_gib_pages_work_where_the_pool_has_them,
+				      stop_runtime),
+	    cmocka_unit_test_teardown(test_grow_adds_a_list_and_fires_the_event, stop_runtime),
+	    cmocka_unit_test_teardown(test_virt2phy_reads_a_stack_address, stop_runtime),
+	    cmocka_unit_test_teardown(test_populating_by_touch_gives_the_same_pages, stop_runtime),
+	    cmocka_unit_test_teardown(test_short_pool_at_fault_time_is_enomem_with_madvise,
+				      stop_runtime),
+	    cmocka_unit_test_teardown(
+		test_short_pool_at_fault_time_is_enomem_under_the_sigbus_guard, stop_runtime),
+	    cmocka_unit_test_teardown(test_kill_during_init_leaks_nothing, stop_runtime),
+	    cmocka_unit_test_teardown(test_kill_during_use_leaks_nothing, stop_runtime),
+	    cmocka_unit_test_teardown(test_kill_during_init_on_huge_dir_leaves_no_file,
+				      stop_runtime),
 	};
 
 	if (argc > 1) /* run only the tests whose names match argv[1] (a glob) */
