@@ -14,6 +14,7 @@
 
 #define BENCH_ELT 2048u
 #define BENCH_LOOKUPS 20000000ull
+#define BENCH_REPS 50
 
 struct objs {
 	void **v;
@@ -36,24 +37,34 @@ static int count_run(const struct hp_memseg *run, void *arg)
 	return 0;
 }
 
-/* ns per lookup over o in the given order, sum of keys into *sink so nothing is optimised out */
+/*
+ * ns per lookup over v in the given order: best of BENCH_REPS passes of about BENCH_LOOKUPS each
+ * (the machine is shared; the best pass is the one least disturbed). Keys are summed into *sink
+ * so that nothing is optimised out.
+ */
 static double time_lookups(const struct hp_rdma_map *map, void *const *v, unsigned n,
 			   uint64_t *sink)
 {
-	unsigned long long rounds = BENCH_LOOKUPS / n + 1, r;
-	double t0;
-	unsigned i;
+	unsigned long long rounds = BENCH_LOOKUPS / BENCH_REPS / n + 1, r;
+	double best = 0;
+	unsigned i, rep;
 	uint32_t k = 0;
 
 	for (i = 0; i < n; i++) /* warm the table and the objects' lines */
 		hp_rdma_lkey(map, v[i], BENCH_ELT, &k);
-	t0 = xfer_now_us();
-	for (r = 0; r < rounds; r++)
-		for (i = 0; i < n; i++) {
-			hp_rdma_lkey(map, v[i], BENCH_ELT, &k);
-			*sink += k;
-		}
-	return (xfer_now_us() - t0) * 1e3 / (double)(rounds * n);
+	for (rep = 0; rep < BENCH_REPS; rep++) {
+		double t0 = xfer_now_us(), ns;
+
+		for (r = 0; r < rounds; r++)
+			for (i = 0; i < n; i++) {
+				hp_rdma_lkey(map, v[i], BENCH_ELT, &k);
+				*sink += k;
+			}
+		ns = (xfer_now_us() - t0) * 1e3 / (double)(rounds * n);
+		if (!rep || ns < best)
+			best = ns;
+	}
+	return best;
 }
 
 static void shuffle(void **v, unsigned n)
@@ -147,8 +158,10 @@ int xfer_lookup_bench(const struct xfer_opts *o)
 		printf("%-40s %10.3f ms\n", "register all runtime memory", reg_ms);
 		printf("%-40s %10u (memseg lists %u, contiguous runs %u, %zu MiB)\n", "MRs",
 		       st.n_mrs, lists, runs, st.bytes >> 20);
-		printf("%-40s %10.2f ns\n", "hp_rdma_lkey, objects in pool order", seq_ns);
-		printf("%-40s %10.2f ns\n", "hp_rdma_lkey, objects in random order", rnd_ns);
+		printf("%-40s %10.2f ns (best of %d passes)\n",
+		       "hp_rdma_lkey, objects in pool order", seq_ns, BENCH_REPS);
+		printf("%-40s %10.2f ns (best of %d passes)\n",
+		       "hp_rdma_lkey, objects in random order", rnd_ns, BENCH_REPS);
 		printf("(goal: <= 5 ns per lookup, MRs <= contiguous runs; DPDK has no MR map in "
 		       "its public API to compare with)\n");
 	}
