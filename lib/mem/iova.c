@@ -80,35 +80,62 @@ static int read_frames(struct hp_memseg_list *l, struct frame *fr)
 	return 0;
 }
 
-/* Map the file's pages at l->base in the order of fr[] (sorted by PA), one mmap per run. */
+/* An empty, page-aligned VA range of len bytes (PROT_NONE placeholder), or NULL. */
+static char *reserve_va(size_t len, size_t align)
+{
+	char *p =
+	    mmap(NULL, len + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (char *)HP_ALIGN_UP((uintptr_t)p, align);
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (p + align > a)
+		munmap(a + len, (size_t)(p + align - a));
+	return a;
+}
+
+/*
+ * Map the file's pages in the order of fr[] (sorted by PA) into a fresh range, one mmap per
+ * stretch of consecutive file pages, then drop the old mapping. Mapping over an empty
+ * placeholder is cheaper than MAP_FIXED over the populated range (nothing to tear down per call).
+ */
 static int remap_sorted(struct hp_memseg_list *l, const struct frame *fr)
 {
+	char *to = reserve_va(l->len, l->page_size);
 	unsigned k = 0, m;
 
+	if (!to)
+		return hp_fail(-ENOMEM,
+			       "node %d: no room for %zu bytes of address space to remap the "
+			       "pages in physical order; try --iova=va",
+			       l->node, l->len);
 	while (k < l->n_pages) {
-		char *va = (char *)l->base + (size_t)k * l->page_size;
-		void *got;
-
 		for (m = 1; k + m < l->n_pages && fr[k + m].idx == fr[k].idx + m; m++)
 			;
-		/* MAP_FIXED replaces the old mapping; the pages stay in the file, already zeroed */
-		got = mmap(va, (size_t)m * l->page_size, PROT_READ | PROT_WRITE,
-			   MAP_SHARED | MAP_FIXED, l->fd, (off_t)fr[k].idx * (off_t)l->page_size);
-		if (got == MAP_FAILED)
+		/* the pages stay in the file, already zeroed: nothing is allocated here */
+		if (mmap(to + (size_t)k * l->page_size, (size_t)m * l->page_size,
+			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, l->fd,
+			 (off_t)fr[k].idx * (off_t)l->page_size) == MAP_FAILED) {
+			munmap(to, l->len);
 			return hp_fail(-ENOMEM,
 				       "node %d: remapping pages in physical order failed: %s; "
 				       "try --iova=va",
 				       l->node, strerror(errno));
+		}
 		k += m;
 	}
+	munmap(l->base, l->len);
+	l->base = to;
 	/*
-	 * Fill the new page tables in one call (the pages exist: nothing is allocated or zeroed);
+	 * Fill the new page tables in one call (nothing is allocated or zeroed);
 	 * MAP_POPULATE on each mmap above costs several times more.
 	 */
 	if (madvise(l->base, l->len, MADV_POPULATE_WRITE) != 0 && errno != EINVAL)
 		return hp_fail(-ENOMEM,
-			       "node %d: mapping the remapped pages failed: %s; try "
-			       "--iova=va",
+			       "node %d: mapping the remapped pages failed: %s; try --iova=va",
 			       l->node, strerror(errno));
 	return 0;
 }
