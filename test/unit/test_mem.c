@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,6 +89,7 @@ static int stop_runtime(void **state)
 {
 	(void)state;
 	hp_mem_test_hooks = 0;
+	hp_mem_event_unregister("test");
 	return hp_cleanup();
 }
 
@@ -369,7 +372,7 @@ static void test_one_gib_pages_work_where_the_pool_has_them(void **state)
 
 struct ev_log {
 	unsigned alloc, freed;
-	const void *va;
+	const void *va, *first_freed;
 	size_t len;
 	bool found_during_cb;
 };
@@ -384,7 +387,9 @@ static void on_event(enum hp_mem_event ev, const void *va, size_t len, void *arg
 		l->len = len;
 		l->found_during_cb = hp_mem_list_of(va) != NULL;
 	} else {
-		l->freed++;
+		if (!l->freed++)
+			l->first_freed = va;
+		l->found_during_cb &= hp_mem_list_of(va) != NULL;
 	}
 }
 
@@ -408,6 +413,8 @@ static void test_grow_adds_a_list_and_fires_the_event(void **state)
 	assert_int_equal(hp_mem_node_of(log.va), 0);
 	hp_cleanup();
 	assert_int_equal(log.freed, lists + 1);
+	assert_ptr_equal(log.first_freed, log.va); /* newest first, while still published */
+	assert_true(log.found_during_cb);
 	assert_int_equal(hp_mem_event_unregister("test"), 0);
 	assert_int_equal(hp_mem_event_unregister("test"), -ENOENT);
 }
@@ -427,6 +434,51 @@ static void test_virt2phy_reads_a_stack_address(void **state)
 	assert_int_equal(hp_mem_virt2iova((const void *)&on_stack), HP_BAD_IOVA);
 	assert_in_range(hp_mem_node_of((const void *)&on_stack), 0, numa_max_node());
 	assert_int_equal(hp_mem_node_of(NULL), -EINVAL);
+}
+
+/* Drop CAP_SYS_ADMIN from this process's effective set: pagemap then hides frame numbers. */
+static int drop_sys_admin(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) != 0)
+		return -1;
+	d[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+static void test_iova_pa_without_frames_is_eperm_and_auto_falls_back_to_va(void **state)
+{
+	pid_t pid;
+	int st;
+
+	(void)state;
+	if (!have_huge(4))
+		hp_test_skip("needs 4 MiB of free hugepages on node 0");
+	if (!hp_test_can_read_pfn())
+		hp_test_skip("frames are hidden already: PA mode cannot be checked against them");
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* exit codes say which step broke: 1 capset, 2 pa accepted, 3 no sentence, 4 auto
+		 */
+		if (drop_sys_admin() != 0 || hp_test_can_read_pfn())
+			_exit(1);
+		if (hp_test_init_str("--iova=pa --socket-mem=4") != -EPERM)
+			_exit(2);
+		if (!strstr(hp_last_error(), "--iova=va"))
+			_exit(3);
+		if (hp_test_init_str("--socket-mem=4") < 0 || hp_iova_mode() != HP_IOVA_VA ||
+		    hp_mem_virt2iova(hp_mem_lists[0]->base) != (uintptr_t)hp_mem_lists[0]->base)
+			_exit(4);
+		hp_cleanup();
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 /* ---- population paths and an empty pool ----------------------------------------------------- */
@@ -627,6 +679,8 @@ int main(int argc, char **argv)
 				      stop_runtime),
 	    cmocka_unit_test_teardown(test_grow_adds_a_list_and_fires_the_event, stop_runtime),
 	    cmocka_unit_test_teardown(test_virt2phy_reads_a_stack_address, stop_runtime),
+	    cmocka_unit_test_teardown(
+		test_iova_pa_without_frames_is_eperm_and_auto_falls_back_to_va, stop_runtime),
 	    cmocka_unit_test_teardown(test_populating_by_touch_gives_the_same_pages, stop_runtime),
 	    cmocka_unit_test_teardown(test_short_pool_at_fault_time_is_enomem_with_madvise,
 				      stop_runtime),
