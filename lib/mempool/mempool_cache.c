@@ -57,11 +57,12 @@ static inline struct hp_mempool_cache *slot0(struct hp_mempool *mp)
 	return (struct hp_mempool_cache *)mp->cache_base;
 }
 
-static int direct_get(struct hp_mempool *mp, void **objs, unsigned n, struct hp_mempool_cache *s)
+static inline int direct_get(struct hp_mempool *mp, void **objs, unsigned n,
+			     struct hp_mempool_cache *s)
 {
+#ifdef HP_MEMPOOL_STATS
 	int rc = mp->ops->dequeue(mp, objs, n);
 
-	(void)s;
 	HP_MEMPOOL_STAT_(s, backend, 1);
 	if (rc < 0) {
 		HP_MEMPOOL_STAT_(s, get_fails, 1);
@@ -70,9 +71,13 @@ static int direct_get(struct hp_mempool *mp, void **objs, unsigned n, struct hp_
 	HP_MEMPOOL_STAT_(s, gets, 1);
 	HP_MEMPOOL_STAT_(s, get_objs, n);
 	return 0;
+#else
+	(void)s;
+	return mp->ops->dequeue(mp, objs, n); /* 0 or -ENOENT, as every backend must */
+#endif
 }
 
-static void direct_put(struct hp_mempool *mp, void *const *objs, unsigned n,
+static inline void direct_put(struct hp_mempool *mp, void *const *objs, unsigned n,
 		       struct hp_mempool_cache *s)
 {
 	(void)s;
@@ -95,7 +100,8 @@ static void unlink_cache(struct hp_mempool *mp, struct hp_mempool_cache *c)
 }
 
 /* Hand a user cache over to mp: its objects go back to their old pool first. */
-static void attach(struct hp_mempool_cache *c, struct hp_mempool *mp)
+static __attribute__((noinline, cold)) void attach(struct hp_mempool_cache *c,
+						   struct hp_mempool *mp)
 {
 	pthread_mutex_lock(&hp_mempool_lock);
 	if (c->mp) {
@@ -122,19 +128,12 @@ void mp_detach_user_caches(struct hp_mempool *mp)
 	}
 }
 
-HP_API int hp_mempool_get_slow_(struct hp_mempool *mp, void **objs, unsigned n,
-				struct hp_mempool_cache *c)
+/* The cache c (of mp, size >= n) has fewer than n objects: refill it and serve n. */
+static __attribute__((noinline)) int refill_get(struct hp_mempool *mp, void **objs, unsigned n,
+						struct hp_mempool_cache *c)
 {
 	uint64_t len, need, fresh, rem, k;
 
-	if (!c)
-		return direct_get(mp, objs, n, slot0(mp));
-	if (c->mp != mp) {
-		attach(c, mp);
-		return hp_mempool_cache_get_(mp, objs, n, c);
-	}
-	if (c->size == 0 || n > c->size)
-		return direct_get(mp, objs, n, c);
 	len = c->len;
 	need = n - len;
 	fresh = c->size / 2 + need;
@@ -165,24 +164,12 @@ HP_API int hp_mempool_get_slow_(struct hp_mempool *mp, void **objs, unsigned n,
 	return 0;
 }
 
-HP_API void hp_mempool_put_slow_(struct hp_mempool *mp, void *const *objs, unsigned n,
-				 struct hp_mempool_cache *c)
+/* The cache c (of mp, size >= n) would pass its threshold: flush its colder part. */
+static __attribute__((noinline)) void flush_put(struct hp_mempool *mp, void *const *objs,
+						unsigned n, struct hp_mempool_cache *c)
 {
 	uint64_t len, total, keep, flush;
 
-	if (!c) {
-		direct_put(mp, objs, n, slot0(mp));
-		return;
-	}
-	if (c->mp != mp) {
-		attach(c, mp);
-		hp_mempool_cache_put_(mp, objs, n, c);
-		return;
-	}
-	if (c->size == 0 || n > c->size) {
-		direct_put(mp, objs, n, c);
-		return;
-	}
 	/* len + n > flushthresh: keep the size / 2 hottest (the top), flush the rest at once */
 	len = c->len;
 	hp_mempool_copy_(&c->objs[len], objs, n);
@@ -195,6 +182,37 @@ HP_API void hp_mempool_put_slow_(struct hp_mempool *mp, void *const *objs, unsig
 	HP_MEMPOOL_STAT_(c, backend, 1);
 	HP_MEMPOOL_STAT_(c, puts, 1);
 	HP_MEMPOOL_STAT_(c, put_objs, n);
+}
+
+/*
+ * Entered from the inline get when the cache could not serve: kept small so that the path
+ * without a cache (no lcore id, cache size 0, bulk above the cache) is a few tests and a call
+ * into the backend.
+ */
+HP_API int hp_mempool_get_slow_(struct hp_mempool *mp, void **objs, unsigned n,
+				struct hp_mempool_cache *c)
+{
+	if (HP_UNLIKELY(c && c->mp != mp)) {
+		attach(c, mp);
+		return hp_mempool_cache_get_(mp, objs, n, c);
+	}
+	if (c && c->size && n <= c->size)
+		return refill_get(mp, objs, n, c);
+	return direct_get(mp, objs, n, c ? c : slot0(mp));
+}
+
+HP_API void hp_mempool_put_slow_(struct hp_mempool *mp, void *const *objs, unsigned n,
+				 struct hp_mempool_cache *c)
+{
+	if (HP_UNLIKELY(c && c->mp != mp)) {
+		attach(c, mp);
+		hp_mempool_cache_put_(mp, objs, n, c);
+		return;
+	}
+	if (c && c->size && n <= c->size)
+		flush_put(mp, objs, n, c);
+	else
+		direct_put(mp, objs, n, c ? c : slot0(mp));
 }
 
 static size_t user_cache_bytes(unsigned size)
