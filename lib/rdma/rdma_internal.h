@@ -62,6 +62,14 @@ extern const struct hp_rdma_reg_ops hp_rdma_fake_ops;
 struct hp_rdma_map *hp_rdma_map_create_ops(struct ibv_pd *pd, int access,
 					   const struct hp_rdma_reg_ops *ops);
 
+/* A VA range [start, end). */
+struct hp_rdma_range {
+	uintptr_t start, end;
+};
+
+/* Sort ranges by start and merge those that touch, in place; returns how many remain. */
+unsigned hp_rdma_merge_ranges(struct hp_rdma_range *r, unsigned n);
+
 /* true once a real (verbs) registration happened in this process: too late for ibv_fork_init. */
 bool hp_rdma_verbs_registered(void);
 

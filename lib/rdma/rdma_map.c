@@ -215,38 +215,44 @@ static void on_mem_event(enum hp_mem_event ev, const void *va, size_t len, void 
 
 /* ---- create / destroy --------------------------------------------------------------------- */
 
-struct range {
-	uintptr_t start, end;
-};
-
 static int range_cmp(const void *a, const void *b)
 {
-	const struct range *x = a, *y = b;
+	const struct hp_rdma_range *x = a, *y = b;
 
 	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+unsigned hp_rdma_merge_ranges(struct hp_rdma_range *r, unsigned n)
+{
+	unsigned i, m = 0;
+
+	qsort(r, n, sizeof(r[0]), range_cmp);
+	for (i = 0; i < n; i++) {
+		if (m && r[m - 1].end == r[i].start)
+			r[m - 1].end = r[i].end;
+		else
+			r[m++] = r[i];
+	}
+	return m;
 }
 
 /* Register every memseg list, VA-adjacent lists merged into one MR. Caller holds the mem lock. */
 static int register_runtime(struct hp_rdma_map *map)
 {
 	unsigned i, n = atomic_load_explicit(&hp_mem_nlists, memory_order_acquire), m = 0;
-	struct range r[HP_MAX_MEMSEG_LISTS];
+	struct hp_rdma_range r[HP_MAX_MEMSEG_LISTS];
 	int rc = 0;
 
 	for (i = 0; i < n; i++) {
 		const struct hp_memseg_list *l = hp_mem_lists[i];
 
 		if (l && l->len)
-			r[m++] = (struct range){(uintptr_t)l->base, (uintptr_t)l->base + l->len};
+			r[m++] =
+			    (struct hp_rdma_range){(uintptr_t)l->base, (uintptr_t)l->base + l->len};
 	}
-	qsort(r, m, sizeof(r[0]), range_cmp);
-	for (i = 0; i < m && !rc; i++) {
-		uintptr_t end = r[i].end;
-
-		while (i + 1 < m && r[i + 1].start == end)
-			end = r[++i].end;
-		rc = rec_add(map, r[i].start & ~(HP_RDMA_PAGE_SIZE - 1), end, NULL);
-	}
+	m = hp_rdma_merge_ranges(r, m);
+	for (i = 0; i < m && !rc; i++)
+		rc = rec_add(map, r[i].start & ~(HP_RDMA_PAGE_SIZE - 1), r[i].end, NULL);
 	return rc;
 }
 

@@ -160,6 +160,20 @@ static void test_map_covers_every_memseg(void **state)
 	hp_rdma_map_destroy(m);
 }
 
+static void test_touching_ranges_merge_into_one_mr_and_others_stay_apart(void **state)
+{
+	struct hp_rdma_range r[] = {
+	    {0x600000, 0x800000}, {0x200000, 0x400000}, {0x400000, 0x600000}, {0xa00000, 0xc00000}};
+
+	(void)state;
+	assert_int_equal(hp_rdma_merge_ranges(r, 4), 2);
+	assert_int_equal(r[0].start, 0x200000);
+	assert_int_equal(r[0].end, 0x800000);
+	assert_int_equal(r[1].start, 0xa00000);
+	assert_int_equal(r[1].end, 0xc00000);
+	assert_int_equal(hp_rdma_merge_ranges(r, 0), 0);
+}
+
 struct objs {
 	const struct hp_rdma_map *map;
 	unsigned n;
@@ -781,6 +795,7 @@ int main(void)
 	    cmocka_unit_test(test_create_with_null_pd_fails_with_einval),
 	    cmocka_unit_test(test_remote_write_without_local_write_is_refused),
 	    cmocka_unit_test(test_map_covers_every_memseg),
+	    cmocka_unit_test(test_touching_ranges_merge_into_one_mr_and_others_stay_apart),
 	    cmocka_unit_test(test_every_pool_object_maps_to_the_mr_that_holds_it),
 	    cmocka_unit_test(test_memory_added_after_the_map_is_registered),
 	    cmocka_unit_test(test_range_straddling_two_mrs_is_not_found),
