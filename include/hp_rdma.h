@@ -39,9 +39,9 @@ struct hp_rdma_map;
  * @param pd protection domain (ibv_alloc_pd()); the map does not own it
  * @param access IBV_ACCESS_* flags for every MR of the map, e.g.
  *        IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE
- * @return the map, or NULL with errno EINVAL (pd NULL, unknown flags, or remote write/atomic
- *         without local write), EPERM/EOPNOTSUPP/EINVAL (the device refused the access flags),
- *         ENOMEM (no memory for the map, or the device could not pin/register a range: the
+ * @return the map, or NULL with errno EINVAL (pd NULL, before hp_init(), unknown flags, or
+ *         remote write/atomic without local write), EPERM/EOPNOTSUPP/EINVAL (the device refused the
+ * access flags), ENOMEM (no memory for the map, or the device could not pin/register a range: the
  *         sentence gives the range, its size and the errno), ENOSPC (too many maps subscribed
  *         to memory events), or any errno ibv_reg_mr() gave
  */

@@ -352,6 +352,9 @@ struct hp_rdma_map *hp_rdma_map_create_ops(struct ibv_pd *pd, int access,
 		return hp_fail_ptr(-EINVAL,
 				   "RDMA map: the protection domain is NULL; open a device "
 				   "(hp_rdma_device_open) and allocate one with ibv_alloc_pd");
+	if (!hp_initialized())
+		return hp_fail_ptr(-EINVAL, "RDMA map: the runtime is not started; call hp_init() "
+					    "before hp_rdma_map_create()");
 	if (check_access(access))
 		return NULL;
 	map = calloc(1, sizeof(*map));

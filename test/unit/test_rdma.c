@@ -766,7 +766,8 @@ static void test_keys_of_a_pd_of_another_context_are_refused_by_the_device(void 
 	ibv_close_device(ctx2);
 }
 
-/* Runs last: hp_cleanup takes the runtime MRs from a live map, leaving outside buffers. */
+/* Runs last: hp_cleanup takes the runtime MRs from a live map, leaving outside buffers; no map
+ * can be made without a runtime. */
 static void test_map_alive_at_cleanup_keeps_only_outside_buffers(void **state)
 {
 	bool real;
@@ -786,6 +787,11 @@ static void test_map_alive_at_cleanup_keeps_only_outside_buffers(void **state)
 	assert_int_equal(st.n_user, 1);
 	assert_int_equal(hp_rdma_map_unregister(m, buf, sizeof(buf)), 0);
 	hp_rdma_map_destroy(m);
+	/* and no new map without a runtime */
+	errno = 0;
+	assert_null(hp_rdma_map_create_ops(NULL, ACCESS, &hp_rdma_fake_ops));
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(hp_last_error(), "hp_init"));
 }
 
 int main(void)
