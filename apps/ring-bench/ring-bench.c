@@ -255,6 +255,7 @@ static void usage(FILE *f)
 		REPEATS);
 }
 
+#ifdef HP_HAVE_DPDK
 /* Whether hugepool was told --no-huge (argv or HUGEPOOL_OPTS): then DPDK runs without too. */
 static int asked_no_huge(char **argv, int argc)
 {
@@ -265,6 +266,7 @@ static int asked_no_huge(char **argv, int argc)
 			return 1;
 	return env && strstr(env, "--no-huge") != NULL;
 }
+#endif
 
 /* 0, 1 for --help, or -1 on a bad option. */
 static int parse(int argc, char **argv, bool *dpdk)
@@ -309,7 +311,7 @@ int main(int argc, char **argv)
 	struct row rows[12];
 	unsigned n = 0;
 	bool dpdk = true;
-	int split, used, rc, no_huge, hp_argc = 1;
+	int split, used, rc, hp_argc = 1;
 	char **hp_argv = argv;
 
 	for (split = 1; split < argc && strcmp(argv[split], "--") != 0; split++)
@@ -331,11 +333,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ring-bench: hp_init: %s\n", hp_last_error());
 		return 1;
 	}
-	no_huge = asked_no_huge(hp_argv, hp_argc);
 	pick_cpus();
 	engines[0] = &bench_hugepool_ops;
 #ifdef HP_HAVE_DPDK
-	if (dpdk && bench_dpdk_init(no_huge) == 0)
+	if (dpdk && bench_dpdk_init(asked_no_huge(hp_argv, hp_argc)) == 0)
 		engines[1] = &bench_dpdk_ops;
 #endif
 	for (int single = 1; single >= 0; single--)
