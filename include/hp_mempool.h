@@ -157,8 +157,13 @@ static inline void hp_mempool_stat_(struct hp_mempool_cache *c, uint64_t *ctr, u
 	__atomic_fetch_add(ctr, v, __ATOMIC_RELAXED);
 }
 #define HP_MEMPOOL_STAT_(c, field, v) hp_mempool_stat_((c), &(c)->stats.field, (v))
+/* bulk-size histogram: 1, 2-3, 4-7, 8-15, 16-31, 32-63, 64+ */
+#define HP_MEMPOOL_STAT_BULK_(c, n)                                                          \
+	hp_mempool_stat_((c),                                                                 \
+			 &(c)->stats.bulk[(n) >= 64 ? 6 : (n) ? 31 - __builtin_clz(n) : 0], 1)
 #else
 #define HP_MEMPOOL_STAT_(c, field, v) ((void)0)
+#define HP_MEMPOOL_STAT_BULK_(c, n) ((void)0)
 #endif
 
 /*
@@ -232,6 +237,7 @@ static inline int hp_mempool_cache_get_(struct hp_mempool *mp, void **objs, unsi
 		hp_mempool_copy_(objs, &c->objs[len], n);
 		HP_MEMPOOL_STAT_(c, gets, 1);
 		HP_MEMPOOL_STAT_(c, get_objs, n);
+		HP_MEMPOOL_STAT_BULK_(c, n);
 		return 0;
 	}
 	return hp_mempool_get_slow_(mp, objs, n, c);
@@ -248,6 +254,7 @@ static inline void hp_mempool_cache_put_(struct hp_mempool *mp, void *const *obj
 		hp_mempool_copy_(&c->objs[len], objs, n);
 		HP_MEMPOOL_STAT_(c, puts, 1);
 		HP_MEMPOOL_STAT_(c, put_objs, n);
+		HP_MEMPOOL_STAT_BULK_(c, n);
 		return;
 	}
 	hp_mempool_put_slow_(mp, objs, n, c);

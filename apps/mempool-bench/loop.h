@@ -8,7 +8,7 @@
  */
 static void bench_loop(struct bench_job *j)
 {
-	void *tbl[BENCH_MAX_KEEP + 64];
+	void *tbl[BENCH_MAX_KEEP + 64] __attribute__((aligned(64))); /* as DPDK's test */
 	POOL_T *mp = j->pool;
 	const unsigned keep = j->keep, n_get = j->n_get, n_put = j->n_put;
 	uint64_t t0, t, c0, rounds = 0, end;

@@ -70,6 +70,7 @@ static inline int direct_get(struct hp_mempool *mp, void **objs, unsigned n,
 	}
 	HP_MEMPOOL_STAT_(s, gets, 1);
 	HP_MEMPOOL_STAT_(s, get_objs, n);
+	HP_MEMPOOL_STAT_BULK_(s, n);
 	return 0;
 #else
 	(void)s;
@@ -85,6 +86,7 @@ static inline void direct_put(struct hp_mempool *mp, void *const *objs, unsigned
 	HP_MEMPOOL_STAT_(s, backend, 1);
 	HP_MEMPOOL_STAT_(s, puts, 1);
 	HP_MEMPOOL_STAT_(s, put_objs, n);
+	HP_MEMPOOL_STAT_BULK_(s, n);
 }
 
 static void unlink_cache(struct hp_mempool *mp, struct hp_mempool_cache *c)
@@ -161,6 +163,7 @@ static __attribute__((noinline)) int refill_get(struct hp_mempool *mp, void **ob
 	c->len = rem;
 	HP_MEMPOOL_STAT_(c, gets, 1);
 	HP_MEMPOOL_STAT_(c, get_objs, n);
+	HP_MEMPOOL_STAT_BULK_(c, n);
 	return 0;
 }
 
@@ -182,6 +185,7 @@ static __attribute__((noinline)) void flush_put(struct hp_mempool *mp, void *con
 	HP_MEMPOOL_STAT_(c, backend, 1);
 	HP_MEMPOOL_STAT_(c, puts, 1);
 	HP_MEMPOOL_STAT_(c, put_objs, n);
+	HP_MEMPOOL_STAT_BULK_(c, n);
 }
 
 /*

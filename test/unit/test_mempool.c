@@ -491,6 +491,10 @@ static void test_dump_names_the_pool_backend_and_counts(void **state)
 	assert_non_null(strstr(buf, "t.dump"));
 	assert_non_null(strstr(buf, "ring_mp_mc"));
 	assert_non_null(strstr(buf, "in use 1"));
+#ifdef HP_MEMPOOL_STATS
+	/* the one get refilled the cache: one call, one object, one backend call, bulk size 1 */
+	assert_non_null(strstr(buf, "gets 1 (1 objs) fails 0 puts 0 (0 objs) backend 1 bulk 1:1 "));
+#endif
 	free(buf);
 	hp_mempool_put(mp, o);
 	hp_mempool_free(mp);
