@@ -192,7 +192,10 @@ int main(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	static struct cell cells[2 * BENCH_MAX_THREADS * 27];
-	void *hp_pools[2], *dpdk_pools[2] = {NULL, NULL};
+	void *hp_pools[2];
+#ifdef HP_HAVE_DPDK
+	void *dpdk_pools[2] = {NULL, NULL};
+#endif
 	double seconds = 0.1;
 	int opt, json = 0, no_dpdk = 0, no_huge = 0, quick = 0, dpdk = 0;
 	unsigned n, i, r, repeat = 10;
