@@ -167,6 +167,30 @@ static __attribute__((noinline)) int refill_get(struct hp_mempool *mp, void **ob
 	return 0;
 }
 
+/*
+ * A bulk larger than the cache c (of mp): the objects c holds count too, or a get of every
+ * object of the pool would fail while some sit in a cache. The backend part is taken first, so
+ * that a failure leaves c and the pool as they were.
+ */
+static __attribute__((noinline)) int drain_get(struct hp_mempool *mp, void **objs, unsigned n,
+					       struct hp_mempool_cache *c)
+{
+	unsigned len = (unsigned)c->len; /* < n, as n > size >= len */
+
+	if (mp->ops->dequeue(mp, objs + len, n - len) < 0) {
+		HP_MEMPOOL_STAT_(c, backend, 1);
+		HP_MEMPOOL_STAT_(c, get_fails, 1);
+		return -ENOENT;
+	}
+	hp_mempool_copy_(objs, c->objs, len);
+	c->len = 0;
+	HP_MEMPOOL_STAT_(c, backend, 1);
+	HP_MEMPOOL_STAT_(c, gets, 1);
+	HP_MEMPOOL_STAT_(c, get_objs, n);
+	HP_MEMPOOL_STAT_BULK_(c, n);
+	return 0;
+}
+
 /* The cache c (of mp, size >= n) would pass its threshold: flush its colder part. */
 static __attribute__((noinline)) void flush_put(struct hp_mempool *mp, void *const *objs,
 						unsigned n, struct hp_mempool_cache *c)
@@ -202,6 +226,8 @@ HP_API int hp_mempool_get_slow_(struct hp_mempool *mp, void **objs, unsigned n,
 	}
 	if (c && c->size && n <= c->size)
 		return refill_get(mp, objs, n, c);
+	if (c && c->len)
+		return drain_get(mp, objs, n, c);
 	return direct_get(mp, objs, n, c ? c : slot0(mp));
 }
 

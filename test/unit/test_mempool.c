@@ -378,6 +378,34 @@ static void test_bulk_get_takes_nothing_when_short(void **state)
 	hp_mempool_free(mp);
 }
 
+static void test_bulk_above_the_cache_size_counts_the_objects_in_the_cache(void **state)
+{
+	struct hp_mempool *mp = hp_mempool_create("t.drain", 100, 8, 16, 0, 0);
+	void *objs[101];
+	unsigned i;
+
+	(void)state;
+	assert_non_null(mp);
+	assert_int_equal(hp_mempool_get_bulk(mp, objs, 100), 0);
+	for (i = 0; i < 10; i++) /* one by one: they stay in this core's cache */
+		hp_mempool_put(mp, objs[i]);
+	hp_mempool_put_bulk(mp, objs + 10, 90); /* more than the cache size: to the backend */
+	assert_int_equal(cache_of_lcore(mp)->len, 10);
+	assert_int_equal(hp_mempool_avail_count(mp), 100);
+	/* one more than there is: nothing moves, from the cache or the backend */
+	assert_int_equal(hp_mempool_get_bulk(mp, objs, 101), -ENOENT);
+	assert_int_equal(cache_of_lcore(mp)->len, 10);
+	assert_int_equal(hp_mempool_avail_count(mp), 100);
+	/* every object, 10 of them in the cache: one bulk gets them all */
+	assert_int_equal(hp_mempool_get_bulk(mp, objs, 100), 0);
+	assert_int_equal(cache_of_lcore(mp)->len, 0);
+	assert_int_equal(hp_mempool_avail_count(mp), 0);
+	assert_distinct(objs, 100);
+	hp_mempool_put_bulk(mp, objs, 100);
+	assert_int_equal(hp_mempool_avail_count(mp), 100);
+	hp_mempool_free(mp);
+}
+
 struct iova_check {
 	unsigned wrong, straddle, pagemap_wrong, checked;
 	bool pa;
@@ -609,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_obj_iter_visits_every_object_once),
 		cmocka_unit_test(test_stack_backed_pool_is_lifo_and_conserves_objects),
 		cmocka_unit_test(test_bulk_get_takes_nothing_when_short),
+		cmocka_unit_test(test_bulk_above_the_cache_size_counts_the_objects_in_the_cache),
 		cmocka_unit_test(test_object_iova_matches_memory_and_no_object_straddles_a_break),
 		cmocka_unit_test(test_bad_arguments_fail_with_a_sentence_and_leave_nothing),
 		cmocka_unit_test(test_user_cache_used_with_another_pool_gives_objects_back_first),
