@@ -46,10 +46,8 @@ void bench_start_line(struct bench_job *j);
 extern const struct bench_pool_ops bench_hugepool_ops;
 int bench_hugepool_init(int no_huge);
 #ifdef HP_HAVE_DPDK
+#include "bench_dpdk.h"
 extern const struct bench_pool_ops bench_dpdk_ops;
-/* rte_eal_init for the comparison; 0 or -1 (then the run goes on without DPDK) */
-int bench_dpdk_init(int no_huge);
-const char *bench_dpdk_version(void);
 #endif
 
 #endif

@@ -223,7 +223,7 @@ int main(int argc, char **argv)
 	if (!hp_pools[0] || !hp_pools[1])
 		return 1;
 #ifdef HP_HAVE_DPDK
-	if (!no_dpdk && bench_dpdk_init(no_huge) == 0) {
+	if (!no_dpdk && bench_dpdk_init("mempool-bench", 256, no_huge) == 0) {
 		dpdk_pools[0] = bench_dpdk_ops.pool(0);
 		dpdk_pools[1] = bench_dpdk_ops.pool(1);
 		dpdk = dpdk_pools[0] && dpdk_pools[1];

@@ -5,13 +5,11 @@
  */
 #include <stdio.h>
 
-#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_mempool.h>
-#include <rte_version.h>
 
 #include "bench.h"
 
@@ -19,25 +17,6 @@
 #define POOL_GET(mp, objs, n) rte_mempool_get_bulk(mp, objs, n)
 #define POOL_PUT(mp, objs, n) rte_mempool_put_bulk(mp, objs, n)
 #include "loop.h"
-
-int bench_dpdk_init(int no_huge)
-{
-	char *argv[] = {"mempool-bench", "--in-memory", "--no-pci", "--no-telemetry", "-l", "0-1",
-			"-m", "256", "--log-level=3", no_huge ? "--no-huge" : NULL, NULL};
-	int argc = no_huge ? 10 : 9;
-
-	if (rte_eal_init(argc, argv) < 0) {
-		fprintf(stderr, "mempool-bench: rte_eal_init failed (%s); going on without DPDK\n",
-			rte_strerror(rte_errno));
-		return -1;
-	}
-	return 0;
-}
-
-const char *bench_dpdk_version(void)
-{
-	return rte_version();
-}
 
 static void *dpdk_pool(int cached)
 {

@@ -41,10 +41,8 @@ void bench_pair_start(struct bench_pair *p);
 
 extern const struct bench_ring_ops bench_hugepool_ops;
 #ifdef HP_HAVE_DPDK
+#include "bench_dpdk.h"
 extern const struct bench_ring_ops bench_dpdk_ops;
-/* rte_eal_init for the comparison; 0 or -1 (then the run goes on without DPDK) */
-int bench_dpdk_init(int no_huge);
-const char *bench_dpdk_version(void);
 #endif
 
 #endif

@@ -336,7 +336,7 @@ int main(int argc, char **argv)
 	pick_cpus();
 	engines[0] = &bench_hugepool_ops;
 #ifdef HP_HAVE_DPDK
-	if (dpdk && bench_dpdk_init(asked_no_huge(hp_argv, hp_argc)) == 0)
+	if (dpdk && bench_dpdk_init("ring-bench", 64, asked_no_huge(hp_argv, hp_argc)) == 0)
 		engines[1] = &bench_dpdk_ops;
 #endif
 	for (int single = 1; single >= 0; single--)

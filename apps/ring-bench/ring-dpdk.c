@@ -5,11 +5,9 @@
  */
 #include <stdio.h>
 
-#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_ring.h>
-#include <rte_version.h>
 
 #include "bench.h"
 
@@ -18,25 +16,6 @@
 #define ENQ_BULK(r, objs, n) rte_ring_enqueue_bulk(r, objs, n, NULL)
 #define DEQ_BULK(r, objs, n) rte_ring_dequeue_bulk(r, objs, n, NULL)
 #include "loops.h"
-
-int bench_dpdk_init(int no_huge)
-{
-	char *argv[] = {"ring-bench", "--in-memory", "--no-pci", "--no-telemetry", "-l", "0-1",
-			"-m", "64", "--log-level=error", no_huge ? "--no-huge" : NULL, NULL};
-	int argc = no_huge ? 10 : 9;
-
-	if (rte_eal_init(argc, argv) < 0) {
-		fprintf(stderr, "ring-bench: rte_eal_init failed (%s); going on without DPDK\n",
-			rte_strerror(rte_errno));
-		return -1;
-	}
-	return 0;
-}
-
-const char *bench_dpdk_version(void)
-{
-	return rte_version();
-}
 
 static void *dpdk_create(const char *name, int single)
 {

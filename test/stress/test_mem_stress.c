@@ -38,50 +38,6 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static char *read_file(const char *path)
-{
-	static char buf[65536];
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	assert_true(fd >= 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	assert_true(n >= 0);
-	buf[n] = '\0';
-	return strdup(buf);
-}
-
-static unsigned entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	unsigned n = 0;
-
-	while (d && (de = readdir(d)))
-		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-	if (d)
-		closedir(d);
-	return n;
-}
-
-/*
- * HugePages_Free once back to at least want. The counter is machine-wide: other processes may
- * hold pages a moment (wait up to 10 s), or free some meanwhile (hence "at least"); a leak of
- * ours never comes back. When nothing else runs (CI runs suites one at a time) this is "==".
- */
-static long free_back_to(long want)
-{
-	long got = hp_test_meminfo_free();
-	int i;
-
-	for (i = 0; i < 1000 && got < want; i++) {
-		usleep(10000);
-		got = hp_test_meminfo_free();
-	}
-	return got;
-}
-
 /* Use the memory: write to every page, again and again, until killed. */
 static int scribble(const struct hp_memseg *ms, void *arg)
 {
@@ -94,7 +50,7 @@ static int scribble(const struct hp_memseg *ms, void *arg)
 static void kill_once(const char *opts, unsigned delay_us, const char *dir)
 {
 	long before = hp_test_meminfo_free();
-	char *mounts = read_file("/proc/mounts"), *after;
+	char *mounts = hp_test_read_file("/proc/mounts"), *after;
 	pid_t pid;
 	int st;
 
@@ -112,11 +68,11 @@ static void kill_once(const char *opts, unsigned delay_us, const char *dir)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
 		fail_msg("child ended with status 0x%x before the kill (init failed?)", st);
-	assert_true(free_back_to(before) >= before);
-	after = read_file("/proc/mounts");
+	assert_true(hp_test_free_back_to(before) >= before);
+	after = hp_test_read_file("/proc/mounts");
 	assert_string_equal(after, mounts);
 	if (dir)
-		assert_int_equal(entries(dir), 0);
+		assert_int_equal(hp_test_dir_entries(dir), 0);
 	free(after);
 	free(mounts);
 }

@@ -225,13 +225,6 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static int group_teardown(void **state)
-{
-	(void)state;
-	hp_cleanup();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,5 +233,5 @@ int main(void)
 		cmocka_unit_test(test_ring_pool_with_full_caches_gives_every_object_back_once),
 	};
 
-	return cmocka_run_group_tests_name("mempool_stress", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("mempool_stress", tests, group_setup, hp_test_teardown);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Test helpers: see hp_test.h. Reads the kernel's view directly, never through the library. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,4 +121,54 @@ bool hp_test_init(unsigned need_mb, const char *fmt, ...)
 bool hp_test_huge(void)
 {
 	return on_huge;
+}
+
+char *hp_test_read_file(const char *path)
+{
+	static char buf[65536];
+	char *copy;
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	copy = strdup(buf);
+	assert_non_null(copy);
+	return copy;
+}
+
+unsigned hp_test_dir_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	unsigned n = 0;
+
+	while (d && (de = readdir(d)))
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	if (d)
+		closedir(d);
+	return n;
+}
+
+long hp_test_free_back_to(long want)
+{
+	long now = hp_test_meminfo_free();
+	int i;
+
+	for (i = 0; i < 1000 && now < want; i++) {
+		usleep(10000);
+		now = hp_test_meminfo_free();
+	}
+	return now;
+}
+
+int hp_test_teardown(void **state)
+{
+	(void)state;
+	hp_thread_unregister(); /* nothing to undo when the thread never registered */
+	hp_cleanup();
+	return 0;
 }

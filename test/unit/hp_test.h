@@ -58,4 +58,20 @@ bool hp_test_huge(void);
 /* Split a blank-separated option string into argv (argv[0] = "test") and call hp_init. */
 int hp_test_init_str(const char *opts);
 
+/* The whole of a (small, /proc or /sys) file, malloc'd; fails the test if it cannot be read. */
+char *hp_test_read_file(const char *path);
+
+/* Entries of a directory other than . and .. (0 if it cannot be opened). */
+unsigned hp_test_dir_entries(const char *path);
+
+/*
+ * HugePages_Free once back to at least want, waiting up to 10 s. The counter is machine-wide:
+ * another process may hold pages a moment, or free some meanwhile (hence "at least"); a leak
+ * of ours never comes back. With nothing else running (CI runs suites one at a time) it is "==".
+ */
+long hp_test_free_back_to(long want);
+
+/* A cmocka group teardown: unregister the thread (if it was) and hp_cleanup(). */
+int hp_test_teardown(void **state);
+
 #endif

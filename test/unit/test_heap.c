@@ -23,13 +23,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	hp_cleanup();
-	return 0;
-}
-
 static void fill(void *p, size_t n, unsigned seed)
 {
 	unsigned char *b = p;
@@ -329,7 +322,7 @@ static void test_malloc_before_init_fails_einval(void **state)
 	hp_free(NULL);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, hp_test_teardown)
 
 int main(void)
 {

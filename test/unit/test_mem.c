@@ -307,20 +307,6 @@ static void test_no_huge_works_without_any_hugepage(void **state)
 	expect_failure("--no-huge --iova=pa --socket-mem=4", -EINVAL, "--iova=pa");
 }
 
-static bool dir_is_empty(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	unsigned n = 0;
-
-	while (d && (de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	if (d)
-		closedir(d);
-	return n == 0;
-}
-
 static void test_huge_dir_leaves_no_file_on_the_mount(void **state)
 {
 	char dir[] = "/tmp/hp-test-hugetlbfs-XXXXXX", opts[128];
@@ -339,9 +325,9 @@ static void test_huge_dir_leaves_no_file_on_the_mount(void **state)
 	init_ok(opts);
 	assert_int_equal(hp_mem_reserved(0), 16 * MB);
 	assert_true(hp_mem_lists[0]->fd >= 0);
-	assert_true(dir_is_empty(dir));
+	assert_true(!hp_test_dir_entries(dir));
 	hp_cleanup();
-	assert_true(dir_is_empty(dir));
+	assert_true(!hp_test_dir_entries(dir));
 	assert_int_equal(held_kb(), 0);
 	expect_failure("--huge-dir=/tmp --socket-mem=4", -EINVAL, "not a hugetlbfs mount");
 	assert_int_equal(umount(dir), 0);
@@ -544,40 +530,6 @@ static void test_short_pool_at_fault_time_is_enomem_under_the_sigbus_guard(void 
 /* ---- kill -9 -------------------------------------------------------------------------------- */
 
 /*
- * HugePages_Free once back to at least want. The counter is machine-wide: other processes may
- * hold pages a moment (wait up to 10 s), or free some meanwhile (hence "at least"); a leak of
- * ours never comes back. When nothing else runs (CI runs suites one at a time) this is "==".
- */
-static long free_back_to(long want)
-{
-	long now = hp_test_meminfo_free();
-	int i;
-
-	for (i = 0; i < 1000 && now < want; i++) {
-		usleep(10000);
-		now = hp_test_meminfo_free();
-	}
-	return now;
-}
-
-static char *read_mounts(void)
-{
-	static char buf[65536];
-	char *copy;
-	ssize_t n;
-	int fd = open("/proc/mounts", O_RDONLY);
-
-	assert_true(fd >= 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	assert_true(n > 0);
-	buf[n] = '\0';
-	copy = strdup(buf);
-	assert_non_null(copy);
-	return copy;
-}
-
-/*
  * A child starts the runtime with opts and stops (SIGSTOP) during init (hooks) or after it;
  * the parent checks the child holds pages, kills it with SIGKILL and checks every page and
  * the mount table came back. dir, if given, must stay empty throughout.
@@ -585,7 +537,7 @@ static char *read_mounts(void)
 static void kill_child(const char *opts, long mb, unsigned hooks, const char *dir)
 {
 	long before = hp_test_meminfo_free();
-	char *mounts = read_mounts(), *after;
+	char *mounts = hp_test_read_file("/proc/mounts"), *after;
 	int st;
 	pid_t pid;
 
@@ -611,14 +563,14 @@ static void kill_child(const char *opts, long mb, unsigned hooks, const char *di
 	else
 		assert_int_equal(pid_held_kb(pid), mb * 1024);
 	if (dir)
-		assert_true(dir_is_empty(dir));
+		assert_true(!hp_test_dir_entries(dir));
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-	assert_true(free_back_to(before) >= before);
+	assert_true(hp_test_free_back_to(before) >= before);
 	if (dir)
-		assert_true(dir_is_empty(dir));
-	after = read_mounts();
+		assert_true(!hp_test_dir_entries(dir));
+	after = hp_test_read_file("/proc/mounts");
 	assert_string_equal(after, mounts);
 	free(after);
 	free(mounts);

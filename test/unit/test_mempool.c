@@ -616,14 +616,6 @@ static int group_setup(void **state)
 	return hp_thread_register();
 }
 
-static int group_teardown(void **state)
-{
-	(void)state;
-	hp_thread_unregister();
-	hp_cleanup();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -649,5 +641,5 @@ int main(void)
 #endif
 	};
 
-	return cmocka_run_group_tests_name("mempool", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("mempool", tests, group_setup, hp_test_teardown);
 }

@@ -39,13 +39,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	hp_cleanup();
-	return 0;
-}
-
 static void test_reserved_zone_is_found_by_name_and_gone_after_free(void **state)
 {
 	const struct hp_memzone *mz, *found;
@@ -453,7 +446,7 @@ static void test_zones_are_forgotten_after_cleanup_and_reinit(void **state)
 	assert_non_null(hp_memzone_reserve("survivor", 4096, 0, 0, 0));
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, hp_test_teardown)
 
 int main(void)
 {

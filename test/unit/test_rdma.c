@@ -6,6 +6,7 @@
  * objects and the error paths only a device can show. Device cases skip without one.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -402,6 +403,7 @@ struct reader {
 	char *va;
 	size_t len;
 	_Atomic bool stop;
+	_Atomic unsigned long passes; /* whole passes over the range */
 	unsigned long bad, lookups;
 };
 
@@ -411,39 +413,54 @@ static void *read_loop(void *arg)
 	struct reader *r = arg;
 	size_t off;
 
-	while (!atomic_load(&r->stop))
+	while (!atomic_load(&r->stop)) {
 		for (off = 0; off < r->len; off += 4096, r->lookups++) {
 			struct ibv_mr *mr = hp_rdma_mr_of(r->map, r->va + off, 64);
 
 			if (!mr || !mr_holds(mr, r->va + off, 64))
 				r->bad++;
 		}
+		atomic_fetch_add(&r->passes, 1);
+	}
 	return NULL;
+}
+
+static void change_the_map(struct hp_rdma_map *m, char *buf)
+{
+	int j;
+
+	for (j = 0; j < 64; j++)
+		assert_int_equal(hp_rdma_map_register(m, buf + j * 4096, 4096), 0);
+	for (j = 0; j < 64; j++)
+		assert_int_equal(hp_rdma_map_unregister(m, buf + j * 4096, 4096), 0);
 }
 
 static void test_lookups_stay_right_while_the_map_changes(void **state)
 {
 	bool real;
 	struct hp_rdma_map *m = any_map(&real);
-	struct reader r = {m, hp_mem_lists[0]->base, hp_mem_lists[0]->len, false, 0, 0};
+	struct reader r = {m, hp_mem_lists[0]->base, hp_mem_lists[0]->len, false, 0, 0, 0};
 	char *buf =
 	    mmap(NULL, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	pthread_t t;
-	int i, j, rounds = real ? 10 : 200; /* real registrations are slow in the emulated VM */
+	unsigned long first;
+	int i, rounds = real ? 10 : 200; /* real registrations are slow in the emulated VM */
 
 	(void)state;
 	assert_true(buf != MAP_FAILED);
 	assert_int_equal(pthread_create(&t, NULL, read_loop, &r), 0);
-	for (i = 0; i < rounds; i++) {
-		for (j = 0; j < 64; j++)
-			assert_int_equal(hp_rdma_map_register(m, buf + j * 4096, 4096), 0);
-		for (j = 0; j < 64; j++)
-			assert_int_equal(hp_rdma_map_unregister(m, buf + j * 4096, 4096), 0);
-	}
+	/* the reader is running before the map changes, and ends two whole passes after */
+	while (atomic_load(&r.passes) == 0)
+		sched_yield();
+	first = atomic_load(&r.passes);
+	for (i = 0; i < rounds; i++)
+		change_the_map(m, buf);
 	assert_int_equal(hp_mem_grow(0, hp_mem_page_size()), 0);
+	while (atomic_load(&r.passes) < first + 2)
+		change_the_map(m, buf), i++;
 	atomic_store(&r.stop, true);
 	pthread_join(t, NULL);
-	hp_test_note("%lu lookups during %d registrations and a grow", r.lookups, rounds * 128);
+	hp_test_note("%lu lookups during %d registrations and a grow", r.lookups, i * 128);
 	assert_int_equal(r.bad, 0);
 	assert_true(r.lookups > 0);
 	hp_rdma_map_destroy(m);

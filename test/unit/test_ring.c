@@ -524,13 +524,6 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static int group_teardown(void **state)
-{
-	(void)state;
-	hp_cleanup();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,5 +545,5 @@ int main(void)
 		cmocka_unit_test(test_single_producer_and_two_consumers_move_every_value_once),
 	};
 
-	return cmocka_run_group_tests_name("ring", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("ring", tests, group_setup, hp_test_teardown);
 }
