@@ -65,9 +65,12 @@ struct hp_init_opts {
  * Start the runtime from command-line options.
  *
  * Options are taken from the front of argv (argv[0] is the program name and is
- * skipped) up to the first argument that is not a hugepool option, or up to "--",
- * which is consumed. The environment variable HUGEPOOL_OPTS, split on blanks, is
- * read first; argv adds to it and wins where both set the same option.
+ * skipped) up to the first argument that does not start with '-', or up to "--",
+ * which is consumed. An argument before that which starts with '-' but is not a
+ * hugepool option is an error (-EINVAL), so put the program's own options after
+ * "--": `prog --socket-mem=512 -- --my-flag`. The environment variable
+ * HUGEPOOL_OPTS, split on blanks, is read first; argv adds to it and wins where
+ * both set the same option.
  *
  * @param argc number of entries in argv
  * @param argv program arguments; not modified
