@@ -21,6 +21,7 @@
 struct bench_job {
 	void *pool;
 	unsigned keep, n_get, n_put;
+	int constant;       /* n_get == n_put, passed to the pool as a compile-time constant */
 	uint64_t ns;        /* how long to run */
 	uint64_t objs;      /* out: objects got and put back */
 	uint64_t elapsed;   /* out: ns of this thread's CPU time */

@@ -19,6 +19,7 @@ static const unsigned keeps[] = {32, 128, 512};
 struct cell {
 	int cached;
 	unsigned threads, keep, n_get, n_put;
+	int constant; /* replayed with the bulk size a compile-time constant (DPDK's constant_n) */
 	double hp, dpdk; /* M objects per second per thread; 0 = not run */
 };
 
@@ -56,7 +57,7 @@ static double measure(const struct bench_pool_ops *ops, void *pool, const struct
 
 	for (i = 0; i < c->threads; i++)
 		jobs[i] = (struct bench_job){.pool = pool, .keep = c->keep, .n_get = c->n_get,
-					     .n_put = c->n_put, .ns = (uint64_t)(seconds * 1e9),
+					     .n_put = c->n_put, .constant = c->constant, .ns = (uint64_t)(seconds * 1e9),
 					     .ready = &ready, .threads = c->threads};
 	if (ops->run(jobs, c->threads) < 0) {
 		fprintf(stderr, "mempool-bench: %s: a get failed (cache %d, keep %u)\n", ops->name,
@@ -88,16 +89,16 @@ static void print_table(const struct cell *cells, unsigned n, int dpdk)
 {
 	unsigned i;
 
-	printf("%-6s %-7s %-5s %-4s %-4s %14s", "cache", "threads", "keep", "get", "put",
-	       "hugepool Mo/s");
+	printf("%-6s %-7s %-5s %-4s %-4s %-5s %14s", "cache", "threads", "keep", "get", "put",
+	       "const", "hugepool Mo/s");
 	if (dpdk)
 		printf(" %12s %7s", "dpdk Mo/s", "ratio");
 	printf("\n");
 	for (i = 0; i < n; i++) {
 		const struct cell *c = &cells[i];
 
-		printf("%-6s %-7u %-5u %-4u %-4u %14.1f", c->cached ? "512" : "0", c->threads,
-		       c->keep, c->n_get, c->n_put, c->hp);
+		printf("%-6s %-7u %-5u %-4u %-4u %-5s %14.1f", c->cached ? "512" : "0", c->threads,
+		       c->keep, c->n_get, c->n_put, c->constant ? "yes" : "no", c->hp);
 		if (dpdk)
 			printf(" %12.1f %6.2fx", c->dpdk, ratio(c));
 		printf("\n");
@@ -105,40 +106,48 @@ static void print_table(const struct cell *cells, unsigned n, int dpdk)
 }
 
 static const struct cell *find(const struct cell *cells, unsigned n, int cached,
-			       unsigned threads, unsigned keep, unsigned bulk)
+			       unsigned threads, unsigned keep, unsigned bulk, int constant)
 {
 	unsigned i;
 
 	for (i = 0; i < n; i++)
 		if (cells[i].cached == cached && cells[i].threads == threads &&
-		    cells[i].keep == keep && cells[i].n_get == bulk && cells[i].n_put == bulk)
+		    cells[i].keep == keep && cells[i].n_get == bulk && cells[i].n_put == bulk &&
+		    cells[i].constant == constant)
 			return &cells[i];
 	return NULL;
 }
 
-/* the goals: cached one-thread ratios at keep 128, and two threads against one */
+/*
+ * The issue's goals: cached one-thread ratios at keep 128, and two threads against one; for
+ * the bulk size known only at run time, and (DPDK's constant_n replay) known at compile time.
+ */
 static void print_goals(const struct cell *cells, unsigned n, int dpdk, int json)
 {
-	unsigned b;
+	unsigned b, k = 0;
+	int constant;
 
-	for (b = 0; b < 3; b++) {
-		const struct cell *one = find(cells, n, 1, 1, 128, bulks[b]);
-		const struct cell *two = find(cells, n, 1, 2, 128, bulks[b]);
-		double scale = one && two && one->hp > 0 ? 2 * two->hp / one->hp : 0;
+	for (constant = 0; constant < 2; constant++)
+		for (b = 0; b < 3; b++) {
+			const struct cell *one = find(cells, n, 1, 1, 128, bulks[b], constant);
+			const struct cell *two = find(cells, n, 1, 2, 128, bulks[b], constant);
+			double scale = one && two && one->hp > 0 ? 2 * two->hp / one->hp : 0;
+			const char *how = constant ? "constant" : "run-time";
 
-		if (!one)
-			continue;
-		if (json)
-			printf("%s{\"bulk\": %u, \"hp_mops\": %.1f, \"ratio\": %.3f, "
-			       "\"two_threads_vs_one\": %.3f}", b ? ", " : "", bulks[b], one->hp,
-			       ratio(one), scale);
-		else if (dpdk)
-			printf("goal: cached, keep 128, bulk %2u: %.2fx DPDK; 2 threads = %.2fx "
-			       "1 thread\n", bulks[b], ratio(one), scale);
-		else
-			printf("goal: cached, keep 128, bulk %2u: 2 threads = %.2fx 1 thread\n",
-			       bulks[b], scale);
-	}
+			if (!one)
+				continue;
+			if (json)
+				printf("%s{\"bulk\": %u, \"constant\": %s, \"hp_mops\": %.1f, "
+				       "\"ratio\": %.3f, \"two_threads_vs_one\": %.3f}",
+				       k++ ? ", " : "", bulks[b], constant ? "true" : "false",
+				       one->hp, ratio(one), scale);
+			else if (dpdk)
+				printf("goal: cached, keep 128, %s bulk %2u: %.2fx DPDK; 2 threads = "
+				       "%.2fx 1 thread\n", how, bulks[b], ratio(one), scale);
+			else
+				printf("goal: cached, keep 128, %s bulk %2u: 2 threads = %.2fx 1 "
+				       "thread\n", how, bulks[b], scale);
+		}
 }
 
 static void print_json(const struct cell *cells, unsigned n, double seconds, unsigned repeat,
@@ -153,8 +162,9 @@ static void print_json(const struct cell *cells, unsigned n, double seconds, uns
 		const struct cell *c = &cells[i];
 
 		printf("%s{\"cache\": %d, \"threads\": %u, \"keep\": %u, \"get\": %u, \"put\": %u, "
-		       "\"hugepool\": %.2f", i ? ", " : "", c->cached ? BENCH_CACHE : 0, c->threads,
-		       c->keep, c->n_get, c->n_put, c->hp);
+		       "\"constant\": %s, \"hugepool\": %.2f", i ? ", " : "",
+		       c->cached ? BENCH_CACHE : 0, c->threads, c->keep, c->n_get, c->n_put,
+		       c->constant ? "true" : "false", c->hp);
 		if (dpdk)
 			printf(", \"dpdk\": %.2f, \"ratio\": %.3f", c->dpdk, ratio(c));
 		printf("}");
@@ -167,19 +177,23 @@ static void print_json(const struct cell *cells, unsigned n, double seconds, uns
 static unsigned make_cells(struct cell *cells, int quick)
 {
 	unsigned n = 0, cached, threads, k, g, p;
+	int constant;
 
 	for (cached = 0; cached < 2; cached++)
 		for (threads = 1; threads <= BENCH_MAX_THREADS; threads++)
 			for (k = 0; k < 3; k++)
 				for (g = 0; g < 3; g++)
-					for (p = 0; p < 3; p++) {
-						if (quick && (!cached || keeps[k] != 128 || g != p))
-							continue;
-						cells[n++] = (struct cell){
-							.cached = (int)cached, .threads = threads,
-							.keep = keeps[k], .n_get = bulks[g],
-							.n_put = bulks[p]};
-					}
+					for (p = 0; p < 3; p++)
+						/* as DPDK's test: get == put is replayed constant */
+						for (constant = 0; constant <= (g == p); constant++) {
+							if (quick && (!cached || keeps[k] != 128 ||
+								      g != p))
+								continue;
+							cells[n++] = (struct cell){
+							    .cached = (int)cached, .threads = threads,
+							    .keep = keeps[k], .n_get = bulks[g],
+							    .n_put = bulks[p], .constant = constant};
+						}
 	return n;
 }
 
@@ -191,7 +205,7 @@ int main(int argc, char **argv)
 		{"no-dpdk", no_argument, NULL, 'D'},       {"no-huge", no_argument, NULL, 'H'},
 		{"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
-	static struct cell cells[2 * BENCH_MAX_THREADS * 27];
+	static struct cell cells[2 * BENCH_MAX_THREADS * 36];
 	void *hp_pools[2];
 #ifdef HP_HAVE_DPDK
 	void *dpdk_pools[2] = {NULL, NULL};
