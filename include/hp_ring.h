@@ -38,7 +38,7 @@ struct hp_ring_headtail {
 	_Atomic uint32_t head; /**< next index this side claims (CAS when several threads) */
 	_Atomic uint32_t tail; /**< everything before it is finished by this side */
 	uint32_t single;       /**< 1: one thread at a time on this side; set at init */
-	uint32_t opp_tail;     /**< single side only: a recent copy of the other side's tail */
+	uint32_t opp_tail;     /**< single producer only: a recent copy of cons.tail */
 };
 
 /**
