@@ -538,10 +538,19 @@ static void capture(enum hp_log_level level, const char *msg, void *arg)
 		snprintf(logged, sizeof(logged), "%s", msg);
 }
 
+/* The last error logged names the pool, the object's address and what was wrong. */
+static void assert_reported(const char *pool, const void *obj, const char *what)
+{
+	char addr[32];
+
+	snprintf(addr, sizeof(addr), "%p", obj);
+	if (!strstr(logged, pool) || !strstr(logged, addr) || !strstr(logged, what))
+		fail_msg("expected '%s', '%s' and '%s' in: %s", pool, addr, what, logged);
+}
+
 static void test_double_free_is_reported_with_pool_and_object(void **state)
 {
 	struct hp_mempool *mp = hp_mempool_create("t.dfree", 32, 64, 4, 0, 0);
-	char addr[32];
 	void *o;
 
 	(void)state;
@@ -552,10 +561,7 @@ static void test_double_free_is_reported_with_pool_and_object(void **state)
 	logged[0] = 0;
 	hp_mempool_put(mp, o);
 	hp_log_set_handler(NULL, NULL);
-	snprintf(addr, sizeof(addr), "%p", o);
-	assert_non_null(strstr(logged, "t.dfree"));
-	assert_non_null(strstr(logged, addr));
-	assert_non_null(strstr(logged, "double free"));
+	assert_reported("t.dfree", o, "double free");
 	assert_int_equal(hp_mempool_debug_errors(mp), 1);
 	assert_int_equal(hp_mempool_avail_count(mp), 32); /* the second put was refused */
 	assert_int_equal(hp_mempool_audit(mp), 0);
@@ -566,7 +572,6 @@ static void test_foreign_pointer_is_reported_with_pool_and_object(void **state)
 {
 	struct hp_mempool *mp = hp_mempool_create("t.foreign", 32, 64, 4, 0, 0);
 	struct hp_mempool *other = hp_mempool_create("t.other", 32, 64, 4, 0, 0);
-	char addr[32];
 	void *o;
 
 	(void)state;
@@ -577,10 +582,7 @@ static void test_foreign_pointer_is_reported_with_pool_and_object(void **state)
 	logged[0] = 0;
 	hp_mempool_put(mp, o);
 	hp_log_set_handler(NULL, NULL);
-	snprintf(addr, sizeof(addr), "%p", o);
-	assert_non_null(strstr(logged, "t.foreign"));
-	assert_non_null(strstr(logged, addr));
-	assert_non_null(strstr(logged, "not an object of this pool"));
+	assert_reported("t.foreign", o, "not an object of this pool");
 	assert_int_equal(hp_mempool_debug_errors(mp), 1);
 	assert_int_equal(hp_mempool_avail_count(mp), 32);
 	hp_mempool_put(other, o);
@@ -603,7 +605,7 @@ static void test_overrun_is_caught_by_put_and_by_audit(void **state)
 	logged[0] = 0;
 	hp_mempool_put(mp, o);
 	hp_log_set_handler(NULL, NULL);
-	assert_non_null(strstr(logged, "overrun"));
+	assert_reported("t.overrun", o, "overrun");
 	assert_int_equal(hp_mempool_debug_errors(mp), 1);
 	hp_mempool_free(mp);
 }
