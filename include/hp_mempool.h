@@ -233,8 +233,8 @@ static inline int hp_mempool_cache_get_(struct hp_mempool *mp, void **objs, unsi
 
 	if (HP_LIKELY(n <= len)) {
 		len -= n;
-		c->len = len;
 		hp_mempool_copy_(objs, &c->objs[len], n);
+		c->len = len; /* after the copy: see hp_mempool_cache_put_ */
 		HP_MEMPOOL_STAT_(c, gets, 1);
 		HP_MEMPOOL_STAT_(c, get_objs, n);
 		HP_MEMPOOL_STAT_BULK_(c, n);
@@ -250,8 +250,13 @@ static inline void hp_mempool_cache_put_(struct hp_mempool *mp, void *const *obj
 	unsigned long long len = c->len;
 
 	if (HP_LIKELY(len + n <= c->flushthresh)) {
-		c->len = len + n;
 		hp_mempool_copy_(&c->objs[len], objs, n);
+		/*
+		 * len is stored after the copy, never before: the compiler cannot always tell the
+		 * copy's stores from len, and a store of len that comes last lets it carry len in a
+		 * register to the next get or put of a loop instead of reloading it from memory.
+		 */
+		c->len = len + n;
 		HP_MEMPOOL_STAT_(c, puts, 1);
 		HP_MEMPOOL_STAT_(c, put_objs, n);
 		HP_MEMPOOL_STAT_BULK_(c, n);
