@@ -133,16 +133,7 @@ static void dry_pool(unsigned hooks)
 		hp_test_skip("needs a 1 GiB hugepage pool with a free page");
 	snprintf(opts, sizeof(opts), "--huge-size=1G --socket-mem=%u", (before + 1) * 1024);
 	do {
-		hp_mem_test_hooks = hooks | HP_MEM_HOOK_NO_PRECHECK | HP_MEM_HOOK_NORESERVE;
-		rc = hp_test_init_str(opts);
-		hp_mem_test_hooks = 0;
-		if (rc >= 0) {
-			hp_cleanup();
-			/* another process gave 1 GiB pages back meanwhile: the pool was not dry */
-			if (hp_test_free_hugepages(0, GB) > before)
-				hp_test_skip(
-				    "the 1 GiB pool grew during the test (another process)");
-		}
+		rc = hp_test_init_on_dry_pool(opts, hooks, before);
 		assert_int_equal(rc, -ENOMEM);
 		assert_non_null(strstr(hp_last_error(), "when faulting them in"));
 		assert_int_equal(hp_test_free_hugepages(0, GB), before);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "hp_test.h"
+#include "mem/mem_internal.h"
 
 static bool on_huge;
 
@@ -171,4 +172,20 @@ int hp_test_teardown(void **state)
 	hp_thread_unregister(); /* nothing to undo when the thread never registered */
 	hp_cleanup();
 	return 0;
+}
+
+int hp_test_init_on_dry_pool(const char *opts, unsigned hooks, unsigned before_free)
+{
+	int rc;
+
+	hp_mem_test_hooks = hooks | HP_MEM_HOOK_NO_PRECHECK | HP_MEM_HOOK_NORESERVE;
+	rc = hp_test_init_str(opts);
+	hp_mem_test_hooks = 0;
+	if (rc >= 0) {
+		hp_cleanup();
+		if (hp_test_free_hugepages(0, 1UL << 30) > before_free)
+			hp_test_skip("the 1 GiB pool grew during the test (another process gave "
+				     "pages back)");
+	}
+	return rc;
 }

@@ -71,6 +71,14 @@ unsigned hp_test_dir_entries(const char *path);
  */
 long hp_test_free_back_to(long want);
 
+/*
+ * hp_init with opts that ask more 1 GiB pages than the pool has free (before_free: its free
+ * count before), with nothing to stop it before the faults (hooks, plus no up-front check and
+ * no mmap reservation): the pool runs dry at fault time. Returns hp_init's result, having
+ * cleaned up if it succeeded; skips the test if the pool grew meanwhile (another process).
+ */
+int hp_test_init_on_dry_pool(const char *opts, unsigned hooks, unsigned before_free);
+
 /* A cmocka group teardown: unregister the thread (if it was) and hp_cleanup(). */
 int hp_test_teardown(void **state);
 

@@ -497,15 +497,7 @@ static void short_pool_at_fault_time(unsigned hooks)
 		hp_test_skip(
 		    "needs a 1 GiB hugepage pool (a short pool of 1 GiB pages is quick to hit)");
 	snprintf(opts, sizeof(opts), "--huge-size=1G --socket-mem=%u", (before + 1) * 1024);
-	hp_mem_test_hooks = hooks | HP_MEM_HOOK_NO_PRECHECK | HP_MEM_HOOK_NORESERVE;
-	rc = hp_test_init_str(opts);
-	hp_mem_test_hooks = 0;
-	if (rc >= 0) {
-		hp_cleanup();
-		if (hp_test_free_hugepages(0, GB) > before)
-			hp_test_skip("the 1 GiB pool grew during the test (another process gave "
-				     "pages back)");
-	}
+	rc = hp_test_init_on_dry_pool(opts, hooks, before);
 	assert_int_equal(rc, -ENOMEM);
 	if (!strstr(hp_last_error(), "when faulting them in") ||
 	    !strstr(hp_last_error(), "--size 1G"))
