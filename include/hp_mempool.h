@@ -88,8 +88,8 @@ struct hp_mempool_stats {
 struct hp_mempool_cache {
 	/*
 	 * unsigned long long, a type nothing else on the hot path has: a store to len cannot
-	 * alias the pool's uintptr_t fields or the unsigned lcore id, so the compiler keeps
-	 * those in registers across a loop of gets and puts.
+	 * alias the pool's uintptr_t fields or the unsigned lcore id, so the compiler need not
+	 * reload those after it (it still does after a call to the slow path in the same loop).
 	 */
 	unsigned long long len;         /**< objects in objs[0, len) */
 	unsigned long long flushthresh; /**< a put that would pass this flushes the colder ones */
