@@ -40,9 +40,9 @@ static inline __attribute__((always_inline)) void bench_loop_n(struct bench_job 
 /*
  * With j->constant (get and put bulks equal, as DPDK's test replays them), the bulk size is a
  * compile-time constant in the loop, as it is in a program that gets and puts bursts of a fixed
- * size: the inline get and put are specialised for it.
+ * size: the inline get and put are specialised for it. Each variant is a function of its own,
+ * so that none shapes the code of another.
  */
-/* each variant a function of its own, so that none shapes the code of another */
 static __attribute__((noinline)) void bench_loop_var(struct bench_job *j)
 {
 	bench_loop_n(j, j->n_get, j->n_put);
@@ -65,12 +65,10 @@ static __attribute__((noinline)) void bench_loop_32(struct bench_job *j)
 
 static void bench_loop(struct bench_job *j)
 {
-	if (j->constant && j->n_get == j->n_put && j->n_get == 1)
-		bench_loop_1(j);
-	else if (j->constant && j->n_get == j->n_put && j->n_get == 4)
-		bench_loop_4(j);
-	else if (j->constant && j->n_get == j->n_put && j->n_get == 32)
-		bench_loop_32(j);
-	else
-		bench_loop_var(j);
+	switch (j->constant && j->n_get == j->n_put ? j->n_get : 0) {
+	case 1: bench_loop_1(j); break;
+	case 4: bench_loop_4(j); break;
+	case 32: bench_loop_32(j); break;
+	default: bench_loop_var(j); break;
+	}
 }

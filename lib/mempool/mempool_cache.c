@@ -177,14 +177,13 @@ static __attribute__((noinline)) int drain_get(struct hp_mempool *mp, void **obj
 {
 	unsigned len = (unsigned)c->len; /* < n, as n > size >= len */
 
+	HP_MEMPOOL_STAT_(c, backend, 1);
 	if (mp->ops->dequeue(mp, objs + len, n - len) < 0) {
-		HP_MEMPOOL_STAT_(c, backend, 1);
 		HP_MEMPOOL_STAT_(c, get_fails, 1);
 		return -ENOENT;
 	}
 	hp_mempool_copy_(objs, c->objs, len);
 	c->len = 0;
-	HP_MEMPOOL_STAT_(c, backend, 1);
 	HP_MEMPOOL_STAT_(c, gets, 1);
 	HP_MEMPOOL_STAT_(c, get_objs, n);
 	HP_MEMPOOL_STAT_BULK_(c, n);

@@ -7,6 +7,20 @@
  */
 #include "mempool_internal.h"
 
+/* Put n objects the way the release build does (in one call, which keeps the bulk semantics). */
+static void put_as_release(struct hp_mempool *mp, void *const *objs, unsigned n,
+			struct hp_mempool_cache *c, int lcore)
+{
+	if (!n)
+		return;
+	if (lcore)
+		hp_mempool_cache_put_(mp, objs, n, hp_mempool_lcore_cache_(mp));
+	else if (c && c->mp == mp)
+		hp_mempool_cache_put_(mp, objs, n, c);
+	else
+		hp_mempool_put_slow_(mp, objs, n, c);
+}
+
 #ifdef HP_MEMPOOL_DEBUG
 static void report(struct hp_mempool *mp, void *obj, const char *what)
 {
@@ -56,20 +70,6 @@ HP_API void hp_mempool_debug_got_(struct hp_mempool *mp, void **objs, unsigned n
 	}
 }
 
-/* Put n checked objects the way the release build would (one call keeps the bulk semantics). */
-static void put_checked(struct hp_mempool *mp, void *const *objs, unsigned n,
-			struct hp_mempool_cache *c, int lcore)
-{
-	if (!n)
-		return;
-	if (lcore)
-		hp_mempool_cache_put_(mp, objs, n, hp_mempool_lcore_cache_(mp));
-	else if (c && c->mp == mp)
-		hp_mempool_cache_put_(mp, objs, n, c);
-	else
-		hp_mempool_put_slow_(mp, objs, n, c);
-}
-
 HP_API void hp_mempool_debug_put_(struct hp_mempool *mp, void *const *objs, unsigned n,
 				  struct hp_mempool_cache *c, int lcore)
 {
@@ -78,10 +78,10 @@ HP_API void hp_mempool_debug_put_(struct hp_mempool *mp, void *const *objs, unsi
 	/* the good prefix goes back in one call; after a refused object, the rest one by one */
 	for (i = 0; i < n && check_put(mp, objs[i]); i++)
 		;
-	put_checked(mp, objs, i, c, lcore);
+	put_as_release(mp, objs, i, c, lcore);
 	for (i++; i < n; i++)
 		if (check_put(mp, objs[i]))
-			put_checked(mp, &objs[i], 1, c, lcore);
+			put_as_release(mp, &objs[i], 1, c, lcore);
 }
 #else
 HP_API void hp_mempool_debug_got_(struct hp_mempool *mp, void **objs, unsigned n)
@@ -94,9 +94,6 @@ HP_API void hp_mempool_debug_got_(struct hp_mempool *mp, void **objs, unsigned n
 HP_API void hp_mempool_debug_put_(struct hp_mempool *mp, void *const *objs, unsigned n,
 				  struct hp_mempool_cache *c, int lcore)
 {
-	if (lcore)
-		hp_mempool_cache_put_(mp, objs, n, hp_mempool_lcore_cache_(mp));
-	else
-		hp_mempool_generic_put(mp, objs, n, c);
+	put_as_release(mp, objs, n, c, lcore);
 }
 #endif

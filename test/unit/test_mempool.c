@@ -538,6 +538,15 @@ static void capture(enum hp_log_level level, const char *msg, void *arg)
 		snprintf(logged, sizeof(logged), "%s", msg);
 }
 
+/* Put o into mp and keep the error it logs, if any, in logged. */
+static void put_logged(struct hp_mempool *mp, void *o)
+{
+	logged[0] = 0;
+	hp_log_set_handler(capture, NULL);
+	hp_mempool_put(mp, o);
+	hp_log_set_handler(NULL, NULL);
+}
+
 /* The last error logged names the pool, the object's address and what was wrong. */
 static void assert_reported(const char *pool, const void *obj, const char *what)
 {
@@ -555,12 +564,9 @@ static void test_double_free_is_reported_with_pool_and_object(void **state)
 
 	(void)state;
 	assert_non_null(mp);
-	hp_log_set_handler(capture, NULL);
 	assert_int_equal(hp_mempool_get(mp, &o), 0);
 	hp_mempool_put(mp, o);
-	logged[0] = 0;
-	hp_mempool_put(mp, o);
-	hp_log_set_handler(NULL, NULL);
+	put_logged(mp, o);
 	assert_reported("t.dfree", o, "double free");
 	assert_int_equal(hp_mempool_debug_errors(mp), 1);
 	assert_int_equal(hp_mempool_avail_count(mp), 32); /* the second put was refused */
@@ -577,11 +583,8 @@ static void test_foreign_pointer_is_reported_with_pool_and_object(void **state)
 	(void)state;
 	assert_non_null(mp);
 	assert_non_null(other);
-	hp_log_set_handler(capture, NULL);
 	assert_int_equal(hp_mempool_get(other, &o), 0);
-	logged[0] = 0;
-	hp_mempool_put(mp, o);
-	hp_log_set_handler(NULL, NULL);
+	put_logged(mp, o);
 	assert_reported("t.foreign", o, "not an object of this pool");
 	assert_int_equal(hp_mempool_debug_errors(mp), 1);
 	assert_int_equal(hp_mempool_avail_count(mp), 32);
@@ -601,10 +604,7 @@ static void test_overrun_is_caught_by_put_and_by_audit(void **state)
 	memset(o, 0xab, 64 + 4); /* four bytes too many */
 	assert_int_equal(hp_mempool_audit(mp), -EFAULT);
 	assert_non_null(strstr(hp_last_error(), "t.overrun"));
-	hp_log_set_handler(capture, NULL);
-	logged[0] = 0;
-	hp_mempool_put(mp, o);
-	hp_log_set_handler(NULL, NULL);
+	put_logged(mp, o);
 	assert_reported("t.overrun", o, "overrun");
 	assert_int_equal(hp_mempool_debug_errors(mp), 1);
 	hp_mempool_free(mp);
