@@ -167,32 +167,38 @@ static inline void hp_mempool_stat_(struct hp_mempool_cache *c, uint64_t *ctr, u
 #endif
 
 /*
- * Private: copy n pointers. Loads and stores are of type void * (never memcpy, never a vector
- * type that may alias anything): the compiler then knows they cannot change the cache length
- * or the pool's fields, and keeps those in registers across a loop of gets and puts. Eight at a
- * time, which the vectorizer turns into two 32-byte moves where the target has AVX; n == 1
- * first, so that a loop of single gets or puts is unswitched into one without the tail tests.
+ * Private: copy one block of eight pointers. Loads and stores are of type void * (never memcpy,
+ * never a vector type that may alias anything): the compiler then knows they cannot change the
+ * cache length or the pool's fields, and keeps those in registers across a loop of gets and
+ * puts. Where the target has AVX the vectorizer turns a block into two 32-byte moves.
  */
+static inline void hp_mempool_copy8_(void **dst, void *const *src)
+{
+	void *a = src[0], *b = src[1], *c = src[2], *d = src[3];
+	void *e = src[4], *f = src[5], *g = src[6], *h = src[7];
+
+	dst[0] = a;
+	dst[1] = b;
+	dst[2] = c;
+	dst[3] = d;
+	dst[4] = e;
+	dst[5] = f;
+	dst[6] = g;
+	dst[7] = h;
+}
+
+/** Private: copy n pointers, all inline (constant n, and the library's own slow paths). */
 static inline void hp_mempool_copy_(void **dst, void *const *src, unsigned n)
 {
 	if (n == 1) { /* the commonest call: one load, one store, one predictable branch */
 		dst[0] = src[0];
 		return;
 	}
+	/* unrolled twice, not more: fully unrolled, the blocks of a constant bulk are no longer
+	 * turned into vector moves */
 #pragma GCC unroll 2
-	for (; n >= 8; n -= 8, dst += 8, src += 8) {
-		void *a = src[0], *b = src[1], *c = src[2], *d = src[3];
-		void *e = src[4], *f = src[5], *g = src[6], *h = src[7];
-
-		dst[0] = a;
-		dst[1] = b;
-		dst[2] = c;
-		dst[3] = d;
-		dst[4] = e;
-		dst[5] = f;
-		dst[6] = g;
-		dst[7] = h;
-	}
+	for (; n >= 8; n -= 8, dst += 8, src += 8)
+		hp_mempool_copy8_(dst, src);
 	if (!(n & 7)) /* bulks of 8, 16, 32...: no tail tests */
 		return;
 	if (n & 4) {
@@ -217,6 +223,33 @@ static inline void hp_mempool_copy_(void **dst, void *const *src, unsigned n)
 		dst[0] = src[0];
 }
 
+/** Private: hp_mempool_copy_() out of line, for the hot path's odd run-time bulks. */
+HP_API void hp_mempool_copy_out_(void **dst, void *const *src, unsigned n);
+
+/*
+ * Private: the hot path's copy. A constant n is copied inline, folded to its exact moves. A
+ * run-time n (a loop whose bulk size is a variable) must not bring the whole generic copy
+ * inline: its tail tests and registers would weigh on every get and put of the loop, the
+ * single-object ones included, which spill and reload around them. So n == 1 and n < 8 stay
+ * inline (short and cheap), whole blocks of eight stay inline (the block loop alone is small;
+ * left rolled, as unrolling it adds a peeled block that costs more than it saves), and only a
+ * bulk of 9 or more that is not a multiple of 8 calls out.
+ */
+static inline void hp_mempool_cache_copy_(void **dst, void *const *src, unsigned n)
+{
+	if (n == 1) {
+		dst[0] = src[0];
+		return;
+	}
+	if (__builtin_constant_p(n) || n < 8)
+		hp_mempool_copy_(dst, src, n);
+	else if (!(n & 7))
+		for (; n; n -= 8, dst += 8, src += 8)
+			hp_mempool_copy8_(dst, src);
+	else
+		hp_mempool_copy_out_(dst, src, n);
+}
+
 /** Private: the calling thread's cache in mp (slot 0, which never serves, without an lcore id). */
 static inline struct hp_mempool_cache *hp_mempool_lcore_cache_(const struct hp_mempool *mp)
 {
@@ -233,7 +266,7 @@ static inline int hp_mempool_cache_get_(struct hp_mempool *mp, void **objs, unsi
 
 	if (HP_LIKELY(n <= len)) {
 		len -= n;
-		hp_mempool_copy_(objs, &c->objs[len], n);
+		hp_mempool_cache_copy_(objs, &c->objs[len], n);
 		c->len = len; /* after the copy: see hp_mempool_cache_put_ */
 		HP_MEMPOOL_STAT_(c, gets, 1);
 		HP_MEMPOOL_STAT_(c, get_objs, n);
@@ -250,7 +283,7 @@ static inline void hp_mempool_cache_put_(struct hp_mempool *mp, void *const *obj
 	unsigned long long len = c->len;
 
 	if (HP_LIKELY(len + n <= c->flushthresh)) {
-		hp_mempool_copy_(&c->objs[len], objs, n);
+		hp_mempool_cache_copy_(&c->objs[len], objs, n);
 		/*
 		 * len is stored after the copy, never before: the compiler cannot always tell the
 		 * copy's stores from len, and a store of len that comes last lets it carry len in a

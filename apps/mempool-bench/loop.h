@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The measuring loop of DPDK's mempool_perf_autotest, included by each pool under test after
- * defining POOL_T, POOL_GET(pool, objs, n) (0 on success) and POOL_PUT(pool, objs, n): take
- * `keep` objects in bulks of n_get, give them back in bulks of n_put, again and again; look at
- * the clock every 64 rounds. Rates use the thread's CPU time (other load on the machine counts
- * against neither pool); the run stops after j->ns of wall time.
+ * defining POOL_T, POOL_GET(pool, objs, n) (0 on success), POOL_PUT(pool, objs, n) and
+ * POOL_FLUSH(pool) (empty the calling lcore's cache): take `keep` objects in bulks of n_get,
+ * give them back in bulks of n_put, again and again; look at the clock every 64 rounds. Rates
+ * use the thread's CPU time (other load on the machine counts against neither pool); the run
+ * stops after j->ns of wall time.
+ *
+ * Every turn starts with the thread's cache empty, as in a program that has just started: what
+ * an earlier cell left there (how many objects, so where the top of the cache sits against a
+ * 32-byte boundary) would otherwise shape this cell's figure. doc/mempool.md shows the cost of a
+ * cache top off that boundary, which a program mixing odd bulk sizes sees.
  */
 static inline __attribute__((always_inline)) void bench_loop_n(struct bench_job *j,
 								 const unsigned n_get,
@@ -16,6 +22,7 @@ static inline __attribute__((always_inline)) void bench_loop_n(struct bench_job 
 	uint64_t t0, t, c0, rounds = 0, end;
 	unsigned idx, r;
 
+	POOL_FLUSH(mp);
 	bench_start_line(j);
 	t0 = bench_now_ns();
 	c0 = bench_cpu_ns();

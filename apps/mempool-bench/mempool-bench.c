@@ -69,11 +69,40 @@ static double measure(const struct bench_pool_ops *ops, void *pool, const struct
 	return sum / c->threads;
 }
 
+static int same_but_threads(const struct cell *a, const struct cell *b)
+{
+	return a->cached == b->cached && a->keep == b->keep && a->n_get == b->n_get &&
+	       a->n_put == b->n_put && a->constant == b->constant;
+}
+
+/* One turn of cell c on hugepool, then on DPDK; each keeps its best rate. 0 or -1. */
+static int turn(struct cell *c, void *const *hp_pools, void *const *dpdk_pools, int dpdk,
+		double seconds)
+{
+	double v = measure(&bench_hugepool_ops, hp_pools[c->cached], c, seconds);
+
+	if (v < 0)
+		return -1;
+	c->hp = v > c->hp ? v : c->hp;
+#ifdef HP_HAVE_DPDK
+	if (dpdk) {
+		v = measure(&bench_dpdk_ops, dpdk_pools[c->cached], c, seconds);
+		if (v < 0)
+			return -1;
+		c->dpdk = v > c->dpdk ? v : c->dpdk;
+	}
+#else
+	(void)dpdk_pools;
+	(void)dpdk;
+#endif
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mempool-bench [--seconds S] [--repeat R] [--quick] [--no-dpdk] [--no-huge] [--json]\n"
 		   "  --seconds S  time per cell and pool (default 0.1)\n"
-		   "  --repeat R   split that time into R turns, keep the best (default 10)\n"
+		   "  --repeat R   split that time into R turns, keep the best (default 50)\n"
 		   "  --quick      only the cells of the goals (cached, keep 128, get = put)\n"
 		   "  --no-dpdk    do not run DPDK's rte_mempool beside hugepool\n"
 		   "  --no-huge    run both on ordinary 4 KiB pages\n"
@@ -207,12 +236,10 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0}};
 	static struct cell cells[2 * BENCH_MAX_THREADS * 36];
 	void *hp_pools[2];
-#ifdef HP_HAVE_DPDK
 	void *dpdk_pools[2] = {NULL, NULL};
-#endif
 	double seconds = 0.1;
 	int opt, json = 0, no_dpdk = 0, no_huge = 0, quick = 0, dpdk = 0;
-	unsigned n, i, r, repeat = 10;
+	unsigned n, i, r, repeat = 50;
 
 	while ((opt = getopt_long(argc, argv, "s:r:qDHjh", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -226,8 +253,8 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (seconds <= 0 || seconds > 60 || repeat < 1 || repeat > 100) {
-		fprintf(stderr, "mempool-bench: --seconds must be in (0, 60], --repeat in 1..100\n");
+	if (seconds <= 0 || seconds > 60 || repeat < 1 || repeat > 1000) {
+		fprintf(stderr, "mempool-bench: --seconds must be in (0, 60], --repeat in 1..1000\n");
 		return 2;
 	}
 	if (bench_hugepool_init(no_huge) < 0)
@@ -252,25 +279,27 @@ int main(int argc, char **argv)
 		printf("# %d-byte objects, %.2f s per cell in %u turns (best kept), M objects got and "
 		       "put per second of each thread's CPU time (one run: compare within it only)\n",
 		       BENCH_ELT_SIZE, seconds, repeat);
-	/* hugepool and DPDK take turns, repeat times; each keeps its best (least disturbed) */
-	for (i = 0; i < n; i++)
-		for (r = 0; r < repeat; r++) {
-			double v = measure(&bench_hugepool_ops, hp_pools[cells[i].cached], &cells[i],
-					   seconds / repeat);
+	/*
+	 * The cells that differ only in their thread count are measured together: in each of the
+	 * repeat rounds every one of them runs a turn on hugepool and a turn on DPDK, and each
+	 * keeps its best (least disturbed) turn. Both ratios of the goals (hugepool against DPDK,
+	 * two threads against one) so compare figures taken in the same stretch of time, not
+	 * seconds apart on a machine whose other guests come and go.
+	 */
+	for (i = 0; i < n; i++) {
+		unsigned group[BENCH_MAX_THREADS], g, n_group = 0, k;
 
-			if (v < 0)
-				return 1;
-			cells[i].hp = v > cells[i].hp ? v : cells[i].hp;
-#ifdef HP_HAVE_DPDK
-			if (dpdk) {
-				v = measure(&bench_dpdk_ops, dpdk_pools[cells[i].cached], &cells[i],
-					    seconds / repeat);
-				if (v < 0)
+		if (cells[i].threads != 1)
+			continue;
+		for (k = 0; k < n; k++)
+			if (same_but_threads(&cells[i], &cells[k]))
+				group[n_group++] = k;
+		for (r = 0; r < repeat; r++)
+			for (g = 0; g < n_group; g++)
+				if (turn(&cells[group[g]], hp_pools, dpdk_pools, dpdk,
+					 seconds / repeat) < 0)
 					return 1;
-				cells[i].dpdk = v > cells[i].dpdk ? v : cells[i].dpdk;
-			}
-#endif
-		}
+	}
 	if (json) {
 		print_json(cells, n, seconds, repeat, dpdk);
 	} else {

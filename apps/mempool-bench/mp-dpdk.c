@@ -16,6 +16,13 @@
 #define POOL_T struct rte_mempool
 #define POOL_GET(mp, objs, n) rte_mempool_get_bulk(mp, objs, n)
 #define POOL_PUT(mp, objs, n) rte_mempool_put_bulk(mp, objs, n)
+#define POOL_FLUSH(mp)                                                                     \
+	do {                                                                               \
+		struct rte_mempool_cache *c_ = rte_mempool_default_cache(mp, rte_lcore_id()); \
+                                                                                           \
+		if (c_)                                                                    \
+			rte_mempool_cache_flush(c_, mp);                                   \
+	} while (0)
 #include "loop.h"
 
 static void *dpdk_pool(int cached)

@@ -14,6 +14,7 @@
 #define POOL_T struct hp_mempool
 #define POOL_GET(mp, objs, n) hp_mempool_get_bulk(mp, objs, n)
 #define POOL_PUT(mp, objs, n) hp_mempool_put_bulk(mp, objs, n)
+#define POOL_FLUSH(mp) hp_mempool_cache_flush(hp_mempool_default_cache(mp))
 #include "loop.h"
 
 int bench_hugepool_init(int no_huge)

@@ -211,6 +211,11 @@ static __attribute__((noinline)) void flush_put(struct hp_mempool *mp, void *con
 	HP_MEMPOOL_STAT_BULK_(c, n);
 }
 
+HP_API void hp_mempool_copy_out_(void **dst, void *const *src, unsigned n)
+{
+	hp_mempool_copy_(dst, src, n);
+}
+
 /*
  * Entered from the inline get when the cache could not serve: kept small so that the path
  * without a cache (no lcore id, cache size 0, bulk above the cache) is a few tests and a call

@@ -79,6 +79,63 @@ static void test_get_put_through_the_lcore_cache(void **state)
 	hp_mempool_free(mp);
 }
 
+/*
+ * Put a[0, n) and take n back: from the top of the cache, so the same objects in the same order.
+ * Always inline: called with a constant n, it tests the inline copy specialised for that n.
+ */
+static inline __attribute__((always_inline)) void
+put_then_get_gives_the_same_back(struct hp_mempool *mp, void **a, void **b, unsigned n,
+				 unsigned slots)
+{
+	unsigned i;
+
+	for (i = 0; i < slots; i++)
+		b[i] = (void *)(uintptr_t)0x5a5a; /* the copy must not write past b[n - 1] */
+	hp_mempool_put_bulk(mp, a, n);
+	assert_int_equal(hp_mempool_get_bulk(mp, b, n), 0);
+	for (i = 0; i < n; i++)
+		assert_ptr_equal(b[i], a[i]);
+	for (; i < slots; i++)
+		assert_ptr_equal(b[i], (void *)(uintptr_t)0x5a5a);
+}
+
+/*
+ * The hot path copies a constant bulk inline and a run-time one by size class (1, under 8,
+ * whole blocks of 8, the rest out of line): every class, at every offset a block can end on,
+ * moves exactly its n pointers.
+ */
+static void test_every_bulk_size_moves_exactly_its_objects(void **state)
+{
+	enum { SLOTS = 80 };
+	struct hp_mempool *mp = hp_mempool_create("t.sizes", 1024, 64, 128, 0, 0);
+	void *a[SLOTS], *b[SLOTS];
+	volatile unsigned top = 72; /* a run-time bound: n below is not a constant */
+	unsigned n;
+
+	(void)state;
+	assert_non_null(mp);
+	for (n = 1; n <= top; n++) {
+		assert_int_equal(hp_mempool_get_bulk(mp, a, n), 0);
+		assert_distinct(a, n);
+		put_then_get_gives_the_same_back(mp, a, b, n, SLOTS);
+		hp_mempool_put_bulk(mp, b, n);
+	}
+	/* constant bulks, one of each shape of the inline copy (a[] holds the same 64 objects) */
+	assert_int_equal(hp_mempool_get_bulk(mp, a, 64), 0);
+	put_then_get_gives_the_same_back(mp, a, b, 1, SLOTS);
+	put_then_get_gives_the_same_back(mp, a, b, 3, SLOTS);
+	put_then_get_gives_the_same_back(mp, a, b, 4, SLOTS);
+	put_then_get_gives_the_same_back(mp, a, b, 7, SLOTS);
+	put_then_get_gives_the_same_back(mp, a, b, 8, SLOTS);
+	put_then_get_gives_the_same_back(mp, a, b, 13, SLOTS);
+	put_then_get_gives_the_same_back(mp, a, b, 32, SLOTS);
+	put_then_get_gives_the_same_back(mp, a, b, 63, SLOTS);
+	hp_mempool_put_bulk(mp, a, 64);
+	assert_int_equal(hp_mempool_avail_count(mp), 1024);
+	assert_int_equal(hp_mempool_audit(mp), 0);
+	hp_mempool_free(mp);
+}
+
 static void test_counts_include_objects_in_caches(void **state)
 {
 	struct hp_mempool *mp = hp_mempool_create("t.counts", 512, 64, 64, 0, 0);
@@ -622,6 +679,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_get_put_through_the_lcore_cache),
+		cmocka_unit_test(test_every_bulk_size_moves_exactly_its_objects),
 		cmocka_unit_test(test_counts_include_objects_in_caches),
 		cmocka_unit_test(test_cache_moves_objects_in_bulk_when_a_core_only_frees_or_only_allocates),
 		cmocka_unit_test(test_user_owned_cache_serves_a_thread_without_an_lcore_id),
