@@ -4,7 +4,7 @@
  * Lock-free ring of pointers: fixed size, FIFO, multi-producer/multi-consumer by default,
  * single-producer and/or single-consumer when created so. Enqueue and dequeue are inline here;
  * their memory ordering lives in hp_ring_pvt.h. Producers and consumers each own a head and a
- * tail on their own cache line; a ring of count slots holds count - 1 objects, or exactly
+ * tail, each on a cache line of its own; a ring of count slots holds count - 1 objects, or exactly
  * count with HP_RING_EXACT_SZ. Named rings live in a memzone on a NUMA node.
  */
 #ifndef HP_RING_H
@@ -33,12 +33,23 @@ extern "C" {
 /** Longest ring name + 1 (the memzone behind a ring is named "RG_" + name). */
 #define HP_RING_NAMESIZE (HP_MEMZONE_NAMESIZE - 3)
 
-/** One side of the ring (producers or consumers). Private: use the functions below. */
+/**
+ * One side of the ring (producers or consumers). Private: use the functions below.
+ * The head and what only this side reads share a line; the tail, which the other side polls,
+ * has a line of its own, so that polling it never takes away the line this side claims on. An
+ * empty line follows each, so that the adjacent-line prefetcher, which fetches lines in pairs,
+ * never pairs a hot line with another hot line.
+ */
 struct hp_ring_headtail {
-	_Atomic uint32_t head; /**< next index this side claims (CAS when several threads) */
-	_Atomic uint32_t tail; /**< everything before it is finished by this side */
+	/** next index this side claims (CAS when several threads; unused by a single thread,
+	 *  whose head is its tail) */
+	_Atomic uint32_t head;
 	uint32_t single;       /**< 1: one thread at a time on this side; set at init */
-	uint32_t opp_tail;     /**< single producer only: a recent copy of cons.tail */
+	uint32_t opp_tail;     /**< single side only: a recent copy of the other side's tail */
+	HP_CACHE_ALIGNED char gap0_[HP_CACHE_LINE_SIZE]; /**< keeps the prefetcher off tail */
+	/** everything before it is finished by this side */
+	HP_CACHE_ALIGNED _Atomic uint32_t tail;
+	HP_CACHE_ALIGNED char gap1_[HP_CACHE_LINE_SIZE]; /**< keeps the prefetcher off the next */
 };
 
 /**
@@ -53,13 +64,10 @@ struct hp_ring {
 	uint32_t mask;                /**< size - 1 */
 	uint32_t capacity;            /**< most objects held at once */
 	const struct hp_memzone *mz;  /**< the zone holding the ring, NULL after hp_ring_init() */
-	/** producers' side, alone on its cache line */
+	/** producers' side (head and tail each on a line of its own) */
 	HP_CACHE_ALIGNED struct hp_ring_headtail prod;
-	/* a spare line so that the adjacent-line prefetcher does not pair prod with cons */
-	HP_CACHE_ALIGNED char pad0[HP_CACHE_LINE_SIZE];
-	/** consumers' side, alone on its cache line */
+	/** consumers' side (head and tail each on a line of its own) */
 	HP_CACHE_ALIGNED struct hp_ring_headtail cons;
-	HP_CACHE_ALIGNED char pad1[HP_CACHE_LINE_SIZE];
 	/** the slots */
 	HP_CACHE_ALIGNED void *slots[];
 };

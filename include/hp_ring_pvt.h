@@ -100,10 +100,12 @@ static inline uint32_t hp_ring_fit(uint32_t n, uint32_t avail, int burst)
 }
 
 /*
- * Claim n slots to fill. Single producer: nobody else writes prod.head, and cons.tail is read
- * again only when the copy in prod.opp_tail (older, so it never overstates the room) is short
- * or the caller asks for the free space. Returns how many were claimed; *head is where they
- * start, *free_space the room left after.
+ * Claim n slots to fill. A single producer keeps no head apart from its tail: nothing it claims
+ * is visible to anyone before it publishes, so it saves the store (and, in a loop, the
+ * store-to-load hop) of a head; and it reads cons.tail again only when the copy in
+ * prod.opp_tail (older, so it never overstates the room) is short or the caller asks for the
+ * free space. Returns how many were claimed; *head is where they start, *free_space the room
+ * left after.
  */
 static inline uint32_t hp_ring_prod_claim(struct hp_ring *r, uint32_t n, int burst, int single,
 					  uint32_t *head, unsigned *free_space)
@@ -111,7 +113,8 @@ static inline uint32_t hp_ring_prod_claim(struct hp_ring *r, uint32_t n, int bur
 	uint32_t h, ctail, room, want = n;
 
 	if (single) {
-		h = atomic_load_explicit(&r->prod.head, memory_order_relaxed); /* only we write it */
+		/* a single producer claims nothing others could see: its head is its tail */
+		h = atomic_load_explicit(&r->prod.tail, memory_order_relaxed); /* only we write it */
 		room = r->capacity + r->prod.opp_tail - h;
 		if (room < n || free_space) {
 			/* pairs with the consumers' release store of cons.tail in hp_ring_publish:
@@ -121,8 +124,6 @@ static inline uint32_t hp_ring_prod_claim(struct hp_ring *r, uint32_t n, int bur
 			room = r->capacity + ctail - h;
 		}
 		n = hp_ring_fit(n, room, burst);
-		if (n)
-			atomic_store_explicit(&r->prod.head, h + n, memory_order_relaxed);
 	} else {
 		/* acquire pairs with the CAS below in the producer that wrote this head: the
 		 * cons.tail it saw happens before the one we load, so room cannot wrap */
@@ -147,10 +148,11 @@ static inline uint32_t hp_ring_prod_claim(struct hp_ring *r, uint32_t n, int bur
 }
 
 /*
- * Claim n filled slots; the mirror of hp_ring_prod_claim (prod.tail plays cons.tail's part),
- * except that a single consumer reads prod.tail on every call: a consumer that keeps up finds
- * the ring nearly empty, so a copy would be short (and rewritten) nearly every time, and the
- * store of the copy on the path costs more than it saves (measured: 1.5x slower at bulk 1).
+ * Claim n filled slots; the mirror of hp_ring_prod_claim (prod.tail plays cons.tail's part). A
+ * single consumer's copy of prod.tail matters most when the two run on two cores: the producer
+ * stores prod.tail for every bulk, and a consumer reading it on every call pulls that line
+ * away from the producer each time; with the copy it does so once per batch the producer got
+ * ahead by. (The copy lives on the consumer's own line: its store costs nothing shared.)
  */
 static inline uint32_t hp_ring_cons_claim(struct hp_ring *r, uint32_t n, int burst, int single,
 					  uint32_t *head, unsigned *available)
@@ -158,12 +160,17 @@ static inline uint32_t hp_ring_cons_claim(struct hp_ring *r, uint32_t n, int bur
 	uint32_t h, ptail, ready, want = n;
 
 	if (single) {
-		h = atomic_load_explicit(&r->cons.head, memory_order_relaxed); /* only we write it */
-		ptail = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
-		ready = ptail - h;
+		h = atomic_load_explicit(&r->cons.tail, memory_order_relaxed); /* only we write it */
+		ready = r->cons.opp_tail - h;
+		if (ready < n || available) {
+			/* pairs with the producers' release store of prod.tail (hp_ring_publish):
+			 * their slot writes up to it happen before our reads, here and in later
+			 * calls that trust the copy */
+			ptail = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
+			r->cons.opp_tail = ptail;
+			ready = ptail - h;
+		}
 		n = hp_ring_fit(n, ready, burst);
-		if (n)
-			atomic_store_explicit(&r->cons.head, h + n, memory_order_relaxed);
 	} else {
 		/* acquire pairs with the CAS below in the consumer that wrote this head: the
 		 * prod.tail it saw happens before the one we load, so ready cannot wrap */

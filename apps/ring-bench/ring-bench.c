@@ -3,7 +3,9 @@
  * ring-bench: ns per element of hugepool's ring, SP/SC and MP/MC, bulk 1/8/32, one thread doing
  * enqueue+dequeue and a producer/consumer pair on two CPUs. Built with HP_HAVE_DPDK, the same
  * loops time DPDK's rte_ring in the same run, interleaved, and the ratio hugepool/DPDK is printed.
- * Each figure is the best of a few repeats. Nothing here is asserted: it only prints.
+ * Each row's time is split into many short turns, the two rings taking turns, and each figure
+ * is a ring's best turn: on a shared machine a slow spell then costs both rings a few turns
+ * rather than one of them its only measurement. Nothing here is asserted: it only prints.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,7 +26,6 @@
 #define DEQ_BULK(r, objs, n) hp_ring_dequeue_bulk(r, objs, n, NULL)
 #include "loops.h"
 
-#define REPEATS 3
 #define N_ENGINES 2
 
 static void *hp_create(const char *name, int single)
@@ -65,15 +66,16 @@ void bench_pair_start(struct bench_pair *p)
 struct row {
 	int single;
 	unsigned threads, bulk;
-	double ns[N_ENGINES]; /* best of REPEATS; 0 when not run, -1 when it failed */
+	double ns[N_ENGINES]; /* best of the turns; 0 when not run, -1 when it failed */
 };
 
 static struct {
 	bool json;
-	double seconds;     /* per measurement */
-	uint64_t elements;  /* per measurement, if given: overrides seconds */
+	double seconds;     /* per row and ring, split into `repeat` turns */
+	unsigned repeat;    /* turns per row and ring */
+	uint64_t elements;  /* per turn, if given: overrides seconds */
 	int cpu[2];         /* CPUs for the threads; cpu[1] < 0 when there is only one */
-} cfg = {.seconds = 0.02, .cpu = {0, -1}};
+} cfg = {.seconds = 0.3, .repeat = 30, .cpu = {0, -1}};
 
 static const struct bench_ring_ops *engines[N_ENGINES];
 
@@ -152,7 +154,7 @@ static double measure(const struct bench_ring_ops *ops, const struct row *row, u
 	return ns;
 }
 
-/* Elements for one measurement: from --iterations, or enough for --seconds at this speed. */
+/* Elements for one turn: from --iterations, or enough for seconds / repeat at this speed. */
 static uint64_t elements_for(const struct row *row)
 {
 	uint64_t n;
@@ -164,7 +166,7 @@ static uint64_t elements_for(const struct row *row)
 		ns = measure(engines[0], row, 1u << 16);
 		if (ns <= 0)
 			ns = 10;
-		n = (uint64_t)(cfg.seconds * 1e9 / ns);
+		n = (uint64_t)(cfg.seconds / cfg.repeat * 1e9 / ns);
 	}
 	n -= n % row->bulk;
 	return n < row->bulk ? row->bulk : n;
@@ -174,7 +176,7 @@ static void run_row(struct row *row)
 {
 	uint64_t elements = elements_for(row);
 
-	for (int rep = 0; rep < REPEATS; rep++)
+	for (unsigned rep = 0; rep < cfg.repeat; rep++)
 		for (int e = 0; e < N_ENGINES; e++) {
 			double ns;
 
@@ -195,8 +197,8 @@ static const char *mode_name(int single)
 
 static void print_table(const struct row *rows, unsigned n)
 {
-	printf("ring-bench: ns per element (enqueue + dequeue), best of %d, ring of %d slots\n",
-	       REPEATS, BENCH_RING_SIZE);
+	printf("ring-bench: ns per element (enqueue + dequeue), best of %u turns, ring of %d slots\n",
+	       cfg.repeat, BENCH_RING_SIZE);
 	printf("pair threads on CPUs %d and %d%s\n", cfg.cpu[0], cfg.cpu[1],
 	       cfg.cpu[1] < 0 ? " (only one CPU: the pair shares it)" : "");
 #ifdef HP_HAVE_DPDK
@@ -220,9 +222,9 @@ static void print_table(const struct row *rows, unsigned n)
 
 static void print_json(const struct row *rows, unsigned n)
 {
-	printf("{\"bench\":\"ring\",\"unit\":\"ns_per_element\",\"ring_size\":%d,\"repeats\":%d,"
+	printf("{\"bench\":\"ring\",\"unit\":\"ns_per_element\",\"ring_size\":%d,\"repeats\":%u,"
 	       "\"cpus\":[%d,%d],\"dpdk\":",
-	       BENCH_RING_SIZE, REPEATS, cfg.cpu[0], cfg.cpu[1]);
+	       BENCH_RING_SIZE, cfg.repeat, cfg.cpu[0], cfg.cpu[1]);
 #ifdef HP_HAVE_DPDK
 	if (engines[1])
 		printf("\"%s\"", bench_dpdk_version());
@@ -245,14 +247,15 @@ static void print_json(const struct row *rows, unsigned n)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ring-bench [--json] [--seconds S] [--iterations N] [--no-dpdk] "
-		   "[-- hugepool options]\n"
-		   "  --seconds S     time per measurement (default 0.02; each is repeated %d times)\n"
-		   "  --iterations N  elements per measurement instead of --seconds\n"
+	fprintf(f, "usage: ring-bench [--json] [--seconds S] [--repeat R] [--iterations N] "
+		   "[--no-dpdk] [-- hugepool options]\n"
+		   "  --seconds S     time per row and ring (default 0.3)\n"
+		   "  --repeat R      split it into R turns, the rings alternating; keep the best "
+		   "(default 30, 1 to 1000)\n"
+		   "  --iterations N  elements per turn instead of --seconds\n"
 		   "  --no-dpdk       do not run DPDK's rte_ring beside ours\n"
 		   "  --json          one JSON object instead of the table\n"
-		   "  -- ...          options for hp_init, e.g. -- --no-huge (HUGEPOOL_OPTS too)\n",
-		REPEATS);
+		   "  -- ...          options for hp_init, e.g. -- --no-huge (HUGEPOOL_OPTS too)\n");
 }
 
 #ifdef HP_HAVE_DPDK
@@ -274,6 +277,7 @@ static int parse(int argc, char **argv, bool *dpdk)
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},       {"seconds", required_argument, NULL, 's'},
 		{"iterations", required_argument, NULL, 'i'}, {"no-dpdk", no_argument, NULL, 'n'},
+		{"repeat", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -286,6 +290,11 @@ static int parse(int argc, char **argv, bool *dpdk)
 		case 's':
 			cfg.seconds = strtod(optarg, NULL);
 			if (cfg.seconds <= 0)
+				return -1;
+			break;
+		case 'r':
+			cfg.repeat = (unsigned)strtoul(optarg, NULL, 10);
+			if (cfg.repeat < 1 || cfg.repeat > 1000)
 				return -1;
 			break;
 		case 'i':

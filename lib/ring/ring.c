@@ -183,15 +183,20 @@ HP_API void hp_ring_free(struct hp_ring *r)
 		HP_LOG_W("hp_ring_free(%s): %s", r->name, hp_last_error());
 }
 
+/* A side's head; a single thread's side keeps none apart from its tail. */
+static uint32_t side_head(const struct hp_ring_headtail *ht)
+{
+	return atomic_load_explicit(ht->single ? &ht->tail : &ht->head, memory_order_relaxed);
+}
+
 HP_API void hp_ring_dump(FILE *f, const struct hp_ring *r)
 {
 	fprintf(f,
 		"ring %s: size %" PRIu32 " capacity %" PRIu32 " flags 0x%x prod %s %" PRIu32
 		"/%" PRIu32 " cons %s %" PRIu32 "/%" PRIu32 " count %u\n",
 		r->name, r->size, r->capacity, r->flags, r->prod.single ? "single" : "multi",
-		atomic_load_explicit(&r->prod.head, memory_order_relaxed),
-		atomic_load_explicit(&r->prod.tail, memory_order_relaxed),
+		side_head(&r->prod), atomic_load_explicit(&r->prod.tail, memory_order_relaxed),
 		r->cons.single ? "single" : "multi",
-		atomic_load_explicit(&r->cons.head, memory_order_relaxed),
-		atomic_load_explicit(&r->cons.tail, memory_order_relaxed), hp_ring_count(r));
+		side_head(&r->cons), atomic_load_explicit(&r->cons.tail, memory_order_relaxed),
+		hp_ring_count(r));
 }

@@ -386,6 +386,32 @@ static void test_free_ignores_null_and_rings_in_caller_memory(void **state)
 	free(r);
 }
 
+/* The dump shows each side's head and tail, in every mode (a single side's head is its tail). */
+static void test_dump_shows_heads_tails_and_count_in_every_mode(void **state)
+{
+	static const char *const names[] = {"multi", "single"};
+	void *in[5] = {VAL(1), VAL(2), VAL(3), VAL(4), VAL(5)}, *out[2];
+
+	(void)state;
+	for (unsigned m = 0; m < 4; m++) {
+		struct hp_ring *r = ring_new(8, all_modes[m]);
+		char buf[256] = "", want[256];
+		FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+
+		assert_non_null(f);
+		assert_int_equal(hp_ring_enqueue_bulk(r, in, 5, NULL), 5);
+		assert_int_equal(hp_ring_dequeue_bulk(r, out, 2, NULL), 2);
+		hp_ring_dump(f, r);
+		fclose(f);
+		snprintf(want, sizeof(want),
+			 "ring test: size 8 capacity 7 flags 0x%x prod %s 5/5 cons %s 2/2 count 3\n",
+			 all_modes[m], names[!!(all_modes[m] & HP_RING_SP_ENQ)],
+			 names[!!(all_modes[m] & HP_RING_SC_DEQ)]);
+		assert_string_equal(buf, want);
+		free(r);
+	}
+}
+
 /* ---- threads ---- */
 
 #define PER_PRODUCER 300000u
@@ -539,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_create_refuses_a_name_twice),
 		cmocka_unit_test(test_create_refuses_bad_counts_flags_and_names),
 		cmocka_unit_test(test_free_ignores_null_and_rings_in_caller_memory),
+		cmocka_unit_test(test_dump_shows_heads_tails_and_count_in_every_mode),
 		cmocka_unit_test(test_two_producers_two_consumers_move_every_value_once),
 		cmocka_unit_test(test_exact_size_mpmc_ring_moves_every_value_once),
 		cmocka_unit_test(test_single_producer_single_consumer_move_every_value_once),
