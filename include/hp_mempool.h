@@ -273,6 +273,10 @@ static inline int hp_mempool_cache_get_(struct hp_mempool *mp, void **objs, unsi
 		HP_MEMPOOL_STAT_BULK_(c, n);
 		return 0;
 	}
+#ifndef HP_MEMPOOL_STATS
+	if (c->size == 0) /* a pool without caches, or a thread without an lcore id */
+		return mp->ops->dequeue(mp, objs, n);
+#endif
 	return hp_mempool_get_slow_(mp, objs, n, c);
 }
 
@@ -295,6 +299,12 @@ static inline void hp_mempool_cache_put_(struct hp_mempool *mp, void *const *obj
 		HP_MEMPOOL_STAT_BULK_(c, n);
 		return;
 	}
+#ifndef HP_MEMPOOL_STATS
+	if (c->size == 0) { /* straight to the backend: one call, as DPDK makes */
+		mp->ops->enqueue(mp, objs, n);
+		return;
+	}
+#endif
 	hp_mempool_put_slow_(mp, objs, n, c);
 }
 
