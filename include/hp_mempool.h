@@ -237,7 +237,7 @@ HP_API void hp_mempool_copy_out_(void **dst, void *const *src, unsigned n);
  */
 static inline void hp_mempool_cache_copy_(void **dst, void *const *src, unsigned n)
 {
-	if (n == 1) {
+	if (n == 1) { /* first, as in hp_mempool_copy_(): one test for the commonest call */
 		dst[0] = src[0];
 		return;
 	}

@@ -113,8 +113,9 @@ static inline uint32_t hp_ring_prod_claim(struct hp_ring *r, uint32_t n, int bur
 	uint32_t h, ctail, room, want = n;
 
 	if (single) {
-		/* a single producer claims nothing others could see: its head is its tail */
-		h = atomic_load_explicit(&r->prod.tail, memory_order_relaxed); /* only we write it */
+		/* a single producer claims nothing others could see: its head is its tail, and
+		 * only we write it */
+		h = atomic_load_explicit(&r->prod.tail, memory_order_relaxed);
 		room = r->capacity + r->prod.opp_tail - h;
 		if (room < n || free_space) {
 			/* pairs with the consumers' release store of cons.tail in hp_ring_publish:
@@ -160,7 +161,8 @@ static inline uint32_t hp_ring_cons_claim(struct hp_ring *r, uint32_t n, int bur
 	uint32_t h, ptail, ready, want = n;
 
 	if (single) {
-		h = atomic_load_explicit(&r->cons.tail, memory_order_relaxed); /* only we write it */
+		/* our head is our tail, and only we write it */
+		h = atomic_load_explicit(&r->cons.tail, memory_order_relaxed);
 		ready = r->cons.opp_tail - h;
 		if (ready < n || available) {
 			/* pairs with the producers' release store of prod.tail (hp_ring_publish):

@@ -57,7 +57,8 @@ static double measure(const struct bench_pool_ops *ops, void *pool, const struct
 
 	for (i = 0; i < c->threads; i++)
 		jobs[i] = (struct bench_job){.pool = pool, .keep = c->keep, .n_get = c->n_get,
-					     .n_put = c->n_put, .constant = c->constant, .ns = (uint64_t)(seconds * 1e9),
+					     .n_put = c->n_put, .constant = c->constant,
+					     .ns = (uint64_t)(seconds * 1e9),
 					     .ready = &ready, .threads = c->threads};
 	if (ops->run(jobs, c->threads) < 0) {
 		fprintf(stderr, "mempool-bench: %s: a get failed (cache %d, keep %u)\n", ops->name,
@@ -100,9 +101,11 @@ static int turn(struct cell *c, void *const *hp_pools, void *const *dpdk_pools, 
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mempool-bench [--seconds S] [--repeat R] [--quick] [--no-dpdk] [--no-huge] [--json]\n"
+	fprintf(f, "usage: mempool-bench [--seconds S] [--repeat R] [--quick] [--no-dpdk] "
+		   "[--no-huge] [--json]\n"
 		   "  --seconds S  time per cell and pool (default 0.1)\n"
-		   "  --repeat R   split that time into R turns, keep the best (default 50)\n"
+		   "  --repeat R   split that time into R turns, keep the best (default 50, "
+		   "1 to 1000)\n"
 		   "  --quick      only the cells of the goals (cached, keep 128, get = put)\n"
 		   "  --no-dpdk    do not run DPDK's rte_mempool beside hugepool\n"
 		   "  --no-huge    run both on ordinary 4 KiB pages\n"
@@ -161,7 +164,7 @@ static void print_goals(const struct cell *cells, unsigned n, int dpdk, int json
 			const struct cell *one = find(cells, n, 1, 1, 128, bulks[b], constant);
 			const struct cell *two = find(cells, n, 1, 2, 128, bulks[b], constant);
 			double scale = one && two && one->hp > 0 ? 2 * two->hp / one->hp : 0;
-			/* DPDK's own scaling in the same run: what the machine allows two threads */
+			/* DPDK's own scaling in the same run: what the machine allowed */
 			double dscale = one && two && one->dpdk > 0 ? 2 * two->dpdk / one->dpdk : 0;
 			const char *how = constant ? "constant" : "run-time";
 
@@ -174,9 +177,9 @@ static void print_goals(const struct cell *cells, unsigned n, int dpdk, int json
 				       k++ ? ", " : "", bulks[b], constant ? "true" : "false",
 				       one->hp, ratio(one), scale, dscale);
 			else if (dpdk)
-				printf("goal: cached, keep 128, %s bulk %2u: %.2fx DPDK; 2 threads = "
-				       "%.2fx 1 thread (DPDK's: %.2fx)\n", how, bulks[b], ratio(one),
-				       scale, dscale);
+				printf("goal: cached, keep 128, %s bulk %2u: %.2fx DPDK; "
+				       "2 threads = %.2fx 1 thread (DPDK's: %.2fx)\n", how,
+				       bulks[b], ratio(one), scale, dscale);
 			else
 				printf("goal: cached, keep 128, %s bulk %2u: 2 threads = %.2fx 1 "
 				       "thread\n", how, bulks[b], scale);
@@ -258,7 +261,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (seconds <= 0 || seconds > 60 || repeat < 1 || repeat > 1000) {
-		fprintf(stderr, "mempool-bench: --seconds must be in (0, 60], --repeat in 1..1000\n");
+		fprintf(stderr,
+			"mempool-bench: --seconds must be in (0, 60], --repeat in 1..1000\n");
 		return 2;
 	}
 	if (bench_hugepool_init(no_huge) < 0)

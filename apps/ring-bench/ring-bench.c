@@ -197,8 +197,8 @@ static const char *mode_name(int single)
 
 static void print_table(const struct row *rows, unsigned n)
 {
-	printf("ring-bench: ns per element (enqueue + dequeue), best of %u turns, ring of %d slots\n",
-	       cfg.repeat, BENCH_RING_SIZE);
+	printf("ring-bench: ns per element (enqueue + dequeue), best of %u turns, ring of %d "
+	       "slots\n", cfg.repeat, BENCH_RING_SIZE);
 	printf("pair threads on CPUs %d and %d%s\n", cfg.cpu[0], cfg.cpu[1],
 	       cfg.cpu[1] < 0 ? " (only one CPU: the pair shares it)" : "");
 #ifdef HP_HAVE_DPDK
@@ -255,7 +255,8 @@ static void usage(FILE *f)
 		   "  --iterations N  elements per turn instead of --seconds\n"
 		   "  --no-dpdk       do not run DPDK's rte_ring beside ours\n"
 		   "  --json          one JSON object instead of the table\n"
-		   "  -- ...          options for hp_init, e.g. -- --no-huge (HUGEPOOL_OPTS too)\n");
+		   "  -- ...          options for hp_init, e.g. -- --no-huge "
+		   "(HUGEPOOL_OPTS too)\n");
 }
 
 #ifdef HP_HAVE_DPDK

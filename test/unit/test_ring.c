@@ -404,8 +404,8 @@ static void test_dump_shows_heads_tails_and_count_in_every_mode(void **state)
 		hp_ring_dump(f, r);
 		fclose(f);
 		snprintf(want, sizeof(want),
-			 "ring test: size 8 capacity 7 flags 0x%x prod %s 5/5 cons %s 2/2 count 3\n",
-			 all_modes[m], names[!!(all_modes[m] & HP_RING_SP_ENQ)],
+			 "ring test: size 8 capacity 7 flags 0x%x prod %s 5/5 cons %s 2/2 "
+			 "count 3\n", all_modes[m], names[!!(all_modes[m] & HP_RING_SP_ENQ)],
 			 names[!!(all_modes[m] & HP_RING_SC_DEQ)]);
 		assert_string_equal(buf, want);
 		free(r);
