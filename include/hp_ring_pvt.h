@@ -100,12 +100,34 @@ static inline uint32_t hp_ring_fit(uint32_t n, uint32_t avail, int burst)
 }
 
 /*
- * Claim n slots to fill. A single producer keeps no head apart from its tail: nothing it claims
- * is visible to anyone before it publishes, so it saves the store (and, in a loop, the
- * store-to-load hop) of a head; and it reads cons.tail again only when the copy in
- * prod.opp_tail (older, so it never overstates the room) is short or the caller asks for the
- * free space. Returns how many were claimed; *head is where they start, *free_space the room
- * left after.
+ * What a single side may take from index h on: slots (base = capacity, producer) or objects
+ * (base = 0, consumer). A single side keeps no head apart from its tail: nothing it claims is
+ * visible to anyone before it publishes, so it saves the store (and, in a loop, the
+ * store-to-load hop) of a head. It reads the other side's tail again only when its copy in
+ * opp_tail (older, so it never overstates what is there) is short of n or the caller asks for
+ * the exact figure (fresh). The copy lives on the side's own line: its store costs nothing
+ * shared, while a read of the other tail on every call would pull that line away from the
+ * other core each time.
+ */
+static inline uint32_t hp_ring_single_avail(struct hp_ring_headtail *own,
+					    const struct hp_ring_headtail *other, uint32_t base,
+					    uint32_t h, uint32_t n, int fresh)
+{
+	uint32_t avail = base + own->opp_tail - h;
+
+	if (avail < n || fresh) {
+		/* pairs with the other side's release store of its tail (hp_ring_publish): what
+		 * it did to the slots up to there happens before what we do to them, here and in
+		 * later calls that trust the copy */
+		own->opp_tail = atomic_load_explicit(&other->tail, memory_order_acquire);
+		avail = base + own->opp_tail - h;
+	}
+	return avail;
+}
+
+/*
+ * Claim n slots to fill. Returns how many were claimed; *head is where they start,
+ * *free_space the room left after.
  */
 static inline uint32_t hp_ring_prod_claim(struct hp_ring *r, uint32_t n, int burst, int single,
 					  uint32_t *head, unsigned *free_space)
@@ -113,17 +135,9 @@ static inline uint32_t hp_ring_prod_claim(struct hp_ring *r, uint32_t n, int bur
 	uint32_t h, ctail, room, want = n;
 
 	if (single) {
-		/* a single producer claims nothing others could see: its head is its tail, and
-		 * only we write it */
+		/* our head is our tail, and only we write it */
 		h = atomic_load_explicit(&r->prod.tail, memory_order_relaxed);
-		room = r->capacity + r->prod.opp_tail - h;
-		if (room < n || free_space) {
-			/* pairs with the consumers' release store of cons.tail in hp_ring_publish:
-			 * their reads of the slots we are about to overwrite are finished */
-			ctail = atomic_load_explicit(&r->cons.tail, memory_order_acquire);
-			r->prod.opp_tail = ctail;
-			room = r->capacity + ctail - h;
-		}
+		room = hp_ring_single_avail(&r->prod, &r->cons, r->capacity, h, n, !!free_space);
 		n = hp_ring_fit(n, room, burst);
 	} else {
 		/* acquire pairs with the CAS below in the producer that wrote this head: the
@@ -148,13 +162,7 @@ static inline uint32_t hp_ring_prod_claim(struct hp_ring *r, uint32_t n, int bur
 	return n;
 }
 
-/*
- * Claim n filled slots; the mirror of hp_ring_prod_claim (prod.tail plays cons.tail's part). A
- * single consumer's copy of prod.tail matters most when the two run on two cores: the producer
- * stores prod.tail for every bulk, and a consumer reading it on every call pulls that line
- * away from the producer each time; with the copy it does so once per batch the producer got
- * ahead by. (The copy lives on the consumer's own line: its store costs nothing shared.)
- */
+/* Claim n filled slots; the mirror of hp_ring_prod_claim (prod.tail plays cons.tail's part). */
 static inline uint32_t hp_ring_cons_claim(struct hp_ring *r, uint32_t n, int burst, int single,
 					  uint32_t *head, unsigned *available)
 {
@@ -163,15 +171,7 @@ static inline uint32_t hp_ring_cons_claim(struct hp_ring *r, uint32_t n, int bur
 	if (single) {
 		/* our head is our tail, and only we write it */
 		h = atomic_load_explicit(&r->cons.tail, memory_order_relaxed);
-		ready = r->cons.opp_tail - h;
-		if (ready < n || available) {
-			/* pairs with the producers' release store of prod.tail (hp_ring_publish):
-			 * their slot writes up to it happen before our reads, here and in later
-			 * calls that trust the copy */
-			ptail = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
-			r->cons.opp_tail = ptail;
-			ready = ptail - h;
-		}
+		ready = hp_ring_single_avail(&r->cons, &r->prod, 0, h, n, !!available);
 		n = hp_ring_fit(n, ready, burst);
 	} else {
 		/* acquire pairs with the CAS below in the consumer that wrote this head: the

@@ -117,6 +117,12 @@ static double ratio(const struct cell *c)
 	return c->dpdk > 0 ? c->hp / c->dpdk : 0;
 }
 
+/* Two threads' total rate against one thread's (rates are per thread), or 0 without both. */
+static double scaling(double one, double two)
+{
+	return one > 0 ? 2 * two / one : 0;
+}
+
 static void print_table(const struct cell *cells, unsigned n, int dpdk)
 {
 	unsigned i;
@@ -163,9 +169,9 @@ static void print_goals(const struct cell *cells, unsigned n, int dpdk, int json
 		for (b = 0; b < 3; b++) {
 			const struct cell *one = find(cells, n, 1, 1, 128, bulks[b], constant);
 			const struct cell *two = find(cells, n, 1, 2, 128, bulks[b], constant);
-			double scale = one && two && one->hp > 0 ? 2 * two->hp / one->hp : 0;
+			double scale = one && two ? scaling(one->hp, two->hp) : 0;
 			/* DPDK's own scaling in the same run: what the machine allowed */
-			double dscale = one && two && one->dpdk > 0 ? 2 * two->dpdk / one->dpdk : 0;
+			double dscale = one && two ? scaling(one->dpdk, two->dpdk) : 0;
 			const char *how = constant ? "constant" : "run-time";
 
 			if (!one)
