@@ -13,7 +13,7 @@ build=${HP_BUILD:-build}
 
 packages=(gcc meson ninja-build pkg-config python3 libnuma-dev libhugetlbfs-dev libibverbs-dev
 	librdmacm-dev rdma-core ibverbs-providers ibverbs-utils rdmacm-utils libcmocka-dev clang libclang-rt-14-dev
-	libdpdk-dev qemu-system-x86 busybox-static cpio kmod iproute2 doxygen)
+	libdpdk-dev dpdk-dev qemu-system-x86 busybox-static cpio kmod iproute2 doxygen)
 
 say() { printf '\n== %s\n' "$*"; }
 
