@@ -26,18 +26,18 @@ extern "C" {
 
 /** Header in front of each buffer. */
 struct hp_pktbuf {
-	void *buf_addr;            /**< start of the buffer (after the header and private area) */
-	uint64_t buf_iova;         /**< IOVA of buf_addr */
-	uint16_t data_off;         /**< data starts at buf_addr + data_off */
-	uint16_t refcnt;           /**< references; the buffer goes back to its pool at 0 */
-	uint16_t port;             /**< input port, free for the application */
-	uint32_t pkt_len;          /**< bytes of the whole chain (meaningful in the first segment) */
-	uint16_t data_len;         /**< bytes of data in this segment */
-	uint16_t buf_len;          /**< bytes of the buffer */
-	struct hp_mempool *pool;   /**< pool the buffer came from */
-	struct hp_pktbuf *next;    /**< next segment of the chain, or NULL */
-	uint16_t nb_segs;          /**< segments in the chain (meaningful in the first segment) */
-	uint16_t priv_size;        /**< bytes of the private area between header and buffer */
+	void *buf_addr;		 /**< start of the buffer (after the header and private area) */
+	uint64_t buf_iova;	 /**< IOVA of buf_addr */
+	uint16_t data_off;	 /**< data starts at buf_addr + data_off */
+	uint16_t refcnt;	 /**< references; the buffer goes back to its pool at 0 */
+	uint16_t port;		 /**< input port, free for the application */
+	uint32_t pkt_len;	 /**< bytes of the whole chain (meaningful in the first segment) */
+	uint16_t data_len;	 /**< bytes of data in this segment */
+	uint16_t buf_len;	 /**< bytes of the buffer */
+	struct hp_mempool *pool; /**< pool the buffer came from */
+	struct hp_pktbuf *next;	 /**< next segment of the chain, or NULL */
+	uint16_t nb_segs;	 /**< segments in the chain (meaningful in the first segment) */
+	uint16_t priv_size;	 /**< bytes of the private area between header and buffer */
 } HP_CACHE_ALIGNED;
 
 /**
@@ -54,8 +54,8 @@ struct hp_pktbuf {
 HP_API struct hp_mempool *hp_pktbuf_pool_create(const char *name, unsigned n, unsigned cache_size,
 						uint16_t priv_size, uint16_t data_room, int node);
 
-/** Private: put a buffer into its fresh state (one segment, empty, headroom, refcnt 1). */
-static inline void hp_pktbuf_reset_(struct hp_pktbuf *m)
+/** @internal Put a buffer into its fresh state (one segment, empty, headroom, refcnt 1). */
+static inline void __hp_pktbuf_reset(struct hp_pktbuf *m)
 {
 	m->data_off = m->buf_len < HP_PKTBUF_HEADROOM ? m->buf_len : HP_PKTBUF_HEADROOM;
 	m->refcnt = 1;
@@ -76,7 +76,7 @@ static inline struct hp_pktbuf *hp_pktbuf_alloc(struct hp_mempool *pool)
 
 	if (HP_UNLIKELY(hp_mempool_get(pool, &obj) < 0))
 		return NULL;
-	hp_pktbuf_reset_((struct hp_pktbuf *)obj);
+	__hp_pktbuf_reset((struct hp_pktbuf *)obj);
 	return (struct hp_pktbuf *)obj;
 }
 
@@ -84,15 +84,14 @@ static inline struct hp_pktbuf *hp_pktbuf_alloc(struct hp_mempool *pool)
  * Take n buffers, all or nothing, each reset as by hp_pktbuf_alloc().
  * @return 0, or -ENOENT with nothing taken
  */
-static inline int hp_pktbuf_alloc_bulk(struct hp_mempool *pool, struct hp_pktbuf **bufs,
-				       unsigned n)
+static inline int hp_pktbuf_alloc_bulk(struct hp_mempool *pool, struct hp_pktbuf **bufs, unsigned n)
 {
 	unsigned i;
 
 	if (HP_UNLIKELY(hp_mempool_get_bulk(pool, (void **)bufs, n) < 0))
 		return -ENOENT;
 	for (i = 0; i < n; i++)
-		hp_pktbuf_reset_(bufs[i]);
+		__hp_pktbuf_reset(bufs[i]);
 	return 0;
 }
 

@@ -2,10 +2,10 @@
 /**
  * @file hp_ring.h
  * Lock-free ring of pointers: fixed size, FIFO, multi-producer/multi-consumer by default,
- * single-producer and/or single-consumer when created so. Enqueue and dequeue are inline here;
- * their memory ordering lives in hp_ring_pvt.h. Producers and consumers each own a head and a
- * tail, each on a cache line of its own; a ring of count slots holds count - 1 objects, or exactly
- * count with HP_RING_EXACT_SZ. Named rings live in a memzone on a NUMA node.
+ * single-producer and/or single-consumer when created so. A ring of count slots holds
+ * count - 1 objects, or exactly count with HP_RING_EXACT_SZ. Named rings live in a memzone on a
+ * NUMA node. Enqueue and dequeue are inline here; the ring's layout is in hp_ring_core.h and its
+ * memory ordering in hp_ring_pvt.h, both private.
  */
 #ifndef HP_RING_H
 #define HP_RING_H
@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <hp_common.h>
 #include <hp_memzone.h>
+#include <hp_ring_pvt.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,52 +31,7 @@ extern "C" {
 #define HP_RING_EXACT_SZ 0x4
 /** Largest count a ring may have. */
 #define HP_RING_SZ_MASK 0x7fffffffU
-/** Longest ring name + 1 (the memzone behind a ring is named "RG_" + name). */
-#define HP_RING_NAMESIZE (HP_MEMZONE_NAMESIZE - 3)
-
-/**
- * One side of the ring (producers or consumers). Private: use the functions below.
- * The head and what only this side reads share a line; the tail, which the other side polls,
- * has a line of its own, so that polling it never takes away the line this side claims on. An
- * empty line follows each, so that the adjacent-line prefetcher, which fetches lines in pairs,
- * never pairs a hot line with another hot line.
- */
-struct hp_ring_headtail {
-	/** next index this side claims (CAS when several threads; unused by a single thread,
-	 *  whose head is its tail) */
-	_Atomic uint32_t head;
-	uint32_t single;       /**< 1: one thread at a time on this side; set at init */
-	uint32_t opp_tail;     /**< single side only: a recent copy of the other side's tail */
-	HP_CACHE_ALIGNED char gap0_[HP_CACHE_LINE_SIZE]; /**< keeps the prefetcher off tail */
-	/** everything before it is finished by this side */
-	HP_CACHE_ALIGNED _Atomic uint32_t tail;
-	HP_CACHE_ALIGNED char gap1_[HP_CACHE_LINE_SIZE]; /**< keeps the prefetcher off the next */
-};
-
-/**
- * A ring. Place it with hp_ring_create(), or in your own memory with hp_ring_init(). The
- * fields are private; they are here only so that enqueue and dequeue can be inline.
- */
-struct hp_ring {
-	char name[HP_RING_NAMESIZE];  /**< name given at create/init */
-	uint32_t magic;               /**< HP_RING_MAGIC while the ring is live */
-	unsigned flags;               /**< HP_RING_* given at create/init */
-	uint32_t size;                /**< slots, a power of two */
-	uint32_t mask;                /**< size - 1 */
-	uint32_t capacity;            /**< most objects held at once */
-	const struct hp_memzone *mz;  /**< the zone holding the ring, NULL after hp_ring_init() */
-	/** producers' side (head and tail each on a line of its own) */
-	HP_CACHE_ALIGNED struct hp_ring_headtail prod;
-	/** consumers' side (head and tail each on a line of its own) */
-	HP_CACHE_ALIGNED struct hp_ring_headtail cons;
-	/** the slots */
-	HP_CACHE_ALIGNED void *slots[];
-};
-
-/** Value of hp_ring::magic while a ring is live. */
-#define HP_RING_MAGIC 0x52494e47U
-
-#include <hp_ring_pvt.h>
+/* HP_RING_NAMESIZE (longest name + 1) and struct hp_ring come from hp_ring_core.h. */
 
 /**
  * Bytes that a ring of count slots takes (for hp_ring_init() in your own memory).
@@ -107,8 +63,7 @@ HP_API int hp_ring_init(struct hp_ring *r, const char *name, unsigned count, uns
  * @return the ring, or NULL with errno EINVAL (bad name, count or flags), EEXIST (a ring of
  *         that name exists), ENOMEM (no room on the node), ENODEV (no such node)
  */
-HP_API struct hp_ring *hp_ring_create(const char *name, unsigned count, int node,
-				      unsigned flags);
+HP_API struct hp_ring *hp_ring_create(const char *name, unsigned count, int node, unsigned flags);
 
 /**
  * Find a ring made by hp_ring_create().
@@ -142,7 +97,7 @@ HP_API void hp_ring_dump(FILE *f, const struct hp_ring *r);
 static inline unsigned hp_ring_enqueue_bulk(struct hp_ring *r, void *const *objs, unsigned n,
 					    unsigned *free_space)
 {
-	return hp_ring_do_enqueue(r, objs, n, 0, free_space);
+	return __hp_ring_do_enqueue(r, objs, n, 0, free_space);
 }
 
 /**
@@ -156,7 +111,7 @@ static inline unsigned hp_ring_enqueue_bulk(struct hp_ring *r, void *const *objs
 static inline unsigned hp_ring_dequeue_bulk(struct hp_ring *r, void **objs, unsigned n,
 					    unsigned *available)
 {
-	return hp_ring_do_dequeue(r, objs, n, 0, available);
+	return __hp_ring_do_dequeue(r, objs, n, 0, available);
 }
 
 /**
@@ -170,7 +125,7 @@ static inline unsigned hp_ring_dequeue_bulk(struct hp_ring *r, void **objs, unsi
 static inline unsigned hp_ring_enqueue_burst(struct hp_ring *r, void *const *objs, unsigned n,
 					     unsigned *free_space)
 {
-	return hp_ring_do_enqueue(r, objs, n, 1, free_space);
+	return __hp_ring_do_enqueue(r, objs, n, 1, free_space);
 }
 
 /**
@@ -184,7 +139,7 @@ static inline unsigned hp_ring_enqueue_burst(struct hp_ring *r, void *const *obj
 static inline unsigned hp_ring_dequeue_burst(struct hp_ring *r, void **objs, unsigned n,
 					     unsigned *available)
 {
-	return hp_ring_do_dequeue(r, objs, n, 1, available);
+	return __hp_ring_do_dequeue(r, objs, n, 1, available);
 }
 
 /**

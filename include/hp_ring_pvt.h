@@ -1,20 +1,34 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file hp_ring_pvt.h
+ * @internal
  * Private to hp_ring.h (installed only because the inline hot path needs it): every atomic of
  * the ring, each with the access it pairs with. Producers own prod.head/prod.tail, consumers
  * own cons.head/cons.tail; a side moves its head to claim slots, copies, then publishes by
  * moving its tail with a release store that the other side's acquire load pairs with.
  * Indexes run freely over uint32_t; a slot is index & mask. Do not call these directly.
  */
-/* Included alone, this brings hp_ring.h, which includes this file again after struct hp_ring. */
-#include <hp_ring.h>
-
 #ifndef HP_RING_PVT_H
 #define HP_RING_PVT_H
 
-/* The one architecture-specific line of the ring: tell the CPU we are spinning. */
-static inline void hp_ring_pause(void)
+#include <stdatomic.h>
+#include <stdint.h>
+#include <hp_common.h>
+#include <hp_ptrcopy_pvt.h>
+#include <hp_ring_core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @internal Which side of the ring a head move is for. */
+enum __hp_ring_side {
+	__HP_RING_PROD, /**< producers: claim free slots */
+	__HP_RING_CONS, /**< consumers: claim filled slots */
+};
+
+/** @internal Tell the CPU we are spinning (the one architecture-specific line of the ring). */
+static inline void __hp_ring_pause(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
@@ -25,221 +39,177 @@ static inline void hp_ring_pause(void)
 #endif
 }
 
-/*
- * Copy n pointers: four at a time, then the rest. Kept simple on purpose: for the small n of the
- * hot path, short straight code beats the compiler's vectorised loop with its set-up branches.
- */
-static inline void hp_ring_copy_ptrs(void **dst, void *const *src, uint32_t n)
+/** @internal Fill n slots from index head on; past the last slot, go on at slot 0. */
+static inline void __hp_ring_copy_in(struct hp_ring *r, uint32_t head, void *const *objs,
+				     uint32_t n)
 {
-	uint32_t i;
+	uint32_t i = head & r->mask, room = r->size - i;
 
-	for (i = 0; i < (n & ~3u); i += 4) {
-		dst[i] = src[i];
-		dst[i + 1] = src[i + 1];
-		dst[i + 2] = src[i + 2];
-		dst[i + 3] = src[i + 3];
-	}
-	switch (n & 3) {
-	case 3:
-		dst[i + 2] = src[i + 2];
-		/* fallthrough */
-	case 2:
-		dst[i + 1] = src[i + 1];
-		/* fallthrough */
-	case 1:
-		dst[i] = src[i];
-		/* fallthrough */
-	default:
-		break;
-	}
-}
-
-/* Fill the slots from index head on; past the end of the slots, go on at slot 0. */
-static inline void hp_ring_copy_in(struct hp_ring *r, uint32_t head, void *const *objs, uint32_t n)
-{
-	uint32_t i = head & r->mask, k;
-
-	if (n == 1) { /* the commonest call, without the set-up of the copy loop for any n */
+	if (n == 1) { /* the commonest call: no test of the wrap */
 		r->slots[i] = objs[0];
 		return;
 	}
-	if (HP_LIKELY(i + n <= r->size)) {
-		hp_ring_copy_ptrs(&r->slots[i], objs, n);
+	if (HP_LIKELY(n <= room)) {
+		__hp_ptrcopy(&r->slots[i], objs, n);
 		return;
 	}
-	for (k = 0; i < r->size; k++, i++)
-		r->slots[i] = objs[k];
-	for (i = 0; k < n; k++, i++)
-		r->slots[i] = objs[k];
+	__hp_ptrcopy(&r->slots[i], objs, room);
+	__hp_ptrcopy(&r->slots[0], objs + room, n - room);
 }
 
-static inline void hp_ring_copy_out(struct hp_ring *r, uint32_t head, void **objs, uint32_t n)
+/** @internal Read n slots from index head on; past the last slot, go on at slot 0. */
+static inline void __hp_ring_copy_out(struct hp_ring *r, uint32_t head, void **objs, uint32_t n)
 {
-	uint32_t i = head & r->mask, k;
+	uint32_t i = head & r->mask, room = r->size - i;
 
 	if (n == 1) {
 		objs[0] = r->slots[i];
 		return;
 	}
-	if (HP_LIKELY(i + n <= r->size)) {
-		hp_ring_copy_ptrs(objs, &r->slots[i], n);
+	if (HP_LIKELY(n <= room)) {
+		__hp_ptrcopy(objs, &r->slots[i], n);
 		return;
 	}
-	for (k = 0; i < r->size; k++, i++)
-		objs[k] = r->slots[i];
-	for (i = 0; k < n; k++, i++)
-		objs[k] = r->slots[i];
+	__hp_ptrcopy(objs, &r->slots[i], room);
+	__hp_ptrcopy(objs + room, &r->slots[0], n - room);
 }
 
-/* How many of n to take when avail are there: all or nothing (bulk) or as many as fit (burst). */
-static inline uint32_t hp_ring_fit(uint32_t n, uint32_t avail, int burst)
+/**
+ * @internal
+ * How many of n to take when avail are there: all or nothing (bulk) or as many as fit (burst).
+ */
+static inline uint32_t __hp_ring_fit(uint32_t n, uint32_t avail, int burst)
 {
 	if (HP_LIKELY(n <= avail))
 		return n;
 	return burst ? avail : 0;
 }
 
-/*
- * What a single side may take from index h on: slots (base = capacity, producer) or objects
- * (base = 0, consumer). A single side keeps no head apart from its tail: nothing it claims is
- * visible to anyone before it publishes, so it saves the store (and, in a loop, the
- * store-to-load hop) of a head. It reads the other side's tail again only when its copy in
- * opp_tail (older, so it never overstates what is there) is short of n or the caller asks for
- * the exact figure (fresh). The copy lives on the side's own line: its store costs nothing
- * shared, while a read of the other tail on every call would pull that line away from the
- * other core each time.
+/**
+ * @internal
+ * Move one side's head over n entries (free slots for the producers, filled slots for the
+ * consumers): the one claim of the ring, for both sides.
+ *
+ * What the side may take from its head h is base + (the other side's tail) - h, with base the
+ * capacity for producers and 0 for consumers.
+ *
+ * A single side (one thread at a time) keeps no head apart from its tail: nothing it claims is
+ * visible to anyone before it publishes, so it saves the store of a head. It keeps a copy of the
+ * other side's tail in its own line (opp_tail; older than the real one, so it never overstates
+ * what it may take) and reads the real tail again only when the copy is short of n, or when
+ * reread asks for it. Several threads on a side claim with a CAS on the head and always read
+ * the other side's tail.
+ *
+ * @param r the ring
+ * @param side __HP_RING_PROD or __HP_RING_CONS (a constant: the call folds to one side)
+ * @param single the side's hp_ring_headtail::single, read once by the caller
+ * @param n entries wanted
+ * @param burst 0: all of n or nothing; 1: as many as there are, up to n
+ * @param reread 1: a single side reads the other side's tail even when its copy shows enough
+ *        (the caller reports the exact room or count left); 0: the copy is trusted
+ * @param head set to the first index claimed
+ * @param entries set to what the side could take before this claim
+ * @return entries claimed: n, 0, or (burst) anything between
  */
-static inline uint32_t hp_ring_single_avail(struct hp_ring_headtail *own,
-					    const struct hp_ring_headtail *other, uint32_t base,
-					    uint32_t h, uint32_t n, int fresh)
+static inline uint32_t __hp_ring_move_head(struct hp_ring *r, enum __hp_ring_side side, int single,
+					   uint32_t n, int burst, int reread, uint32_t *head,
+					   uint32_t *entries)
 {
-	uint32_t avail = base + own->opp_tail - h;
+	struct hp_ring_headtail *own = side == __HP_RING_PROD ? &r->prod : &r->cons;
+	struct hp_ring_headtail *other = side == __HP_RING_PROD ? &r->cons : &r->prod;
+	uint32_t base = side == __HP_RING_PROD ? r->capacity : 0;
+	uint32_t h, avail, want = n;
 
-	if (avail < n || fresh) {
-		/* pairs with the other side's release store of its tail (hp_ring_publish): what
-		 * it did to the slots up to there happens before what we do to them, here and in
-		 * later calls that trust the copy */
-		own->opp_tail = atomic_load_explicit(&other->tail, memory_order_acquire);
+	if (single) {
+		/* relaxed: our head is our tail, and only we write it */
+		h = atomic_load_explicit(&own->tail, memory_order_relaxed);
 		avail = base + own->opp_tail - h;
-	}
-	return avail;
-}
-
-/*
- * Claim n slots to fill. Returns how many were claimed; *head is where they start,
- * *free_space the room left after.
- */
-static inline uint32_t hp_ring_prod_claim(struct hp_ring *r, uint32_t n, int burst, int single,
-					  uint32_t *head, unsigned *free_space)
-{
-	uint32_t h, ctail, room, want = n;
-
-	if (single) {
-		/* our head is our tail, and only we write it */
-		h = atomic_load_explicit(&r->prod.tail, memory_order_relaxed);
-		room = hp_ring_single_avail(&r->prod, &r->cons, r->capacity, h, n, !!free_space);
-		n = hp_ring_fit(n, room, burst);
+		if (avail < n || reread) {
+			/* pairs with the other side's release store of its tail
+			 * (__hp_ring_publish): what it did to the slots up to there happens before
+			 * what we do to them, here and in later calls that trust the copy */
+			own->opp_tail = atomic_load_explicit(&other->tail, memory_order_acquire);
+			avail = base + own->opp_tail - h;
+		}
+		n = __hp_ring_fit(n, avail, burst);
 	} else {
-		/* acquire pairs with the CAS below in the producer that wrote this head: the
-		 * cons.tail it saw happens before the one we load, so room cannot wrap */
-		h = atomic_load_explicit(&r->prod.head, memory_order_acquire);
+		/* acquire pairs with the CAS below in the thread of this side that wrote this head:
+		 * the other side's tail it saw happens before the one we load, so avail cannot
+		 * wrap */
+		h = atomic_load_explicit(&own->head, memory_order_acquire);
 		do {
-			/* pairs with the consumers' release store of cons.tail (hp_ring_publish) */
-			ctail = atomic_load_explicit(&r->cons.tail, memory_order_acquire);
-			room = r->capacity + ctail - h;
-			n = hp_ring_fit(want, room, burst);
+			/* pairs with the other side's release store of its tail (publish) */
+			avail = base + atomic_load_explicit(&other->tail, memory_order_acquire) - h;
+			n = __hp_ring_fit(want, avail, burst);
 			if (!n)
 				break;
-			/* release pairs with the acquire head loads of the next producers (acquire
-			 * on success only because C11 wants it at least as strong as on failure) */
-		} while (!atomic_compare_exchange_weak_explicit(&r->prod.head, &h, h + n,
-								memory_order_acq_rel,
-								memory_order_acquire));
+			/* release pairs with the acquire head loads of this side's next claimers
+			 * (acquire on success only because C11 wants it at least as strong as on
+			 * failure) */
+		} while (!atomic_compare_exchange_weak_explicit(
+		    &own->head, &h, h + n, memory_order_acq_rel, memory_order_acquire));
 	}
 	*head = h;
-	if (free_space)
-		*free_space = room - n;
+	*entries = avail;
 	return n;
 }
 
-/* Claim n filled slots; the mirror of hp_ring_prod_claim (prod.tail plays cons.tail's part). */
-static inline uint32_t hp_ring_cons_claim(struct hp_ring *r, uint32_t n, int burst, int single,
-					  uint32_t *head, unsigned *available)
-{
-	uint32_t h, ptail, ready, want = n;
-
-	if (single) {
-		/* our head is our tail, and only we write it */
-		h = atomic_load_explicit(&r->cons.tail, memory_order_relaxed);
-		ready = hp_ring_single_avail(&r->cons, &r->prod, 0, h, n, !!available);
-		n = hp_ring_fit(n, ready, burst);
-	} else {
-		/* acquire pairs with the CAS below in the consumer that wrote this head: the
-		 * prod.tail it saw happens before the one we load, so ready cannot wrap */
-		h = atomic_load_explicit(&r->cons.head, memory_order_acquire);
-		do {
-			/* pairs with the producers' release store of prod.tail (hp_ring_publish) */
-			ptail = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
-			ready = ptail - h;
-			n = hp_ring_fit(want, ready, burst);
-			if (!n)
-				break;
-			/* release pairs with the acquire head loads of the next consumers (acquire
-			 * on success only because C11 wants it at least as strong as on failure) */
-		} while (!atomic_compare_exchange_weak_explicit(&r->cons.head, &h, h + n,
-								memory_order_acq_rel,
-								memory_order_acquire));
-	}
-	*head = h;
-	if (available)
-		*available = ready - n;
-	return n;
-}
-
-/*
- * Move a side's tail from head to head + n once the slots are copied. With several threads on
+/**
+ * @internal
+ * Move a side's tail from head to head + n once its slots are copied. With several threads on
  * the side, earlier claimers publish first: wait until the tail reaches our head.
  */
-static inline void hp_ring_publish(struct hp_ring_headtail *ht, uint32_t head, uint32_t n,
-				   int single)
+static inline void __hp_ring_publish(struct hp_ring_headtail *ht, int single, uint32_t head,
+				     uint32_t n)
 {
 	if (!single) {
 		/* acquire pairs with the release store below in the thread that claimed just
-		 * before us, so its copies happen before our release and the other side sees them */
+		 * before us: its copies happen before our release, so the other side sees them */
 		while (atomic_load_explicit(&ht->tail, memory_order_acquire) != head)
-			hp_ring_pause();
+			__hp_ring_pause();
 	}
-	/* release pairs with the other side's acquire load of this tail in its claim: our
+	/* release pairs with the other side's acquire load of this tail in its head move: our
 	 * slot writes (producers) or slot reads (consumers) happen before it moves on */
 	atomic_store_explicit(&ht->tail, head + n, memory_order_release);
 }
 
-static inline unsigned hp_ring_do_enqueue(struct hp_ring *r, void *const *objs, unsigned n,
-					  int burst, unsigned *free_space)
+/** @internal Enqueue: claim, copy in, publish. */
+static inline unsigned __hp_ring_do_enqueue(struct hp_ring *r, void *const *objs, unsigned n,
+					    int burst, unsigned *free_space)
 {
-	uint32_t head;
+	uint32_t head, room;
 	int single = r->prod.single;
 
-	n = hp_ring_prod_claim(r, n, burst, single, &head, free_space);
+	n = __hp_ring_move_head(r, __HP_RING_PROD, single, n, burst, free_space != NULL, &head,
+				&room);
+	if (free_space)
+		*free_space = room - n;
 	if (HP_UNLIKELY(!n))
 		return 0;
-	hp_ring_copy_in(r, head, objs, n);
-	hp_ring_publish(&r->prod, head, n, single);
+	__hp_ring_copy_in(r, head, objs, n);
+	__hp_ring_publish(&r->prod, single, head, n);
 	return n;
 }
 
-static inline unsigned hp_ring_do_dequeue(struct hp_ring *r, void **objs, unsigned n, int burst,
-					  unsigned *available)
+/** @internal Dequeue: claim, copy out, publish. */
+static inline unsigned __hp_ring_do_dequeue(struct hp_ring *r, void **objs, unsigned n, int burst,
+					    unsigned *available)
 {
-	uint32_t head;
+	uint32_t head, ready;
 	int single = r->cons.single;
 
-	n = hp_ring_cons_claim(r, n, burst, single, &head, available);
+	n = __hp_ring_move_head(r, __HP_RING_CONS, single, n, burst, available != NULL, &head,
+				&ready);
+	if (available)
+		*available = ready - n;
 	if (HP_UNLIKELY(!n))
 		return 0;
-	hp_ring_copy_out(r, head, objs, n);
-	hp_ring_publish(&r->cons, head, n, single);
+	__hp_ring_copy_out(r, head, objs, n);
+	__hp_ring_publish(&r->cons, single, head, n);
 	return n;
 }
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -2,7 +2,7 @@
 /*
  * Mempool life cycle: create (check arguments, one memzone for the pool struct and its lcore
  * caches, memzones for the objects, carve, fill the backend), lookup, free, and the registry
- * of named pools (hp_mempool_lock). Objects are carved so that none straddles an IOVA break
+ * of named pools (mempool_lock). Objects are carved so that none straddles an IOVA break
  * unless HP_MEMPOOL_F_NO_IOVA_CONTIG; the 8 bytes before each object hold its IOVA.
  */
 #include <stdio.h>
@@ -13,8 +13,8 @@
 #include "mem/mem_internal.h"
 #include "mempool_internal.h"
 
-pthread_mutex_t hp_mempool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hp_mempool *pools; /* named pools, under hp_mempool_lock */
+pthread_mutex_t mempool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hp_mempool *pools; /* named pools, under mempool_lock */
 
 static struct hp_mempool *find_locked(const char *name)
 {
@@ -26,13 +26,6 @@ static struct hp_mempool *find_locked(const char *name)
 	return NULL;
 }
 
-/* Bytes from one lcore cache to the next: header line + size * 5 / 2 slots. */
-static size_t cache_stride(unsigned cache_size)
-{
-	return HP_ALIGN_UP(sizeof(struct hp_mempool_cache) +
-			   (size_t)cache_size * 5 / 2 * sizeof(void *), HP_CACHE_LINE_SIZE);
-}
-
 static int check_args(const char *name, unsigned n, unsigned elt_size, unsigned cache_size,
 		      unsigned flags)
 {
@@ -41,12 +34,14 @@ static int check_args(const char *name, unsigned n, unsigned elt_size, unsigned 
 			 HP_MEMPOOL_F_NO_CACHE_ALIGN;
 
 	if (!hp_initialized())
-		return hp_fail(-EINVAL, "mempool: the runtime is not started; call hp_init() first");
+		return hp_fail(-EINVAL,
+			       "mempool: the runtime is not started; call hp_init() first");
 	if (len == 0)
 		return hp_fail(-EINVAL, "mempool name is empty; give 1 to %d characters",
 			       HP_MEMPOOL_NAMESIZE - 1);
 	if (len == HP_MEMPOOL_NAMESIZE)
-		return hp_fail(-EINVAL, "mempool name '%.*s...' is too long; use at most %d characters",
+		return hp_fail(-EINVAL,
+			       "mempool name '%.*s...' is too long; use at most %d characters",
 			       HP_MEMPOOL_NAMESIZE - 1, name, HP_MEMPOOL_NAMESIZE - 1);
 	if (n == 0)
 		return hp_fail(-EINVAL, "mempool '%s': 0 objects asked; ask for 1 or more", name);
@@ -54,16 +49,18 @@ static int check_args(const char *name, unsigned n, unsigned elt_size, unsigned 
 		return hp_fail(-EINVAL, "mempool '%s': object size %u; give 1 byte to 1 GiB", name,
 			       elt_size);
 	if (cache_size > HP_MEMPOOL_CACHE_MAX)
-		return hp_fail(-EINVAL, "mempool '%s': cache size %u is above HP_MEMPOOL_CACHE_MAX "
-			       "(%d); use %d or less", name, cache_size, HP_MEMPOOL_CACHE_MAX,
-			       HP_MEMPOOL_CACHE_MAX);
+		return hp_fail(-EINVAL,
+			       "mempool '%s': cache size %u is above HP_MEMPOOL_CACHE_MAX "
+			       "(%d); use %d or less",
+			       name, cache_size, HP_MEMPOOL_CACHE_MAX, HP_MEMPOOL_CACHE_MAX);
 	if (cache_size > n)
-		return hp_fail(-EINVAL, "mempool '%s': cache size %u is larger than the pool (%u "
-			       "objects); use a cache of at most n (n / 8 or less is usual)", name,
-			       cache_size, n);
+		return hp_fail(-EINVAL,
+			       "mempool '%s': cache size %u is larger than the pool (%u "
+			       "objects); use a cache of at most n (n / 8 or less is usual)",
+			       name, cache_size, n);
 	if (flags & ~known)
-		return hp_fail(-EINVAL, "mempool '%s': unknown flags 0x%x; use HP_MEMPOOL_F_*", name,
-			       flags & ~known);
+		return hp_fail(-EINVAL, "mempool '%s': unknown flags 0x%x; use HP_MEMPOOL_F_*",
+			       name, flags & ~known);
 	return 0;
 }
 
@@ -83,14 +80,10 @@ static void init_caches(struct hp_mempool *mp)
 
 	for (i = 0; i <= HP_MAX_LCORES; i++) {
 		struct hp_mempool_cache *c =
-			(struct hp_mempool_cache *)(mp->cache_base + i * mp->cache_stride);
+		    (struct hp_mempool_cache *)(mp->cache_base + i * mp->cache_stride);
 
-		memset(c, 0, sizeof(*c));
-		c->mp = mp;
 		/* slot 0 serves threads without an lcore id: size 0 sends them to the backend */
-		c->size = i ? mp->cache_size : 0;
-		c->flushthresh = c->size * 3 / 2;
-		c->node = mp->node;
+		mempool_cache_init(c, i ? mp->cache_size : 0, mp, mp->node);
 	}
 }
 
@@ -101,8 +94,8 @@ static void set_iova(struct hp_mempool *mp, void *obj, void *arg)
 	(void)arg;
 	memcpy((char *)obj - 8, &iova, 8);
 #ifdef HP_MEMPOOL_DEBUG
-	*mp_cookie_head(obj) = MP_COOKIE_FREE;
-	*mp_cookie_tail(mp, obj) = MP_COOKIE_TAIL;
+	*mempool_cookie_head(obj) = MP_COOKIE_FREE;
+	*mempool_cookie_tail(mp, obj) = MP_COOKIE_TAIL;
 #else
 	(void)mp;
 #endif
@@ -119,7 +112,7 @@ static void batch_add(struct hp_mempool *mp, void *obj, void *arg)
 
 	b->objs[b->n++] = obj;
 	if (b->n == MP_BATCH) {
-		mp->ops->enqueue(mp, b->objs, b->n);
+		mempool_backend_put(mp, b->objs, b->n);
 		b->n = 0;
 	}
 }
@@ -127,7 +120,7 @@ static void batch_add(struct hp_mempool *mp, void *obj, void *arg)
 /* Bytes to ask for `want` objects: their spans, plus one object lost at each page break. */
 static size_t chunk_len(const struct hp_mempool *mp, unsigned want)
 {
-	size_t stride = HP_ALIGN_UP(mp_obj_span(mp), mp->obj_align);
+	size_t stride = HP_ALIGN_UP(mempool_obj_span(mp), mp->obj_align);
 	size_t pg = hp_mem_page_size() ? hp_mem_page_size() : 4096;
 	size_t len = (size_t)want * stride + mp->obj_align + mp->header_size;
 
@@ -148,7 +141,8 @@ static int populate(struct hp_mempool *mp)
 		unsigned got;
 
 		if (mp->n_chunks == HP_MEMPOOL_MAX_CHUNKS)
-			return hp_fail(-ENOMEM, "mempool '%s': %u of %u objects fit in %d chunks; use "
+			return hp_fail(-ENOMEM,
+				       "mempool '%s': %u of %u objects fit in %d chunks; use "
 				       "fewer or smaller objects, or HP_MEMPOOL_F_NO_IOVA_CONTIG",
 				       mp->name, placed, mp->size, HP_MEMPOOL_MAX_CHUNKS);
 		snprintf(zname, sizeof(zname), "mp.%s.%u", mp->name, mp->n_chunks);
@@ -160,13 +154,15 @@ static int populate(struct hp_mempool *mp)
 		ch->len = mz->len;
 		ch->mz = mz;
 		mp->n_chunks++;
-		got = mp_chunk_walk(mp, ch, mp->size - placed, set_iova, NULL);
+		got = mempool_chunk_walk(mp, ch, mp->size - placed, set_iova, NULL);
 		ch->count = got;
 		placed += got;
 		if (got == 0)
-			return hp_fail(-ENOMEM, "mempool '%s': an object of %zu bytes does not fit in "
+			return hp_fail(-ENOMEM,
+				       "mempool '%s': an object of %zu bytes does not fit in "
 				       "IOVA-contiguous memory; use HP_MEMPOOL_F_NO_IOVA_CONTIG or "
-				       "smaller objects", mp->name, mp_obj_span(mp));
+				       "smaller objects",
+				       mp->name, mempool_obj_span(mp));
 	}
 	return 0;
 }
@@ -177,9 +173,9 @@ static void fill_backend(struct hp_mempool *mp)
 	unsigned i;
 
 	for (i = 0; i < mp->n_chunks; i++)
-		mp_chunk_walk(mp, &mp->chunks[i], mp->chunks[i].count, batch_add, &b);
+		mempool_chunk_walk(mp, &mp->chunks[i], mp->chunks[i].count, batch_add, &b);
 	if (b.n)
-		mp->ops->enqueue(mp, b.objs, b.n);
+		mempool_backend_put(mp, b.objs, b.n);
 }
 
 static void release(struct hp_mempool *mp, bool backend)
@@ -204,7 +200,7 @@ static struct hp_mempool *setup(const char *name, unsigned n, unsigned elt_size,
 				unsigned cache_size, int node, unsigned flags,
 				const struct hp_mempool_ops *ops)
 {
-	size_t stride = cache_stride(cache_size);
+	size_t stride = mempool_cache_bytes(cache_size);
 	size_t head = HP_ALIGN_UP(sizeof(struct hp_mempool), HP_CACHE_LINE_SIZE);
 	const struct hp_memzone *mz;
 	struct hp_mempool *mp;
@@ -267,23 +263,26 @@ HP_API struct hp_mempool *hp_mempool_create_ops(const char *name, unsigned n, un
 		return NULL;
 	if (!ops_name)
 		ops_name = default_ops(flags);
-	ops = mp_ops_find(ops_name);
+	ops = mempool_ops_find(ops_name);
 	if (!ops)
-		return hp_fail_ptr(-EINVAL, "mempool '%s': no backend named '%s'; use ring_mp_mc, "
+		return hp_fail_ptr(-EINVAL,
+				   "mempool '%s': no backend named '%s'; use ring_mp_mc, "
 				   "ring_sp_sc, ring_sp_mc, ring_mp_sc, stack or a registered one",
 				   name, ops_name);
-	pthread_mutex_lock(&hp_mempool_lock);
+	pthread_mutex_lock(&mempool_lock);
 	if (find_locked(name)) {
-		pthread_mutex_unlock(&hp_mempool_lock);
-		return hp_fail_ptr(-EEXIST, "mempool '%s' exists already; pick another name or "
-				   "hp_mempool_free() the old one", name);
+		pthread_mutex_unlock(&mempool_lock);
+		return hp_fail_ptr(-EEXIST,
+				   "mempool '%s' exists already; pick another name or "
+				   "hp_mempool_free() the old one",
+				   name);
 	}
 	mp = setup(name, n, elt_size, cache_size, node, flags, ops);
 	if (mp) {
 		mp->next = pools;
 		pools = mp;
 	}
-	pthread_mutex_unlock(&hp_mempool_lock);
+	pthread_mutex_unlock(&mempool_lock);
 	return mp;
 }
 
@@ -299,12 +298,14 @@ HP_API struct hp_mempool *hp_mempool_lookup(const char *name)
 
 	if (!name)
 		return hp_fail_ptr(-EINVAL, "mempool lookup: name is NULL; pass a pool name");
-	pthread_mutex_lock(&hp_mempool_lock);
+	pthread_mutex_lock(&mempool_lock);
 	mp = find_locked(name);
-	pthread_mutex_unlock(&hp_mempool_lock);
+	pthread_mutex_unlock(&mempool_lock);
 	if (!mp)
-		return hp_fail_ptr(-ENOENT, "no mempool named '%s'; create it with "
-				   "hp_mempool_create() first", name);
+		return hp_fail_ptr(-ENOENT,
+				   "no mempool named '%s'; create it with "
+				   "hp_mempool_create() first",
+				   name);
 	return mp;
 }
 
@@ -323,25 +324,25 @@ HP_API void hp_mempool_free(struct hp_mempool *mp)
 {
 	if (!mp)
 		return;
-	pthread_mutex_lock(&hp_mempool_lock);
+	pthread_mutex_lock(&mempool_lock);
 	unlink_locked(mp);
-	mp_detach_user_caches(mp);
+	mempool_detach_user_caches(mp);
 	release(mp, true);
-	pthread_mutex_unlock(&hp_mempool_lock);
+	pthread_mutex_unlock(&mempool_lock);
 }
 
 /* hp_cleanup: pools live in runtime memory, which is about to go. */
 static void mempool_cleanup(void)
 {
-	pthread_mutex_lock(&hp_mempool_lock);
+	pthread_mutex_lock(&mempool_lock);
 	while (pools) {
 		struct hp_mempool *mp = pools;
 
 		pools = mp->next;
-		mp_detach_user_caches(mp);
+		mempool_detach_user_caches(mp);
 		release(mp, true);
 	}
-	pthread_mutex_unlock(&hp_mempool_lock);
+	pthread_mutex_unlock(&mempool_lock);
 }
 
 static int mempool_init(const struct hp_init_opts *opts)
@@ -351,6 +352,9 @@ static int mempool_init(const struct hp_init_opts *opts)
 }
 
 static struct hp_subsys mempool_subsys = {
-	.name = "mempool", .order = 40, .init = mempool_init, .cleanup = mempool_cleanup,
+    .name = "mempool",
+    .order = 40,
+    .init = mempool_init,
+    .cleanup = mempool_cleanup,
 };
 HP_SUBSYS_REGISTER(mempool_subsys)

@@ -1,55 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The slow half of the cache (the fast half is inline in hp_mempool.h), user-owned caches and
- * the backend registry. A cache is a stack, hottest on top, written only by its owner:
+ * the sizing of every cache. A cache is a stack, hottest on top, written only by its owner:
  *  - a put that would pass flushthresh (1.5 x size) flushes the colder bottom to the backend in
  *    one call and keeps the size / 2 hottest objects;
  *  - a get that the cache cannot serve takes what is missing plus size / 2 from the backend in
  *    one call, and hands out the cache's own (hot) objects first.
  * So a core that only frees or only allocates meets the backend once per ~size/2 objects, and
  * one that does both stays between the marks without touching it. Attaching a user cache to a
- * pool takes hp_mempool_lock (once per pool switch, never per object).
+ * pool takes mempool_lock (once per pool switch, never per object).
  */
 #include <numa.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mempool_internal.h"
-
-#define MAX_OPS 16
-static const struct hp_mempool_ops *ops_table[MAX_OPS];
-static unsigned n_ops;
-
-HP_API int hp_mempool_ops_register(const struct hp_mempool_ops *ops)
-{
-	size_t len;
-
-	if (!ops || !ops->name || !ops->alloc || !ops->free || !ops->enqueue || !ops->dequeue ||
-	    !ops->count)
-		return hp_fail(-EINVAL, "mempool backend: a name and all six functions are needed");
-	len = strnlen(ops->name, HP_MEMPOOL_OPS_NAMESIZE);
-	if (len == 0 || len == HP_MEMPOOL_OPS_NAMESIZE)
-		return hp_fail(-EINVAL, "mempool backend name must be 1 to %d characters",
-			       HP_MEMPOOL_OPS_NAMESIZE - 1);
-	if (mp_ops_find(ops->name))
-		return hp_fail(-EEXIST, "mempool backend '%s' is registered already; pick another "
-			       "name", ops->name);
-	if (n_ops == MAX_OPS)
-		return hp_fail(-ENOSPC, "mempool backend '%s': the table holds %d backends; raise "
-			       "MAX_OPS in lib/mempool/mempool_cache.c", ops->name, MAX_OPS);
-	ops_table[n_ops++] = ops;
-	return 0;
-}
-
-const struct hp_mempool_ops *mp_ops_find(const char *name)
-{
-	unsigned i;
-
-	for (i = 0; i < n_ops; i++)
-		if (!strcmp(ops_table[i]->name, name))
-			return ops_table[i];
-	return NULL;
-}
 
 /* The cache that counts operations made without one (slot 0). */
 static inline struct hp_mempool_cache *slot0(struct hp_mempool *mp)
@@ -63,14 +28,14 @@ static inline int direct_get(struct hp_mempool *mp, void **objs, unsigned n,
 #ifdef HP_MEMPOOL_STATS
 	int rc = mp->ops->dequeue(mp, objs, n);
 
-	HP_MEMPOOL_STAT_(s, backend, 1);
+	__HP_MEMPOOL_STAT(s, backend, 1);
 	if (rc < 0) {
-		HP_MEMPOOL_STAT_(s, get_fails, 1);
+		__HP_MEMPOOL_STAT(s, get_fails, 1);
 		return -ENOENT;
 	}
-	HP_MEMPOOL_STAT_(s, gets, 1);
-	HP_MEMPOOL_STAT_(s, get_objs, n);
-	HP_MEMPOOL_STAT_BULK_(s, n);
+	__HP_MEMPOOL_STAT(s, gets, 1);
+	__HP_MEMPOOL_STAT(s, get_objs, n);
+	__HP_MEMPOOL_STAT_BULK(s, n);
 	return 0;
 #else
 	(void)s;
@@ -79,14 +44,14 @@ static inline int direct_get(struct hp_mempool *mp, void **objs, unsigned n,
 }
 
 static inline void direct_put(struct hp_mempool *mp, void *const *objs, unsigned n,
-		       struct hp_mempool_cache *s)
+			      struct hp_mempool_cache *s)
 {
 	(void)s;
-	mp->ops->enqueue(mp, objs, n);
-	HP_MEMPOOL_STAT_(s, backend, 1);
-	HP_MEMPOOL_STAT_(s, puts, 1);
-	HP_MEMPOOL_STAT_(s, put_objs, n);
-	HP_MEMPOOL_STAT_BULK_(s, n);
+	mempool_backend_put(mp, objs, n);
+	__HP_MEMPOOL_STAT(s, backend, 1);
+	__HP_MEMPOOL_STAT(s, puts, 1);
+	__HP_MEMPOOL_STAT(s, put_objs, n);
+	__HP_MEMPOOL_STAT_BULK(s, n);
 }
 
 static void unlink_cache(struct hp_mempool *mp, struct hp_mempool_cache *c)
@@ -105,20 +70,20 @@ static void unlink_cache(struct hp_mempool *mp, struct hp_mempool_cache *c)
 static __attribute__((noinline, cold)) void attach(struct hp_mempool_cache *c,
 						   struct hp_mempool *mp)
 {
-	pthread_mutex_lock(&hp_mempool_lock);
+	pthread_mutex_lock(&mempool_lock);
 	if (c->mp) {
 		if (c->len)
-			c->mp->ops->enqueue(c->mp, c->objs, (unsigned)c->len);
+			mempool_backend_put(c->mp, c->objs, (unsigned)c->len);
 		unlink_cache(c->mp, c);
 	}
 	c->len = 0;
 	c->mp = mp;
 	c->next = mp->user_caches;
 	mp->user_caches = c;
-	pthread_mutex_unlock(&hp_mempool_lock);
+	pthread_mutex_unlock(&mempool_lock);
 }
 
-void mp_detach_user_caches(struct hp_mempool *mp)
+void mempool_detach_user_caches(struct hp_mempool *mp)
 {
 	while (mp->user_caches) {
 		struct hp_mempool_cache *c = mp->user_caches;
@@ -139,7 +104,7 @@ static __attribute__((noinline)) int refill_get(struct hp_mempool *mp, void **ob
 	len = c->len;
 	need = n - len;
 	fresh = c->size / 2 + need;
-	HP_MEMPOOL_STAT_(c, backend, 1);
+	__HP_MEMPOOL_STAT(c, backend, 1);
 	if (mp->ops->dequeue(mp, &c->objs[len], (unsigned)fresh) < 0) {
 		/* the backend is short: take what it seems to have, at least what is missing */
 		uint64_t there = mp->ops->count(mp);
@@ -149,21 +114,21 @@ static __attribute__((noinline)) int refill_get(struct hp_mempool *mp, void **ob
 			got = mp->ops->dequeue(mp, &c->objs[len], (unsigned)there) == 0;
 		fresh = got ? there : need;
 		if (!got && mp->ops->dequeue(mp, &c->objs[len], (unsigned)need) < 0) {
-			HP_MEMPOOL_STAT_(c, get_fails, 1);
+			__HP_MEMPOOL_STAT(c, get_fails, 1);
 			return -ENOENT;
 		}
 	}
 	/* the cache's own objects are hot: they go out first, then the top of the fresh ones */
-	hp_mempool_copy_(objs, c->objs, (unsigned)len);
-	hp_mempool_copy_(objs + len, &c->objs[len + fresh - need], (unsigned)need);
+	__hp_ptrcopy(objs, c->objs, (unsigned)len);
+	__hp_ptrcopy(objs + len, &c->objs[len + fresh - need], (unsigned)need);
 	/* fresh objects left: [len, len + rem); fill the hole [0, len) from their end */
 	rem = fresh - need;
 	k = len < rem ? len : rem;
-	hp_mempool_copy_(c->objs, &c->objs[len + rem - k], (unsigned)k);
+	__hp_ptrcopy(c->objs, &c->objs[len + rem - k], (unsigned)k);
 	c->len = rem;
-	HP_MEMPOOL_STAT_(c, gets, 1);
-	HP_MEMPOOL_STAT_(c, get_objs, n);
-	HP_MEMPOOL_STAT_BULK_(c, n);
+	__HP_MEMPOOL_STAT(c, gets, 1);
+	__HP_MEMPOOL_STAT(c, get_objs, n);
+	__HP_MEMPOOL_STAT_BULK(c, n);
 	return 0;
 }
 
@@ -177,16 +142,16 @@ static __attribute__((noinline)) int drain_get(struct hp_mempool *mp, void **obj
 {
 	unsigned len = (unsigned)c->len; /* < n, as n > size >= len */
 
-	HP_MEMPOOL_STAT_(c, backend, 1);
+	__HP_MEMPOOL_STAT(c, backend, 1);
 	if (mp->ops->dequeue(mp, objs + len, n - len) < 0) {
-		HP_MEMPOOL_STAT_(c, get_fails, 1);
+		__HP_MEMPOOL_STAT(c, get_fails, 1);
 		return -ENOENT;
 	}
-	hp_mempool_copy_(objs, c->objs, len);
+	__hp_ptrcopy(objs, c->objs, len);
 	c->len = 0;
-	HP_MEMPOOL_STAT_(c, gets, 1);
-	HP_MEMPOOL_STAT_(c, get_objs, n);
-	HP_MEMPOOL_STAT_BULK_(c, n);
+	__HP_MEMPOOL_STAT(c, gets, 1);
+	__HP_MEMPOOL_STAT(c, get_objs, n);
+	__HP_MEMPOOL_STAT_BULK(c, n);
 	return 0;
 }
 
@@ -198,22 +163,17 @@ static __attribute__((noinline)) void flush_put(struct hp_mempool *mp, void *con
 
 	/* len + n > flushthresh: keep the size / 2 hottest (the top), flush the rest at once */
 	len = c->len;
-	hp_mempool_copy_(&c->objs[len], objs, n);
+	__hp_ptrcopy(&c->objs[len], objs, n);
 	total = len + n;
 	keep = c->size / 2;
 	flush = total - keep;
-	mp->ops->enqueue(mp, c->objs, (unsigned)flush);
-	hp_mempool_copy_(c->objs, &c->objs[flush], (unsigned)keep); /* flush > size >= keep */
+	mempool_backend_put(mp, c->objs, (unsigned)flush);
+	__hp_ptrcopy(c->objs, &c->objs[flush], (unsigned)keep); /* flush > size >= keep */
 	c->len = keep;
-	HP_MEMPOOL_STAT_(c, backend, 1);
-	HP_MEMPOOL_STAT_(c, puts, 1);
-	HP_MEMPOOL_STAT_(c, put_objs, n);
-	HP_MEMPOOL_STAT_BULK_(c, n);
-}
-
-HP_API void hp_mempool_copy_out_(void **dst, void *const *src, unsigned n)
-{
-	hp_mempool_copy_(dst, src, n);
+	__HP_MEMPOOL_STAT(c, backend, 1);
+	__HP_MEMPOOL_STAT(c, puts, 1);
+	__HP_MEMPOOL_STAT(c, put_objs, n);
+	__HP_MEMPOOL_STAT_BULK(c, n);
 }
 
 /*
@@ -221,12 +181,12 @@ HP_API void hp_mempool_copy_out_(void **dst, void *const *src, unsigned n)
  * without a cache (no lcore id, cache size 0, bulk above the cache) is a few tests and a call
  * into the backend.
  */
-HP_API int hp_mempool_get_slow_(struct hp_mempool *mp, void **objs, unsigned n,
-				struct hp_mempool_cache *c)
+HP_API int __hp_mempool_get_slow(struct hp_mempool *mp, void **objs, unsigned n,
+				 struct hp_mempool_cache *c)
 {
 	if (HP_UNLIKELY(c && c->mp != mp)) {
 		attach(c, mp);
-		return hp_mempool_cache_get_(mp, objs, n, c);
+		return __hp_mempool_cache_get(mp, objs, n, c);
 	}
 	if (c && c->size && n <= c->size)
 		return refill_get(mp, objs, n, c);
@@ -235,12 +195,12 @@ HP_API int hp_mempool_get_slow_(struct hp_mempool *mp, void **objs, unsigned n,
 	return direct_get(mp, objs, n, c ? c : slot0(mp));
 }
 
-HP_API void hp_mempool_put_slow_(struct hp_mempool *mp, void *const *objs, unsigned n,
-				 struct hp_mempool_cache *c)
+HP_API void __hp_mempool_put_slow(struct hp_mempool *mp, void *const *objs, unsigned n,
+				  struct hp_mempool_cache *c)
 {
 	if (HP_UNLIKELY(c && c->mp != mp)) {
 		attach(c, mp);
-		hp_mempool_cache_put_(mp, objs, n, c);
+		__hp_mempool_cache_put(mp, objs, n, c);
 		return;
 	}
 	if (c && c->size && n <= c->size)
@@ -249,32 +209,46 @@ HP_API void hp_mempool_put_slow_(struct hp_mempool *mp, void *const *objs, unsig
 		direct_put(mp, objs, n, c ? c : slot0(mp));
 }
 
-static size_t user_cache_bytes(unsigned size)
+/*
+ * A cache of size objects has room for size * 5 / 2: up to flushthresh = size * 3 / 2 held,
+ * plus a bulk of up to size being put (a larger bulk goes to the backend directly).
+ */
+size_t mempool_cache_bytes(unsigned size)
 {
 	return HP_ALIGN_UP(sizeof(struct hp_mempool_cache) + (size_t)size * 5 / 2 * sizeof(void *),
 			   HP_CACHE_LINE_SIZE);
 }
 
+void mempool_cache_init(struct hp_mempool_cache *c, unsigned size, struct hp_mempool *mp, int node)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = size;
+	c->flushthresh = (unsigned long long)size * 3 / 2;
+	c->mp = mp;
+	c->node = node;
+}
+
 HP_API struct hp_mempool_cache *hp_mempool_cache_create(unsigned size, int node)
 {
-	size_t bytes = user_cache_bytes(size);
+	size_t bytes = mempool_cache_bytes(size);
 	struct hp_mempool_cache *c;
 
 	if (size == 0 || size > HP_MEMPOOL_CACHE_MAX)
-		return hp_fail_ptr(-EINVAL, "mempool cache size %u; use 1 to HP_MEMPOOL_CACHE_MAX "
-				   "(%d)", size, HP_MEMPOOL_CACHE_MAX);
+		return hp_fail_ptr(-EINVAL,
+				   "mempool cache size %u; use 1 to HP_MEMPOOL_CACHE_MAX "
+				   "(%d)",
+				   size, HP_MEMPOOL_CACHE_MAX);
 	if (node != HP_NODE_ANY && (node < 0 || node >= hp_node_count()))
-		return hp_fail_ptr(-EINVAL, "mempool cache: node %d does not exist; use 0-%d or "
-				   "HP_NODE_ANY", node, hp_node_count() - 1);
+		return hp_fail_ptr(-EINVAL,
+				   "mempool cache: node %d does not exist; use 0-%d or "
+				   "HP_NODE_ANY",
+				   node, hp_node_count() - 1);
 	/* HP_NODE_ANY: first touch by the caller places it on the caller's node */
 	c = node == HP_NODE_ANY ? aligned_alloc(HP_CACHE_LINE_SIZE, bytes)
 				: numa_alloc_onnode(bytes, node);
 	if (!c)
 		return hp_fail_ptr(-ENOMEM, "mempool cache: no memory for %zu bytes", bytes);
-	memset(c, 0, sizeof(*c));
-	c->size = size;
-	c->flushthresh = size * 3 / 2;
-	c->node = node;
+	mempool_cache_init(c, size, NULL, node);
 	return c;
 }
 
@@ -282,26 +256,26 @@ HP_API void hp_mempool_cache_flush(struct hp_mempool_cache *c)
 {
 	if (!c)
 		return;
-	pthread_mutex_lock(&hp_mempool_lock);
+	pthread_mutex_lock(&mempool_lock);
 	if (c->mp && c->len)
-		c->mp->ops->enqueue(c->mp, c->objs, (unsigned)c->len);
+		mempool_backend_put(c->mp, c->objs, (unsigned)c->len);
 	c->len = 0;
-	pthread_mutex_unlock(&hp_mempool_lock);
+	pthread_mutex_unlock(&mempool_lock);
 }
 
 HP_API void hp_mempool_cache_free(struct hp_mempool_cache *c)
 {
 	if (!c)
 		return;
-	pthread_mutex_lock(&hp_mempool_lock);
+	pthread_mutex_lock(&mempool_lock);
 	if (c->mp) {
 		if (c->len)
-			c->mp->ops->enqueue(c->mp, c->objs, (unsigned)c->len);
+			mempool_backend_put(c->mp, c->objs, (unsigned)c->len);
 		unlink_cache(c->mp, c);
 	}
-	pthread_mutex_unlock(&hp_mempool_lock);
+	pthread_mutex_unlock(&mempool_lock);
 	if (c->node == HP_NODE_ANY)
 		free(c);
 	else
-		numa_free(c, user_cache_bytes((unsigned)c->size));
+		numa_free(c, mempool_cache_bytes((unsigned)c->size));
 }

@@ -9,16 +9,16 @@
 
 /* Put n objects the way the release build does (in one call, which keeps the bulk semantics). */
 static void put_as_release(struct hp_mempool *mp, void *const *objs, unsigned n,
-			struct hp_mempool_cache *c, int lcore)
+			   struct hp_mempool_cache *c, int lcore)
 {
 	if (!n)
 		return;
 	if (lcore)
-		hp_mempool_cache_put_(mp, objs, n, hp_mempool_lcore_cache_(mp));
+		__hp_mempool_cache_put(mp, objs, n, __hp_mempool_lcore_cache(mp));
 	else if (c && c->mp == mp)
-		hp_mempool_cache_put_(mp, objs, n, c);
+		__hp_mempool_cache_put(mp, objs, n, c);
 	else
-		hp_mempool_put_slow_(mp, objs, n, c);
+		__hp_mempool_put_slow(mp, objs, n, c);
 }
 
 #ifdef HP_MEMPOOL_DEBUG
@@ -34,11 +34,11 @@ static bool check_put(struct hp_mempool *mp, void *obj)
 {
 	uint64_t head;
 
-	if (!mp_owns(mp, obj)) {
+	if (!mempool_owns(mp, obj)) {
 		report(mp, obj, "not an object of this pool (foreign pointer)");
 		return false;
 	}
-	head = *mp_cookie_head(obj);
+	head = *mempool_cookie_head(obj);
 	if (head == MP_COOKIE_FREE) {
 		report(mp, obj, "double free");
 		return false;
@@ -47,31 +47,31 @@ static bool check_put(struct hp_mempool *mp, void *obj)
 		report(mp, obj, "not an object of this pool, or its header was overwritten");
 		return false;
 	}
-	if (*mp_cookie_tail(mp, obj) != MP_COOKIE_TAIL) {
+	if (*mempool_cookie_tail(mp, obj) != MP_COOKIE_TAIL) {
 		report(mp, obj, "overrun: bytes after the object were overwritten");
 		return false;
 	}
-	*mp_cookie_head(obj) = MP_COOKIE_FREE;
+	*mempool_cookie_head(obj) = MP_COOKIE_FREE;
 	return true;
 }
 
-HP_API void hp_mempool_debug_got_(struct hp_mempool *mp, void **objs, unsigned n)
+HP_API void __hp_mempool_debug_got(struct hp_mempool *mp, void **objs, unsigned n)
 {
 	unsigned i;
 
 	for (i = 0; i < n; i++) {
-		if (*mp_cookie_head(objs[i]) != MP_COOKIE_FREE) {
+		if (*mempool_cookie_head(objs[i]) != MP_COOKIE_FREE) {
 			__atomic_fetch_add(&mp->debug_errors, 1, __ATOMIC_RELAXED);
 			HP_LOG_E("mempool '%s': object %p handed out while not free (cookie %#lx): "
-				 "it was put twice or its header was overwritten", mp->name,
-				 objs[i], (unsigned long)*mp_cookie_head(objs[i]));
+				 "it was put twice or its header was overwritten",
+				 mp->name, objs[i], (unsigned long)*mempool_cookie_head(objs[i]));
 		}
-		*mp_cookie_head(objs[i]) = MP_COOKIE_USED;
+		*mempool_cookie_head(objs[i]) = MP_COOKIE_USED;
 	}
 }
 
-HP_API void hp_mempool_debug_put_(struct hp_mempool *mp, void *const *objs, unsigned n,
-				  struct hp_mempool_cache *c, int lcore)
+HP_API void __hp_mempool_debug_put(struct hp_mempool *mp, void *const *objs, unsigned n,
+				   struct hp_mempool_cache *c, int lcore)
 {
 	unsigned i;
 
@@ -84,15 +84,15 @@ HP_API void hp_mempool_debug_put_(struct hp_mempool *mp, void *const *objs, unsi
 			put_as_release(mp, &objs[i], 1, c, lcore);
 }
 #else
-HP_API void hp_mempool_debug_got_(struct hp_mempool *mp, void **objs, unsigned n)
+HP_API void __hp_mempool_debug_got(struct hp_mempool *mp, void **objs, unsigned n)
 {
 	(void)mp;
 	(void)objs;
 	(void)n;
 }
 
-HP_API void hp_mempool_debug_put_(struct hp_mempool *mp, void *const *objs, unsigned n,
-				  struct hp_mempool_cache *c, int lcore)
+HP_API void __hp_mempool_debug_put(struct hp_mempool *mp, void *const *objs, unsigned n,
+				   struct hp_mempool_cache *c, int lcore)
 {
 	put_as_release(mp, objs, n, c, lcore);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Objects: the carving rule (mp_chunk_walk, the only place that decides where objects sit),
+ * Objects: the carving rule (mempool_chunk_walk, the only place that decides where objects sit),
  * iteration, counts, audit, dump, and the debug-build cookie checks. Object layout:
  *   release: [IOVA 8 B][object]                       (object start aligned, obj_align)
  *   debug:   [cookie 8 B][IOVA 8 B][object][tail cookie 8 B]
@@ -12,12 +12,12 @@
 #include "mem/mem_internal.h"
 #include "mempool_internal.h"
 
-unsigned mp_chunk_walk(struct hp_mempool *mp, const struct hp_mempool_chunk *ch, unsigned max,
-		       void (*fn)(struct hp_mempool *mp, void *obj, void *arg), void *arg)
+unsigned mempool_chunk_walk(struct hp_mempool *mp, const struct hp_mempool_chunk *ch, unsigned max,
+			    void (*fn)(struct hp_mempool *mp, void *obj, void *arg), void *arg)
 {
 	const struct hp_memseg_list *l = hp_mem_list_of(ch->va);
 	uintptr_t pg = l ? l->page_size : 4096;
-	uintptr_t span = mp_obj_span(mp), stride = HP_ALIGN_UP(span, (uintptr_t)mp->obj_align);
+	uintptr_t span = mempool_obj_span(mp), stride = HP_ALIGN_UP(span, (uintptr_t)mp->obj_align);
 	uintptr_t end = (uintptr_t)ch->va + ch->len;
 	uintptr_t obj = HP_ALIGN_UP((uintptr_t)ch->va + mp->header_size, (uintptr_t)mp->obj_align);
 	bool contig = !(mp->flags & HP_MEMPOOL_F_NO_IOVA_CONTIG);
@@ -42,7 +42,7 @@ unsigned mp_chunk_walk(struct hp_mempool *mp, const struct hp_mempool_chunk *ch,
 	return count;
 }
 
-bool mp_owns(const struct hp_mempool *mp, const void *obj)
+bool mempool_owns(const struct hp_mempool *mp, const void *obj)
 {
 	unsigned i;
 
@@ -67,7 +67,8 @@ static void iter_one(struct hp_mempool *mp, void *obj, void *arg)
 }
 
 HP_API int hp_mempool_obj_iter(struct hp_mempool *mp,
-			       void (*fn)(struct hp_mempool *mp, void *arg, void *obj, unsigned idx),
+			       void (*fn)(struct hp_mempool *mp, void *arg, void *obj,
+					  unsigned idx),
 			       void *arg)
 {
 	struct iter_arg it = {.fn = fn, .arg = arg, .idx = 0};
@@ -76,7 +77,7 @@ HP_API int hp_mempool_obj_iter(struct hp_mempool *mp,
 	if (!mp || !fn)
 		return hp_fail(-EINVAL, "hp_mempool_obj_iter: pool and callback must not be NULL");
 	for (i = 0; i < mp->n_chunks; i++)
-		mp_chunk_walk(mp, &mp->chunks[i], mp->chunks[i].count, iter_one, &it);
+		mempool_chunk_walk(mp, &mp->chunks[i], mp->chunks[i].count, iter_one, &it);
 	return (int)it.idx;
 }
 
@@ -93,10 +94,10 @@ HP_API unsigned hp_mempool_avail_count(const struct hp_mempool *mp)
 
 	for (i = 1; i <= HP_MAX_LCORES; i++)
 		n += __atomic_load_n(&lcore_slot(mp, i)->len, __ATOMIC_RELAXED);
-	pthread_mutex_lock(&hp_mempool_lock);
+	pthread_mutex_lock(&mempool_lock);
 	for (c = mp->user_caches; c; c = c->next)
 		n += __atomic_load_n(&c->len, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&hp_mempool_lock);
+	pthread_mutex_unlock(&mempool_lock);
 	return n > mp->size ? mp->size : (unsigned)n;
 }
 
@@ -119,10 +120,10 @@ struct audit_arg {
 static void audit_one(struct hp_mempool *mp, void *obj, void *arg)
 {
 	struct audit_arg *a = arg;
-	uint64_t head = *mp_cookie_head(obj);
+	uint64_t head = *mempool_cookie_head(obj);
 
 	if ((head != MP_COOKIE_FREE && head != MP_COOKIE_USED) ||
-	    *mp_cookie_tail(mp, obj) != MP_COOKIE_TAIL) {
+	    *mempool_cookie_tail(mp, obj) != MP_COOKIE_TAIL) {
 		if (!a->bad++)
 			a->first_bad = obj;
 		return;
@@ -140,30 +141,35 @@ HP_API int hp_mempool_audit(struct hp_mempool *mp)
 		const struct hp_mempool_cache *c = lcore_slot(mp, i);
 
 		if (c->len > c->flushthresh)
-			return hp_fail(-EFAULT, "mempool '%s': lcore %u's cache holds %lu objects, "
-				       "above its threshold %lu: memory corrupted?", mp->name, i - 1,
-				       (unsigned long)c->len, (unsigned long)c->flushthresh);
+			return hp_fail(-EFAULT,
+				       "mempool '%s': lcore %u's cache holds %lu objects, "
+				       "above its threshold %lu: memory corrupted?",
+				       mp->name, i - 1, (unsigned long)c->len,
+				       (unsigned long)c->flushthresh);
 		held += c->len;
 	}
 	if (held > mp->size)
-		return hp_fail(-EFAULT, "mempool '%s': backend and lcore caches hold %lu objects, the "
-			       "pool has %u: an object was put twice", mp->name,
-			       (unsigned long)held, mp->size);
+		return hp_fail(-EFAULT,
+			       "mempool '%s': backend and lcore caches hold %lu objects, the "
+			       "pool has %u: an object was put twice",
+			       mp->name, (unsigned long)held, mp->size);
 #ifdef HP_MEMPOOL_DEBUG
 	{
 		struct audit_arg a = {0};
 		unsigned avail = hp_mempool_avail_count(mp);
 
 		for (i = 0; i < mp->n_chunks; i++)
-			mp_chunk_walk(mp, &mp->chunks[i], mp->chunks[i].count, audit_one, &a);
+			mempool_chunk_walk(mp, &mp->chunks[i], mp->chunks[i].count, audit_one, &a);
 		if (a.bad)
-			return hp_fail(-EFAULT, "mempool '%s': %u objects with damaged cookies, the "
-				       "first at %p: something wrote outside its object", mp->name,
-				       a.bad, a.first_bad);
+			return hp_fail(-EFAULT,
+				       "mempool '%s': %u objects with damaged cookies, the "
+				       "first at %p: something wrote outside its object",
+				       mp->name, a.bad, a.first_bad);
 		if (a.used != mp->size - avail)
-			return hp_fail(-EFAULT, "mempool '%s': %u objects marked in use but %u are "
-				       "missing from the pool: objects lost or put twice", mp->name,
-				       a.used, mp->size - avail);
+			return hp_fail(-EFAULT,
+				       "mempool '%s': %u objects marked in use but %u are "
+				       "missing from the pool: objects lost or put twice",
+				       mp->name, a.used, mp->size - avail);
 	}
 #endif
 	return 0;
@@ -174,13 +180,14 @@ static void dump_stats(FILE *f, const char *who, const struct hp_mempool_stats *
 {
 	if (!s->gets && !s->puts && !s->get_fails)
 		return;
-	fprintf(f, "  %-10s gets %lu (%lu objs) fails %lu puts %lu (%lu objs) backend %lu bulk "
-		"1:%lu 2-3:%lu 4-7:%lu 8-15:%lu 16-31:%lu 32-63:%lu 64+:%lu\n", who,
-		(unsigned long)s->gets, (unsigned long)s->get_objs, (unsigned long)s->get_fails,
-		(unsigned long)s->puts, (unsigned long)s->put_objs, (unsigned long)s->backend,
-		(unsigned long)s->bulk[0], (unsigned long)s->bulk[1], (unsigned long)s->bulk[2],
-		(unsigned long)s->bulk[3], (unsigned long)s->bulk[4], (unsigned long)s->bulk[5],
-		(unsigned long)s->bulk[6]);
+	fprintf(f,
+		"  %-10s gets %lu (%lu objs) fails %lu puts %lu (%lu objs) backend %lu bulk "
+		"1:%lu 2-3:%lu 4-7:%lu 8-15:%lu 16-31:%lu 32-63:%lu 64+:%lu\n",
+		who, (unsigned long)s->gets, (unsigned long)s->get_objs,
+		(unsigned long)s->get_fails, (unsigned long)s->puts, (unsigned long)s->put_objs,
+		(unsigned long)s->backend, (unsigned long)s->bulk[0], (unsigned long)s->bulk[1],
+		(unsigned long)s->bulk[2], (unsigned long)s->bulk[3], (unsigned long)s->bulk[4],
+		(unsigned long)s->bulk[5], (unsigned long)s->bulk[6]);
 }
 #endif
 
@@ -188,10 +195,11 @@ HP_API void hp_mempool_dump(FILE *f, const struct hp_mempool *mp)
 {
 	unsigned i;
 
-	fprintf(f, "mempool '%s': %u objects of %u B (header %u B, trailer %u B, align %u), node %d, "
-		"backend %s, cache %u per lcore\n", mp->name, mp->size, mp->elt_size,
-		mp->header_size, mp->trailer_size, mp->obj_align, mp->node, mp->ops->name,
-		mp->cache_size);
+	fprintf(f,
+		"mempool '%s': %u objects of %u B (header %u B, trailer %u B, align %u), node %d, "
+		"backend %s, cache %u per lcore\n",
+		mp->name, mp->size, mp->elt_size, mp->header_size, mp->trailer_size, mp->obj_align,
+		mp->node, mp->ops->name, mp->cache_size);
 	fprintf(f, "  avail %u (backend %u), in use %u, debug errors %lu, chunks %u\n",
 		hp_mempool_avail_count(mp), mp->ops->count(mp), hp_mempool_in_use_count(mp),
 		(unsigned long)hp_mempool_debug_errors(mp), mp->n_chunks);

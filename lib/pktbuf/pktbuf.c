@@ -28,7 +28,7 @@ static void init_one(struct hp_mempool *mp, void *arg, void *obj, unsigned idx)
 	m->priv_size = l->priv_size;
 	m->pool = mp;
 	m->port = 0;
-	hp_pktbuf_reset_(m);
+	__hp_pktbuf_reset(m);
 }
 
 HP_API struct hp_mempool *hp_pktbuf_pool_create(const char *name, unsigned n, unsigned cache_size,
@@ -38,15 +38,16 @@ HP_API struct hp_mempool *hp_pktbuf_pool_create(const char *name, unsigned n, un
 	struct hp_mempool *mp;
 
 	if (priv_size % 8)
-		return hp_fail_ptr(-EINVAL,
-				   "pktbuf pool %s: priv_size %u is not a multiple of 8; round it up",
-				   name ? name : "(null)", priv_size);
+		return hp_fail_ptr(
+		    -EINVAL, "pktbuf pool %s: priv_size %u is not a multiple of 8; round it up",
+		    name ? name : "(null)", priv_size);
 	if (data_room == 0)
 		return hp_fail_ptr(-EINVAL,
 				   "pktbuf pool %s: data_room is 0; give the buffer size, e.g. %u",
 				   name ? name : "(null)", 2048 + HP_PKTBUF_HEADROOM);
-	mp = hp_mempool_create(name, n, (unsigned)(sizeof(struct hp_pktbuf) + priv_size + data_room),
-			       cache_size, node, 0);
+	mp =
+	    hp_mempool_create(name, n, (unsigned)(sizeof(struct hp_pktbuf) + priv_size + data_room),
+			      cache_size, node, 0);
 	if (!mp)
 		return NULL; /* hp_mempool_create said why */
 	hp_mempool_obj_iter(mp, init_one, &l);

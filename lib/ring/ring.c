@@ -34,8 +34,10 @@ static uint32_t pow2_above(uint32_t x)
 static int ring_size(unsigned count, unsigned flags, uint32_t *size)
 {
 	if (flags & ~RING_FLAGS)
-		return hp_fail(-EINVAL, "ring flags 0x%x: unknown bits 0x%x; use HP_RING_SP_ENQ, "
-				"HP_RING_SC_DEQ and HP_RING_EXACT_SZ only", flags, flags & ~RING_FLAGS);
+		return hp_fail(-EINVAL,
+			       "ring flags 0x%x: unknown bits 0x%x; use HP_RING_SP_ENQ, "
+			       "HP_RING_SC_DEQ and HP_RING_EXACT_SZ only",
+			       flags, flags & ~RING_FLAGS);
 	if (count == 0 || count > HP_RING_SZ_MASK)
 		return hp_fail(-EINVAL, "ring count %u: must be 1 to %u", count, HP_RING_SZ_MASK);
 	if (flags & HP_RING_EXACT_SZ) {
@@ -43,8 +45,10 @@ static int ring_size(unsigned count, unsigned flags, uint32_t *size)
 		return 0;
 	}
 	if (!is_pow2(count) || count < 2)
-		return hp_fail(-EINVAL, "ring count %u: must be a power of two of at least 2 (it holds "
-				"count - 1), or pass HP_RING_EXACT_SZ to hold exactly %u", count, count);
+		return hp_fail(-EINVAL,
+			       "ring count %u: must be a power of two of at least 2 (it holds "
+			       "count - 1), or pass HP_RING_EXACT_SZ to hold exactly %u",
+			       count, count);
 	*size = count;
 	return 0;
 }
@@ -80,11 +84,15 @@ HP_API int hp_ring_init(struct hp_ring *r, const char *name, unsigned count, uns
 	int rc;
 
 	if (!r)
-		return hp_fail(-EINVAL, "hp_ring_init: ring memory is NULL; pass "
-				"hp_ring_get_memsize() bytes aligned to %d", HP_CACHE_LINE_SIZE);
+		return hp_fail(-EINVAL,
+			       "hp_ring_init: ring memory is NULL; pass "
+			       "hp_ring_get_memsize() bytes aligned to %d",
+			       HP_CACHE_LINE_SIZE);
 	if ((uintptr_t)r % HP_CACHE_LINE_SIZE)
-		return hp_fail(-EINVAL, "hp_ring_init: ring memory %p is not aligned to %d bytes; "
-				"allocate it with that alignment", (void *)r, HP_CACHE_LINE_SIZE);
+		return hp_fail(-EINVAL,
+			       "hp_ring_init: ring memory %p is not aligned to %d bytes; "
+			       "allocate it with that alignment",
+			       (void *)r, HP_CACHE_LINE_SIZE);
 	rc = check_name(name);
 	if (rc < 0)
 		return rc;
@@ -133,8 +141,10 @@ HP_API struct hp_ring *hp_ring_create(const char *name, unsigned count, int node
 		rc = -errno;
 		snprintf(why, sizeof(why), "%s", hp_last_error());
 		if (rc == -EEXIST)
-			return hp_fail_ptr(rc, "ring \"%s\" exists already; pick another name or "
-					   "hp_ring_lookup() it", name);
+			return hp_fail_ptr(rc,
+					   "ring \"%s\" exists already; pick another name or "
+					   "hp_ring_lookup() it",
+					   name);
 		return hp_fail_ptr(rc, "ring \"%s\" (%zd bytes on node %d): %s", name, len, node,
 				   why);
 	}
@@ -161,8 +171,8 @@ HP_API struct hp_ring *hp_ring_lookup(const char *name)
 				   name);
 	r = mz->va;
 	if (r->magic != HP_RING_MAGIC || r->mz != mz)
-		return hp_fail_ptr(-ENOENT, "ring \"%s\" is being created or freed; retry the lookup",
-				   name);
+		return hp_fail_ptr(-ENOENT,
+				   "ring \"%s\" is being created or freed; retry the lookup", name);
 	return r;
 }
 
@@ -196,7 +206,15 @@ HP_API void hp_ring_dump(FILE *f, const struct hp_ring *r)
 		"/%" PRIu32 " cons %s %" PRIu32 "/%" PRIu32 " count %u\n",
 		r->name, r->size, r->capacity, r->flags, r->prod.single ? "single" : "multi",
 		side_head(&r->prod), atomic_load_explicit(&r->prod.tail, memory_order_relaxed),
-		r->cons.single ? "single" : "multi",
-		side_head(&r->cons), atomic_load_explicit(&r->cons.tail, memory_order_relaxed),
-		hp_ring_count(r));
+		r->cons.single ? "single" : "multi", side_head(&r->cons),
+		atomic_load_explicit(&r->cons.tail, memory_order_relaxed), hp_ring_count(r));
+}
+
+/* The out-of-line half of the pointer copy shared by the ring and the mempool. */
+HP_API void __hp_ptrcopy_long(void **dst, void *const *src, unsigned n)
+{
+#pragma GCC unroll 2
+	for (; n >= 8; n -= 8, dst += 8, src += 8)
+		__hp_ptrcopy8(dst, src);
+	__hp_ptrcopy(dst, src, n); /* n < 8: inline, no call back here */
 }

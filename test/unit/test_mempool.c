@@ -17,7 +17,7 @@
 
 static struct hp_mempool_cache *cache_of_lcore(struct hp_mempool *mp)
 {
-	return hp_mempool_lcore_cache_(mp);
+	return __hp_mempool_lcore_cache(mp);
 }
 
 static int cmp_ptr(const void *a, const void *b)
@@ -236,8 +236,8 @@ static void test_user_owned_cache_serves_a_thread_without_an_lcore_id(void **sta
 	pthread_join(t, NULL);
 	assert_int_equal(a.rc, 0);
 	assert_int_equal(a.lcore, HP_LCORE_ANY);
-	assert_int_equal(a.avail_with_cache, 256);     /* objects in the user cache count */
-	assert_true(a.backend_with_cache < 256);       /* ...and they really were in it */
+	assert_int_equal(a.avail_with_cache, 256); /* objects in the user cache count */
+	assert_true(a.backend_with_cache < 256);   /* ...and they really were in it */
 	assert_int_equal(a.avail_after_free, 256);
 	assert_int_equal(a.mp->ops->count(a.mp), 256); /* freeing the cache gave them back */
 	assert_int_equal(hp_mempool_audit(a.mp), 0);
@@ -508,12 +508,12 @@ static void test_bad_arguments_fail_with_a_sentence_and_leave_nothing(void **sta
 	size_t reserved = hp_mem_reserved(HP_NODE_ANY);
 
 	(void)state;
-#define BAD(call, err, word)                                                        \
-	do {                                                                        \
-		errno = 0;                                                          \
-		assert_null(call);                                                  \
-		assert_int_equal(errno, err);                                       \
-		assert_non_null(strstr(hp_last_error(), word));                     \
+#define BAD(call, err, word)                                                                       \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		assert_null(call);                                                                 \
+		assert_int_equal(errno, err);                                                      \
+		assert_non_null(strstr(hp_last_error(), word));                                    \
 	} while (0)
 	BAD(hp_mempool_create("t.bad", 0, 8, 0, 0, 0), EINVAL, "0 objects");
 	BAD(hp_mempool_create("t.bad", 10, 0, 0, 0, 0), EINVAL, "object size");
@@ -585,7 +585,6 @@ static void test_dump_names_the_pool_backend_and_counts(void **state)
 	hp_mempool_free(mp);
 }
 
-#ifdef HP_MEMPOOL_DEBUG
 static char logged[1024];
 
 static void capture(enum hp_log_level level, const char *msg, void *arg)
@@ -604,6 +603,48 @@ static void put_logged(struct hp_mempool *mp, void *o)
 	hp_log_set_handler(NULL, NULL);
 }
 
+/*
+ * A backend that is asked to store more objects than the pool has refuses them all and says so,
+ * and the pool reports the refusal (log line and count) instead of losing objects silently.
+ */
+static void backend_refusal_is_returned_logged_and_counted(const char *ops)
+{
+	struct hp_mempool *mp = hp_mempool_create_ops("t.refuse", 8, 64, 0, 0, 0, ops);
+	void *o, *two[2];
+
+	assert_non_null(mp);
+	assert_string_equal(mp->ops->name, ops);
+	assert_int_equal(hp_mempool_get(mp, &o), 0);
+	/* o goes back behind the pool's back: the backend is full while the test still holds o */
+	assert_int_equal(mp->ops->enqueue(mp, &o, 1), 0);
+	assert_int_equal(mp->ops->count(mp), 8);
+	two[0] = two[1] = o;
+	assert_int_equal(mp->ops->enqueue(mp, two, 2), -ENOBUFS);
+	assert_int_equal(mp->ops->count(mp), 8); /* all or nothing: nothing stored */
+	assert_int_equal(hp_mempool_debug_errors(mp), 0);
+
+	put_logged(mp, o); /* one object too many, through the pool */
+	if (!strstr(logged, "t.refuse") || !strstr(logged, ops) || !strstr(logged, "refused 1 "))
+		fail_msg("expected the pool, backend '%s' and 'refused 1' in: %s", ops, logged);
+	assert_int_equal(hp_mempool_debug_errors(mp), 1);
+	assert_int_equal(hp_mempool_avail_count(mp), 8);
+	hp_mempool_free(mp);
+}
+
+static void test_ring_backend_reports_objects_that_do_not_fit(void **state)
+{
+	(void)state;
+	backend_refusal_is_returned_logged_and_counted("ring_mp_mc");
+	backend_refusal_is_returned_logged_and_counted("ring_sp_sc");
+}
+
+static void test_stack_backend_reports_objects_that_do_not_fit(void **state)
+{
+	(void)state;
+	backend_refusal_is_returned_logged_and_counted("stack");
+}
+
+#ifdef HP_MEMPOOL_DEBUG
 /* The last error logged names the pool, the object's address and what was wrong. */
 static void assert_reported(const char *pool, const void *obj, const char *what)
 {
@@ -678,26 +719,29 @@ static int group_setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_get_put_through_the_lcore_cache),
-		cmocka_unit_test(test_every_bulk_size_moves_exactly_its_objects),
-		cmocka_unit_test(test_counts_include_objects_in_caches),
-		cmocka_unit_test(test_cache_moves_objects_in_bulk_when_a_core_only_frees_or_only_allocates),
-		cmocka_unit_test(test_user_owned_cache_serves_a_thread_without_an_lcore_id),
-		cmocka_unit_test(test_thread_without_an_lcore_id_uses_the_backend_directly),
-		cmocka_unit_test(test_sp_sc_pool_serves_one_producer_and_one_consumer_thread),
-		cmocka_unit_test(test_same_name_twice_fails_and_keeps_the_first),
-		cmocka_unit_test(test_obj_iter_visits_every_object_once),
-		cmocka_unit_test(test_stack_backed_pool_is_lifo_and_conserves_objects),
-		cmocka_unit_test(test_bulk_get_takes_nothing_when_short),
-		cmocka_unit_test(test_bulk_above_the_cache_size_counts_the_objects_in_the_cache),
-		cmocka_unit_test(test_object_iova_matches_memory_and_no_object_straddles_a_break),
-		cmocka_unit_test(test_bad_arguments_fail_with_a_sentence_and_leave_nothing),
-		cmocka_unit_test(test_user_cache_used_with_another_pool_gives_objects_back_first),
-		cmocka_unit_test(test_dump_names_the_pool_backend_and_counts),
+	    cmocka_unit_test(test_get_put_through_the_lcore_cache),
+	    cmocka_unit_test(test_every_bulk_size_moves_exactly_its_objects),
+	    cmocka_unit_test(test_counts_include_objects_in_caches),
+	    cmocka_unit_test(
+		test_cache_moves_objects_in_bulk_when_a_core_only_frees_or_only_allocates),
+	    cmocka_unit_test(test_user_owned_cache_serves_a_thread_without_an_lcore_id),
+	    cmocka_unit_test(test_thread_without_an_lcore_id_uses_the_backend_directly),
+	    cmocka_unit_test(test_sp_sc_pool_serves_one_producer_and_one_consumer_thread),
+	    cmocka_unit_test(test_same_name_twice_fails_and_keeps_the_first),
+	    cmocka_unit_test(test_obj_iter_visits_every_object_once),
+	    cmocka_unit_test(test_stack_backed_pool_is_lifo_and_conserves_objects),
+	    cmocka_unit_test(test_bulk_get_takes_nothing_when_short),
+	    cmocka_unit_test(test_bulk_above_the_cache_size_counts_the_objects_in_the_cache),
+	    cmocka_unit_test(test_object_iova_matches_memory_and_no_object_straddles_a_break),
+	    cmocka_unit_test(test_bad_arguments_fail_with_a_sentence_and_leave_nothing),
+	    cmocka_unit_test(test_user_cache_used_with_another_pool_gives_objects_back_first),
+	    cmocka_unit_test(test_dump_names_the_pool_backend_and_counts),
+	    cmocka_unit_test(test_ring_backend_reports_objects_that_do_not_fit),
+	    cmocka_unit_test(test_stack_backend_reports_objects_that_do_not_fit),
 #ifdef HP_MEMPOOL_DEBUG
-		cmocka_unit_test(test_double_free_is_reported_with_pool_and_object),
-		cmocka_unit_test(test_foreign_pointer_is_reported_with_pool_and_object),
-		cmocka_unit_test(test_overrun_is_caught_by_put_and_by_audit),
+	    cmocka_unit_test(test_double_free_is_reported_with_pool_and_object),
+	    cmocka_unit_test(test_foreign_pointer_is_reported_with_pool_and_object),
+	    cmocka_unit_test(test_overrun_is_caught_by_put_and_by_audit),
 #endif
 	};
 

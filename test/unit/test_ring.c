@@ -18,10 +18,10 @@
 #define NUM(p) ((uintptr_t)(p))
 
 static const unsigned all_modes[] = {
-	0,
-	HP_RING_SP_ENQ | HP_RING_SC_DEQ,
-	HP_RING_SP_ENQ,
-	HP_RING_SC_DEQ,
+    0,
+    HP_RING_SP_ENQ | HP_RING_SC_DEQ,
+    HP_RING_SP_ENQ,
+    HP_RING_SC_DEQ,
 };
 
 /* A ring in test-owned memory; free() it. */
@@ -405,7 +405,8 @@ static void test_dump_shows_heads_tails_and_count_in_every_mode(void **state)
 		fclose(f);
 		snprintf(want, sizeof(want),
 			 "ring test: size 8 capacity 7 flags 0x%x prod %s 5/5 cons %s 2/2 "
-			 "count 3\n", all_modes[m], names[!!(all_modes[m] & HP_RING_SP_ENQ)],
+			 "count 3\n",
+			 all_modes[m], names[!!(all_modes[m] & HP_RING_SP_ENQ)],
 			 names[!!(all_modes[m] & HP_RING_SC_DEQ)]);
 		assert_string_equal(buf, want);
 		free(r);
@@ -420,11 +421,11 @@ struct mt {
 	struct hp_ring *r;
 	unsigned producers, consumers;
 	pthread_barrier_t start;
-	_Atomic unsigned long taken;      /* values dequeued so far, all consumers */
-	_Atomic unsigned long long sum;   /* of values dequeued */
-	_Atomic unsigned char *seen;      /* one per value: times dequeued */
-	_Atomic unsigned order_errors;    /* a consumer saw a producer's values out of order */
-	_Atomic unsigned next_producer;   /* ids 0..producers-1, given as the producers start */
+	_Atomic unsigned long taken;	/* values dequeued so far, all consumers */
+	_Atomic unsigned long long sum; /* of values dequeued */
+	_Atomic unsigned char *seen;	/* one per value: times dequeued */
+	_Atomic unsigned order_errors;	/* a consumer saw a producer's values out of order */
+	_Atomic unsigned next_producer; /* ids 0..producers-1, given as the producers start */
 	_Atomic unsigned next_consumer;
 };
 
@@ -502,8 +503,8 @@ static void move_every_value_once(unsigned flags, unsigned producers, unsigned c
 	assert_non_null(t.seen);
 	pthread_barrier_init(&t.start, NULL, nth);
 	for (unsigned i = 0; i < nth; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, i < producers ? producer : consumer,
-						&t), 0);
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, i < producers ? producer : consumer, &t), 0);
 	for (unsigned i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
 
@@ -543,6 +544,19 @@ static void test_single_producer_and_two_consumers_move_every_value_once(void **
 	move_every_value_once(HP_RING_SP_ENQ, 1, 2, 128);
 }
 
+/* Several producers, one consumer: with a single consumer, each producer's order must hold. */
+static void test_three_producers_one_consumer_keep_each_producers_order(void **state)
+{
+	(void)state;
+	move_every_value_once(HP_RING_SC_DEQ, 3, 1, 64);
+}
+
+static void test_exact_size_mpsc_ring_keeps_each_producers_order(void **state)
+{
+	(void)state;
+	move_every_value_once(HP_RING_SC_DEQ | HP_RING_EXACT_SZ, 3, 1, 37);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -553,23 +567,25 @@ static int group_setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_memsize_and_init_refuse_bad_counts_flags_and_names),
-		cmocka_unit_test(test_empty_ring_gives_nothing),
-		cmocka_unit_test(test_ring_of_count_slots_holds_count_minus_one),
-		cmocka_unit_test(test_exact_size_ring_holds_exactly_count),
-		cmocka_unit_test(test_bulk_takes_all_or_nothing_and_burst_takes_what_fits),
-		cmocka_unit_test(test_out_params_and_counts_follow_every_call),
-		cmocka_unit_test(test_wrap_around_keeps_fifo_order_over_many_cycles),
-		cmocka_unit_test(test_indexes_wrap_past_uint32_max),
-		cmocka_unit_test(test_create_lookup_and_free_a_named_ring),
-		cmocka_unit_test(test_create_refuses_a_name_twice),
-		cmocka_unit_test(test_create_refuses_bad_counts_flags_and_names),
-		cmocka_unit_test(test_free_ignores_null_and_rings_in_caller_memory),
-		cmocka_unit_test(test_dump_shows_heads_tails_and_count_in_every_mode),
-		cmocka_unit_test(test_two_producers_two_consumers_move_every_value_once),
-		cmocka_unit_test(test_exact_size_mpmc_ring_moves_every_value_once),
-		cmocka_unit_test(test_single_producer_single_consumer_move_every_value_once),
-		cmocka_unit_test(test_single_producer_and_two_consumers_move_every_value_once),
+	    cmocka_unit_test(test_memsize_and_init_refuse_bad_counts_flags_and_names),
+	    cmocka_unit_test(test_empty_ring_gives_nothing),
+	    cmocka_unit_test(test_ring_of_count_slots_holds_count_minus_one),
+	    cmocka_unit_test(test_exact_size_ring_holds_exactly_count),
+	    cmocka_unit_test(test_bulk_takes_all_or_nothing_and_burst_takes_what_fits),
+	    cmocka_unit_test(test_out_params_and_counts_follow_every_call),
+	    cmocka_unit_test(test_wrap_around_keeps_fifo_order_over_many_cycles),
+	    cmocka_unit_test(test_indexes_wrap_past_uint32_max),
+	    cmocka_unit_test(test_create_lookup_and_free_a_named_ring),
+	    cmocka_unit_test(test_create_refuses_a_name_twice),
+	    cmocka_unit_test(test_create_refuses_bad_counts_flags_and_names),
+	    cmocka_unit_test(test_free_ignores_null_and_rings_in_caller_memory),
+	    cmocka_unit_test(test_dump_shows_heads_tails_and_count_in_every_mode),
+	    cmocka_unit_test(test_two_producers_two_consumers_move_every_value_once),
+	    cmocka_unit_test(test_exact_size_mpmc_ring_moves_every_value_once),
+	    cmocka_unit_test(test_single_producer_single_consumer_move_every_value_once),
+	    cmocka_unit_test(test_single_producer_and_two_consumers_move_every_value_once),
+	    cmocka_unit_test(test_three_producers_one_consumer_keep_each_producers_order),
+	    cmocka_unit_test(test_exact_size_mpsc_ring_keeps_each_producers_order),
 	};
 
 	return cmocka_run_group_tests_name("ring", tests, group_setup, hp_test_teardown);

@@ -11,23 +11,23 @@
  * Limit: ABA needs 2^32 successful CASes on one head while one thread sits between its load
  * and its CAS.
  */
+#include <errno.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include <hp_mempool.h>
-
-#include "eal/eal_internal.h"
-#include "mem/mem_internal.h"
+#include <hp_mempool_driver.h>
 
 #define NIL 0xffffffffu
 
 struct node {
 	_Atomic uint32_t next; /* read by walkers of stale chains too: atomic, relaxed */
-	void *obj;             /* written by the node's owner before the push that publishes it */
+	void *obj;	       /* written by the node's owner before the push that publishes it */
 };
 
 struct lifo {
-	_Atomic uint64_t head;   /* tag << 32 | index of the top node */
-	_Atomic uint64_t count;  /* nodes that may be reserved for popping */
+	_Atomic uint64_t head;	/* tag << 32 | index of the top node */
+	_Atomic uint64_t count; /* nodes that may be reserved for popping */
 } HP_CACHE_ALIGNED;
 
 struct stack {
@@ -44,9 +44,8 @@ static bool reserve(struct lifo *l, unsigned n)
 	do {
 		if (c < n)
 			return false;
-	} while (!atomic_compare_exchange_weak_explicit(&l->count, &c, c - n,
-							 memory_order_relaxed,
-							 memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(&l->count, &c, c - n, memory_order_relaxed,
+							memory_order_relaxed));
 	return true;
 }
 
@@ -75,8 +74,7 @@ static uint32_t pop_chain(struct stack *s, struct lifo *l, unsigned n)
 }
 
 /* Put the chain first..last (linked through next) on top, and count it. */
-static void push_chain(struct stack *s, struct lifo *l, uint32_t first, uint32_t last,
-		       unsigned n)
+static void push_chain(struct stack *s, struct lifo *l, uint32_t first, uint32_t last, unsigned n)
 {
 	uint64_t old = atomic_load_explicit(&l->head, memory_order_relaxed), new;
 
@@ -92,7 +90,7 @@ static void push_chain(struct stack *s, struct lifo *l, uint32_t first, uint32_t
 static int stack_alloc(struct hp_mempool *mp)
 {
 	size_t bytes = sizeof(struct stack) + (size_t)mp->size * sizeof(struct node);
-	struct stack *s = hp_mem_alloc(bytes, HP_CACHE_LINE_SIZE, mp->node, 0);
+	struct stack *s = __hp_mempool_drv_alloc(mp, bytes);
 	unsigned i;
 
 	if (!s)
@@ -115,23 +113,20 @@ static void stack_free(struct hp_mempool *mp)
 	struct stack *s = mp->pool_data;
 
 	if (s)
-		hp_mem_release(s, s->bytes);
+		__hp_mempool_drv_free(s, s->bytes);
 	mp->pool_data = NULL;
 }
 
-static void stack_enqueue(struct hp_mempool *mp, void *const *objs, unsigned n)
+static int stack_enqueue(struct hp_mempool *mp, void *const *objs, unsigned n)
 {
 	struct stack *s = mp->pool_data;
 	uint32_t first, cur, last = NIL;
 	unsigned i;
 
 	if (n == 0)
-		return;
-	if (!reserve(&s->spare, n)) {
-		HP_LOG_E("mempool '%s': %u objects put into a full stack (put twice?); dropped",
-			 mp->name, n);
-		return;
-	}
+		return 0;
+	if (!reserve(&s->spare, n))
+		return -ENOBUFS; /* more than the pool's objects: the pool reports it */
 	first = cur = pop_chain(s, &s->spare, n);
 	for (i = 0; i < n; i++) {
 		s->nodes[cur].obj = objs[i];
@@ -139,6 +134,7 @@ static void stack_enqueue(struct hp_mempool *mp, void *const *objs, unsigned n)
 		cur = atomic_load_explicit(&s->nodes[cur].next, memory_order_relaxed);
 	}
 	push_chain(s, &s->used, first, last, n);
+	return 0;
 }
 
 static int stack_dequeue(struct hp_mempool *mp, void **objs, unsigned n)
@@ -169,7 +165,11 @@ static unsigned stack_count(const struct hp_mempool *mp)
 }
 
 static const struct hp_mempool_ops stack_ops = {
-	.name = "stack", .alloc = stack_alloc, .free = stack_free,
-	.enqueue = stack_enqueue, .dequeue = stack_dequeue, .count = stack_count,
+    .name = "stack",
+    .alloc = stack_alloc,
+    .free = stack_free,
+    .enqueue = stack_enqueue,
+    .dequeue = stack_dequeue,
+    .count = stack_count,
 };
 HP_MEMPOOL_REGISTER_OPS(stack_ops)

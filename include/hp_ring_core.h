@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file hp_ring_core.h
+ * @internal
+ * Private layout of a ring (installed only because the inline enqueue and dequeue of
+ * hp_ring.h read it). Use the functions of hp_ring.h; never touch these fields.
+ */
+#ifndef HP_RING_CORE_H
+#define HP_RING_CORE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <hp_common.h>
+#include <hp_memzone.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Longest ring name + 1 (the memzone behind a ring is named "RG_" + name). */
+#define HP_RING_NAMESIZE (HP_MEMZONE_NAMESIZE - 3)
+
+/** @internal Value of hp_ring::magic while a ring is live. */
+#define HP_RING_MAGIC 0x52494e47U
+
+/**
+ * @internal
+ * One side of the ring (producers or consumers).
+ * The head and what only this side reads share a line; the tail, which the other side polls,
+ * has a line of its own, so that polling it never takes away the line this side claims on. An
+ * empty line follows each, so that the adjacent-line prefetcher, which fetches lines in pairs,
+ * never pairs a hot line with another hot line.
+ */
+struct hp_ring_headtail {
+	/** next index this side claims (CAS when several threads; unused by a single thread,
+	 *  whose head is its tail) */
+	_Atomic uint32_t head;
+	uint32_t single;   /**< 1: one thread at a time on this side; set at init */
+	uint32_t opp_tail; /**< single side only: a recent copy of the other side's tail */
+	HP_CACHE_ALIGNED char pad0[HP_CACHE_LINE_SIZE]; /**< keeps the prefetcher off tail */
+	/** everything before it is finished by this side */
+	HP_CACHE_ALIGNED _Atomic uint32_t tail;
+	HP_CACHE_ALIGNED char pad1[HP_CACHE_LINE_SIZE]; /**< keeps the prefetcher off the next */
+};
+
+/**
+ * @internal
+ * A ring: the fields are private, here only so that enqueue and dequeue can be inline.
+ * Indexes run freely over uint32_t; slot of index i is i & mask.
+ */
+struct hp_ring {
+	char name[HP_RING_NAMESIZE]; /**< name given at create/init */
+	uint32_t magic;		     /**< HP_RING_MAGIC while the ring is live */
+	unsigned flags;		     /**< HP_RING_* given at create/init */
+	uint32_t size;		     /**< slots, a power of two */
+	uint32_t mask;		     /**< size - 1 */
+	uint32_t capacity;	     /**< most objects held at once */
+	const struct hp_memzone *mz; /**< the zone holding the ring, NULL after hp_ring_init() */
+	/** producers' side (head and tail each on a line of its own) */
+	HP_CACHE_ALIGNED struct hp_ring_headtail prod;
+	/** consumers' side (head and tail each on a line of its own) */
+	HP_CACHE_ALIGNED struct hp_ring_headtail cons;
+	/** the slots */
+	HP_CACHE_ALIGNED void *slots[];
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif
