@@ -43,12 +43,13 @@ static inline void __hp_ring_pause(void)
 static inline void __hp_ring_copy_in(struct hp_ring *r, uint32_t head, void *const *objs,
 				     uint32_t n)
 {
-	uint32_t i = head & r->mask, room = r->size - i;
+	uint32_t i = head & r->mask, room;
 
 	if (n == 1) { /* the commonest call: no test of the wrap */
 		r->slots[i] = objs[0];
 		return;
 	}
+	room = r->size - i;
 	if (HP_LIKELY(n <= room)) {
 		__hp_ptrcopy(&r->slots[i], objs, n);
 		return;
@@ -60,12 +61,13 @@ static inline void __hp_ring_copy_in(struct hp_ring *r, uint32_t head, void *con
 /** @internal Read n slots from index head on; past the last slot, go on at slot 0. */
 static inline void __hp_ring_copy_out(struct hp_ring *r, uint32_t head, void **objs, uint32_t n)
 {
-	uint32_t i = head & r->mask, room = r->size - i;
+	uint32_t i = head & r->mask, room;
 
 	if (n == 1) {
 		objs[0] = r->slots[i];
 		return;
 	}
+	room = r->size - i;
 	if (HP_LIKELY(n <= room)) {
 		__hp_ptrcopy(objs, &r->slots[i], n);
 		return;
