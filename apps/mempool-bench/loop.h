@@ -9,12 +9,11 @@
  *
  * Every turn starts with the thread's cache empty, as in a program that has just started: what
  * an earlier cell left there (how many objects, so where the top of the cache sits against a
- * 32-byte boundary) would otherwise shape this cell's figure. doc/mempool.md shows the cost of a
- * cache top off that boundary, which a program mixing odd bulk sizes sees.
+ * 32-byte boundary) would otherwise shape this cell's figure. doc/benchmarks.md shows the cost of
+ * a cache top off that boundary, which a program mixing odd bulk sizes sees.
  */
-static inline __attribute__((always_inline)) void bench_loop_n(struct bench_job *j,
-								 const unsigned n_get,
-								 const unsigned n_put)
+static inline __attribute__((always_inline)) void
+bench_loop_n(struct bench_job *j, const unsigned n_get, const unsigned n_put)
 {
 	void *tbl[BENCH_MAX_KEEP + 64] __attribute__((aligned(64))); /* as DPDK's test */
 	POOL_T *mp = j->pool;
@@ -73,9 +72,17 @@ static __attribute__((noinline)) void bench_loop_32(struct bench_job *j)
 static void bench_loop(struct bench_job *j)
 {
 	switch (j->constant && j->n_get == j->n_put ? j->n_get : 0) {
-	case 1: bench_loop_1(j); break;
-	case 4: bench_loop_4(j); break;
-	case 32: bench_loop_32(j); break;
-	default: bench_loop_var(j); break;
+	case 1:
+		bench_loop_1(j);
+		break;
+	case 4:
+		bench_loop_4(j);
+		break;
+	case 32:
+		bench_loop_32(j);
+		break;
+	default:
+		bench_loop_var(j);
+		break;
 	}
 }

@@ -56,10 +56,14 @@ static double measure(const struct bench_pool_ops *ops, void *pool, const struct
 	unsigned i;
 
 	for (i = 0; i < c->threads; i++)
-		jobs[i] = (struct bench_job){.pool = pool, .keep = c->keep, .n_get = c->n_get,
-					     .n_put = c->n_put, .constant = c->constant,
+		jobs[i] = (struct bench_job){.pool = pool,
+					     .keep = c->keep,
+					     .n_get = c->n_get,
+					     .n_put = c->n_put,
+					     .constant = c->constant,
 					     .ns = (uint64_t)(seconds * 1e9),
-					     .ready = &ready, .threads = c->threads};
+					     .ready = &ready,
+					     .threads = c->threads};
 	if (ops->run(jobs, c->threads) < 0) {
 		fprintf(stderr, "mempool-bench: %s: a get failed (cache %d, keep %u)\n", ops->name,
 			c->cached, c->keep);
@@ -106,7 +110,7 @@ static void usage(FILE *f)
 		   "  --seconds S  time per cell and pool (default 0.1)\n"
 		   "  --repeat R   split that time into R turns, keep the best (default 50, "
 		   "1 to 1000)\n"
-		   "  --quick      only the cells of the goals (cached, keep 128, get = put)\n"
+		   "  --quick      only the summary cells (cached, keep 128, get = put)\n"
 		   "  --no-dpdk    do not run DPDK's rte_mempool beside hugepool\n"
 		   "  --no-huge    run both on ordinary 4 KiB pages\n"
 		   "  --json       one JSON object instead of the table\n");
@@ -143,8 +147,8 @@ static void print_table(const struct cell *cells, unsigned n, int dpdk)
 	}
 }
 
-static const struct cell *find(const struct cell *cells, unsigned n, int cached,
-			       unsigned threads, unsigned keep, unsigned bulk, int constant)
+static const struct cell *find(const struct cell *cells, unsigned n, int cached, unsigned threads,
+			       unsigned keep, unsigned bulk, int constant)
 {
 	unsigned i;
 
@@ -157,10 +161,10 @@ static const struct cell *find(const struct cell *cells, unsigned n, int cached,
 }
 
 /*
- * The issue's goals: cached one-thread ratios at keep 128, and two threads against one; for
- * the bulk size known only at run time, and (DPDK's constant_n replay) known at compile time.
+ * The summary lines: cached one-thread ratios to DPDK at keep 128, and two threads against one;
+ * for the bulk size known only at run time, and (DPDK's constant_n replay) at compile time.
  */
-static void print_goals(const struct cell *cells, unsigned n, int dpdk, int json)
+static void print_summary(const struct cell *cells, unsigned n, int dpdk, int json)
 {
 	unsigned b, k = 0;
 	int constant;
@@ -184,11 +188,12 @@ static void print_goals(const struct cell *cells, unsigned n, int dpdk, int json
 				       one->hp, ratio(one), scale, dscale);
 			else if (dpdk)
 				printf("goal: cached, keep 128, %s bulk %2u: %.2fx DPDK; "
-				       "2 threads = %.2fx 1 thread (DPDK's: %.2fx)\n", how,
-				       bulks[b], ratio(one), scale, dscale);
+				       "2 threads = %.2fx 1 thread (DPDK's: %.2fx)\n",
+				       how, bulks[b], ratio(one), scale, dscale);
 			else
 				printf("goal: cached, keep 128, %s bulk %2u: 2 threads = %.2fx 1 "
-				       "thread\n", how, bulks[b], scale);
+				       "thread\n",
+				       how, bulks[b], scale);
 		}
 }
 
@@ -199,20 +204,21 @@ static void print_json(const struct cell *cells, unsigned n, double seconds, uns
 
 	printf("{\"bench\": \"mempool\", \"elt_size\": %d, \"seconds_per_cell\": %.3f, "
 	       "\"repeat\": %u, \"unit\": \"M objects/s per thread (CPU time)\", \"dpdk\": %s, "
-	       "\"cells\": [", BENCH_ELT_SIZE, seconds, repeat, dpdk ? "true" : "false");
+	       "\"cells\": [",
+	       BENCH_ELT_SIZE, seconds, repeat, dpdk ? "true" : "false");
 	for (i = 0; i < n; i++) {
 		const struct cell *c = &cells[i];
 
 		printf("%s{\"cache\": %d, \"threads\": %u, \"keep\": %u, \"get\": %u, \"put\": %u, "
-		       "\"constant\": %s, \"hugepool\": %.2f", i ? ", " : "",
-		       c->cached ? BENCH_CACHE : 0, c->threads, c->keep, c->n_get, c->n_put,
-		       c->constant ? "true" : "false", c->hp);
+		       "\"constant\": %s, \"hugepool\": %.2f",
+		       i ? ", " : "", c->cached ? BENCH_CACHE : 0, c->threads, c->keep, c->n_get,
+		       c->n_put, c->constant ? "true" : "false", c->hp);
 		if (dpdk)
 			printf(", \"dpdk\": %.2f, \"ratio\": %.3f", c->dpdk, ratio(c));
 		printf("}");
 	}
 	printf("], \"goals\": [");
-	print_goals(cells, n, dpdk, 1);
+	print_summary(cells, n, dpdk, 1);
 	printf("]}\n");
 }
 
@@ -226,15 +232,20 @@ static unsigned make_cells(struct cell *cells, int quick)
 			for (k = 0; k < 3; k++)
 				for (g = 0; g < 3; g++)
 					for (p = 0; p < 3; p++)
-						/* as DPDK's test: get == put is replayed constant */
-						for (constant = 0; constant <= (g == p); constant++) {
-							if (quick && (!cached || keeps[k] != 128 ||
-								      g != p))
+						/* as DPDK's test: get == put is replayed constant
+						 */
+						for (constant = 0; constant <= (g == p);
+						     constant++) {
+							if (quick &&
+							    (!cached || keeps[k] != 128 || g != p))
 								continue;
-							cells[n++] = (struct cell){
-							    .cached = (int)cached, .threads = threads,
-							    .keep = keeps[k], .n_get = bulks[g],
-							    .n_put = bulks[p], .constant = constant};
+							cells[n++] =
+							    (struct cell){.cached = (int)cached,
+									  .threads = threads,
+									  .keep = keeps[k],
+									  .n_get = bulks[g],
+									  .n_put = bulks[p],
+									  .constant = constant};
 						}
 	return n;
 }
@@ -242,11 +253,10 @@ static unsigned make_cells(struct cell *cells, int quick)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"seconds", required_argument, NULL, 's'}, {"repeat", required_argument, NULL, 'r'},
-		{"quick", no_argument, NULL, 'q'},
-		{"no-dpdk", no_argument, NULL, 'D'},       {"no-huge", no_argument, NULL, 'H'},
-		{"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	    {"seconds", required_argument, NULL, 's'}, {"repeat", required_argument, NULL, 'r'},
+	    {"quick", no_argument, NULL, 'q'},	       {"no-dpdk", no_argument, NULL, 'D'},
+	    {"no-huge", no_argument, NULL, 'H'},       {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0}};
 	static struct cell cells[2 * BENCH_MAX_THREADS * 36];
 	void *hp_pools[2];
 	void *dpdk_pools[2] = {NULL, NULL};
@@ -256,14 +266,30 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "s:r:qDHjh", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 's': seconds = atof(optarg); break;
-		case 'r': repeat = (unsigned)atoi(optarg); break;
-		case 'q': quick = 1; break;
-		case 'D': no_dpdk = 1; break;
-		case 'H': no_huge = 1; break;
-		case 'j': json = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 's':
+			seconds = atof(optarg);
+			break;
+		case 'r':
+			repeat = (unsigned)atoi(optarg);
+			break;
+		case 'q':
+			quick = 1;
+			break;
+		case 'D':
+			no_dpdk = 1;
+			break;
+		case 'H':
+			no_huge = 1;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (seconds <= 0 || seconds > 60 || repeat < 1 || repeat > 1000) {
@@ -290,14 +316,15 @@ int main(int argc, char **argv)
 #endif
 	n = make_cells(cells, quick);
 	if (!json)
-		printf("# %d-byte objects, %.2f s per cell in %u turns (best kept), M objects got and "
-		       "put per second of each thread's CPU time (one run: compare within it only)\n",
-		       BENCH_ELT_SIZE, seconds, repeat);
+		printf(
+		    "# %d-byte objects, %.2f s per cell in %u turns (best kept), M objects got and "
+		    "put per second of each thread's CPU time (one run: compare within it only)\n",
+		    BENCH_ELT_SIZE, seconds, repeat);
 	/*
 	 * The cells that differ only in their thread count are measured together: in each of the
 	 * repeat rounds every one of them runs a turn on hugepool and a turn on DPDK, and each
-	 * keeps its best (least disturbed) turn. Both ratios of the goals (hugepool against DPDK,
-	 * two threads against one) so compare figures taken in the same stretch of time, not
+	 * keeps its best (least disturbed) turn. Both ratios of the summary (hugepool against
+	 * DPDK, two threads against one) so compare figures taken in the same stretch of time, not
 	 * seconds apart on a machine whose other guests come and go.
 	 */
 	for (i = 0; i < n; i++) {
@@ -318,7 +345,7 @@ int main(int argc, char **argv)
 		print_json(cells, n, seconds, repeat, dpdk);
 	} else {
 		print_table(cells, n, dpdk);
-		print_goals(cells, n, dpdk, 0);
+		print_summary(cells, n, dpdk, 0);
 	}
 	return 0;
 }
