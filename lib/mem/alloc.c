@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The allocator of runtime memory under memzones and the heap: per node, a sorted array of free
- * ranges [start, end), address-ordered, coalesced on release, never spanning two memseg lists
+ * The allocator of memseg ranges under memzones, the heap and mempool backends: per node, a sorted
+ * array of free ranges [start, end), address-ordered, coalesced on release, never spanning two
+ * memseg lists
  * ("arenas"), so every block lies in one list. alloc_lock guards arenas and ranges.
  * Lock order: memory lock (hp_mem_lock_read / the write lock held by event callbacks) ->
  * alloc_lock. hp_mem_grow() is called with neither held; its ALLOC event adds the new list here.
@@ -14,7 +15,6 @@
 
 #include "eal/eal_internal.h"
 #include "mem_internal.h"
-#include <hp_memzone.h>
 
 #define MIN_ALIGN HP_CACHE_LINE_SIZE
 #define GROW_MIN ((size_t)8 << 20) /* grow in chunks of at least this, to spare memseg lists */
@@ -182,7 +182,7 @@ static uintptr_t take(int node, size_t len, size_t align, unsigned flags, size_t
 	for (unsigned i = 0; i < nf->n; i++) {
 		uintptr_t s = nf->r[i].start, e = nf->r[i].end, p;
 
-		if (flags & HP_MZ_IOVA_CONTIG) {
+		if (flags & HP_MEM_ALLOC_IOVA_CONTIG) {
 			p = fit_contig(s, e, len, align, best);
 		} else {
 			if (e - s > *best)
@@ -281,7 +281,7 @@ static const char *human(char *buf, size_t n, size_t v)
 static void grow_sentence(char *buf, size_t n, int node, size_t len, size_t align, unsigned flags,
 			  size_t best, const char *why)
 {
-	const char *contig = flags & HP_MZ_IOVA_CONTIG ? "IOVA-contiguous " : "";
+	const char *contig = flags & HP_MEM_ALLOC_IOVA_CONTIG ? "IOVA-contiguous " : "";
 	char l[32], a[32], b[32];
 
 	snprintf(
@@ -338,7 +338,7 @@ void *hp_mem_alloc(size_t len, size_t align, int node, unsigned flags)
 		p = take_locked(node, len, align, flags, &best);
 		if (p)
 			return (void *)p;
-		if (tries == GROW_TRIES || (tries && (flags & HP_MZ_IOVA_CONTIG)))
+		if (tries == GROW_TRIES || (tries && (flags & HP_MEM_ALLOC_IOVA_CONTIG)))
 			break; /* more pages would not make a contiguous run more likely */
 		if (grow(node, want) < 0) {
 			snprintf(why, sizeof(why), "%s", hp_last_error());

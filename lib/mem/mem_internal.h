@@ -23,14 +23,14 @@
 #define HP_MAX_MEMSEG_LISTS 256
 
 struct hp_memseg_list {
-	void *base;               /* first page */
-	size_t len;               /* n_pages * page_size */
+	void *base; /* first page */
+	size_t len; /* n_pages * page_size */
 	size_t page_size;
 	int node;
 	unsigned n_pages;
-	unsigned n_runs;          /* VA+IOVA-contiguous runs in this list */
-	struct hp_memseg *pages;  /* n_pages entries in address order; len == page_size */
-	int fd;                   /* memfd or unlinked hugetlbfs file, -1 for --no-huge */
+	unsigned n_runs;	 /* VA+IOVA-contiguous runs in this list */
+	struct hp_memseg *pages; /* n_pages entries in address order; len == page_size */
+	int fd;			 /* memfd or unlinked hugetlbfs file, -1 for --no-huge */
 };
 
 /* The table: entries [0, nlists) are valid; read nlists with acquire. */
@@ -51,11 +51,12 @@ void hp_mem_unlock_write(void);
 void hp_mem_event_fire(enum hp_mem_event ev, const void *va, size_t len);
 
 /*
- * The allocator of runtime memory shared by memzones and the heap (lib/mem/alloc.c): first fit
- * over each node's free ranges, address-ordered and coalesced; grows the node (hp_mem_grow)
- * when nothing fits. flags: HP_MZ_IOVA_CONTIG. node: a real node (callers resolve HP_NODE_ANY).
- * Returns NULL through hp_fail_ptr() on failure.
+ * The allocator of memseg ranges shared by memzones, the heap and mempool backends
+ * (lib/mem/alloc.c): first fit over each node's free ranges, address-ordered and coalesced;
+ * grows the node (hp_mem_grow) when nothing fits. flags: HP_MEM_ALLOC_IOVA_CONTIG or 0. node: a
+ * real node (callers resolve HP_NODE_ANY). Returns NULL through hp_fail_ptr() on failure.
  */
+#define HP_MEM_ALLOC_IOVA_CONTIG 0x1 /* the block must be contiguous in IOVA space */
 void *hp_mem_alloc(size_t len, size_t align, int node, unsigned flags);
 void hp_mem_release(void *va, size_t len);
 
@@ -64,9 +65,10 @@ void hp_mem_release(void *va, size_t len);
  * hp_mem_grow() in the thread that calls it; read only on the reservation path.
  */
 #define HP_MEM_HOOK_NO_PRECHECK 0x1 /* skip the up-front free-page check (sysfs) */
-#define HP_MEM_HOOK_NORESERVE   0x2 /* map with MAP_NORESERVE, so a short pool shows at fault time */
-#define HP_MEM_HOOK_TOUCH       0x4 /* populate by touching under the SIGBUS guard, not madvise */
-#define HP_MEM_HOOK_STOP        0x8 /* raise(SIGSTOP) halfway through populating (kill tests) */
+#define HP_MEM_HOOK_NORESERVE 0x2   /* map with MAP_NORESERVE, so a short pool shows at fault time \
+				     */
+#define HP_MEM_HOOK_TOUCH 0x4	    /* populate by touching under the SIGBUS guard, not madvise */
+#define HP_MEM_HOOK_STOP 0x8	    /* raise(SIGSTOP) halfway through populating (kill tests) */
 extern unsigned hp_mem_test_hooks;
 
 #endif

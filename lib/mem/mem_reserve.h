@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Private to lib/mem: how a memseg list is made (reserve.c) and resolved (iova.c), for the table
- * (memseg.c). A list is built complete, unpublished, by one thread; only memseg.c publishes it.
+ * Private to lib/mem (included by no other folder): how a memseg list is made (reserve.c) and
+ * resolved (iova.c), added to and removed from the table (memseg.c) by start-up and growth
+ * (init.c). A list is built complete, unpublished, by one thread; only memseg.c publishes it.
  */
 #ifndef HP_MEM_RESERVE_H
 #define HP_MEM_RESERVE_H
@@ -35,6 +36,15 @@ void hp_mem_list_destroy(struct hp_memseg_list *l);
  * and l->n_runs. VA mode: iova = va, one run.
  */
 int hp_mem_resolve_iova(const struct hp_mem_cfg *cfg, struct hp_memseg_list *l);
+
+/*
+ * Reserve a list of len bytes on node and publish it (HP_MEM_EVENT_ALLOC fires under the write
+ * lock). Callers are serialised (init.c's grow_lock). @return 0 or -errno through hp_fail().
+ */
+int hp_mem_list_add(const struct hp_mem_cfg *cfg, int node, size_t len);
+
+/* Give back every list, newest first, firing HP_MEM_EVENT_FREE before each goes. */
+void hp_mem_lists_release(void);
 
 /* Number of pages currently in the table (all lists); for the HP_MAX_MEMSEGS limit. */
 unsigned hp_mem_total_pages(void);

@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The memseg table, its lookups and walks, the memory lock and the event registry, and the mem
- * subsystem's init/cleanup. Writers (init, hp_mem_grow, cleanup) are serialised by grow_lock and
- * change the layout only under the write side of mem_lock; the release store of hp_mem_nlists
- * pairs with the acquire loads in every lock-free reader (list_of, walks, reserved). Event
- * callbacks run under mem_lock (write) and ev_lock; lock order: grow_lock, mem_lock, ev_lock.
+ * The memseg table, its lookups and walks, the memory lock and the event registry. Writers
+ * (start-up, hp_mem_grow, cleanup: init.c) are serialised by init.c's grow_lock and change the
+ * layout only under the write side of mem_lock; the release store of hp_mem_nlists pairs with
+ * the acquire loads in every lock-free reader (list_of, walks, reserved). Event callbacks run
+ * under mem_lock (write) and ev_lock; lock order: grow_lock, mem_lock, ev_lock.
  */
 #include <numaif.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "eal/eal_internal.h"
 #include "mem_reserve.h"
@@ -19,12 +18,7 @@
 struct hp_memseg_list *hp_mem_lists[HP_MAX_MEMSEG_LISTS];
 _Atomic unsigned hp_mem_nlists;
 
-static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_rwlock_t mem_lock = PTHREAD_RWLOCK_INITIALIZER; /* glibc: readers may nest */
-static struct hp_mem_cfg cfg; /* written under grow_lock while !ready */
-static _Atomic bool ready;
-static _Atomic enum hp_iova_mode iova_mode = HP_IOVA_VA;
-static _Atomic size_t page_size;
 
 /* ---- Lock and events ------------------------------------------------------------------------ */
 
@@ -181,16 +175,6 @@ HP_API int hp_mem_node_of(const void *va)
 	return node;
 }
 
-HP_API enum hp_iova_mode hp_iova_mode(void)
-{
-	return atomic_load_explicit(&iova_mode, memory_order_relaxed);
-}
-
-HP_API size_t hp_mem_page_size(void)
-{
-	return atomic_load_explicit(&page_size, memory_order_relaxed);
-}
-
 HP_API size_t hp_mem_reserved(int node)
 {
 	unsigned i, n = nlists();
@@ -278,8 +262,7 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* Reserve and publish one list; caller holds grow_lock. */
-static int add_list(int node, size_t len)
+int hp_mem_list_add(const struct hp_mem_cfg *cfg, int node, size_t len)
 {
 	struct hp_memseg_list *l = NULL;
 	struct timespec t0;
@@ -292,7 +275,7 @@ static int add_list(int node, size_t len)
 			       "with --socket-mem, in fewer, bigger pieces",
 			       node, HP_MAX_MEMSEG_LISTS);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = hp_mem_reserve(&cfg, node, len, &l);
+	rc = hp_mem_reserve(cfg, node, len, &l);
 	if (rc)
 		return rc;
 	hp_mem_lock_write();
@@ -304,32 +287,13 @@ static int add_list(int node, size_t len)
 	HP_LOG_I(
 	    "node %d: %u pages of %zu KiB at %p in %u IOVA-contiguous run%s (IOVA %s), %.1f ms",
 	    node, l->n_pages, l->page_size >> 10, l->base, l->n_runs, l->n_runs == 1 ? "" : "s",
-	    cfg.mode == HP_IOVA_PA ? "PA" : "VA", ms_since(&t0));
+	    cfg->mode == HP_IOVA_PA ? "PA" : "VA", ms_since(&t0));
 	return 0;
 }
 
-HP_API int hp_mem_grow(int node, size_t len)
-{
-	int rc;
+/* ---- Removing lists ---------------------------------------------------------------------- */
 
-	if (node == HP_NODE_ANY)
-		return hp_fail(-EINVAL, "hp_mem_grow: name a node (HP_NODE_ANY is not one)");
-	if (len == 0)
-		return hp_fail(-EINVAL, "hp_mem_grow: len is 0; ask for at least one page");
-	pthread_mutex_lock(&grow_lock);
-	if (!atomic_load(&ready))
-		rc = hp_fail(-EINVAL,
-			     "hp_mem_grow: the runtime is not started; call hp_init() first");
-	else
-		rc = add_list(node, len);
-	pthread_mutex_unlock(&grow_lock);
-	return rc;
-}
-
-/* ---- Subsystem ------------------------------------------------------------------------------ */
-
-/* Give back every list, newest first, telling subscribers before each goes. */
-static void release_all(void)
+void hp_mem_lists_release(void)
 {
 	unsigned i, n;
 
@@ -344,113 +308,3 @@ static void release_all(void)
 	}
 	hp_mem_unlock_write();
 }
-
-static bool have_page_size(size_t size)
-{
-	struct hp_hugepage_pool pools[64];
-	int i, n = hp_hugepage_pools(pools, 64);
-
-	for (i = 0; i < n && i < 64; i++)
-		if (pools[i].page_size == size)
-			return true;
-	return false;
-}
-
-static int pick_page_size(const struct hp_init_opts *o)
-{
-	size_t ps;
-
-	if (o->no_huge) {
-		cfg.page_size = (size_t)sysconf(_SC_PAGESIZE);
-		return 0;
-	}
-	ps = o->huge_size ? o->huge_size : hp_hugepage_default_size();
-	if (!ps)
-		return hp_fail(-ENOMEM, "this system has no hugepages; reserve some with: hp-info "
-					"--reserve 0:1G, or run with --no-huge");
-	if (!have_page_size(ps))
-		return hp_fail(-EINVAL,
-			       "--huge-size: the kernel has no pool of %zu KiB pages; see the "
-			       "sizes it has with: hp-info",
-			       ps >> 10);
-	cfg.page_size = ps;
-	return 0;
-}
-
-static int pick_iova_mode(const struct hp_init_opts *o)
-{
-	if (o->no_huge && o->iova == HP_IOVA_OPT_PA)
-		return hp_fail(-EINVAL,
-			       "--iova=pa needs hugepages: 4 KiB pages of --no-huge may move; "
-			       "drop --no-huge or use --iova=va");
-	if (o->no_huge || o->iova == HP_IOVA_OPT_VA) {
-		cfg.mode = HP_IOVA_VA;
-		return 0;
-	}
-	cfg.mode = hp_iova_mode_probe();
-	if (o->iova == HP_IOVA_OPT_PA && cfg.mode != HP_IOVA_PA)
-		return hp_fail(-EPERM,
-			       "--iova=pa: /proc/self/pagemap hides physical addresses from "
-			       "this process; run as root (CAP_SYS_ADMIN) or use --iova=va");
-	return 0;
-}
-
-static int mem_start(const struct hp_init_opts *o)
-{
-	unsigned i;
-	int rc;
-
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.no_huge = o->no_huge;
-	rc = pick_page_size(o);
-	if (!rc)
-		rc = pick_iova_mode(o);
-	if (rc)
-		return rc;
-	if (o->huge_dir && !o->no_huge)
-		snprintf(cfg.huge_dir, sizeof(cfg.huge_dir), "%s", o->huge_dir);
-	snprintf(cfg.prefix, sizeof(cfg.prefix), "%s",
-		 o->file_prefix ? o->file_prefix : "hugepool");
-	for (i = 0; i < o->n_socket_mem && i < HP_MAX_NUMA_NODES; i++) {
-		if (!o->socket_mem_mb[i])
-			continue;
-		rc = add_list((int)i, (size_t)o->socket_mem_mb[i] << 20);
-		if (rc) {
-			release_all();
-			return rc;
-		}
-	}
-	atomic_store(&page_size, cfg.page_size);
-	atomic_store(&iova_mode, cfg.mode);
-	atomic_store(&ready, true);
-	return 0;
-}
-
-static int mem_init(const struct hp_init_opts *o)
-{
-	static const struct hp_init_opts defaults;
-	int rc;
-
-	pthread_mutex_lock(&grow_lock);
-	rc = mem_start(o ? o : &defaults);
-	pthread_mutex_unlock(&grow_lock);
-	return rc;
-}
-
-static void mem_cleanup(void)
-{
-	pthread_mutex_lock(&grow_lock);
-	atomic_store(&ready, false);
-	release_all();
-	atomic_store(&page_size, 0);
-	atomic_store(&iova_mode, HP_IOVA_VA);
-	pthread_mutex_unlock(&grow_lock);
-}
-
-static struct hp_subsys mem_subsys = {
-    .name = "mem",
-    .order = 10,
-    .init = mem_init,
-    .cleanup = mem_cleanup,
-};
-HP_SUBSYS_REGISTER(mem_subsys)

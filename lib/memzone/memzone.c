@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "eal/eal_internal.h"
-#include "mem_internal.h"
+#include "mem/mem_internal.h"
 #include <hp_memzone.h>
 
 #define MZ_MAX 2048
@@ -110,7 +110,8 @@ HP_API const struct hp_memzone *hp_memzone_reserve(const char *name, size_t len,
 	slot = claim(name);
 	if (slot < 0)
 		return NULL;
-	va = hp_mem_alloc(len, align, node, flags);
+	va = hp_mem_alloc(len, align, node,
+			  flags & HP_MZ_IOVA_CONTIG ? HP_MEM_ALLOC_IOVA_CONTIG : 0);
 	pthread_mutex_lock(&mz_lock);
 	mz = &zones[slot];
 	if (!va) {

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The mem subsystem's start and stop, and growth: the configuration fixed at hp_init() (page
+ * size, IOVA mode, where pages come from), the --socket-mem reservations, hp_mem_grow(), and
+ * giving everything back at hp_cleanup(). grow_lock serialises every writer of the memseg table
+ * (start, grow, cleanup); cfg is written under it while !ready and only read once ready.
+ * Lock order: grow_lock before the memory lock (memseg.c).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eal/eal_internal.h"
+#include "mem_reserve.h"
+
+static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hp_mem_cfg cfg;
+static _Atomic bool ready;
+static _Atomic enum hp_iova_mode iova_mode = HP_IOVA_VA;
+static _Atomic size_t page_size;
+
+HP_API enum hp_iova_mode hp_iova_mode(void)
+{
+	return atomic_load_explicit(&iova_mode, memory_order_relaxed);
+}
+
+HP_API size_t hp_mem_page_size(void)
+{
+	return atomic_load_explicit(&page_size, memory_order_relaxed);
+}
+
+HP_API int hp_mem_grow(int node, size_t len)
+{
+	int rc;
+
+	if (node == HP_NODE_ANY)
+		return hp_fail(-EINVAL, "hp_mem_grow: name a node (HP_NODE_ANY is not one)");
+	if (len == 0)
+		return hp_fail(-EINVAL, "hp_mem_grow: len is 0; ask for at least one page");
+	pthread_mutex_lock(&grow_lock);
+	if (!atomic_load(&ready))
+		rc = hp_fail(-EINVAL,
+			     "hp_mem_grow: the runtime is not started; call hp_init() first");
+	else
+		rc = hp_mem_list_add(&cfg, node, len);
+	pthread_mutex_unlock(&grow_lock);
+	return rc;
+}
+
+/* ---- Subsystem ------------------------------------------------------------------------------ */
+
+static bool have_page_size(size_t size)
+{
+	struct hp_hugepage_pool pools[64];
+	int i, n = hp_hugepage_pools(pools, 64);
+
+	for (i = 0; i < n && i < 64; i++)
+		if (pools[i].page_size == size)
+			return true;
+	return false;
+}
+
+static int pick_page_size(const struct hp_init_opts *o)
+{
+	size_t ps;
+
+	if (o->no_huge) {
+		cfg.page_size = (size_t)sysconf(_SC_PAGESIZE);
+		return 0;
+	}
+	ps = o->huge_size ? o->huge_size : hp_hugepage_default_size();
+	if (!ps)
+		return hp_fail(-ENOMEM, "this system has no hugepages; reserve some with: hp-info "
+					"--reserve 0:1G, or run with --no-huge");
+	if (!have_page_size(ps))
+		return hp_fail(-EINVAL,
+			       "--huge-size: the kernel has no pool of %zu KiB pages; see the "
+			       "sizes it has with: hp-info",
+			       ps >> 10);
+	cfg.page_size = ps;
+	return 0;
+}
+
+static int pick_iova_mode(const struct hp_init_opts *o)
+{
+	if (o->no_huge && o->iova == HP_IOVA_OPT_PA)
+		return hp_fail(-EINVAL,
+			       "--iova=pa needs hugepages: 4 KiB pages of --no-huge may move; "
+			       "drop --no-huge or use --iova=va");
+	if (o->no_huge || o->iova == HP_IOVA_OPT_VA) {
+		cfg.mode = HP_IOVA_VA;
+		return 0;
+	}
+	cfg.mode = hp_iova_mode_probe();
+	if (o->iova == HP_IOVA_OPT_PA && cfg.mode != HP_IOVA_PA)
+		return hp_fail(-EPERM,
+			       "--iova=pa: /proc/self/pagemap hides physical addresses from "
+			       "this process; run as root (CAP_SYS_ADMIN) or use --iova=va");
+	return 0;
+}
+
+static int mem_start(const struct hp_init_opts *o)
+{
+	unsigned i;
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.no_huge = o->no_huge;
+	rc = pick_page_size(o);
+	if (!rc)
+		rc = pick_iova_mode(o);
+	if (rc)
+		return rc;
+	if (o->huge_dir && !o->no_huge)
+		snprintf(cfg.huge_dir, sizeof(cfg.huge_dir), "%s", o->huge_dir);
+	snprintf(cfg.prefix, sizeof(cfg.prefix), "%s",
+		 o->file_prefix ? o->file_prefix : "hugepool");
+	for (i = 0; i < o->n_socket_mem && i < HP_MAX_NUMA_NODES; i++) {
+		if (!o->socket_mem_mb[i])
+			continue;
+		rc = hp_mem_list_add(&cfg, (int)i, (size_t)o->socket_mem_mb[i] << 20);
+		if (rc) {
+			hp_mem_lists_release();
+			return rc;
+		}
+	}
+	atomic_store(&page_size, cfg.page_size);
+	atomic_store(&iova_mode, cfg.mode);
+	atomic_store(&ready, true);
+	return 0;
+}
+
+static int mem_init(const struct hp_init_opts *o)
+{
+	static const struct hp_init_opts defaults;
+	int rc;
+
+	pthread_mutex_lock(&grow_lock);
+	rc = mem_start(o ? o : &defaults);
+	pthread_mutex_unlock(&grow_lock);
+	return rc;
+}
+
+static void mem_cleanup(void)
+{
+	pthread_mutex_lock(&grow_lock);
+	atomic_store(&ready, false);
+	hp_mem_lists_release();
+	atomic_store(&page_size, 0);
+	atomic_store(&iova_mode, HP_IOVA_VA);
+	pthread_mutex_unlock(&grow_lock);
+}
+
+static struct hp_subsys mem_subsys = {
+    .name = "mem",
+    .order = 10,
+    .init = mem_init,
+    .cleanup = mem_cleanup,
+};
+HP_SUBSYS_REGISTER(mem_subsys)
