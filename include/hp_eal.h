@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <hp_common.h>
+#include <hp_eal_pvt.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -157,13 +158,10 @@ HP_API int hp_thread_register(void);
 /** Give the calling thread's lcore id back. Does nothing for a thread without one. */
 HP_API void hp_thread_unregister(void);
 
-/** The calling thread's lcore id; read it through hp_lcore_id(). */
-HP_API extern __thread unsigned hp_lcore_id_tls_;
-
 /** @return the calling thread's lcore id, or HP_LCORE_ANY. Inline: it sits on every cache hit. */
 static inline unsigned hp_lcore_id(void)
 {
-	return hp_lcore_id_tls_;
+	return __hp_lcore_id_tls;
 }
 
 /** @return the number of lcore ids handed out now. */

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <hp_common.h>
+#include <hp_rdma_pvt.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,56 +57,6 @@ HP_API struct hp_rdma_map *hp_rdma_map_create(struct ibv_pd *pd, int access);
  */
 HP_API void hp_rdma_map_destroy(struct hp_rdma_map *map);
 
-/** @cond PRIVATE */
-/*
- * The layout the inline lookups below read; not part of the API. A map starts with a two-level
- * page table: l1[addr >> 30] is a table of 2^18 entries (one per 4 KiB page of that GiB), each
- * NULL or the record of the MR holding the page. Entries and tables are published by the map's
- * writers with release stores; the acquire loads here pair with them. No lock, no search.
- */
-#define HP_RDMA_PAGE_SHIFT_ 12
-#define HP_RDMA_L2_SHIFT_ 30
-#define HP_RDMA_VA_BITS_ 48
-
-struct hp_rdma_rec_ {
-	uintptr_t end; /* one past the last byte of the MR */
-	uint32_t lkey;
-	uint32_t rkey;
-	struct ibv_mr *mr;
-};
-
-struct hp_rdma_map_head_ {
-	struct hp_rdma_rec_ ***l1; /* [2^18] -> [2^18] -> record */
-};
-
-/* The record for [addr, addr + len), or NULL. */
-static inline const struct hp_rdma_rec_ *hp_rdma_rec_(const struct hp_rdma_map *map,
-						      const void *addr, size_t len)
-{
-	const struct hp_rdma_map_head_ *h = (const struct hp_rdma_map_head_ *)map;
-	uintptr_t a = (uintptr_t)addr;
-	struct hp_rdma_rec_ **l2;
-	const struct hp_rdma_rec_ *r;
-
-	if (HP_UNLIKELY(a >> HP_RDMA_VA_BITS_))
-		return NULL;
-	l2 = __atomic_load_n(&h->l1[a >> HP_RDMA_L2_SHIFT_], __ATOMIC_ACQUIRE);
-	if (HP_UNLIKELY(!l2))
-		return NULL;
-	r = __atomic_load_n(&l2[(a >> HP_RDMA_PAGE_SHIFT_) &
-				(((uintptr_t)1 << (HP_RDMA_L2_SHIFT_ - HP_RDMA_PAGE_SHIFT_)) - 1)],
-			    __ATOMIC_ACQUIRE);
-	/* the page of a is in r's MR, so a < r->end: the subtraction cannot wrap */
-	if (HP_UNLIKELY(!r || len > r->end - a))
-		return NULL;
-	return r;
-}
-
-/* Out of line: the failure of hp_rdma_lkey()/hp_rdma_rkey(), with its sentence. */
-HP_API int hp_rdma_miss_(const struct hp_rdma_map *map, const void *addr, size_t len,
-			 const void *key);
-/** @endcond */
-
 /**
  * The MR that holds all of [addr, addr + len). Inline and lock-free: two table loads and a
  * bounds check.
@@ -118,7 +69,7 @@ HP_API int hp_rdma_miss_(const struct hp_rdma_map *map, const void *addr, size_t
 static inline struct ibv_mr *hp_rdma_mr_of(const struct hp_rdma_map *map, const void *addr,
 					   size_t len)
 {
-	const struct hp_rdma_rec_ *r = hp_rdma_rec_(map, addr, len);
+	const struct __hp_rdma_rec *r = __hp_rdma_rec_find(map, addr, len);
 
 	return r ? r->mr : NULL;
 }
@@ -135,10 +86,10 @@ static inline struct ibv_mr *hp_rdma_mr_of(const struct hp_rdma_map *map, const 
 static inline int hp_rdma_lkey(const struct hp_rdma_map *map, const void *addr, size_t len,
 			       uint32_t *lkey)
 {
-	const struct hp_rdma_rec_ *r = map && lkey ? hp_rdma_rec_(map, addr, len) : NULL;
+	const struct __hp_rdma_rec *r = map && lkey ? __hp_rdma_rec_find(map, addr, len) : NULL;
 
 	if (HP_UNLIKELY(!r))
-		return hp_rdma_miss_(map, addr, len, lkey);
+		return __hp_rdma_miss(map, addr, len, lkey);
 	*lkey = r->lkey;
 	return 0;
 }
@@ -156,10 +107,10 @@ static inline int hp_rdma_lkey(const struct hp_rdma_map *map, const void *addr, 
 static inline int hp_rdma_rkey(const struct hp_rdma_map *map, const void *addr, size_t len,
 			       uint32_t *rkey)
 {
-	const struct hp_rdma_rec_ *r = map && rkey ? hp_rdma_rec_(map, addr, len) : NULL;
+	const struct __hp_rdma_rec *r = map && rkey ? __hp_rdma_rec_find(map, addr, len) : NULL;
 
 	if (HP_UNLIKELY(!r))
-		return hp_rdma_miss_(map, addr, len, rkey);
+		return __hp_rdma_miss(map, addr, len, rkey);
 	*rkey = r->rkey;
 	return 0;
 }

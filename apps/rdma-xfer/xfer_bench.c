@@ -111,7 +111,7 @@ int xfer_lookup_bench(const struct xfer_opts *o)
 	struct ibv_pd *pd;
 	struct hp_rdma_map *map;
 	struct objs obj = {NULL, 0};
-	unsigned runs = 0, lists = atomic_load(&hp_mem_nlists);
+	unsigned runs = 0, lists = atomic_load(&mem_nlists);
 	double t0, reg_ms, seq_ns, rnd_ns;
 	uint64_t sink = 0;
 
@@ -126,8 +126,8 @@ int xfer_lookup_bench(const struct xfer_opts *o)
 	hp_mempool_obj_iter(mp, collect, &obj);
 	pd = open_pd(&ctx);
 	t0 = xfer_now_us();
-	map = pd ? hp_rdma_map_create(pd, access)
-		 : hp_rdma_map_create_ops(NULL, access, &hp_rdma_fake_ops);
+	map =
+	    pd ? hp_rdma_map_create(pd, access) : rdma_map_create_ops(NULL, access, &rdma_fake_ops);
 	reg_ms = (xfer_now_us() - t0) / 1e3;
 	if (!map) {
 		fprintf(stderr, "rdma-xfer: RDMA map: %s\n", hp_last_error());

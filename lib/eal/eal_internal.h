@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Private to libhugepool, shared by all its libraries and drivers (never installed).
+ * lib/eal's internal interface: what the other folders of libhugepool (lib/NAME,
+ * drivers/mempool/NAME) may use from eal. Never installed. The headers private to lib/eal
+ * itself are eal_init.h and eal_options.h.
+ *
  * Errors: every failure path returns through hp_fail()/hp_fail_ptr(), which set errno and the
  * thread's hp_last_error() sentence together, so no error is reported without its sentence.
  * Subsystems (mem, memzone, heap, ...) register init/cleanup hooks from a constructor;
@@ -31,30 +34,30 @@ void hp_log(enum hp_log_level level, const char *fmt, ...) __attribute__((format
 #define HP_LOG_D(...) hp_log(HP_LOG_DEBUG, __VA_ARGS__)
 
 /** Options in force since the running hp_init() started (a copy; strings owned by eal). */
-const struct hp_init_opts *hp_eal_opts(void);
+const struct hp_init_opts *eal_opts(void);
 
 /** @return the NUMA node of the CPU the calling thread runs on now (0 without libnuma support). */
-int hp_current_node(void);
+int eal_current_node(void);
 
 /** @return the number of NUMA nodes the system has (highest node id + 1). */
-int hp_node_count(void);
+int eal_node_count(void);
 
 /** A subsystem's start and stop, run by hp_init()/hp_cleanup() in order. */
-struct hp_subsys {
+struct eal_subsys {
 	const char *name;
 	int order; /* lower starts first: mem 10, memzone 20, heap 30, mempool 40, rdma 50 */
 	int (*init)(const struct hp_init_opts *opts); /* 0 or -errno set through hp_fail() */
-	void (*cleanup)(void);                         /* must tolerate a failed or absent init */
-	struct hp_subsys *next;
+	void (*cleanup)(void);			      /* must tolerate a failed or absent init */
+	struct eal_subsys *next;
 };
 
-/** Add a subsystem; call from a constructor (HP_SUBSYS_REGISTER). */
-void hp_subsys_register(struct hp_subsys *s);
+/** Add a subsystem; call from a constructor (EAL_SUBSYS_REGISTER). */
+void eal_subsys_register(struct eal_subsys *s);
 
-#define HP_SUBSYS_REGISTER(var)                                                       \
-	static void __attribute__((constructor)) hp_subsys_ctor_##var(void)          \
-	{                                                                             \
-		hp_subsys_register(&(var));                                           \
+#define EAL_SUBSYS_REGISTER(var)                                                                   \
+	static void __attribute__((constructor)) eal_subsys_ctor_##var(void)                       \
+	{                                                                                          \
+		eal_subsys_register(&(var));                                                       \
 	}
 
 #endif

@@ -15,18 +15,18 @@
 
 #include "eal_internal.h"
 #include "eal_options.h"
-#include "eal_private.h"
+#include "eal_init.h"
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hp_subsys *subsystems; /* sorted by ascending order, stable for equal orders */
-static struct hp_init_opts opts;     /* in force; zero when not running */
-static char *strings[3];	     /* the copies opts points to: huge_dir, lcores, file_prefix */
+static struct eal_subsys *subsystems; /* sorted by ascending order, stable for equal orders */
+static struct hp_init_opts opts;      /* in force; zero when not running */
+static char *strings[3];	      /* the copies opts points to: huge_dir, lcores, file_prefix */
 static _Atomic bool running;
 static __thread bool in_hooks;
 
-void hp_subsys_register(struct hp_subsys *s)
+void eal_subsys_register(struct eal_subsys *s)
 {
-	struct hp_subsys **p;
+	struct eal_subsys **p;
 
 	pthread_mutex_lock(&init_lock);
 	for (p = &subsystems; *p && (*p)->order <= s->order; p = &(*p)->next)
@@ -37,7 +37,7 @@ void hp_subsys_register(struct hp_subsys *s)
 }
 
 /* Cleanup of s and every subsystem after it up to (not including) end, last first. */
-static void cleanup_range(struct hp_subsys *s, struct hp_subsys *end)
+static void cleanup_range(struct eal_subsys *s, struct eal_subsys *end)
 {
 	if (s == end)
 		return;
@@ -82,13 +82,13 @@ static int copy_opts(const struct hp_init_opts *o)
 static int start_subsystems(void)
 {
 	char why[512];
-	struct hp_subsys *s;
+	struct eal_subsys *s;
 	int rc;
 
 	for (s = subsystems; s; s = s->next) {
 		if (!s->init)
 			continue;
-		hp_error_restore(0, "");
+		eal_error_restore(0, "");
 		rc = s->init(&opts);
 		if (rc >= 0)
 			continue;
@@ -99,7 +99,7 @@ static int start_subsystems(void)
 				s->name, rc);
 		snprintf(why, sizeof(why), "%s", hp_last_error());
 		cleanup_range(subsystems, s->next);
-		return hp_error_restore(rc, why);
+		return eal_error_restore(rc, why);
 	}
 	return 0;
 }
@@ -119,19 +119,19 @@ HP_API int hp_init_opts(const struct hp_init_opts *o)
 		rc = hp_fail(-EBUSY, "hp_init: the runtime is already started; call hp_cleanup() "
 				     "before starting it again");
 	else
-		rc = hp_opts_check(o);
+		rc = eal_opts_check(o);
 	if (!rc)
 		rc = copy_opts(o);
 	if (!rc) {
 		if (opts.log_level)
 			hp_log_set_level(opts.log_level);
-		rc = hp_lcore_start(&opts);
+		rc = eal_lcore_start(&opts);
 		in_hooks = true;
 		if (!rc)
 			rc = start_subsystems();
 		in_hooks = false;
 		if (rc) {
-			hp_lcore_stop();
+			eal_lcore_stop();
 			free_opts();
 		}
 	}
@@ -163,7 +163,7 @@ HP_API int hp_cleanup(void)
 		in_hooks = true;
 		cleanup_range(subsystems, NULL);
 		in_hooks = false;
-		hp_lcore_stop();
+		eal_lcore_stop();
 		free_opts();
 	}
 	pthread_mutex_unlock(&init_lock);
@@ -175,7 +175,7 @@ HP_API bool hp_initialized(void)
 	return atomic_load_explicit(&running, memory_order_acquire) || in_hooks;
 }
 
-const struct hp_init_opts *hp_eal_opts(void)
+const struct hp_init_opts *eal_opts(void)
 {
 	return &opts;
 }

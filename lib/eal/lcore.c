@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The lcore table: which thread holds which lcore id. All of it is written under `lock`; a
- * thread's own hp_lcore_id_tls_ is written by that thread (register/unregister) or, under
- * `lock`, by hp_lcore_stop() through the pointer kept in its slot (so a stale id never survives
+ * thread's own __hp_lcore_id_tls is written by that thread (register/unregister) or, under
+ * `lock`, by eal_lcore_stop() through the pointer kept in its slot (so a stale id never survives
  * hp_cleanup). A slot's pointer is cleared, under `lock`, before its thread's TLS goes away:
  * the pthread key destructor unregisters every exiting thread.
  */
@@ -14,20 +14,20 @@
 
 #include "eal_internal.h"
 #include "eal_options.h"
-#include "eal_private.h"
+#include "eal_init.h"
 
 struct slot {
-	unsigned *tls; /* hp_lcore_id_tls_ of the thread holding this id; NULL = free */
+	unsigned *tls; /* __hp_lcore_id_tls of the thread holding this id; NULL = free */
 	int cpu; /* CPU listed in --lcores for this id, -1 if the id is not for a listed CPU */
 };
 
-HP_API __thread unsigned hp_lcore_id_tls_ = HP_LCORE_ANY;
+HP_API __thread unsigned __hp_lcore_id_tls = HP_LCORE_ANY;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct slot slots[HP_MAX_LCORES];
 static unsigned n_listed; /* ids [0, n_listed) belong to the --lcores CPUs */
 static unsigned n_used;
-static bool active; /* between hp_lcore_start and hp_lcore_stop */
+static bool active; /* between eal_lcore_start and eal_lcore_stop */
 static pthread_t init_thread;
 static cpu_set_t init_affinity;
 static bool init_pinned;
@@ -49,10 +49,10 @@ static void make_exit_key(void)
 /* Give id to the calling thread; lock held. */
 static void take(unsigned id)
 {
-	slots[id].tls = &hp_lcore_id_tls_;
+	slots[id].tls = &__hp_lcore_id_tls;
 	n_used++;
-	hp_lcore_id_tls_ = id;
-	pthread_setspecific(exit_key, &hp_lcore_id_tls_);
+	__hp_lcore_id_tls = id;
+	pthread_setspecific(exit_key, &__hp_lcore_id_tls);
 }
 
 /* The CPU the calling thread is pinned to, or -1 when it may run on several. */
@@ -93,7 +93,7 @@ HP_API int hp_thread_register(void)
 	if (!active)
 		rc = hp_fail(-EINVAL, "hp_thread_register: the runtime is not started; "
 				      "call hp_init() first");
-	else if (hp_lcore_id_tls_ != HP_LCORE_ANY)
+	else if (__hp_lcore_id_tls != HP_LCORE_ANY)
 		rc = 0;
 	else if ((id = pick_id()) < 0)
 		rc = hp_fail(-ENOSPC,
@@ -109,16 +109,16 @@ HP_API int hp_thread_register(void)
 
 HP_API void hp_thread_unregister(void)
 {
-	unsigned id = hp_lcore_id_tls_;
+	unsigned id = __hp_lcore_id_tls;
 
 	if (id == HP_LCORE_ANY)
 		return;
 	pthread_mutex_lock(&lock);
-	if (id < HP_MAX_LCORES && slots[id].tls == &hp_lcore_id_tls_) {
+	if (id < HP_MAX_LCORES && slots[id].tls == &__hp_lcore_id_tls) {
 		slots[id].tls = NULL;
 		n_used--;
 	}
-	hp_lcore_id_tls_ = HP_LCORE_ANY;
+	__hp_lcore_id_tls = HP_LCORE_ANY;
 	pthread_mutex_unlock(&lock);
 	pthread_setspecific(exit_key, NULL);
 }
@@ -149,7 +149,7 @@ HP_API int hp_lcore_cpu(unsigned lcore)
 	return rc;
 }
 
-/* Pin the calling (init) thread to cpu, remembering its affinity for hp_lcore_stop(). */
+/* Pin the calling (init) thread to cpu, remembering its affinity for eal_lcore_stop(). */
 static int pin_init_thread(int cpu)
 {
 	cpu_set_t set;
@@ -170,12 +170,12 @@ static int pin_init_thread(int cpu)
 	return 0;
 }
 
-int hp_lcore_start(const struct hp_init_opts *opts)
+int eal_lcore_start(const struct hp_init_opts *opts)
 {
 	int cpus[HP_MAX_LCORES], n = 0, i, rc = 0;
 
 	if (opts->lcores) {
-		n = hp_opts_parse_lcores(opts->lcores, cpus);
+		n = eal_opts_parse_lcores(opts->lcores, cpus);
 		if (n < 0)
 			return n;
 	}
@@ -189,7 +189,7 @@ int hp_lcore_start(const struct hp_init_opts *opts)
 	if (n)
 		rc = pin_init_thread(cpus[0]);
 	if (!rc) {
-		hp_lcore_id_tls_ = HP_LCORE_ANY; /* a stale id from an earlier runtime */
+		__hp_lcore_id_tls = HP_LCORE_ANY; /* a stale id from an earlier runtime */
 		take(0);
 		active = true;
 	}
@@ -197,7 +197,7 @@ int hp_lcore_start(const struct hp_init_opts *opts)
 	return rc;
 }
 
-void hp_lcore_stop(void)
+void eal_lcore_stop(void)
 {
 	unsigned i;
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "eal_internal.h"
-#include "eal_private.h"
+#include "eal_init.h"
 
 static __thread char last_error[512];
 static _Atomic int log_level = HP_LOG_WARNING;
@@ -98,7 +98,7 @@ HP_API void hp_log_set_handler(hp_log_handler_t fn, void *arg)
 	atomic_store_explicit(&log_handler, fn, memory_order_release);
 }
 
-int hp_error_restore(int err, const char *msg)
+int eal_error_restore(int err, const char *msg)
 {
 	snprintf(last_error, sizeof(last_error), "%s", msg);
 	if (err)

@@ -12,7 +12,7 @@
 
 static _Atomic int node_count; /* 0 = not computed yet */
 
-int hp_current_node(void)
+int eal_current_node(void)
 {
 	unsigned cpu, node;
 
@@ -21,7 +21,7 @@ int hp_current_node(void)
 	return (int)node;
 }
 
-int hp_node_count(void)
+int eal_node_count(void)
 {
 	int n = atomic_load_explicit(&node_count, memory_order_relaxed);
 

@@ -17,10 +17,10 @@
 #include "eal_options.h"
 
 #define BLANKS " \t\n\r\v\f"
-#define MAX_ENV_TOKENS ((HP_ENV_OPTS_MAX + 1) / 2)
+#define MAX_ENV_TOKENS ((EAL_ENV_OPTS_MAX + 1) / 2)
 
 /* Strings parsed from HUGEPOOL_OPTS point here until this thread parses again. */
-static __thread char env_buf[HP_ENV_OPTS_MAX + 1];
+static __thread char env_buf[EAL_ENV_OPTS_MAX + 1];
 
 /* A setter checks val and stores it; on error it writes why into why[] and returns -1. */
 typedef int (*setter_t)(struct hp_init_opts *o, const char *val, char *why, size_t whylen);
@@ -157,7 +157,7 @@ static int set_iova(struct hp_init_opts *o, const char *val, char *why, size_t w
 }
 
 /* The online CPUs, from sysfs (a cpulist such as "0-3,6"), as a bitmap. */
-static void online_cpus(uint64_t map[HP_MAX_CPUS / 64])
+static void online_cpus(uint64_t map[EAL_MAX_CPUS / 64])
 {
 	char buf[4096], *p, *end;
 	unsigned long a, b;
@@ -165,7 +165,7 @@ static void online_cpus(uint64_t map[HP_MAX_CPUS / 64])
 	FILE *f;
 	long ncpu;
 
-	memset(map, 0, HP_MAX_CPUS / 8);
+	memset(map, 0, EAL_MAX_CPUS / 8);
 	f = fopen("/sys/devices/system/cpu/online", "r");
 	if (f) {
 		n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -176,7 +176,7 @@ static void online_cpus(uint64_t map[HP_MAX_CPUS / 64])
 		a = b = strtoul(p, &end, 10);
 		if (*end == '-')
 			b = strtoul(end + 1, &end, 10);
-		for (; a <= b && a < HP_MAX_CPUS; a++)
+		for (; a <= b && a < EAL_MAX_CPUS; a++)
 			map[a / 64] |= 1ULL << (a % 64);
 		if (*end != ',')
 			break;
@@ -184,7 +184,7 @@ static void online_cpus(uint64_t map[HP_MAX_CPUS / 64])
 	if (n)
 		return;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN); /* no sysfs: trust the count */
-	for (a = 0; ncpu > 0 && a < (unsigned long)ncpu && a < HP_MAX_CPUS; a++)
+	for (a = 0; ncpu > 0 && a < (unsigned long)ncpu && a < EAL_MAX_CPUS; a++)
 		map[a / 64] |= 1ULL << (a % 64);
 }
 
@@ -196,7 +196,7 @@ static int bit(const uint64_t *map, unsigned long i)
 /* Syntax and CPU checks of an lcore list; writes why[] and returns -1 on error, else the count. */
 static int lcores_check(const char *list, int cpus[HP_MAX_LCORES], char *why, size_t whylen)
 {
-	uint64_t online[HP_MAX_CPUS / 64], seen[HP_MAX_CPUS / 64] = {0};
+	uint64_t online[EAL_MAX_CPUS / 64], seen[EAL_MAX_CPUS / 64] = {0};
 	const char *p = list, *comma, *dash;
 	unsigned long long a, b;
 	int n = 0;
@@ -207,10 +207,10 @@ static int lcores_check(const char *list, int cpus[HP_MAX_LCORES], char *why, si
 		if (!comma)
 			comma = p + strlen(p);
 		dash = memchr(p, '-', (size_t)(comma - p));
-		if (parse_dec(p, dash ? dash : comma, HP_MAX_CPUS - 1, &a) ||
-		    parse_dec(dash ? dash + 1 : p, comma, HP_MAX_CPUS - 1, &b) || b < a) {
+		if (parse_dec(p, dash ? dash : comma, EAL_MAX_CPUS - 1, &a) ||
+		    parse_dec(dash ? dash + 1 : p, comma, EAL_MAX_CPUS - 1, &b) || b < a) {
 			snprintf(why, whylen, "'%.*s' is not a CPU number below %d or a range N-M",
-				 (int)(comma - p > 32 ? 32 : comma - p), p, HP_MAX_CPUS);
+				 (int)(comma - p > 32 ? 32 : comma - p), p, EAL_MAX_CPUS);
 			return -1;
 		}
 		for (; a <= b; a++) {
@@ -386,11 +386,11 @@ static int parse_env(struct hp_init_opts *o)
 	if (!env)
 		return 0;
 	len = strlen(env);
-	if (len > HP_ENV_OPTS_MAX)
+	if (len > EAL_ENV_OPTS_MAX)
 		return hp_fail(-EINVAL,
 			       "HUGEPOOL_OPTS has %zu characters, at most %d are read; "
 			       "pass the rest on the command line",
-			       len, HP_ENV_OPTS_MAX);
+			       len, EAL_ENV_OPTS_MAX);
 	memcpy(env_buf, env, len + 1);
 	for (tok = strtok_r(env_buf, BLANKS, &save); tok; tok = strtok_r(NULL, BLANKS, &save))
 		words[n++] = tok;
@@ -415,7 +415,7 @@ HP_API int hp_parse_args(int argc, char **argv, struct hp_init_opts *opts)
 	return parse_list(argc, argv, 1, opts, false);
 }
 
-int hp_opts_parse_lcores(const char *list, int cpus[HP_MAX_LCORES])
+int eal_opts_parse_lcores(const char *list, int cpus[HP_MAX_LCORES])
 {
 	char why[160];
 	int n = lcores_check(list, cpus, why, sizeof(why));
@@ -431,7 +431,7 @@ static int field_error(const char *field, const char *why)
 	return hp_fail(-EINVAL, "hp_init_opts: %s: %s", field, why);
 }
 
-int hp_opts_check(const struct hp_init_opts *o)
+int eal_opts_check(const struct hp_init_opts *o)
 {
 	int cpus[HP_MAX_LCORES];
 	char why[160];

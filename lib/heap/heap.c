@@ -3,8 +3,8 @@
  * hp_malloc: every block has a 32-byte header just before the pointer handed out (magic, node,
  * size class, size, where its memory came from). Blocks up to SLAB_MAX_BLOCK bytes come from
  * per-node 64 KiB slabs of one size class; bigger or more aligned blocks come straight from
- * hp_mem_alloc(). Per node, heap_lock[node] guards its slab lists and every slab of the node;
- * it is dropped around hp_mem_alloc/hp_mem_release (lock order: heap -> memory -> allocator).
+ * mem_range_alloc(). Per node, heap_lock[node] guards its slab lists and every slab of the node;
+ * it is dropped around mem_range_alloc/mem_range_release (lock order: heap -> memory -> allocator).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,8 +27,8 @@ struct hdr {
 	uint16_t node;
 	uint16_t cls; /* size class, or CLS_LARGE */
 	size_t size;  /* bytes the caller asked for */
-	void *base;   /* the slab (small) or start of the hp_mem_alloc'ed block (large) */
-	size_t len;   /* large: bytes given back to hp_mem_release(base, len) */
+	void *base;   /* the slab (small) or start of the mem_range_alloc'ed block (large) */
+	size_t len;   /* large: bytes given back to mem_range_release(base, len) */
 };
 
 /* A slab: this header in its first cache line, then blocks of one class (each: pad, hdr, data). */
@@ -119,7 +119,7 @@ static void *slab_get(int node, unsigned cls)
 	pthread_mutex_lock(&heap_lock[node]);
 	while (!*head) {
 		pthread_mutex_unlock(&heap_lock[node]);
-		s = hp_mem_alloc(SLAB_SIZE, SLAB_SIZE, node, 0);
+		s = mem_range_alloc(SLAB_SIZE, SLAB_SIZE, node, 0);
 		if (!s)
 			return NULL;
 		pthread_mutex_lock(&heap_lock[node]);
@@ -154,7 +154,7 @@ static void slab_put(struct slab *s, void *b)
 	}
 	pthread_mutex_unlock(&heap_lock[node]);
 	if (release)
-		hp_mem_release(s, SLAB_SIZE);
+		mem_range_release(s, SLAB_SIZE);
 }
 
 /* ---- blocks ----------------------------------------------------------------------------- */
@@ -164,12 +164,12 @@ static int check_node(int *node)
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
 		return hp_fail(-EINVAL, "the heap is not set up; call hp_init() first");
 	if (*node == HP_NODE_ANY)
-		*node = hp_current_node();
-	if (*node < 0 || *node >= hp_node_count() || *node >= HP_MAX_NUMA_NODES)
+		*node = eal_current_node();
+	if (*node < 0 || *node >= eal_node_count() || *node >= HP_MAX_NUMA_NODES)
 		return hp_fail(-ENODEV,
 			       "hp_malloc: node %d does not exist; this machine has nodes "
 			       "0-%d (or pass HP_NODE_ANY)",
-			       *node, hp_node_count() - 1);
+			       *node, eal_node_count() - 1);
 	return 0;
 }
 
@@ -195,20 +195,20 @@ static int check_size(size_t size, size_t *align)
 }
 
 /*
- * A large block: hp_mem_alloc(size + align, align) puts the pointer at base + align, the header
+ * A large block: mem_range_alloc(size + align, align) puts the pointer at base + align, the header
  * in the cache line before it; the part in front of that line goes straight back.
  */
 static void *large_get(size_t size, size_t align, int node)
 {
 	size_t len = HP_ALIGN_UP(size, MIN_ALIGN) + align;
-	char *base = hp_mem_alloc(len, align, node, 0), *ptr;
+	char *base = mem_range_alloc(len, align, node, 0), *ptr;
 	struct hdr *h;
 
 	if (!base)
 		return NULL;
 	ptr = base + align;
 	if (align > MIN_ALIGN)
-		hp_mem_release(base, align - MIN_ALIGN);
+		mem_range_release(base, align - MIN_ALIGN);
 	h = hdr_of(ptr);
 	*h = (struct hdr){.magic = HDR_LIVE,
 			  .node = (uint16_t)node,
@@ -259,9 +259,9 @@ static size_t capacity(const struct hdr *h)
 static struct hdr *live_hdr(void *ptr, const char *who)
 {
 	struct hdr *h = hdr_of(ptr);
-	const struct hp_memseg_list *l = hp_mem_list_of(ptr);
+	const struct mem_list *l = mem_list_of(ptr);
 
-	if (!l || hp_mem_list_of(h) != l || ((uintptr_t)ptr & (MIN_ALIGN - 1))) {
+	if (!l || mem_list_of(h) != l || ((uintptr_t)ptr & (MIN_ALIGN - 1))) {
 		HP_LOG_E("%s(%p): not a block from hp_malloc (not in runtime memory); ignored", who,
 			 ptr);
 		return NULL;
@@ -283,7 +283,7 @@ static void free_block(void *ptr, struct hdr *h)
 {
 	h->magic = HDR_FREE;
 	if (h->cls == CLS_LARGE)
-		hp_mem_release(h->base, h->len);
+		mem_range_release(h->base, h->len);
 	else
 		slab_put(h->base, (char *)ptr - MIN_ALIGN);
 }
@@ -378,10 +378,10 @@ static void heap_cleanup(void)
 	heap_reset();
 }
 
-static struct hp_subsys heap_subsys = {
+static struct eal_subsys heap_subsys = {
     .name = "heap",
     .order = 30,
     .init = heap_init,
     .cleanup = heap_cleanup,
 };
-HP_SUBSYS_REGISTER(heap_subsys)
+EAL_SUBSYS_REGISTER(heap_subsys)

@@ -36,7 +36,7 @@ struct node_free {
 };
 
 static pthread_mutex_t alloc_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct arena arenas[HP_MAX_MEMSEG_LISTS];
+static struct arena arenas[MEM_MAX_LISTS];
 static unsigned n_arenas;
 static struct node_free nodes[HP_MAX_NUMA_NODES];
 static atomic_bool ready;
@@ -147,7 +147,7 @@ static int range_carve(struct node_free *nf, unsigned i, uintptr_t p, size_t len
  */
 static uintptr_t fit_contig(uintptr_t s, uintptr_t e, size_t len, size_t align, size_t *best)
 {
-	const struct hp_memseg_list *l = hp_mem_list_of((const void *)s);
+	const struct mem_list *l = mem_list_of((const void *)s);
 	uintptr_t base, rs;
 	unsigned i;
 
@@ -166,7 +166,7 @@ static uintptr_t fit_contig(uintptr_t s, uintptr_t e, size_t len, size_t align, 
 			continue; /* the run goes on */
 		if (re - rs > *best)
 			*best = re - rs;
-		if (p >= rs && p + len <= re && hp_mem_range_iova_contig((void *)p, len))
+		if (p >= rs && p + len <= re && mem_range_iova_contig((void *)p, len))
 			return p;
 		rs = re;
 	}
@@ -182,7 +182,7 @@ static uintptr_t take(int node, size_t len, size_t align, unsigned flags, size_t
 	for (unsigned i = 0; i < nf->n; i++) {
 		uintptr_t s = nf->r[i].start, e = nf->r[i].end, p;
 
-		if (flags & HP_MEM_ALLOC_IOVA_CONTIG) {
+		if (flags & MEM_RANGE_IOVA_CONTIG) {
 			p = fit_contig(s, e, len, align, best);
 		} else {
 			if (e - s > *best)
@@ -212,9 +212,9 @@ static void arena_add(const void *va, size_t len, int node)
 	for (unsigned i = 0; i < n_arenas; i++)
 		if (arenas[i].start == s)
 			return; /* seen already (event and init walk may both report it) */
-	if (n_arenas == HP_MAX_MEMSEG_LISTS) {
+	if (n_arenas == MEM_MAX_LISTS) {
 		HP_LOG_E("allocator: more than %d memseg lists; %zu bytes at %p stay unused",
-			 HP_MAX_MEMSEG_LISTS, len, va);
+			 MEM_MAX_LISTS, len, va);
 		return;
 	}
 	arenas[n_arenas] = (struct arena){s, s + len, node};
@@ -251,7 +251,7 @@ static void arena_drop(const void *va)
 static void on_mem_event(enum hp_mem_event ev, const void *va, size_t len, void *arg)
 {
 	/* the list is published before the event fires, so it can be looked up already */
-	const struct hp_memseg_list *l = hp_mem_list_of(va);
+	const struct mem_list *l = mem_list_of(va);
 
 	(void)arg;
 	pthread_mutex_lock(&alloc_lock);
@@ -281,7 +281,7 @@ static const char *human(char *buf, size_t n, size_t v)
 static void grow_sentence(char *buf, size_t n, int node, size_t len, size_t align, unsigned flags,
 			  size_t best, const char *why)
 {
-	const char *contig = flags & HP_MEM_ALLOC_IOVA_CONTIG ? "IOVA-contiguous " : "";
+	const char *contig = flags & MEM_RANGE_IOVA_CONTIG ? "IOVA-contiguous " : "";
 	char l[32], a[32], b[32];
 
 	snprintf(
@@ -313,7 +313,7 @@ static int grow(int node, size_t want)
 	return hp_mem_grow(node, want);
 }
 
-void *hp_mem_alloc(size_t len, size_t align, int node, unsigned flags)
+void *mem_range_alloc(size_t len, size_t align, int node, unsigned flags)
 {
 	size_t best = 0, want, psz = hp_mem_page_size();
 	char why[256] = "not tried", msg[640];
@@ -321,14 +321,14 @@ void *hp_mem_alloc(size_t len, size_t align, int node, unsigned flags)
 
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
 		return hp_fail_ptr(-EINVAL, "runtime memory is not set up; call hp_init() first");
-	if (node < 0 || node >= HP_MAX_NUMA_NODES || node >= hp_node_count())
+	if (node < 0 || node >= HP_MAX_NUMA_NODES || node >= eal_node_count())
 		return hp_fail_ptr(-ENODEV, "node %d does not exist: this machine has nodes 0-%d",
-				   node, hp_node_count() - 1);
+				   node, eal_node_count() - 1);
 	if (align < MIN_ALIGN)
 		align = MIN_ALIGN;
 	if (len == 0 || (align & (align - 1)) || len > SIZE_MAX / 4 || align > SIZE_MAX / 4)
 		return hp_fail_ptr(-EINVAL,
-				   "hp_mem_alloc: length %zu / align %zu not allowed; ask "
+				   "mem_range_alloc: length %zu / align %zu not allowed; ask "
 				   "for 1 byte or more, aligned to a power of two",
 				   len, align);
 	len = HP_ALIGN_UP(len, MIN_ALIGN);
@@ -338,7 +338,7 @@ void *hp_mem_alloc(size_t len, size_t align, int node, unsigned flags)
 		p = take_locked(node, len, align, flags, &best);
 		if (p)
 			return (void *)p;
-		if (tries == GROW_TRIES || (tries && (flags & HP_MEM_ALLOC_IOVA_CONTIG)))
+		if (tries == GROW_TRIES || (tries && (flags & MEM_RANGE_IOVA_CONTIG)))
 			break; /* more pages would not make a contiguous run more likely */
 		if (grow(node, want) < 0) {
 			snprintf(why, sizeof(why), "%s", hp_last_error());
@@ -350,7 +350,7 @@ void *hp_mem_alloc(size_t len, size_t align, int node, unsigned flags)
 	return hp_fail_ptr(-ENOMEM, "%s", msg);
 }
 
-void hp_mem_release(void *va, size_t len)
+void mem_range_release(void *va, size_t len)
 {
 	uintptr_t s = (uintptr_t)va;
 	int a, rc = -EINVAL;
@@ -372,7 +372,7 @@ void hp_mem_release(void *va, size_t len)
 			 len, va);
 	else if (rc < 0)
 		HP_LOG_E("released %zu bytes at %p, which is not runtime memory handed out by "
-			 "hp_mem_alloc; ignored",
+			 "mem_range_alloc; ignored",
 			 len, va);
 }
 
@@ -392,7 +392,7 @@ static void alloc_reset(void)
 static void alloc_cleanup(void)
 {
 	atomic_store_explicit(&ready, false, memory_order_release);
-	hp_mem_event_unregister("hp_mem_alloc");
+	hp_mem_event_unregister("mem_range_alloc");
 	alloc_reset();
 }
 
@@ -407,25 +407,25 @@ static int alloc_init(const struct hp_init_opts *opts)
 
 	(void)opts;
 	alloc_reset();
-	hp_mem_event_unregister("hp_mem_alloc"); /* left over from a failed init, if any */
-	rc = hp_mem_event_register("hp_mem_alloc", on_mem_event, NULL);
+	hp_mem_event_unregister("mem_range_alloc"); /* left over from a failed init, if any */
+	rc = hp_mem_event_register("mem_range_alloc", on_mem_event, NULL);
 	if (rc < 0)
 		return rc;
 	hp_mem_lock_read();
-	n = atomic_load_explicit(&hp_mem_nlists, memory_order_acquire);
+	n = atomic_load_explicit(&mem_nlists, memory_order_acquire);
 	pthread_mutex_lock(&alloc_lock);
 	for (unsigned i = 0; i < n; i++)
-		arena_add(hp_mem_lists[i]->base, hp_mem_lists[i]->len, hp_mem_lists[i]->node);
+		arena_add(mem_lists[i]->base, mem_lists[i]->len, mem_lists[i]->node);
 	pthread_mutex_unlock(&alloc_lock);
 	hp_mem_unlock_read();
 	atomic_store_explicit(&ready, true, memory_order_release);
 	return 0;
 }
 
-static struct hp_subsys alloc_subsys = {
+static struct eal_subsys alloc_subsys = {
     .name = "alloc",
     .order = 20,
     .init = alloc_init,
     .cleanup = alloc_cleanup,
 };
-HP_SUBSYS_REGISTER(alloc_subsys)
+EAL_SUBSYS_REGISTER(alloc_subsys)

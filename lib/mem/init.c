@@ -16,7 +16,7 @@
 #include "mem_reserve.h"
 
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hp_mem_cfg cfg;
+static struct mem_cfg cfg;
 static _Atomic bool ready;
 static _Atomic enum hp_iova_mode iova_mode = HP_IOVA_VA;
 static _Atomic size_t page_size;
@@ -44,7 +44,7 @@ HP_API int hp_mem_grow(int node, size_t len)
 		rc = hp_fail(-EINVAL,
 			     "hp_mem_grow: the runtime is not started; call hp_init() first");
 	else
-		rc = hp_mem_list_add(&cfg, node, len);
+		rc = mem_list_add(&cfg, node, len);
 	pthread_mutex_unlock(&grow_lock);
 	return rc;
 }
@@ -120,9 +120,9 @@ static int mem_start(const struct hp_init_opts *o)
 	for (i = 0; i < o->n_socket_mem && i < HP_MAX_NUMA_NODES; i++) {
 		if (!o->socket_mem_mb[i])
 			continue;
-		rc = hp_mem_list_add(&cfg, (int)i, (size_t)o->socket_mem_mb[i] << 20);
+		rc = mem_list_add(&cfg, (int)i, (size_t)o->socket_mem_mb[i] << 20);
 		if (rc) {
-			hp_mem_lists_release();
+			mem_lists_release();
 			return rc;
 		}
 	}
@@ -147,16 +147,16 @@ static void mem_cleanup(void)
 {
 	pthread_mutex_lock(&grow_lock);
 	atomic_store(&ready, false);
-	hp_mem_lists_release();
+	mem_lists_release();
 	atomic_store(&page_size, 0);
 	atomic_store(&iova_mode, HP_IOVA_VA);
 	pthread_mutex_unlock(&grow_lock);
 }
 
-static struct hp_subsys mem_subsys = {
+static struct eal_subsys mem_subsys = {
     .name = "mem",
     .order = 10,
     .init = mem_init,
     .cleanup = mem_cleanup,
 };
-HP_SUBSYS_REGISTER(mem_subsys)
+EAL_SUBSYS_REGISTER(mem_subsys)

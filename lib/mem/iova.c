@@ -56,7 +56,7 @@ static int frame_cmp(const void *a, const void *b)
 }
 
 /* Read the frame of every page of l, mapped in file order at l->base. */
-static int read_frames(struct hp_memseg_list *l, struct frame *fr)
+static int read_frames(struct mem_list *l, struct frame *fr)
 {
 	unsigned i;
 	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -102,7 +102,7 @@ static char *reserve_va(size_t len, size_t align)
  * stretch of consecutive file pages, then drop the old mapping. Mapping over an empty
  * placeholder is cheaper than MAP_FIXED over the populated range (nothing to tear down per call).
  */
-static int remap_sorted(struct hp_memseg_list *l, const struct frame *fr)
+static int remap_sorted(struct mem_list *l, const struct frame *fr)
 {
 	char *to = reserve_va(l->len, l->page_size);
 	unsigned k = 0, m;
@@ -140,7 +140,7 @@ static int remap_sorted(struct hp_memseg_list *l, const struct frame *fr)
 	return 0;
 }
 
-static void fill_pages(struct hp_memseg_list *l, const struct frame *fr)
+static void fill_pages(struct mem_list *l, const struct frame *fr)
 {
 	unsigned i;
 
@@ -158,7 +158,7 @@ static void fill_pages(struct hp_memseg_list *l, const struct frame *fr)
 	}
 }
 
-int hp_mem_resolve_iova(const struct hp_mem_cfg *cfg, struct hp_memseg_list *l)
+int mem_resolve_iova(const struct mem_cfg *cfg, struct mem_list *l)
 {
 	struct frame *fr;
 	unsigned i;

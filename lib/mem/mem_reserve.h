@@ -12,7 +12,7 @@
 #include "mem_internal.h"
 
 /* How memory is reserved, fixed from hp_init() to hp_cleanup(). */
-struct hp_mem_cfg {
+struct mem_cfg {
 	size_t page_size;	 /* bytes; 4096 with no_huge */
 	bool no_huge;		 /* anonymous 4 KiB memory */
 	enum hp_iova_mode mode;	 /* decided once at init */
@@ -25,28 +25,28 @@ struct hp_mem_cfg {
  * every page, resolve IOVAs (remapping in PA order in PA mode). On success *out is a complete
  * list owned by the caller; on failure nothing stays mapped and the error is set (hp_fail).
  */
-int hp_mem_reserve(const struct hp_mem_cfg *cfg, int node, size_t len, struct hp_memseg_list **out);
+int mem_reserve(const struct mem_cfg *cfg, int node, size_t len, struct mem_list **out);
 
 /* Unmap, close and free a list (published or not). */
-void hp_mem_list_destroy(struct hp_memseg_list *l);
+void mem_list_destroy(struct mem_list *l);
 
 /*
  * PA mode: read the frame of every page of l (mapped at l->base in file order), then remap the
  * file's pages in PA order so that IOVA-contiguous pages are VA-contiguous. Fills l->pages[].iova
  * and l->n_runs. VA mode: iova = va, one run.
  */
-int hp_mem_resolve_iova(const struct hp_mem_cfg *cfg, struct hp_memseg_list *l);
+int mem_resolve_iova(const struct mem_cfg *cfg, struct mem_list *l);
 
 /*
  * Reserve a list of len bytes on node and publish it (HP_MEM_EVENT_ALLOC fires under the write
  * lock). Callers are serialised (init.c's grow_lock). @return 0 or -errno through hp_fail().
  */
-int hp_mem_list_add(const struct hp_mem_cfg *cfg, int node, size_t len);
+int mem_list_add(const struct mem_cfg *cfg, int node, size_t len);
 
 /* Give back every list, newest first, firing HP_MEM_EVENT_FREE before each goes. */
-void hp_mem_lists_release(void);
+void mem_lists_release(void);
 
 /* Number of pages currently in the table (all lists); for the HP_MAX_MEMSEGS limit. */
-unsigned hp_mem_total_pages(void);
+unsigned mem_total_pages(void);
 
 #endif

@@ -2,7 +2,7 @@
 /*
  * The memseg table, its lookups and walks, the memory lock and the event registry. Writers
  * (start-up, hp_mem_grow, cleanup: init.c) are serialised by init.c's grow_lock and change the
- * layout only under the write side of mem_lock; the release store of hp_mem_nlists pairs with
+ * layout only under the write side of mem_lock; the release store of mem_nlists pairs with
  * the acquire loads in every lock-free reader (list_of, walks, reserved). Event callbacks run
  * under mem_lock (write) and ev_lock; lock order: grow_lock, mem_lock, ev_lock.
  */
@@ -15,8 +15,8 @@
 #include "eal/eal_internal.h"
 #include "mem_reserve.h"
 
-struct hp_memseg_list *hp_mem_lists[HP_MAX_MEMSEG_LISTS];
-_Atomic unsigned hp_mem_nlists;
+struct mem_list *mem_lists[MEM_MAX_LISTS];
+_Atomic unsigned mem_nlists;
 
 static pthread_rwlock_t mem_lock = PTHREAD_RWLOCK_INITIALIZER; /* glibc: readers may nest */
 
@@ -32,12 +32,12 @@ HP_API void hp_mem_unlock_read(void)
 	pthread_rwlock_unlock(&mem_lock);
 }
 
-void hp_mem_lock_write(void)
+void mem_lock_write(void)
 {
 	pthread_rwlock_wrlock(&mem_lock);
 }
 
-void hp_mem_unlock_write(void)
+void mem_unlock_write(void)
 {
 	pthread_rwlock_unlock(&mem_lock);
 }
@@ -97,7 +97,7 @@ HP_API int hp_mem_event_unregister(const char *name)
 	return 0;
 }
 
-void hp_mem_event_fire(enum hp_mem_event ev, const void *va, size_t len)
+void mem_event_fire(enum hp_mem_event ev, const void *va, size_t len)
 {
 	int i;
 
@@ -112,16 +112,16 @@ void hp_mem_event_fire(enum hp_mem_event ev, const void *va, size_t len)
 
 static unsigned nlists(void)
 {
-	return atomic_load_explicit(&hp_mem_nlists, memory_order_acquire);
+	return atomic_load_explicit(&mem_nlists, memory_order_acquire);
 }
 
-const struct hp_memseg_list *hp_mem_list_of(const void *va)
+const struct mem_list *mem_list_of(const void *va)
 {
 	unsigned i, n = nlists();
 	const char *p = va;
 
 	for (i = 0; i < n; i++) {
-		const struct hp_memseg_list *l = hp_mem_lists[i];
+		const struct mem_list *l = mem_lists[i];
 
 		if (p >= (const char *)l->base && p < (const char *)l->base + l->len)
 			return l;
@@ -129,14 +129,14 @@ const struct hp_memseg_list *hp_mem_list_of(const void *va)
 	return NULL;
 }
 
-static unsigned page_index(const struct hp_memseg_list *l, const void *va)
+static unsigned page_index(const struct mem_list *l, const void *va)
 {
 	return (unsigned)(((const char *)va - (const char *)l->base) / l->page_size);
 }
 
-bool hp_mem_range_iova_contig(const void *va, size_t len)
+bool mem_range_iova_contig(const void *va, size_t len)
 {
-	const struct hp_memseg_list *l = hp_mem_list_of(va);
+	const struct mem_list *l = mem_list_of(va);
 	unsigned i, last;
 
 	if (!l || len > l->len - (size_t)((const char *)va - (const char *)l->base))
@@ -150,7 +150,7 @@ bool hp_mem_range_iova_contig(const void *va, size_t len)
 
 HP_API uint64_t hp_mem_virt2iova(const void *va)
 {
-	const struct hp_memseg_list *l = hp_mem_list_of(va);
+	const struct mem_list *l = mem_list_of(va);
 	const struct hp_memseg *ms;
 
 	if (!l)
@@ -161,12 +161,12 @@ HP_API uint64_t hp_mem_virt2iova(const void *va)
 
 HP_API int hp_mem_node_of(const void *va)
 {
-	const struct hp_memseg_list *l;
+	const struct mem_list *l;
 	int node = -1;
 
 	if (!va)
 		return hp_fail(-EINVAL, "hp_mem_node_of: the address is NULL");
-	l = hp_mem_list_of(va);
+	l = mem_list_of(va);
 	if (l)
 		return l->node;
 	if (get_mempolicy(&node, NULL, 0, (void *)va, MPOL_F_NODE | MPOL_F_ADDR) != 0)
@@ -181,29 +181,29 @@ HP_API size_t hp_mem_reserved(int node)
 	size_t sum = 0;
 
 	for (i = 0; i < n; i++)
-		if (node == HP_NODE_ANY || hp_mem_lists[i]->node == node)
-			sum += hp_mem_lists[i]->len;
+		if (node == HP_NODE_ANY || mem_lists[i]->node == node)
+			sum += mem_lists[i]->len;
 	return sum;
 }
 
-unsigned hp_mem_total_pages(void)
+unsigned mem_total_pages(void)
 {
 	unsigned i, n = nlists(), sum = 0;
 
 	for (i = 0; i < n; i++)
-		sum += hp_mem_lists[i]->n_pages;
+		sum += mem_lists[i]->n_pages;
 	return sum;
 }
 
 /* ---- Walks ---------------------------------------------------------------------------------- */
 
 /* The published lists in address order (insertion sort: there are at most 256). */
-static unsigned sorted_lists(const struct hp_memseg_list *out[HP_MAX_MEMSEG_LISTS])
+static unsigned sorted_lists(const struct mem_list *out[MEM_MAX_LISTS])
 {
 	unsigned i, j, n = nlists();
 
 	for (i = 0; i < n; i++) {
-		const struct hp_memseg_list *l = hp_mem_lists[i];
+		const struct mem_list *l = mem_lists[i];
 
 		for (j = i; j > 0 && (char *)out[j - 1]->base > (char *)l->base; j--)
 			out[j] = out[j - 1];
@@ -214,7 +214,7 @@ static unsigned sorted_lists(const struct hp_memseg_list *out[HP_MAX_MEMSEG_LIST
 
 HP_API int hp_memseg_walk(int (*fn)(const struct hp_memseg *ms, void *arg), void *arg)
 {
-	const struct hp_memseg_list *ls[HP_MAX_MEMSEG_LISTS];
+	const struct mem_list *ls[MEM_MAX_LISTS];
 	unsigned i, j, n = sorted_lists(ls);
 	int rc;
 
@@ -229,12 +229,12 @@ HP_API int hp_memseg_walk(int (*fn)(const struct hp_memseg *ms, void *arg), void
 
 HP_API int hp_memseg_contig_walk(int (*fn)(const struct hp_memseg *run, void *arg), void *arg)
 {
-	const struct hp_memseg_list *ls[HP_MAX_MEMSEG_LISTS];
+	const struct mem_list *ls[MEM_MAX_LISTS];
 	unsigned i, j, m, n = sorted_lists(ls);
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		const struct hp_memseg_list *l = ls[i];
+		const struct mem_list *l = ls[i];
 
 		for (j = 0; j < l->n_pages; j += m) {
 			struct hp_memseg run = l->pages[j];
@@ -262,28 +262,28 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-int hp_mem_list_add(const struct hp_mem_cfg *cfg, int node, size_t len)
+int mem_list_add(const struct mem_cfg *cfg, int node, size_t len)
 {
-	struct hp_memseg_list *l = NULL;
+	struct mem_list *l = NULL;
 	struct timespec t0;
 	unsigned n;
 	int rc;
 
-	if (nlists() >= HP_MAX_MEMSEG_LISTS)
+	if (nlists() >= MEM_MAX_LISTS)
 		return hp_fail(-ENOMEM,
 			       "node %d: all %d memseg lists are in use; reserve more up front "
 			       "with --socket-mem, in fewer, bigger pieces",
-			       node, HP_MAX_MEMSEG_LISTS);
+			       node, MEM_MAX_LISTS);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = hp_mem_reserve(cfg, node, len, &l);
+	rc = mem_reserve(cfg, node, len, &l);
 	if (rc)
 		return rc;
-	hp_mem_lock_write();
-	n = atomic_load_explicit(&hp_mem_nlists, memory_order_relaxed);
-	hp_mem_lists[n] = l;
-	atomic_store_explicit(&hp_mem_nlists, n + 1, memory_order_release);
-	hp_mem_event_fire(HP_MEM_EVENT_ALLOC, l->base, l->len);
-	hp_mem_unlock_write();
+	mem_lock_write();
+	n = atomic_load_explicit(&mem_nlists, memory_order_relaxed);
+	mem_lists[n] = l;
+	atomic_store_explicit(&mem_nlists, n + 1, memory_order_release);
+	mem_event_fire(HP_MEM_EVENT_ALLOC, l->base, l->len);
+	mem_unlock_write();
 	HP_LOG_I(
 	    "node %d: %u pages of %zu KiB at %p in %u IOVA-contiguous run%s (IOVA %s), %.1f ms",
 	    node, l->n_pages, l->page_size >> 10, l->base, l->n_runs, l->n_runs == 1 ? "" : "s",
@@ -293,18 +293,18 @@ int hp_mem_list_add(const struct hp_mem_cfg *cfg, int node, size_t len)
 
 /* ---- Removing lists ---------------------------------------------------------------------- */
 
-void hp_mem_lists_release(void)
+void mem_lists_release(void)
 {
 	unsigned i, n;
 
-	hp_mem_lock_write();
-	n = atomic_load_explicit(&hp_mem_nlists, memory_order_relaxed);
+	mem_lock_write();
+	n = atomic_load_explicit(&mem_nlists, memory_order_relaxed);
 	for (i = n; i-- > 0;)
-		hp_mem_event_fire(HP_MEM_EVENT_FREE, hp_mem_lists[i]->base, hp_mem_lists[i]->len);
-	atomic_store_explicit(&hp_mem_nlists, 0, memory_order_release);
+		mem_event_fire(HP_MEM_EVENT_FREE, mem_lists[i]->base, mem_lists[i]->len);
+	atomic_store_explicit(&mem_nlists, 0, memory_order_release);
 	for (i = n; i-- > 0;) {
-		hp_mem_list_destroy(hp_mem_lists[i]);
-		hp_mem_lists[i] = NULL;
+		mem_list_destroy(mem_lists[i]);
+		mem_lists[i] = NULL;
 	}
-	hp_mem_unlock_write();
+	mem_unlock_write();
 }

@@ -28,7 +28,7 @@
 
 #define POPULATE_THREADS_MAX 4
 
-unsigned hp_mem_test_hooks;
+unsigned mem_test_hooks;
 
 /* "2 MiB", "1 GiB", "512 KiB" */
 static const char *human(char *buf, size_t len, size_t bytes)
@@ -107,7 +107,7 @@ static void node_pool(size_t page_size, int node, unsigned *free_pages, unsigned
 }
 
 /* -ENOMEM with the sentence users need: what was asked, what is free, what to run. */
-static int fail_short(const struct hp_mem_cfg *cfg, int node, unsigned n_pages, const char *when)
+static int fail_short(const struct mem_cfg *cfg, int node, unsigned n_pages, const char *when)
 {
 	char a[32], f[32], p[32], c[32], o[32];
 	unsigned free_pages, total, more;
@@ -125,11 +125,11 @@ static int fail_short(const struct hp_mem_cfg *cfg, int node, unsigned n_pages, 
 }
 
 /* Fail early, before touching anything, when sysfs already says the node's pool is short. */
-static int precheck_free(const struct hp_mem_cfg *cfg, int node, unsigned n_pages)
+static int precheck_free(const struct mem_cfg *cfg, int node, unsigned n_pages)
 {
 	unsigned free_pages, total;
 
-	if (cfg->no_huge || (hp_mem_test_hooks & HP_MEM_HOOK_NO_PRECHECK))
+	if (cfg->no_huge || (mem_test_hooks & MEM_HOOK_NO_PRECHECK))
 		return 0;
 	node_pool(cfg->page_size, node, &free_pages, &total);
 	if (free_pages >= n_pages)
@@ -143,7 +143,7 @@ static int page_shift(size_t page_size)
 }
 
 /* An unlinked file on the hugetlbfs mount: O_TMPFILE never has a name, so kill -9 leaks nothing. */
-static int open_dir_file(const struct hp_mem_cfg *cfg, int node)
+static int open_dir_file(const struct mem_cfg *cfg, int node)
 {
 	char path[PATH_MAX + 96];
 	struct statfs sfs;
@@ -180,7 +180,7 @@ static int open_dir_file(const struct hp_mem_cfg *cfg, int node)
 	return fd;
 }
 
-static int open_backing(const struct hp_mem_cfg *cfg, int node, size_t len)
+static int open_backing(const struct mem_cfg *cfg, int node, size_t len)
 {
 	char name[96];
 	int fd, err;
@@ -332,7 +332,7 @@ static unsigned node_cpus(int node)
 static int populate(char *va, size_t page_size, int node, unsigned n_pages)
 {
 	struct pop_job jobs[POPULATE_THREADS_MAX];
-	bool touch = hp_mem_test_hooks & HP_MEM_HOOK_TOUCH;
+	bool touch = mem_test_hooks & MEM_HOOK_TOUCH;
 	unsigned nt = node_cpus(node), i, started = 0, per, first = 0;
 	int err = 0;
 
@@ -362,7 +362,7 @@ static int populate(char *va, size_t page_size, int node, unsigned n_pages)
 	/* slices whose thread did not start are done here */
 	for (i = started; i < nt; i++) {
 		jobs[i].err = populate_range(jobs[i].va, jobs[i].len, page_size, touch);
-		if (hp_mem_test_hooks & HP_MEM_HOOK_STOP)
+		if (mem_test_hooks & MEM_HOOK_STOP)
 			raise(SIGSTOP);
 	}
 	for (i = 0; i < started; i++)
@@ -377,7 +377,7 @@ static int populate(char *va, size_t page_size, int node, unsigned n_pages)
 /* ---- Verification --------------------------------------------------------------------------- */
 
 /* Every page must be on node: a page elsewhere is an error, never a silent success. */
-static int verify_nodes(const struct hp_memseg_list *l)
+static int verify_nodes(const struct mem_list *l)
 {
 	void **addr = malloc(l->n_pages * sizeof(*addr));
 	int *status = malloc(l->n_pages * sizeof(*status));
@@ -414,7 +414,7 @@ out:
 
 /* ---- One list ------------------------------------------------------------------------------- */
 
-static int map_list(const struct hp_mem_cfg *cfg, struct hp_memseg_list *l)
+static int map_list(const struct mem_cfg *cfg, struct mem_list *l)
 {
 	int flags = MAP_SHARED;
 
@@ -425,7 +425,7 @@ static int map_list(const struct hp_mem_cfg *cfg, struct hp_memseg_list *l)
 		l->fd = open_backing(cfg, l->node, l->len);
 		if (l->fd < 0)
 			return l->fd;
-		if (hp_mem_test_hooks & HP_MEM_HOOK_NORESERVE)
+		if (mem_test_hooks & MEM_HOOK_NORESERVE)
 			flags |= MAP_NORESERVE;
 		l->base = mmap(NULL, l->len, PROT_READ | PROT_WRITE, flags, l->fd, 0);
 	}
@@ -441,7 +441,7 @@ static int map_list(const struct hp_mem_cfg *cfg, struct hp_memseg_list *l)
 	return 0;
 }
 
-void hp_mem_list_destroy(struct hp_memseg_list *l)
+void mem_list_destroy(struct mem_list *l)
 {
 	if (!l)
 		return;
@@ -453,9 +453,9 @@ void hp_mem_list_destroy(struct hp_memseg_list *l)
 	free(l);
 }
 
-static struct hp_memseg_list *list_new(const struct hp_mem_cfg *cfg, int node, size_t len)
+static struct mem_list *list_new(const struct mem_cfg *cfg, int node, size_t len)
 {
-	struct hp_memseg_list *l = calloc(1, sizeof(*l));
+	struct mem_list *l = calloc(1, sizeof(*l));
 
 	if (!l)
 		return hp_fail_ptr(-ENOMEM, "out of memory for a memseg list");
@@ -473,7 +473,7 @@ static struct hp_memseg_list *list_new(const struct hp_mem_cfg *cfg, int node, s
 	return l;
 }
 
-static int check_size(const struct hp_mem_cfg *cfg, int node, size_t len)
+static int check_size(const struct mem_cfg *cfg, int node, size_t len)
 {
 	size_t n = len / cfg->page_size;
 
@@ -482,7 +482,7 @@ static int check_size(const struct hp_mem_cfg *cfg, int node, size_t len)
 			       "node %d: asked to reserve 0 bytes; ask for at least one page "
 			       "(%zu KiB)",
 			       node, cfg->page_size >> 10);
-	if (n > UINT_MAX || n + hp_mem_total_pages() > HP_MAX_MEMSEGS)
+	if (n > UINT_MAX || n + mem_total_pages() > HP_MAX_MEMSEGS)
 		return hp_fail(
 		    -ENOMEM,
 		    "node %d: %zu more pages would pass the build's limit of %d "
@@ -502,9 +502,9 @@ static double lap(struct timespec *t)
 	return ms;
 }
 
-int hp_mem_reserve(const struct hp_mem_cfg *cfg, int node, size_t len, struct hp_memseg_list **out)
+int mem_reserve(const struct mem_cfg *cfg, int node, size_t len, struct mem_list **out)
 {
-	struct hp_memseg_list *l;
+	struct mem_list *l;
 	struct timespec t;
 	double ms[4] = {0};
 	int rc;
@@ -530,7 +530,7 @@ int hp_mem_reserve(const struct hp_mem_cfg *cfg, int node, size_t len, struct hp
 		ms[1] = lap(&t);
 		if (rc == -ENOMEM) {
 			/* give the pages back first, so the sentence shows what is really free */
-			hp_mem_list_destroy(l);
+			mem_list_destroy(l);
 			if (cfg->no_huge)
 				return hp_fail(rc,
 					       "node %d: out of memory faulting in %zu bytes; free "
@@ -544,10 +544,10 @@ int hp_mem_reserve(const struct hp_mem_cfg *cfg, int node, size_t len, struct hp
 		rc = verify_nodes(l);
 	ms[2] = lap(&t);
 	if (!rc)
-		rc = hp_mem_resolve_iova(cfg, l);
+		rc = mem_resolve_iova(cfg, l);
 	ms[3] = lap(&t);
 	if (rc) {
-		hp_mem_list_destroy(l);
+		mem_list_destroy(l);
 		return rc;
 	}
 	HP_LOG_D("node %d: map %.1f ms, populate %.1f ms, verify %.1f ms, iova %.1f ms", node,

@@ -351,10 +351,10 @@ static int mempool_init(const struct hp_init_opts *opts)
 	return 0;
 }
 
-static struct hp_subsys mempool_subsys = {
+static struct eal_subsys mempool_subsys = {
     .name = "mempool",
     .order = 40,
     .init = mempool_init,
     .cleanup = mempool_cleanup,
 };
-HP_SUBSYS_REGISTER(mempool_subsys)
+EAL_SUBSYS_REGISTER(mempool_subsys)

@@ -238,11 +238,11 @@ HP_API struct hp_mempool_cache *hp_mempool_cache_create(unsigned size, int node)
 				   "mempool cache size %u; use 1 to HP_MEMPOOL_CACHE_MAX "
 				   "(%d)",
 				   size, HP_MEMPOOL_CACHE_MAX);
-	if (node != HP_NODE_ANY && (node < 0 || node >= hp_node_count()))
+	if (node != HP_NODE_ANY && (node < 0 || node >= eal_node_count()))
 		return hp_fail_ptr(-EINVAL,
 				   "mempool cache: node %d does not exist; use 0-%d or "
 				   "HP_NODE_ANY",
-				   node, hp_node_count() - 1);
+				   node, eal_node_count() - 1);
 	/* HP_NODE_ANY: first touch by the caller places it on the caller's node */
 	c = node == HP_NODE_ANY ? aligned_alloc(HP_CACHE_LINE_SIZE, bytes)
 				: numa_alloc_onnode(bytes, node);

@@ -15,7 +15,7 @@
 unsigned mempool_chunk_walk(struct hp_mempool *mp, const struct hp_mempool_chunk *ch, unsigned max,
 			    void (*fn)(struct hp_mempool *mp, void *obj, void *arg), void *arg)
 {
-	const struct hp_memseg_list *l = hp_mem_list_of(ch->va);
+	const struct mem_list *l = mem_list_of(ch->va);
 	uintptr_t pg = l ? l->page_size : 4096;
 	uintptr_t span = mempool_obj_span(mp), stride = HP_ALIGN_UP(span, (uintptr_t)mp->obj_align);
 	uintptr_t end = (uintptr_t)ch->va + ch->len;
@@ -30,7 +30,7 @@ unsigned mempool_chunk_walk(struct hp_mempool *mp, const struct hp_mempool_chunk
 			break;
 		/* an object inside one page is contiguous; one across pages must be checked */
 		if (contig && start / pg != (start + span - 1) / pg &&
-		    !hp_mem_range_iova_contig((void *)start, span)) {
+		    !mem_range_iova_contig((void *)start, span)) {
 			obj = HP_ALIGN_UP(HP_ALIGN_UP(start + 1, pg) + mp->header_size,
 					  (uintptr_t)mp->obj_align);
 			continue;

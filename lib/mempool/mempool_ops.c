@@ -68,13 +68,13 @@ void mempool_backend_put(struct hp_mempool *mp, void *const *objs, unsigned n)
 
 HP_API void *__hp_mempool_drv_alloc(const struct hp_mempool *mp, size_t len)
 {
-	return hp_mem_alloc(len, HP_CACHE_LINE_SIZE, mp->node, 0);
+	return mem_range_alloc(len, HP_CACHE_LINE_SIZE, mp->node, 0);
 }
 
 HP_API void __hp_mempool_drv_free(void *p, size_t len)
 {
 	if (p)
-		hp_mem_release(p, len);
+		mem_range_release(p, len);
 }
 
 HP_API int __hp_mempool_drv_fail(int err, const char *fmt, ...)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Memzones: a fixed table of named reservations over hp_mem_alloc(). mz_lock (recursive, so a
+ * Memzones: a fixed table of named reservations over mem_range_alloc(). mz_lock (recursive, so a
  * walk callback may look up, reserve or free) guards every slot's state and contents. A slot
  * being reserved is BUSY: its name is taken, but lookup and walk do not see it until it is LIVE;
  * memory is allocated with mz_lock dropped, so a slow grow does not stall lookups.
@@ -59,12 +59,12 @@ static int check_args(const char *name, size_t len, int *node, unsigned flags, s
 			       "HP_MZ_IOVA_CONTIG",
 			       name, flags & ~(unsigned)HP_MZ_IOVA_CONTIG);
 	if (*node == HP_NODE_ANY)
-		*node = hp_current_node();
-	if (*node < 0 || *node >= hp_node_count() || *node >= HP_MAX_NUMA_NODES)
+		*node = eal_current_node();
+	if (*node < 0 || *node >= eal_node_count() || *node >= HP_MAX_NUMA_NODES)
 		return hp_fail(-ENODEV,
 			       "memzone '%s': node %d does not exist; this machine has "
 			       "nodes 0-%d (or pass HP_NODE_ANY)",
-			       name, *node, hp_node_count() - 1);
+			       name, *node, eal_node_count() - 1);
 	return 0;
 }
 
@@ -110,14 +110,14 @@ HP_API const struct hp_memzone *hp_memzone_reserve(const char *name, size_t len,
 	slot = claim(name);
 	if (slot < 0)
 		return NULL;
-	va = hp_mem_alloc(len, align, node,
-			  flags & HP_MZ_IOVA_CONTIG ? HP_MEM_ALLOC_IOVA_CONTIG : 0);
+	va = mem_range_alloc(len, align, node,
+			     flags & HP_MZ_IOVA_CONTIG ? MEM_RANGE_IOVA_CONTIG : 0);
 	pthread_mutex_lock(&mz_lock);
 	mz = &zones[slot];
 	if (!va) {
 		state[slot] = MZ_FREE;
 		pthread_mutex_unlock(&mz_lock);
-		return NULL; /* hp_mem_alloc's sentence names the node, size and what to do */
+		return NULL; /* mem_range_alloc's sentence names the node, size and what to do */
 	}
 	*mz = (struct hp_memzone){
 	    .va = va, .iova = hp_mem_virt2iova(va), .len = len, .node = node, .flags = flags};
@@ -170,7 +170,7 @@ HP_API int hp_memzone_free(const struct hp_memzone *mz)
 	state[i] = MZ_FREE;
 	memset(&zones[i], 0, sizeof(zones[i]));
 	pthread_mutex_unlock(&mz_lock);
-	hp_mem_release(va, len);
+	mem_range_release(va, len);
 	return 0;
 }
 
@@ -211,10 +211,10 @@ static void memzone_cleanup(void)
 	memzone_reset();
 }
 
-static struct hp_subsys memzone_subsys = {
+static struct eal_subsys memzone_subsys = {
     .name = "memzone",
     .order = 20,
     .init = memzone_init,
     .cleanup = memzone_cleanup,
 };
-HP_SUBSYS_REGISTER(memzone_subsys)
+EAL_SUBSYS_REGISTER(memzone_subsys)

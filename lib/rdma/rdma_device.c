@@ -76,7 +76,7 @@ HP_API int hp_rdma_fork_init(void)
 
 	if (ibv_is_fork_initialized() == IBV_FORK_UNNEEDED)
 		return 0;
-	if (hp_rdma_verbs_registered())
+	if (rdma_verbs_registered())
 		return hp_fail(-EBUSY, "hp_rdma_fork_init: memory was registered already; call it "
 				       "before the first hp_rdma_map_create() of the process");
 	rc = ibv_fork_init();

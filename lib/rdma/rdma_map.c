@@ -21,13 +21,13 @@
 #define MAP_MAGIC 0x48505244u /* "HPRD" */
 
 struct hp_rdma_map {
-	hp_rdma_table_t table; /* first: the only field the inline lookups read (hp_rdma.h) */
+	rdma_table_t table; /* first: the only field the inline lookups read (hp_rdma.h) */
 	uint32_t magic;
 	struct ibv_pd *pd;
 	int access;
-	const struct hp_rdma_reg_ops *ops;
+	const struct rdma_reg_ops *ops;
 	pthread_mutex_t lock;
-	struct hp_rdma_mr_rec *recs;
+	struct rdma_mr_rec *recs;
 	bool subscribed;
 	char ev_name[32];
 	struct hp_rdma_map_stats st;
@@ -53,7 +53,7 @@ static int verbs_dereg(struct ibv_mr *mr)
 	return ibv_dereg_mr(mr);
 }
 
-static const struct hp_rdma_reg_ops verbs_ops = {"verbs", verbs_reg, verbs_dereg};
+static const struct rdma_reg_ops verbs_ops = {"verbs", verbs_reg, verbs_dereg};
 
 static _Atomic uint32_t fake_key = 1;
 
@@ -78,7 +78,7 @@ static int fake_dereg(struct ibv_mr *mr)
 	return 0;
 }
 
-const struct hp_rdma_reg_ops hp_rdma_fake_ops = {"fake (no device)", fake_reg, fake_dereg};
+const struct rdma_reg_ops rdma_fake_ops = {"fake (no device)", fake_reg, fake_dereg};
 
 /* ---- records ------------------------------------------------------------------------------ */
 
@@ -109,9 +109,9 @@ static const char *reg_hint(int err)
 
 /* Register [start, end) (page-aligned) and point its pages at a new record. */
 static int rec_add(struct hp_rdma_map *map, uintptr_t start, uintptr_t end,
-		   struct hp_rdma_mr_rec **out)
+		   struct rdma_mr_rec **out)
 {
-	struct hp_rdma_mr_rec *rec = calloc(1, sizeof(*rec));
+	struct rdma_mr_rec *rec = calloc(1, sizeof(*rec));
 	int err;
 
 	if (!rec)
@@ -130,7 +130,7 @@ static int rec_add(struct hp_rdma_map *map, uintptr_t start, uintptr_t end,
 	rec->pub.end = end;
 	rec->pub.lkey = rec->pub.mr->lkey;
 	rec->pub.rkey = rec->pub.mr->rkey;
-	if (hp_rdma_table_set(&map->table, rec)) {
+	if (rdma_table_set(&map->table, rec)) {
 		map->ops->dereg(rec->pub.mr);
 		free(rec);
 		return hp_fail(-ENOMEM,
@@ -148,12 +148,12 @@ static int rec_add(struct hp_rdma_map *map, uintptr_t start, uintptr_t end,
 }
 
 /* Unpoint the record's pages, deregister it, unlink it from *link and free it. */
-static int rec_del(struct hp_rdma_map *map, struct hp_rdma_mr_rec **link)
+static int rec_del(struct hp_rdma_map *map, struct rdma_mr_rec **link)
 {
-	struct hp_rdma_mr_rec *rec = *link;
+	struct rdma_mr_rec *rec = *link;
 	int rc;
 
-	hp_rdma_table_clear(&map->table, rec);
+	rdma_table_clear(&map->table, rec);
 	*link = rec->next;
 	map->st.n_mrs--;
 	map->st.n_user -= rec->user;
@@ -177,10 +177,10 @@ static void event_alloc(struct hp_rdma_map *map, uintptr_t start, uintptr_t end)
 /* Deregister runtime MRs overlapping [start, end); register again what lies outside it. */
 static void event_free(struct hp_rdma_map *map, uintptr_t start, uintptr_t end)
 {
-	struct hp_rdma_mr_rec **link = &map->recs;
+	struct rdma_mr_rec **link = &map->recs;
 
 	while (*link) {
-		struct hp_rdma_mr_rec *r = *link;
+		struct rdma_mr_rec *r = *link;
 		uintptr_t rs = r->start, re = r->pub.end;
 
 		if (r->user || re <= start || rs >= end) {
@@ -202,8 +202,8 @@ static void event_free(struct hp_rdma_map *map, uintptr_t start, uintptr_t end)
 static void on_mem_event(enum hp_mem_event ev, const void *va, size_t len, void *arg)
 {
 	struct hp_rdma_map *map = arg;
-	uintptr_t start = (uintptr_t)va & ~(HP_RDMA_PAGE_SIZE - 1);
-	uintptr_t end = HP_ALIGN_UP((uintptr_t)va + len, HP_RDMA_PAGE_SIZE);
+	uintptr_t start = (uintptr_t)va & ~(RDMA_PAGE_SIZE - 1);
+	uintptr_t end = HP_ALIGN_UP((uintptr_t)va + len, RDMA_PAGE_SIZE);
 
 	pthread_mutex_lock(&map->lock);
 	if (ev == HP_MEM_EVENT_ALLOC)
@@ -217,12 +217,12 @@ static void on_mem_event(enum hp_mem_event ev, const void *va, size_t len, void 
 
 static int range_cmp(const void *a, const void *b)
 {
-	const struct hp_rdma_range *x = a, *y = b;
+	const struct rdma_range *x = a, *y = b;
 
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-unsigned hp_rdma_merge_ranges(struct hp_rdma_range *r, unsigned n)
+unsigned rdma_merge_ranges(struct rdma_range *r, unsigned n)
 {
 	unsigned i, m = 0;
 
@@ -239,20 +239,20 @@ unsigned hp_rdma_merge_ranges(struct hp_rdma_range *r, unsigned n)
 /* Register every memseg list, VA-adjacent lists merged into one MR. Caller holds the mem lock. */
 static int register_runtime(struct hp_rdma_map *map)
 {
-	unsigned i, n = atomic_load_explicit(&hp_mem_nlists, memory_order_acquire), m = 0;
-	struct hp_rdma_range r[HP_MAX_MEMSEG_LISTS];
+	unsigned i, n = atomic_load_explicit(&mem_nlists, memory_order_acquire), m = 0;
+	struct rdma_range r[MEM_MAX_LISTS];
 	int rc = 0;
 
 	for (i = 0; i < n; i++) {
-		const struct hp_memseg_list *l = hp_mem_lists[i];
+		const struct mem_list *l = mem_lists[i];
 
 		if (l && l->len)
 			r[m++] =
-			    (struct hp_rdma_range){(uintptr_t)l->base, (uintptr_t)l->base + l->len};
+			    (struct rdma_range){(uintptr_t)l->base, (uintptr_t)l->base + l->len};
 	}
-	m = hp_rdma_merge_ranges(r, m);
+	m = rdma_merge_ranges(r, m);
 	for (i = 0; i < m && !rc; i++)
-		rc = rec_add(map, r[i].start & ~(HP_RDMA_PAGE_SIZE - 1), r[i].end, NULL);
+		rc = rec_add(map, r[i].start & ~(RDMA_PAGE_SIZE - 1), r[i].end, NULL);
 	return rc;
 }
 
@@ -284,9 +284,9 @@ static int probe_access(struct hp_rdma_map *map)
 	struct ibv_mr *mr;
 	int err;
 
-	if (posix_memalign(&buf, HP_RDMA_PAGE_SIZE, HP_RDMA_PAGE_SIZE))
+	if (posix_memalign(&buf, RDMA_PAGE_SIZE, RDMA_PAGE_SIZE))
 		return hp_fail(-ENOMEM, "no memory for a probe page; free some memory and retry");
-	mr = map->ops->reg(map->pd, buf, HP_RDMA_PAGE_SIZE, map->access);
+	mr = map->ops->reg(map->pd, buf, RDMA_PAGE_SIZE, map->access);
 	err = mr ? 0 : (errno ? errno : EINVAL);
 	if (mr)
 		map->ops->dereg(mr);
@@ -304,7 +304,7 @@ static void free_map(struct hp_rdma_map *map)
 		if (rec_del(map, &map->recs))
 			HP_LOG_W("RDMA map %s: ibv_dereg_mr failed", map->ev_name);
 	pthread_mutex_unlock(&map->lock);
-	hp_rdma_table_fini(&map->table);
+	rdma_table_fini(&map->table);
 	pthread_mutex_destroy(&map->lock);
 	map->magic = 0;
 	free(map);
@@ -342,8 +342,8 @@ static int attach_runtime(struct hp_rdma_map *map)
 	return rc;
 }
 
-struct hp_rdma_map *hp_rdma_map_create_ops(struct ibv_pd *pd, int access,
-					   const struct hp_rdma_reg_ops *ops)
+struct hp_rdma_map *rdma_map_create_ops(struct ibv_pd *pd, int access,
+					const struct rdma_reg_ops *ops)
 {
 	struct hp_rdma_map *map;
 	int rc;
@@ -358,7 +358,7 @@ struct hp_rdma_map *hp_rdma_map_create_ops(struct ibv_pd *pd, int access,
 	if (check_access(access))
 		return NULL;
 	map = calloc(1, sizeof(*map));
-	if (!map || hp_rdma_table_init(&map->table)) {
+	if (!map || rdma_table_init(&map->table)) {
 		free(map);
 		return hp_fail_ptr(-ENOMEM, "RDMA map: no memory for the map and its lookup table");
 	}
@@ -386,7 +386,7 @@ struct hp_rdma_map *hp_rdma_map_create_ops(struct ibv_pd *pd, int access,
 
 HP_API struct hp_rdma_map *hp_rdma_map_create(struct ibv_pd *pd, int access)
 {
-	return hp_rdma_map_create_ops(pd, access, &verbs_ops);
+	return rdma_map_create_ops(pd, access, &verbs_ops);
 }
 
 /* Stop following memory events; afterwards no callback runs or will run for this map. */
@@ -428,8 +428,8 @@ HP_API void hp_rdma_map_destroy(struct hp_rdma_map *map)
 
 /* ---- lookup misses (the lookups are inline in hp_rdma.h) ---------------------------------- */
 
-HP_API int hp_rdma_miss_(const struct hp_rdma_map *map, const void *addr, size_t len,
-			 const void *key)
+HP_API int __hp_rdma_miss(const struct hp_rdma_map *map, const void *addr, size_t len,
+			  const void *key)
 {
 	if (!map || !key)
 		return hp_fail(-EINVAL, "hp_rdma_lkey/rkey: map %p and key %p must not be NULL",
@@ -445,9 +445,9 @@ HP_API int hp_rdma_miss_(const struct hp_rdma_map *map, const void *addr, size_t
 
 HP_API int hp_rdma_map_register(struct hp_rdma_map *map, void *addr, size_t len)
 {
-	uintptr_t start = (uintptr_t)addr & ~(HP_RDMA_PAGE_SIZE - 1);
-	uintptr_t end = HP_ALIGN_UP((uintptr_t)addr + len, HP_RDMA_PAGE_SIZE);
-	struct hp_rdma_mr_rec *rec;
+	uintptr_t start = (uintptr_t)addr & ~(RDMA_PAGE_SIZE - 1);
+	uintptr_t end = HP_ALIGN_UP((uintptr_t)addr + len, RDMA_PAGE_SIZE);
+	struct rdma_mr_rec *rec;
 	int rc;
 
 	if (!map || !addr || !len)
@@ -455,13 +455,13 @@ HP_API int hp_rdma_map_register(struct hp_rdma_map *map, void *addr, size_t len)
 			       "hp_rdma_map_register: map %p, addr %p, len %zu: none may "
 			       "be NULL or 0",
 			       (void *)map, addr, len);
-	if (end <= start || (end - 1) >> HP_RDMA_VA_BITS)
+	if (end <= start || (end - 1) >> RDMA_VA_BITS)
 		return hp_fail(-EINVAL,
 			       "hp_rdma_map_register: %p + %zu is not a user address "
 			       "range",
 			       addr, len);
 	pthread_mutex_lock(&map->lock);
-	if (hp_rdma_table_any(&map->table, start, end)) {
+	if (rdma_table_any(&map->table, start, end)) {
 		pthread_mutex_unlock(&map->lock);
 		return hp_fail(-EEXIST,
 			       "hp_rdma_map_register: a 4 KiB page of %p + %zu is already "
@@ -482,7 +482,7 @@ HP_API int hp_rdma_map_register(struct hp_rdma_map *map, void *addr, size_t len)
 
 HP_API int hp_rdma_map_unregister(struct hp_rdma_map *map, void *addr, size_t len)
 {
-	struct hp_rdma_mr_rec **link;
+	struct rdma_mr_rec **link;
 	int rc = -ENOENT;
 
 	if (!map)
@@ -518,7 +518,7 @@ HP_API int hp_rdma_map_stats(const struct hp_rdma_map *map, struct hp_rdma_map_s
 	return 0;
 }
 
-bool hp_rdma_verbs_registered(void)
+bool rdma_verbs_registered(void)
 {
 	return atomic_load_explicit(&verbs_registered, memory_order_relaxed);
 }
@@ -532,7 +532,7 @@ static void rdma_cleanup(void)
 
 	pthread_mutex_lock(&maps_lock);
 	for (map = live_maps; map; map = map->next_live) {
-		struct hp_rdma_mr_rec **link = &map->recs;
+		struct rdma_mr_rec **link = &map->recs;
 
 		HP_LOG_W("RDMA map %s is alive at hp_cleanup: its runtime MRs are deregistered; "
 			 "destroy maps before hp_cleanup",
@@ -556,10 +556,10 @@ static int rdma_init(const struct hp_init_opts *opts)
 	return 0;
 }
 
-static struct hp_subsys rdma_subsys = {
+static struct eal_subsys rdma_subsys = {
     .name = "rdma",
     .order = 50,
     .init = rdma_init,
     .cleanup = rdma_cleanup,
 };
-HP_SUBSYS_REGISTER(rdma_subsys)
+EAL_SUBSYS_REGISTER(rdma_subsys)

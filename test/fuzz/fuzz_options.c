@@ -17,7 +17,7 @@
 #define MAX_WORDS 64
 #define ENV_NAME "HUGEPOOL_OPTS="
 
-static char env_var[sizeof(ENV_NAME) + HP_ENV_OPTS_MAX + 16];
+static char env_var[sizeof(ENV_NAME) + EAL_ENV_OPTS_MAX + 16];
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
@@ -84,7 +84,7 @@ static void check_consistent(const struct hp_init_opts *o, int rc, int argc)
 	CHECK(!o->huge_dir || o->huge_dir[0]);
 	CHECK(o->iova <= HP_IOVA_OPT_VA);
 	CHECK((unsigned)o->log_level <= HP_LOG_DEBUG);
-	CHECK(!o->lcores || hp_opts_parse_lcores(o->lcores, cpus) > 0);
+	CHECK(!o->lcores || eal_opts_parse_lcores(o->lcores, cpus) > 0);
 	if (o->file_prefix) {
 		size_t len = strlen(o->file_prefix);
 
@@ -93,7 +93,7 @@ static void check_consistent(const struct hp_init_opts *o, int rc, int argc)
 					     "0123456789_-") == len);
 	}
 	/* what the parser accepts, the struct check of hp_init_opts() accepts */
-	CHECK(hp_opts_check(o) == 0);
+	CHECK(eal_opts_check(o) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -151,7 +151,7 @@ static void test_dry_pool_is_enomem_through_madvise(void **state)
 static void test_dry_pool_is_enomem_under_the_sigbus_guard(void **state)
 {
 	(void)state;
-	dry_pool(HP_MEM_HOOK_TOUCH);
+	dry_pool(MEM_HOOK_TOUCH);
 }
 
 int main(void)

@@ -91,7 +91,8 @@ int hp_test_init_str(const char *opts)
 
 	snprintf(buf, sizeof(buf), "%s", opts ? opts : "");
 	argv[argc++] = "test";
-	for (tok = strtok_r(buf, " \t", &save); tok && argc < 63; tok = strtok_r(NULL, " \t", &save))
+	for (tok = strtok_r(buf, " \t", &save); tok && argc < 63;
+	     tok = strtok_r(NULL, " \t", &save))
 		argv[argc++] = tok;
 	argv[argc] = NULL;
 	return hp_init(argc, argv);
@@ -110,8 +111,9 @@ bool hp_test_init(unsigned need_mb, const char *fmt, ...)
 	va_end(ap);
 	on_huge = psz && (uint64_t)free_pages * psz >= ((uint64_t)need_mb << 20) && free_pages > 0;
 	if (!on_huge)
-		hp_test_note("running with --no-huge: node 0 has %u free hugepages, the test wants %u MiB",
-			     free_pages, need_mb);
+		hp_test_note(
+		    "running with --no-huge: node 0 has %u free hugepages, the test wants %u MiB",
+		    free_pages, need_mb);
 	snprintf(all, sizeof(all), "%s%s", on_huge ? "" : "--no-huge ", opts);
 	rc = hp_test_init_str(all);
 	if (rc < 0)
@@ -178,9 +180,9 @@ int hp_test_init_on_dry_pool(const char *opts, unsigned hooks, unsigned before_f
 {
 	int rc;
 
-	hp_mem_test_hooks = hooks | HP_MEM_HOOK_NO_PRECHECK | HP_MEM_HOOK_NORESERVE;
+	mem_test_hooks = hooks | MEM_HOOK_NO_PRECHECK | MEM_HOOK_NORESERVE;
 	rc = hp_test_init_str(opts);
-	hp_mem_test_hooks = 0;
+	mem_test_hooks = 0;
 	if (rc >= 0) {
 		hp_cleanup();
 		if (hp_test_free_hugepages(0, 1UL << 30) > before_free)

@@ -57,10 +57,10 @@ static void z_cleanup(void)
 	note("-z");
 }
 
-static struct hp_subsys sub_z = {"test-z", 91, z_init, z_cleanup, NULL};
-static struct hp_subsys sub_a = {"test-a", 90, a_init, a_cleanup, NULL};
-HP_SUBSYS_REGISTER(sub_z)
-HP_SUBSYS_REGISTER(sub_a)
+static struct eal_subsys sub_z = {"test-z", 91, z_init, z_cleanup, NULL};
+static struct eal_subsys sub_a = {"test-a", 90, a_init, a_cleanup, NULL};
+EAL_SUBSYS_REGISTER(sub_z)
+EAL_SUBSYS_REGISTER(sub_a)
 
 static int init_str(const char *opts)
 {
@@ -330,13 +330,13 @@ static void test_init_copies_the_options_so_callers_may_free_theirs(void **state
 	memset(lcores, 'x', strlen(lcores));
 	free(prefix);
 	free(lcores);
-	assert_string_equal(hp_eal_opts()->file_prefix, "copied");
-	assert_int_equal(hp_lcore_cpu(0), atoi(hp_eal_opts()->lcores));
-	assert_true(hp_eal_opts()->no_huge);
-	assert_int_equal(hp_eal_opts()->iova, HP_IOVA_OPT_VA);
+	assert_string_equal(eal_opts()->file_prefix, "copied");
+	assert_int_equal(hp_lcore_cpu(0), atoi(eal_opts()->lcores));
+	assert_true(eal_opts()->no_huge);
+	assert_int_equal(eal_opts()->iova, HP_IOVA_OPT_VA);
 	assert_int_equal(hp_log_get_level(), HP_LOG_WARNING);
 	assert_int_equal(hp_cleanup(), 0);
-	assert_null(hp_eal_opts()->file_prefix);
+	assert_null(eal_opts()->file_prefix);
 }
 
 static void test_init_opts_rejects_an_inconsistent_struct(void **state)
@@ -622,7 +622,7 @@ static void test_lcores_pin_the_init_thread_and_keep_ids_for_listed_cpus(void **
 
 static void test_current_node_matches_libnuma(void **state)
 {
-	int n = hp_node_count(), cpu, node;
+	int n = eal_node_count(), cpu, node;
 
 	(void)state;
 	assert_true(n >= 1);
@@ -632,7 +632,7 @@ static void test_current_node_matches_libnuma(void **state)
 	}
 	assert_int_equal(n, numa_max_node() + 1);
 	cpu = sched_getcpu();
-	node = hp_current_node();
+	node = eal_current_node();
 	if (sched_getcpu() != cpu)
 		hp_test_skip("the thread moved between CPUs during the check");
 	assert_int_equal(node, numa_node_of_cpu(cpu));

@@ -88,7 +88,7 @@ static unsigned hugepool_fds(void)
 static int stop_runtime(void **state)
 {
 	(void)state;
-	hp_mem_test_hooks = 0;
+	mem_test_hooks = 0;
 	hp_mem_event_unregister("test");
 	return hp_cleanup();
 }
@@ -152,7 +152,7 @@ static void test_every_page_is_on_its_node_with_the_iova_pagemap_gives(void **st
 }
 
 struct run_check {
-	const struct hp_memseg_list *prev_list;
+	const struct mem_list *prev_list;
 	char *next_va;
 	unsigned runs, broken, pages;
 	size_t bytes;
@@ -176,7 +176,7 @@ static int check_run(const struct hp_memseg *run, void *arg)
 			rc->broken++;
 	}
 	/* runs are maximal: the next page of the same list must break IOVA contiguity */
-	if (hp_mem_list_of(run->va) == hp_mem_list_of((char *)run->va + run->len) &&
+	if (mem_list_of(run->va) == mem_list_of((char *)run->va + run->len) &&
 	    hp_mem_virt2iova((char *)run->va + run->len) == run->iova + run->len)
 		rc->broken++;
 	return 0;
@@ -190,15 +190,15 @@ static void test_contig_runs_are_contiguous_in_va_and_iova_and_cover_every_page(
 	(void)state;
 	hp_test_init(256, "--socket-mem=256");
 	assert_int_equal(hp_memseg_contig_walk(check_run, &rc), 0);
-	n = atomic_load(&hp_mem_nlists);
+	n = atomic_load(&mem_nlists);
 	for (i = 0; i < n; i++)
-		runs += hp_mem_lists[i]->n_runs;
+		runs += mem_lists[i]->n_runs;
 	hp_test_note("%u runs over %u pages", rc.runs, rc.pages);
 	assert_int_equal(rc.bytes, 256 * MB);
 	assert_int_equal(rc.pages, 256 * MB / hp_mem_page_size());
 	assert_int_equal(rc.broken, 0);
 	assert_int_equal(rc.runs, runs);
-	assert_true(hp_mem_range_iova_contig(hp_mem_lists[0]->base, hp_mem_page_size()));
+	assert_true(mem_range_iova_contig(mem_lists[0]->base, hp_mem_page_size()));
 	hp_cleanup();
 }
 
@@ -217,7 +217,7 @@ static void expect_failure(const char *opts, int err, const char *words)
 	assert_int_equal(held_kb(), 0);
 	assert_int_equal(hugepool_fds(), 0);
 	assert_int_equal(hp_mem_reserved(HP_NODE_ANY), 0);
-	assert_int_equal(atomic_load(&hp_mem_nlists), 0);
+	assert_int_equal(atomic_load(&mem_nlists), 0);
 }
 
 static void test_nonexistent_node_fails_with_enodev_and_reserves_nothing(void **state)
@@ -298,9 +298,9 @@ static void test_no_huge_works_without_any_hugepage(void **state)
 	assert_int_equal(hp_memseg_walk(check_page, &c), 0);
 	assert_int_equal(c.pages, 16 * MB / 4096);
 	assert_int_equal(c.wrong_node + c.wrong_iova, 0);
-	p = hp_mem_lists[0]->base;
+	p = mem_lists[0]->base;
 	memset(p, 0xa5, 16 * MB);
-	assert_int_equal(hp_mem_lists[0]->n_runs, 1);
+	assert_int_equal(mem_lists[0]->n_runs, 1);
 	assert_int_equal(hp_mem_grow(0, 8192), 0);
 	assert_int_equal(hp_mem_reserved(0), 16 * MB + 8192);
 	hp_cleanup();
@@ -324,7 +324,7 @@ static void test_huge_dir_leaves_no_file_on_the_mount(void **state)
 	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=16", dir);
 	init_ok(opts);
 	assert_int_equal(hp_mem_reserved(0), 16 * MB);
-	assert_true(hp_mem_lists[0]->fd >= 0);
+	assert_true(mem_lists[0]->fd >= 0);
 	assert_true(!hp_test_dir_entries(dir));
 	hp_cleanup();
 	assert_true(!hp_test_dir_entries(dir));
@@ -371,11 +371,11 @@ static void on_event(enum hp_mem_event ev, const void *va, size_t len, void *arg
 		l->alloc++;
 		l->va = va;
 		l->len = len;
-		l->found_during_cb = hp_mem_list_of(va) != NULL;
+		l->found_during_cb = mem_list_of(va) != NULL;
 	} else {
 		if (!l->freed++)
 			l->first_freed = va;
-		l->found_during_cb &= hp_mem_list_of(va) != NULL;
+		l->found_during_cb &= mem_list_of(va) != NULL;
 	}
 }
 
@@ -386,15 +386,15 @@ static void test_grow_adds_a_list_and_fires_the_event(void **state)
 
 	(void)state;
 	hp_test_init(64, "--socket-mem=16");
-	lists = atomic_load(&hp_mem_nlists);
+	lists = atomic_load(&mem_nlists);
 	assert_int_equal(hp_mem_event_register("test", on_event, &log), 0);
 	assert_int_equal(hp_mem_event_register("test", on_event, &log), -EEXIST);
 	assert_int_equal(hp_mem_grow(0, 3 * hp_mem_page_size() - 1), 0);
-	assert_int_equal(atomic_load(&hp_mem_nlists), lists + 1);
+	assert_int_equal(atomic_load(&mem_nlists), lists + 1);
 	assert_int_equal(log.alloc, 1);
 	assert_true(log.found_during_cb);
 	assert_int_equal(log.len, 3 * hp_mem_page_size());
-	assert_ptr_equal(hp_mem_list_of(log.va), hp_mem_lists[lists]);
+	assert_ptr_equal(mem_list_of(log.va), mem_lists[lists]);
 	assert_int_equal(hp_mem_reserved(0), 16 * MB + 3 * hp_mem_page_size());
 	assert_int_equal(hp_mem_node_of(log.va), 0);
 	hp_cleanup();
@@ -457,7 +457,7 @@ static void test_iova_pa_without_frames_is_eperm_and_auto_falls_back_to_va(void 
 		if (!strstr(hp_last_error(), "--iova=va"))
 			_exit(3);
 		if (hp_test_init_str("--socket-mem=4") < 0 || hp_iova_mode() != HP_IOVA_VA ||
-		    hp_mem_virt2iova(hp_mem_lists[0]->base) != (uintptr_t)hp_mem_lists[0]->base)
+		    hp_mem_virt2iova(mem_lists[0]->base) != (uintptr_t)mem_lists[0]->base)
 			_exit(4);
 		hp_cleanup();
 		_exit(0);
@@ -476,9 +476,9 @@ static void test_populating_by_touch_gives_the_same_pages(void **state)
 	(void)state;
 	if (!have_huge(64))
 		hp_test_skip("needs 64 MiB of free hugepages on node 0");
-	hp_mem_test_hooks = HP_MEM_HOOK_TOUCH;
+	mem_test_hooks = MEM_HOOK_TOUCH;
 	init_ok("--socket-mem=64");
-	hp_mem_test_hooks = 0;
+	mem_test_hooks = 0;
 	c.pa = hp_iova_mode() == HP_IOVA_PA;
 	assert_int_equal(hp_memseg_walk(check_page, &c), 0);
 	assert_int_equal(c.pages, 64 * MB / hpsz());
@@ -516,7 +516,7 @@ static void test_short_pool_at_fault_time_is_enomem_with_madvise(void **state)
 static void test_short_pool_at_fault_time_is_enomem_under_the_sigbus_guard(void **state)
 {
 	(void)state;
-	short_pool_at_fault_time(HP_MEM_HOOK_TOUCH);
+	short_pool_at_fault_time(MEM_HOOK_TOUCH);
 }
 
 /* ---- kill -9 -------------------------------------------------------------------------------- */
@@ -537,7 +537,7 @@ static void kill_child(const char *opts, long mb, unsigned hooks, const char *di
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		hp_mem_test_hooks = hooks;
+		mem_test_hooks = hooks;
 		if (hp_test_init_str(opts) < 0) {
 			fprintf(stderr, "child: hp_init(%s): %s\n", opts, hp_last_error());
 			_exit(2);
@@ -550,7 +550,7 @@ static void kill_child(const char *opts, long mb, unsigned hooks, const char *di
 		fail_msg("child did not stop (status 0x%x)", st);
 	}
 	/* stopped halfway through populating: some pages faulted in; after init: all */
-	if (hooks & HP_MEM_HOOK_STOP)
+	if (hooks & MEM_HOOK_STOP)
 		assert_in_range(pid_held_kb(pid), 1, mb * 1024);
 	else
 		assert_int_equal(pid_held_kb(pid), mb * 1024);
@@ -573,7 +573,7 @@ static void test_kill_during_init_leaks_nothing(void **state)
 	(void)state;
 	if (!have_huge(1024))
 		hp_test_skip("needs 1 GiB of free hugepages on node 0");
-	kill_child("--socket-mem=1024", 1024, HP_MEM_HOOK_STOP, NULL);
+	kill_child("--socket-mem=1024", 1024, MEM_HOOK_STOP, NULL);
 }
 
 static void test_kill_during_use_leaks_nothing(void **state)
@@ -599,7 +599,7 @@ static void test_kill_during_init_on_huge_dir_leaves_no_file(void **state)
 		hp_test_skip("mount -t hugetlbfs failed: %s", strerror(errno));
 	}
 	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=256", dir);
-	kill_child(opts, 256, HP_MEM_HOOK_STOP, dir);
+	kill_child(opts, 256, MEM_HOOK_STOP, dir);
 	assert_int_equal(umount(dir), 0);
 	rmdir(dir);
 }

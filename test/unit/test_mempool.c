@@ -475,7 +475,7 @@ static void check_iova(struct hp_mempool *mp, void *arg, void *obj, unsigned idx
 
 	(void)idx;
 	c->wrong += iova != hp_mem_virt2iova(obj);
-	c->straddle += !hp_mem_range_iova_contig((char *)obj - 8, mp->elt_size + 8);
+	c->straddle += !mem_range_iova_contig((char *)obj - 8, mp->elt_size + 8);
 	if (c->pa) {
 		/* independent of lib/mem: the kernel's frame number for the object's first byte */
 		uint64_t pa = hp_test_pagemap_pfn(obj) * 4096 + ((uintptr_t)obj & 4095);

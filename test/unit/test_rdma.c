@@ -66,8 +66,7 @@ static struct hp_rdma_map *any_map(bool *real)
 	struct hp_rdma_map *m;
 
 	*real = pd != NULL;
-	m = pd ? hp_rdma_map_create(pd, ACCESS)
-	       : hp_rdma_map_create_ops(NULL, ACCESS, &hp_rdma_fake_ops);
+	m = pd ? hp_rdma_map_create(pd, ACCESS) : rdma_map_create_ops(NULL, ACCESS, &rdma_fake_ops);
 	assert_non_null(m);
 	return m;
 }
@@ -107,9 +106,9 @@ static void test_remote_write_without_local_write_is_refused(void **state)
 {
 	(void)state;
 	errno = 0;
-	assert_null(hp_rdma_map_create_ops(NULL, IBV_ACCESS_REMOTE_WRITE, &hp_rdma_fake_ops));
+	assert_null(rdma_map_create_ops(NULL, IBV_ACCESS_REMOTE_WRITE, &rdma_fake_ops));
 	assert_int_equal(errno, EINVAL);
-	assert_null(hp_rdma_map_create_ops(NULL, IBV_ACCESS_ZERO_BASED, &hp_rdma_fake_ops));
+	assert_null(rdma_map_create_ops(NULL, IBV_ACCESS_ZERO_BASED, &rdma_fake_ops));
 	assert_int_equal(errno, EINVAL);
 }
 
@@ -163,16 +162,16 @@ static void test_map_covers_every_memseg(void **state)
 
 static void test_touching_ranges_merge_into_one_mr_and_others_stay_apart(void **state)
 {
-	struct hp_rdma_range r[] = {
+	struct rdma_range r[] = {
 	    {0x600000, 0x800000}, {0x200000, 0x400000}, {0x400000, 0x600000}, {0xa00000, 0xc00000}};
 
 	(void)state;
-	assert_int_equal(hp_rdma_merge_ranges(r, 4), 2);
+	assert_int_equal(rdma_merge_ranges(r, 4), 2);
 	assert_int_equal(r[0].start, 0x200000);
 	assert_int_equal(r[0].end, 0x800000);
 	assert_int_equal(r[1].start, 0xa00000);
 	assert_int_equal(r[1].end, 0xc00000);
-	assert_int_equal(hp_rdma_merge_ranges(r, 0), 0);
+	assert_int_equal(rdma_merge_ranges(r, 0), 0);
 }
 
 struct objs {
@@ -271,7 +270,7 @@ static void test_range_running_off_the_end_of_runtime_memory_is_not_found(void *
 {
 	bool real;
 	struct hp_rdma_map *m = any_map(&real);
-	const struct hp_memseg_list *l = hp_mem_lists[0];
+	const struct mem_list *l = mem_lists[0];
 	struct ibv_mr *mr;
 	char *end;
 
@@ -311,7 +310,7 @@ static void test_outside_buffer_of_any_alignment_is_registered_and_unregistered(
 	assert_int_equal(st.n_user, 1);
 	/* the same page again, and runtime memory, are refused */
 	assert_int_equal(hp_rdma_map_register(m, buf + 200, 10), -EEXIST);
-	assert_int_equal(hp_rdma_map_register(m, hp_mem_lists[0]->base, 64), -EEXIST);
+	assert_int_equal(hp_rdma_map_register(m, mem_lists[0]->base, 64), -EEXIST);
 	assert_int_equal(hp_rdma_map_unregister(m, buf, 100), 0);
 	assert_null(hp_rdma_mr_of(m, buf, 100));
 	assert_int_equal(hp_rdma_map_unregister(m, buf, 100), -ENOENT);
@@ -334,7 +333,7 @@ static void test_addresses_outside_every_mr_give_null(void **state)
 	assert_null(hp_rdma_mr_of(m, (void *)(1ull << 50), 1));
 	assert_null(hp_rdma_mr_of(m, (void *)UINTPTR_MAX, 1));
 	assert_int_equal(hp_rdma_lkey(NULL, &on_stack, 4, &key), -EINVAL);
-	assert_int_equal(hp_rdma_rkey(m, hp_mem_lists[0]->base, 4, NULL), -EINVAL);
+	assert_int_equal(hp_rdma_rkey(m, mem_lists[0]->base, 4, NULL), -EINVAL);
 	hp_rdma_map_destroy(m);
 }
 
@@ -342,7 +341,7 @@ static void test_several_maps_keep_their_own_keys(void **state)
 {
 	bool real;
 	struct hp_rdma_map *a = any_map(&real), *b = any_map(&real);
-	void *va = hp_mem_lists[0]->base;
+	void *va = mem_lists[0]->base;
 	uint32_t ka, kb;
 
 	(void)state;
@@ -377,18 +376,18 @@ static int reg_calls;
 static struct ibv_mr *failing_reg(struct ibv_pd *p, void *addr, size_t len, int access)
 {
 	if (reg_calls++ == 0)
-		return hp_rdma_fake_ops.reg(p, addr, len, access);
+		return rdma_fake_ops.reg(p, addr, len, access);
 	errno = ENOMEM;
 	return NULL;
 }
 
 static void test_failed_registration_names_size_errno_and_what_to_do(void **state)
 {
-	const struct hp_rdma_reg_ops failing = {"failing", failing_reg, hp_rdma_fake_ops.dereg};
+	const struct rdma_reg_ops failing = {"failing", failing_reg, rdma_fake_ops.dereg};
 	(void)state;
 	reg_calls = 0;
 	errno = 0;
-	assert_null(hp_rdma_map_create_ops(NULL, ACCESS, &failing));
+	assert_null(rdma_map_create_ops(NULL, ACCESS, &failing));
 	assert_int_equal(errno, ENOMEM);
 	assert_true(reg_calls >= 2);
 	hp_test_note("%s", hp_last_error());
@@ -439,7 +438,7 @@ static void test_lookups_stay_right_while_the_map_changes(void **state)
 {
 	bool real;
 	struct hp_rdma_map *m = any_map(&real);
-	struct reader r = {m, hp_mem_lists[0]->base, hp_mem_lists[0]->len, false, 0, 0, 0};
+	struct reader r = {m, mem_lists[0]->base, mem_lists[0]->len, false, 0, 0, 0};
 	char *buf =
 	    mmap(NULL, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	pthread_t t;
@@ -484,7 +483,7 @@ static void test_device_map_registers_real_mrs_of_its_pd(void **state)
 	NEED_DEVICE();
 	m = hp_rdma_map_create(pd, ACCESS);
 	assert_non_null(m);
-	mr = hp_rdma_mr_of(m, hp_mem_lists[0]->base, 64);
+	mr = hp_rdma_mr_of(m, mem_lists[0]->base, 64);
 	assert_non_null(mr);
 	assert_ptr_equal(mr->pd, pd);
 	assert_ptr_equal(mr->context, ctx);
@@ -765,7 +764,7 @@ static void test_keys_of_a_pd_of_another_context_are_refused_by_the_device(void 
 	other = hp_rdma_map_create(pd2, ACCESS);
 	assert_non_null(mine);
 	assert_non_null(other);
-	va = hp_mem_lists[0]->base;
+	va = mem_lists[0]->base;
 	assert_ptr_equal(hp_rdma_mr_of(other, va, 64)->context, ctx2);
 	loop_open(&l);
 	sg = sge_of(other, va, 64);
@@ -790,7 +789,7 @@ static void test_map_alive_at_cleanup_keeps_only_outside_buffers(void **state)
 	bool real;
 	struct hp_rdma_map *m = any_map(&real);
 	static char buf[100];
-	void *runtime = hp_mem_lists[0]->base;
+	void *runtime = mem_lists[0]->base;
 	struct hp_rdma_map_stats st;
 
 	(void)state;
@@ -806,7 +805,7 @@ static void test_map_alive_at_cleanup_keeps_only_outside_buffers(void **state)
 	hp_rdma_map_destroy(m);
 	/* and no new map without a runtime */
 	errno = 0;
-	assert_null(hp_rdma_map_create_ops(NULL, ACCESS, &hp_rdma_fake_ops));
+	assert_null(rdma_map_create_ops(NULL, ACCESS, &rdma_fake_ops));
 	assert_int_equal(errno, EINVAL);
 	assert_non_null(strstr(hp_last_error(), "hp_init"));
 }
