@@ -125,9 +125,21 @@ int xfer_lookup_bench(const struct xfer_opts *o)
 		return 1;
 	hp_mempool_obj_iter(mp, collect, &obj);
 	pd = open_pd(&ctx);
+#ifndef HP_TEST_HOOKS
+	if (!pd) {
+		fprintf(stderr,
+			"rdma-xfer: --lookup-bench needs an RDMA device (see doc/rdma.md for "
+			"soft-RoCE), or a build with -Dtest_hooks=true for the fake path\n");
+		return 1;
+	}
+#endif
 	t0 = xfer_now_us();
+#ifdef HP_TEST_HOOKS
 	map =
 	    pd ? hp_rdma_map_create(pd, access) : rdma_map_create_ops(NULL, access, &rdma_fake_ops);
+#else
+	map = hp_rdma_map_create(pd, access);
+#endif
 	reg_ms = (xfer_now_us() - t0) / 1e3;
 	if (!map) {
 		fprintf(stderr, "rdma-xfer: RDMA map: %s\n", hp_last_error());

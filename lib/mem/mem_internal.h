@@ -63,15 +63,22 @@ void *mem_range_alloc(size_t len, size_t align, int node, unsigned flags);
 void mem_range_release(void *va, size_t len);
 
 /*
- * Test hooks (test/unit/test_mem.c, test/stress): 0 in normal use. Set before hp_init() or
- * hp_mem_grow() in the thread that calls it; read only on the reservation path.
+ * Test hooks, compiled in only with -Dtest_hooks=true (test/unit/test_mem.c, test/stress): 0 in
+ * normal use. Set before hp_init() or hp_mem_grow() in the thread that calls it; read only on the
+ * reservation path. Without the option mem_test_hooks is the constant 0 and every hook folds away.
  */
-#define MEM_HOOK_NO_PRECHECK 0x1 /* skip the up-front free-page check (sysfs) */
-#define MEM_HOOK_NORESERVE                                                                         \
-	0x2		   /* map with MAP_NORESERVE, so a short pool shows at fault time          \
-			    */
-#define MEM_HOOK_TOUCH 0x4 /* populate by touching under the SIGBUS guard, not madvise */
-#define MEM_HOOK_STOP 0x8  /* raise(SIGSTOP) halfway through populating (kill tests) */
+/* skip the up-front free-page check (sysfs) */
+#define MEM_HOOK_NO_PRECHECK 0x1
+/* map with MAP_NORESERVE, so a short pool shows at fault time */
+#define MEM_HOOK_NORESERVE 0x2
+/* populate by touching under the SIGBUS guard, not madvise */
+#define MEM_HOOK_TOUCH 0x4
+/* raise(SIGSTOP) halfway through populating (kill tests) */
+#define MEM_HOOK_STOP 0x8
+#ifdef HP_TEST_HOOKS
 extern unsigned mem_test_hooks;
+#else
+#define mem_test_hooks 0u
+#endif
 
 #endif

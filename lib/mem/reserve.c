@@ -28,7 +28,9 @@
 
 #define POPULATE_THREADS_MAX 4
 
+#ifdef HP_TEST_HOOKS
 unsigned mem_test_hooks;
+#endif
 
 /* "2 MiB", "1 GiB", "512 KiB" */
 static const char *human(char *buf, size_t len, size_t bytes)
@@ -362,8 +364,10 @@ static int populate(char *va, size_t page_size, int node, unsigned n_pages)
 	/* slices whose thread did not start are done here */
 	for (i = started; i < nt; i++) {
 		jobs[i].err = populate_range(jobs[i].va, jobs[i].len, page_size, touch);
+#ifdef HP_TEST_HOOKS
 		if (mem_test_hooks & MEM_HOOK_STOP)
 			raise(SIGSTOP);
+#endif
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(jobs[i].tid, NULL);

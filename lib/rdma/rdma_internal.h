@@ -46,8 +46,9 @@ void rdma_table_clear(rdma_table_t *t, const struct rdma_mr_rec *rec);
 bool rdma_table_any(const rdma_table_t *t, uintptr_t start, uintptr_t end);
 
 /*
- * How a map registers a range. The default calls ibv_reg_mr_iova2()/ibv_dereg_mr(); the unit
- * test and rdma-xfer --lookup-bench use a fake one (no device) that exercises the same table.
+ * How a map registers a range. The default calls ibv_reg_mr_iova2()/ibv_dereg_mr(); with
+ * -Dtest_hooks=true, the unit test and rdma-xfer --lookup-bench may use a fake one (no device,
+ * rdma_fake.c) that exercises the same table.
  * reg returns NULL with errno set; dereg returns 0 or a positive errno, as verbs do.
  */
 struct rdma_reg_ops {
@@ -56,8 +57,10 @@ struct rdma_reg_ops {
 	int (*dereg)(struct ibv_mr *mr);
 };
 
+#ifdef HP_TEST_HOOKS
 /* A registration path that needs no device: MRs are calloc'd with invented keys. */
 extern const struct rdma_reg_ops rdma_fake_ops;
+#endif
 
 /* hp_rdma_map_create() with a chosen registration path; pd may be NULL unless it is verbs. */
 struct hp_rdma_map *rdma_map_create_ops(struct ibv_pd *pd, int access,

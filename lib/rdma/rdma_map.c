@@ -55,31 +55,6 @@ static int verbs_dereg(struct ibv_mr *mr)
 
 static const struct rdma_reg_ops verbs_ops = {"verbs", verbs_reg, verbs_dereg};
 
-static _Atomic uint32_t fake_key = 1;
-
-static struct ibv_mr *fake_reg(struct ibv_pd *pd, void *addr, size_t len, int access)
-{
-	struct ibv_mr *mr = calloc(1, sizeof(*mr));
-
-	(void)access;
-	if (!mr)
-		return NULL;
-	mr->pd = pd;
-	mr->addr = addr;
-	mr->length = len;
-	mr->lkey = atomic_fetch_add_explicit(&fake_key, 1, memory_order_relaxed);
-	mr->rkey = mr->lkey | 0x80000000u;
-	return mr;
-}
-
-static int fake_dereg(struct ibv_mr *mr)
-{
-	free(mr);
-	return 0;
-}
-
-const struct rdma_reg_ops rdma_fake_ops = {"fake (no device)", fake_reg, fake_dereg};
-
 /* ---- records ------------------------------------------------------------------------------ */
 
 static const char *dev_name(const struct hp_rdma_map *map)

@@ -176,13 +176,32 @@ int hp_test_teardown(void **state)
 	return 0;
 }
 
+bool hp_test_have_hooks(void)
+{
+#ifdef HP_TEST_HOOKS
+	return true;
+#else
+	return false;
+#endif
+}
+
+void hp_test_mem_hooks(unsigned hooks)
+{
+#ifdef HP_TEST_HOOKS
+	mem_test_hooks = hooks;
+#else
+	if (hooks)
+		hp_test_skip(HP_TEST_NO_HOOKS);
+#endif
+}
+
 int hp_test_init_on_dry_pool(const char *opts, unsigned hooks, unsigned before_free)
 {
 	int rc;
 
-	mem_test_hooks = hooks | MEM_HOOK_NO_PRECHECK | MEM_HOOK_NORESERVE;
+	hp_test_mem_hooks(hooks | MEM_HOOK_NO_PRECHECK | MEM_HOOK_NORESERVE);
 	rc = hp_test_init_str(opts);
-	mem_test_hooks = 0;
+	hp_test_mem_hooks(0);
 	if (rc >= 0) {
 		hp_cleanup();
 		if (hp_test_free_hugepages(0, 1UL << 30) > before_free)

@@ -30,6 +30,15 @@
 		skip();                                                             \
 	} while (0)
 
+/* Why a test that needs the library's test hooks cannot run in this build. */
+#define HP_TEST_NO_HOOKS "this build has no test hooks; configure it with -Dtest_hooks=true"
+
+/* true when the library was built with -Dtest_hooks=true (memory hooks, fake RDMA path). */
+bool hp_test_have_hooks(void);
+
+/* Set lib/mem's test hooks (MEM_HOOK_*; 0: none); skips the running test if the build has none. */
+void hp_test_mem_hooks(unsigned hooks);
+
 /* Free pages of a size on a node, from sysfs (0 if the pool does not exist). */
 unsigned hp_test_free_hugepages(int node, size_t page_size);
 

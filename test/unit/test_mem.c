@@ -88,7 +88,7 @@ static unsigned hugepool_fds(void)
 static int stop_runtime(void **state)
 {
 	(void)state;
-	mem_test_hooks = 0;
+	hp_test_mem_hooks(0);
 	hp_mem_event_unregister("test");
 	return hp_cleanup();
 }
@@ -476,9 +476,9 @@ static void test_populating_by_touch_gives_the_same_pages(void **state)
 	(void)state;
 	if (!have_huge(64))
 		hp_test_skip("needs 64 MiB of free hugepages on node 0");
-	mem_test_hooks = MEM_HOOK_TOUCH;
+	hp_test_mem_hooks(MEM_HOOK_TOUCH);
 	init_ok("--socket-mem=64");
-	mem_test_hooks = 0;
+	hp_test_mem_hooks(0);
 	c.pa = hp_iova_mode() == HP_IOVA_PA;
 	assert_int_equal(hp_memseg_walk(check_page, &c), 0);
 	assert_int_equal(c.pages, 64 * MB / hpsz());
@@ -533,11 +533,13 @@ static void kill_child(const char *opts, long mb, unsigned hooks, const char *di
 	int st;
 	pid_t pid;
 
+	if (hooks && !hp_test_have_hooks())
+		hp_test_skip(HP_TEST_NO_HOOKS);
 	fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		mem_test_hooks = hooks;
+		hp_test_mem_hooks(hooks);
 		if (hp_test_init_str(opts) < 0) {
 			fprintf(stderr, "child: hp_init(%s): %s\n", opts, hp_last_error());
 			_exit(2);
