@@ -56,7 +56,8 @@ struct hp_init_opts {
 	enum hp_iova_opt iova;
 	/** CPUs that get an lcore id at init, e.g. "0-3,8" (--lcores); NULL = none. */
 	const char *lcores;
-	/** Name of this runtime instance (--file-prefix); NULL = "hugepool". */
+	/** Name of this runtime instance (--file-prefix): its memfds and files carry it.
+	 *  NULL = "hugepool". */
 	const char *file_prefix;
 	/** Log level (--log-level); 0 = warning. */
 	enum hp_log_level log_level;
@@ -168,9 +169,12 @@ static inline unsigned hp_lcore_id(void)
 HP_API unsigned hp_lcore_count(void);
 
 /**
+ * The CPU an lcore id was given for at init (--lcores). Every answer is unambiguous: a CPU
+ * number is never negative, and every negative value is an errno.
  * @param lcore an lcore id
- * @return the CPU that lcore was given for at init (--lcores), or -1 for a registered thread
- *         (which may run anywhere), or -EINVAL for an id not in use
+ * @return the CPU (>= 0), -ENOENT for an id in use that has no CPU of its own (a registered
+ *         thread, or the init thread without --lcores: it may run on any CPU), or -EINVAL for
+ *         an id not in use
  */
 HP_API int hp_lcore_cpu(unsigned lcore);
 

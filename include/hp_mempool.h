@@ -266,7 +266,7 @@ HP_API uint64_t hp_mempool_debug_errors(const struct hp_mempool *mp);
  * Create a cache for a thread without an lcore id (or any thread that wants its own).
  * @param size objects it keeps, 1 to HP_MEMPOOL_CACHE_MAX
  * @param node NUMA node for its memory, or HP_NODE_ANY for the caller's
- * @return the cache, or NULL with errno EINVAL (bad size) or ENOMEM
+ * @return the cache, or NULL with errno EINVAL (bad size), ENODEV (no such node) or ENOMEM
  */
 HP_API struct hp_mempool_cache *hp_mempool_cache_create(unsigned size, int node);
 

@@ -17,7 +17,10 @@ extern "C" {
 
 /** The zone must be contiguous in IOVA space. */
 #define HP_MZ_IOVA_CONTIG 0x1
-/** Longest memzone name, without the terminating NUL. */
+/**
+ * Size of a memzone name with its terminating NUL (the size of hp_memzone.name): a name has
+ * 1 to HP_MEMZONE_NAMESIZE - 1 characters.
+ */
 #define HP_MEMZONE_NAMESIZE 32
 
 /** A named reservation. */
@@ -33,7 +36,7 @@ struct hp_memzone {
 /**
  * Reserve a named zone. Takes free runtime memory on the node, and reserves more hugepages
  * there (hp_mem_grow()) if none is free.
- * @param name unique name, 1 to HP_MEMZONE_NAMESIZE-1 characters
+ * @param name unique name, 1 to HP_MEMZONE_NAMESIZE - 1 characters
  * @param len bytes, > 0
  * @param node NUMA node, or HP_NODE_ANY for the caller's node
  * @param flags 0 or HP_MZ_IOVA_CONTIG

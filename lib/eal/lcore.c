@@ -143,6 +143,11 @@ HP_API int hp_lcore_cpu(unsigned lcore)
 			     "hp_lcore_cpu: lcore %u is not in use; ids in use are those "
 			     "hp_lcore_id() returns in registered threads",
 			     lcore);
+	else if (slots[lcore].cpu < 0)
+		rc = hp_fail(-ENOENT,
+			     "hp_lcore_cpu: lcore %u has no CPU of its own (a registered thread, "
+			     "or the init thread without --lcores): it may run on any CPU",
+			     lcore);
 	else
 		rc = slots[lcore].cpu;
 	pthread_mutex_unlock(&lock);

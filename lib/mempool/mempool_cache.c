@@ -239,7 +239,7 @@ HP_API struct hp_mempool_cache *hp_mempool_cache_create(unsigned size, int node)
 				   "(%d)",
 				   size, HP_MEMPOOL_CACHE_MAX);
 	if (node != HP_NODE_ANY && (node < 0 || node >= eal_node_count()))
-		return hp_fail_ptr(-EINVAL,
+		return hp_fail_ptr(-ENODEV,
 				   "mempool cache: node %d does not exist; use 0-%d or "
 				   "HP_NODE_ANY",
 				   node, eal_node_count() - 1);

@@ -544,7 +544,7 @@ static void test_register_is_idempotent_and_unregister_gives_the_id_back(void **
 	assert_int_equal(hp_thread_register(), 0);
 	assert_int_equal(hp_lcore_id(), 0);
 	assert_int_equal(hp_lcore_count(), 1);
-	assert_int_equal(hp_lcore_cpu(0), -1);
+	assert_int_equal(hp_lcore_cpu(0), -ENOENT);
 	hp_thread_unregister();
 	assert_int_equal(hp_lcore_id(), HP_LCORE_ANY);
 	assert_int_equal(hp_lcore_count(), 0);
@@ -585,6 +585,29 @@ static int allowed_cpus(int *cpus, int max)
 		if (CPU_ISSET(c, &set))
 			cpus[n++] = c;
 	return n;
+}
+
+/* A CPU is never negative and every negative answer is an errno (-1 would read as -EPERM). */
+static void test_lcore_cpu_tells_a_cpu_from_no_cpu_and_from_an_unused_id(void **state)
+{
+	char opts[64];
+	int cpu = -1;
+
+	(void)state;
+	assert_int_equal(allowed_cpus(&cpu, 1), 1);
+	assert_int_equal(init_str("--no-huge"), 2);
+	assert_int_equal(hp_thread_register(), 0);
+	assert_int_equal(hp_lcore_cpu(hp_lcore_id()), -ENOENT);
+	assert_non_null(strstr(hp_last_error(), "no CPU of its own"));
+	assert_int_equal(hp_lcore_cpu(hp_lcore_id() + 1), -EINVAL);
+	assert_int_equal(hp_lcore_cpu(HP_LCORE_ANY), -EINVAL);
+	assert_non_null(strstr(hp_last_error(), "not in use"));
+	hp_thread_unregister();
+	assert_int_equal(hp_cleanup(), 0);
+	snprintf(opts, sizeof(opts), "--no-huge --lcores=%d", cpu);
+	assert_int_equal(init_str(opts), 3);
+	assert_int_equal(hp_lcore_cpu(0), cpu);
+	assert_true(hp_lcore_cpu(0) >= 0);
 }
 
 static void test_lcores_pin_the_init_thread_and_keep_ids_for_listed_cpus(void **state)
@@ -718,6 +741,7 @@ int main(void)
 	    T(test_an_exiting_threads_id_comes_back),
 	    T(test_register_fails_nospc_when_every_id_is_taken),
 	    T(test_register_is_idempotent_and_unregister_gives_the_id_back),
+	    T(test_lcore_cpu_tells_a_cpu_from_no_cpu_and_from_an_unused_id),
 	    T(test_cleanup_takes_the_id_of_every_registered_thread),
 	    T(test_lcores_pin_the_init_thread_and_keep_ids_for_listed_cpus),
 	    T(test_current_node_matches_libnuma),

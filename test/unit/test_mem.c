@@ -235,6 +235,36 @@ static void test_nonexistent_node_fails_with_enodev_and_reserves_nothing(void **
 	expect_failure(opts, -ENODEV, "node 1 does not exist");
 }
 
+#define EXPECT_ENODEV(call)                                                                        \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		assert_null(call);                                                                 \
+		assert_int_equal(errno, ENODEV);                                                   \
+		assert_non_null(strstr(hp_last_error(), "does not exist"));                        \
+	} while (0)
+
+/* One errno for a node that does not exist, in every call that takes a node. */
+static void test_a_node_that_does_not_exist_is_enodev_in_every_call(void **state)
+{
+	int nodes = numa_available() < 0 ? 1 : numa_max_node() + 1;
+	int bad[] = {nodes, nodes + 7, 1000, -5};
+
+	(void)state;
+	init_ok("--no-huge");
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int n = bad[i];
+
+		assert_int_equal(hp_mem_grow(n, 4096), -ENODEV);
+		assert_int_equal(hp_hugepage_set(n, 2 * MB, 0), -ENODEV);
+		EXPECT_ENODEV(hp_memzone_reserve("no_node", 4096, n, 0, 0));
+		EXPECT_ENODEV(hp_malloc(64, 0, n));
+		EXPECT_ENODEV(hp_ring_create("no_node", 64, n, 0));
+		EXPECT_ENODEV(hp_mempool_create("no_node", 64, 64, 0, n, 0));
+		EXPECT_ENODEV(hp_mempool_cache_create(32, n));
+		EXPECT_ENODEV(hp_pktbuf_pool_create("no_node", 64, 0, 0, 2048, n));
+	}
+}
+
 static void test_more_than_the_node_has_fails_with_enomem_and_a_command(void **state)
 {
 	char opts[64];
@@ -614,6 +644,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_teardown(
 		test_contig_runs_are_contiguous_in_va_and_iova_and_cover_every_page, stop_runtime),
 	    cmocka_unit_test_teardown(test_nonexistent_node_fails_with_enodev_and_reserves_nothing,
+				      stop_runtime),
+	    cmocka_unit_test_teardown(test_a_node_that_does_not_exist_is_enodev_in_every_call,
 				      stop_runtime),
 	    cmocka_unit_test_teardown(test_more_than_the_node_has_fails_with_enomem_and_a_command,
 				      stop_runtime),

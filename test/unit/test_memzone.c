@@ -110,6 +110,29 @@ static void test_bad_name_length_or_align_fails_einval(void **state)
 	assert_ptr_equal(hp_memzone_lookup(longname), mz);
 }
 
+/* HP_MEMZONE_NAMESIZE counts the NUL: names of NAMESIZE - 1 characters fit, NAMESIZE do not. */
+static void test_namesize_counts_the_terminating_nul(void **state)
+{
+	char name[HP_MEMZONE_NAMESIZE + 1], msg[64];
+	const struct hp_memzone *mz;
+
+	(void)state;
+	assert_int_equal(sizeof(mz->name), HP_MEMZONE_NAMESIZE);
+	memset(name, 'n', HP_MEMZONE_NAMESIZE);
+	name[HP_MEMZONE_NAMESIZE] = '\0';
+	errno = 0;
+	assert_null(hp_memzone_reserve(name, 4096, 0, 0, 0));
+	assert_int_equal(errno, EINVAL);
+	snprintf(msg, sizeof(msg), "at most %d characters", HP_MEMZONE_NAMESIZE - 1);
+	assert_non_null(strstr(hp_last_error(), msg));
+	name[HP_MEMZONE_NAMESIZE - 1] = '\0';
+	mz = hp_memzone_reserve(name, 4096, 0, 0, 0);
+	assert_non_null(mz);
+	assert_int_equal(strlen(mz->name), HP_MEMZONE_NAMESIZE - 1);
+	assert_int_equal(mz->name[HP_MEMZONE_NAMESIZE - 1], '\0');
+	assert_int_equal(hp_memzone_free(mz), 0);
+}
+
 static void test_nonexistent_node_fails_enodev(void **state)
 {
 	int nodes = numa_available() < 0 ? 1 : numa_max_node() + 1;
@@ -454,6 +477,7 @@ int main(void)
 	    T(test_reserved_zone_is_found_by_name_and_gone_after_free),
 	    T(test_same_name_twice_fails_eexist),
 	    T(test_bad_name_length_or_align_fails_einval),
+	    T(test_namesize_counts_the_terminating_nul),
 	    T(test_nonexistent_node_fails_enodev),
 	    T(test_zones_honour_alignment_from_64_bytes_to_1_gib),
 	    T(test_iova_contig_zones_are_contiguous_page_by_page),
