@@ -372,16 +372,49 @@ static void test_several_maps_keep_their_own_keys(void **state)
 	hp_rdma_map_destroy(b);
 }
 
-static void test_destroy_of_null_or_twice_does_nothing(void **state)
+struct log_capture {
+	unsigned warnings;
+	char last[256];
+};
+
+static void capture_warnings(enum hp_log_level level, const char *msg, void *arg)
 {
+	struct log_capture *c = arg;
+
+	if (level == HP_LOG_WARNING) {
+		c->warnings++;
+		snprintf(c->last, sizeof(c->last), "%s", msg);
+	}
+}
+
+/* NULL and the first destroy are silent; the second does nothing but warn, naming the map. */
+static void test_destroy_of_null_or_twice_does_nothing_but_warn(void **state)
+{
+	enum hp_log_level level = hp_log_get_level();
+	struct log_capture cap = {0};
+	unsigned after_null, after_first;
+	char addr[32];
 	bool real;
 	struct hp_rdma_map *m = any_map(&real);
 
 	(void)state;
+	snprintf(addr, sizeof(addr), "%p", (void *)m);
+	hp_log_set_level(HP_LOG_WARNING);
+	hp_log_set_handler(capture_warnings, &cap);
 	hp_rdma_map_destroy(NULL);
+	after_null = cap.warnings;
 	hp_rdma_map_destroy(m);
+	after_first = cap.warnings;
 	/* m is not on the live list any more: destroy does not read it again */
 	hp_rdma_map_destroy(m);
+	hp_log_set_handler(NULL, NULL);
+	hp_log_set_level(level);
+	assert_int_equal(after_null, 0);
+	assert_int_equal(after_first, 0);
+	assert_int_equal(cap.warnings, 1);
+	if (!strstr(cap.last, addr) || !strstr(cap.last, "destroyed twice") ||
+	    !strstr(cap.last, "ignored"))
+		fail_msg("warning: %s", cap.last);
 	m = any_map(&real);
 	check_covers_every_memseg(m);
 	hp_rdma_map_destroy(m);
@@ -843,7 +876,7 @@ int main(void)
 	    cmocka_unit_test(test_outside_buffer_of_any_alignment_is_registered_and_unregistered),
 	    cmocka_unit_test(test_addresses_outside_every_mr_give_null),
 	    cmocka_unit_test(test_several_maps_keep_their_own_keys),
-	    cmocka_unit_test(test_destroy_of_null_or_twice_does_nothing),
+	    cmocka_unit_test(test_destroy_of_null_or_twice_does_nothing_but_warn),
 	    cmocka_unit_test(test_lookups_stay_right_while_the_map_changes),
 	    cmocka_unit_test(test_failed_registration_names_size_errno_and_what_to_do),
 	    cmocka_unit_test(test_device_map_registers_real_mrs_of_its_pd),
