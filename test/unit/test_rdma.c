@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * lib/rdma. Without a device the map is built through the fake registration path (same table,
- * same event handling, MRs invented), which covers the lookup logic. With a device (the VM lane
- * has rxe0) the same checks run on real MRs, plus an RDMA WRITE/READ loopback between mempool
- * objects and the error paths only a device can show. Device cases skip without one.
+ * lib/rdma maps. Without a device a map is built through the fake registration path (same
+ * table, same event handling, MRs invented; -Dtest_hooks=true), which covers the lookup logic.
+ * With a device (the VM lane has rxe0) the same checks run on real MRs. What only a device can
+ * show is in test_rdma_device.c.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -17,48 +17,12 @@
 #include <infiniband/verbs.h>
 
 #include "hp_test.h"
+#include "rdma_test.h"
 #include "mem/mem_internal.h"
 #include "rdma/rdma_internal.h"
 
-#define NO_DEV "no RDMA device (the VM lane has rxe0)"
-#define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE)
 #define OBJ_SIZE 2048u
 #define N_OBJS 1024u
-
-static struct ibv_context *ctx;
-static struct ibv_pd *pd;
-
-static int group_setup(void **state)
-{
-	struct ibv_device **list;
-	int n = 0;
-
-	(void)state;
-	hp_test_init(64, "--socket-mem=16");
-	list = ibv_get_device_list(&n);
-	if (list && n > 0) {
-		ctx = ibv_open_device(list[0]);
-		pd = ctx ? ibv_alloc_pd(ctx) : NULL;
-	}
-	if (list)
-		ibv_free_device_list(list);
-	if (pd)
-		hp_test_note("maps register on %s", ibv_get_device_name(ctx->device));
-	else
-		hp_test_note("maps use the fake registration path (same table): " NO_DEV);
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	if (pd)
-		ibv_dealloc_pd(pd);
-	if (ctx)
-		ibv_close_device(ctx);
-	hp_cleanup();
-	return 0;
-}
 
 /* The fake registration path (lib/rdma/rdma_fake.c) is built only with -Dtest_hooks=true. */
 static const struct rdma_reg_ops *fake_ops(void)
@@ -74,7 +38,8 @@ static const struct rdma_reg_ops *fake_ops(void)
 /* hp_rdma_map_create() on the device when there is one, else through the fake path. */
 static struct hp_rdma_map *create_map(int access)
 {
-	return pd ? hp_rdma_map_create(pd, access) : rdma_map_create_ops(NULL, access, fake_ops());
+	return rdma_test_pd ? hp_rdma_map_create(rdma_test_pd, access)
+			    : rdma_map_create_ops(NULL, access, fake_ops());
 }
 
 /* A map on the device when there is one, else through the fake path; *real says which. */
@@ -82,17 +47,10 @@ static struct hp_rdma_map *any_map(bool *real)
 {
 	struct hp_rdma_map *m;
 
-	*real = pd != NULL;
+	*real = rdma_test_pd != NULL;
 	m = create_map(ACCESS);
 	assert_non_null(m);
 	return m;
-}
-
-static bool mr_holds(const struct ibv_mr *mr, const void *va, size_t len)
-{
-	uintptr_t a = (uintptr_t)va, s = (uintptr_t)mr->addr;
-
-	return a >= s && a + len <= s + mr->length;
 }
 
 /* ---- without a device ------------------------------------------------------------------- */
@@ -102,7 +60,7 @@ static void test_device_open_without_device_says_what_to_do(void **state)
 	struct ibv_context *c;
 
 	(void)state;
-	if (ctx)
+	if (rdma_test_ctx)
 		hp_test_skip("this machine has an RDMA device; the no-device error cannot show");
 	c = hp_rdma_device_open(NULL);
 	assert_null(c);
@@ -129,51 +87,13 @@ static void test_remote_write_without_local_write_is_refused(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
-struct cover {
-	const struct hp_rdma_map *map;
-	unsigned pages, runs;
-};
-
-static int check_page(const struct hp_memseg *ms, void *arg)
-{
-	struct cover *c = arg;
-	struct ibv_mr *mr = hp_rdma_mr_of(c->map, ms->va, ms->len);
-
-	assert_non_null(mr);
-	assert_true(mr_holds(mr, ms->va, ms->len));
-	c->pages++;
-	return 0;
-}
-
-static int count_run(const struct hp_memseg *run, void *arg)
-{
-	(void)run;
-	((struct cover *)arg)->runs++;
-	return 0;
-}
-
-/* Every page is inside an MR, and there are no more MRs than contiguous runs. */
-static void check_covers_every_memseg(const struct hp_rdma_map *map)
-{
-	struct cover c = {map, 0, 0};
-	struct hp_rdma_map_stats st;
-
-	assert_int_equal(hp_memseg_walk(check_page, &c), 0);
-	assert_int_equal(hp_memseg_contig_walk(count_run, &c), 0);
-	assert_true(c.pages > 0);
-	assert_int_equal(hp_rdma_map_stats(map, &st), 0);
-	assert_true(st.n_mrs >= 1);
-	assert_true(st.n_mrs <= c.runs);
-	hp_test_note("%u pages in %u contiguous runs, %u MRs", c.pages, c.runs, st.n_mrs);
-}
-
 static void test_map_covers_every_memseg(void **state)
 {
 	bool real;
 	struct hp_rdma_map *m = any_map(&real);
 
 	(void)state;
-	check_covers_every_memseg(m);
+	rdma_test_check_covers_every_memseg(m);
 	hp_rdma_map_destroy(m);
 }
 
@@ -205,7 +125,7 @@ static void check_obj(struct hp_mempool *mp, void *arg, void *obj, unsigned idx)
 	(void)mp;
 	(void)idx;
 	assert_non_null(mr);
-	assert_true(mr_holds(mr, obj, OBJ_SIZE));
+	assert_true(rdma_test_mr_holds(mr, obj, OBJ_SIZE));
 	assert_int_equal(hp_rdma_lkey(o->map, obj, OBJ_SIZE, &lkey), 0);
 	assert_int_equal(hp_rdma_rkey(o->map, obj, OBJ_SIZE, &rkey), 0);
 	assert_int_equal(lkey, mr->lkey);
@@ -250,7 +170,7 @@ static void test_memory_added_after_the_map_is_registered(void **state)
 	assert_true(after.n_mrs > before.n_mrs);
 	assert_int_equal(after.n_failed, 0);
 	assert_non_null(hp_rdma_mr_of(m, mz->va, mz->len));
-	check_covers_every_memseg(m);
+	rdma_test_check_covers_every_memseg(m);
 	hp_rdma_map_destroy(m);
 	assert_int_equal(hp_memzone_free(mz), 0);
 }
@@ -416,7 +336,7 @@ static void test_destroy_of_null_or_twice_does_nothing_but_warn(void **state)
 	    !strstr(cap.last, "ignored"))
 		fail_msg("warning: %s", cap.last);
 	m = any_map(&real);
-	check_covers_every_memseg(m);
+	rdma_test_check_covers_every_memseg(m);
 	hp_rdma_map_destroy(m);
 }
 
@@ -467,7 +387,7 @@ static void *read_loop(void *arg)
 		for (off = 0; off < r->len; off += 4096, r->lookups++) {
 			struct ibv_mr *mr = hp_rdma_mr_of(r->map, r->va + off, 64);
 
-			if (!mr || !mr_holds(mr, r->va + off, 64))
+			if (!mr || !rdma_test_mr_holds(mr, r->va + off, 64))
 				r->bad++;
 		}
 		atomic_fetch_add(&r->passes, 1);
@@ -517,322 +437,6 @@ static void test_lookups_stay_right_while_the_map_changes(void **state)
 	munmap(buf, 64 * 4096);
 }
 
-/* ---- with a device ---------------------------------------------------------------------- */
-
-#define NEED_DEVICE()                                                                              \
-	do {                                                                                       \
-		if (!pd)                                                                           \
-			hp_test_skip(NO_DEV);                                                      \
-	} while (0)
-
-static void test_device_map_registers_real_mrs_of_its_pd(void **state)
-{
-	struct hp_rdma_map *m;
-	struct ibv_mr *mr;
-
-	(void)state;
-	NEED_DEVICE();
-	m = hp_rdma_map_create(pd, ACCESS);
-	assert_non_null(m);
-	mr = hp_rdma_mr_of(m, mem_lists[0]->base, 64);
-	assert_non_null(mr);
-	assert_ptr_equal(mr->pd, pd);
-	assert_ptr_equal(mr->context, ctx);
-	check_covers_every_memseg(m);
-	hp_rdma_map_destroy(m);
-}
-
-static void test_device_refuses_access_flags_it_lacks_with_a_sentence(void **state)
-{
-	struct ibv_device_attr_ex attr;
-	struct hp_rdma_map *m;
-
-	(void)state;
-	NEED_DEVICE();
-	memset(&attr, 0, sizeof(attr));
-	if (!ibv_query_device_ex(ctx, NULL, &attr) &&
-	    (attr.odp_caps.general_caps & IBV_ODP_SUPPORT))
-		hp_test_skip("%s supports on-demand paging: no flag to refuse",
-			     ibv_get_device_name(ctx->device));
-	errno = 0;
-	m = hp_rdma_map_create(pd, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_ON_DEMAND);
-	assert_null(m);
-	assert_int_not_equal(errno, 0);
-	assert_non_null(strstr(hp_last_error(), "access flags"));
-	hp_test_note("%s", hp_last_error());
-}
-
-static void test_fork_init_after_registration_is_refused_unless_unneeded(void **state)
-{
-	struct hp_rdma_map *m;
-	int rc;
-
-	(void)state;
-	NEED_DEVICE();
-	m = hp_rdma_map_create(pd, ACCESS);
-	assert_non_null(m);
-	rc = hp_rdma_fork_init();
-	if (ibv_is_fork_initialized() == IBV_FORK_UNNEEDED)
-		assert_int_equal(rc, 0);
-	else
-		assert_int_equal(rc, -EBUSY);
-	hp_rdma_map_destroy(m);
-}
-
-/* ---- RDMA traffic: two RC QPs of one device connected to each other ----------------------- */
-
-struct loop {
-	struct ibv_cq *cq;
-	struct ibv_qp *qp[2];
-};
-
-/* A GID to address ourselves with: the IPv4-mapped one (RoCEv2) if there is one, else index 0. */
-static int pick_gid(union ibv_gid *gid)
-{
-	static const uint8_t v4[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	union ibv_gid g;
-	int i;
-
-	for (i = 0; i < 16; i++)
-		if (!ibv_query_gid(ctx, 1, i, &g) && !memcmp(g.raw, v4, sizeof(v4))) {
-			*gid = g;
-			return i;
-		}
-	assert_int_equal(ibv_query_gid(ctx, 1, 0, gid), 0);
-	return 0;
-}
-
-static void qp_connect(struct ibv_qp *qp, uint32_t dest, int gidx, const union ibv_gid *gid,
-		       enum ibv_mtu mtu)
-{
-	struct ibv_qp_attr a;
-
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_INIT;
-	a.port_num = 1;
-	a.qp_access_flags = ACCESS;
-	assert_int_equal(
-	    ibv_modify_qp(qp, &a,
-			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS),
-	    0);
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = mtu;
-	a.dest_qp_num = dest;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.grh.dgid = *gid;
-	a.ah_attr.grh.sgid_index = (uint8_t)gidx;
-	a.ah_attr.grh.hop_limit = 1;
-	a.ah_attr.port_num = 1;
-	assert_int_equal(ibv_modify_qp(qp, &a,
-				       IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-					   IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-					   IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER),
-			 0);
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 1;
-	assert_int_equal(ibv_modify_qp(qp, &a,
-				       IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-					   IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
-					   IBV_QP_MAX_QP_RD_ATOMIC),
-			 0);
-}
-
-static void loop_open(struct loop *l)
-{
-	struct ibv_qp_init_attr ia;
-	struct ibv_port_attr port;
-	union ibv_gid gid;
-	int i, gidx = pick_gid(&gid);
-
-	assert_int_equal(ibv_query_port(ctx, 1, &port), 0);
-	l->cq = ibv_create_cq(ctx, 64, NULL, NULL, 0);
-	assert_non_null(l->cq);
-	memset(&ia, 0, sizeof(ia));
-	ia.send_cq = ia.recv_cq = l->cq;
-	ia.qp_type = IBV_QPT_RC;
-	ia.cap.max_send_wr = ia.cap.max_recv_wr = 16;
-	ia.cap.max_send_sge = ia.cap.max_recv_sge = 4;
-	for (i = 0; i < 2; i++) {
-		l->qp[i] = ibv_create_qp(pd, &ia);
-		assert_non_null(l->qp[i]);
-	}
-	for (i = 0; i < 2; i++)
-		qp_connect(l->qp[i], l->qp[!i]->qp_num, gidx, &gid, port.active_mtu);
-}
-
-static void loop_close(struct loop *l)
-{
-	ibv_destroy_qp(l->qp[0]);
-	ibv_destroy_qp(l->qp[1]);
-	ibv_destroy_cq(l->cq);
-}
-
-/* Post wr on qp 0 and wait (10 s at most: the VM lane is emulated) for its completion. */
-static enum ibv_wc_status post_wait(struct loop *l, struct ibv_send_wr *wr)
-{
-	struct ibv_send_wr *bad = NULL;
-	struct ibv_wc wc;
-	long spins;
-
-	wr->send_flags = IBV_SEND_SIGNALED;
-	wr->wr_id = 42;
-	if (ibv_post_send(l->qp[0], wr, &bad))
-		return IBV_WC_GENERAL_ERR;
-	for (spins = 0; spins < 100000000L; spins++) {
-		int n = ibv_poll_cq(l->cq, 1, &wc);
-
-		assert_true(n >= 0);
-		if (n) {
-			assert_int_equal(wc.wr_id, 42);
-			return wc.status;
-		}
-		if (spins > 1000)
-			usleep(100);
-	}
-	fail_msg("no completion in time");
-	return IBV_WC_GENERAL_ERR;
-}
-
-static void fill(void *p, size_t len, unsigned seed)
-{
-	unsigned char *b = p;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		b[i] = (unsigned char)(seed * 131 + i * 7 + (i >> 8));
-}
-
-static struct ibv_sge sge_of(const struct hp_rdma_map *m, void *p, uint32_t len)
-{
-	struct ibv_sge s = {(uintptr_t)p, len, 0};
-
-	assert_int_equal(hp_rdma_lkey(m, p, len, &s.lkey), 0);
-	return s;
-}
-
-static void rdma_op(struct loop *l, const struct hp_rdma_map *m, enum ibv_wr_opcode op,
-		    struct ibv_sge *sg, int nsge, void *remote, size_t len)
-{
-	struct ibv_send_wr wr;
-
-	memset(&wr, 0, sizeof(wr));
-	wr.opcode = op;
-	wr.sg_list = sg;
-	wr.num_sge = nsge;
-	wr.wr.rdma.remote_addr = (uintptr_t)remote;
-	assert_int_equal(hp_rdma_rkey(m, remote, len, &wr.wr.rdma.rkey), 0);
-	assert_int_equal(post_wait(l, &wr), IBV_WC_SUCCESS);
-}
-
-static void test_rdma_write_and_read_loop_back_between_pool_objects(void **state)
-{
-	struct hp_mempool *mp;
-	struct hp_rdma_map *m;
-	const struct hp_memzone *mz;
-	struct ibv_sge sg[4];
-	struct loop l;
-	void *o[8];
-	char *z;
-	int i;
-
-	(void)state;
-	NEED_DEVICE();
-	mp = hp_mempool_create("rdma_loop", 64, OBJ_SIZE, 0, 0, 0);
-	mz = hp_memzone_reserve("rdma_loop_z", 4 * OBJ_SIZE, 0, 0, 0);
-	assert_non_null(mp);
-	assert_non_null(mz);
-	z = mz->va;
-	m = hp_rdma_map_create(pd, ACCESS);
-	assert_non_null(m);
-	assert_int_equal(hp_mempool_get_bulk(mp, o, 8), 0);
-	loop_open(&l);
-
-	/* WRITE object 0 into object 1 */
-	fill(o[0], OBJ_SIZE, 1);
-	memset(o[1], 0, OBJ_SIZE);
-	sg[0] = sge_of(m, o[0], OBJ_SIZE);
-	rdma_op(&l, m, IBV_WR_RDMA_WRITE, sg, 1, o[1], OBJ_SIZE);
-	assert_memory_equal(o[0], o[1], OBJ_SIZE);
-
-	/* READ object 2 into object 3 */
-	fill(o[2], OBJ_SIZE, 2);
-	memset(o[3], 0, OBJ_SIZE);
-	sg[0] = sge_of(m, o[3], OBJ_SIZE);
-	rdma_op(&l, m, IBV_WR_RDMA_READ, sg, 1, o[2], OBJ_SIZE);
-	assert_memory_equal(o[2], o[3], OBJ_SIZE);
-
-	/* WRITE objects 4..7 gathered (4 SGEs) into a zone reserved before the map */
-	memset(z, 0, 4 * OBJ_SIZE);
-	for (i = 0; i < 4; i++) {
-		fill(o[4 + i], OBJ_SIZE, 10 + i);
-		sg[i] = sge_of(m, o[4 + i], OBJ_SIZE);
-	}
-	rdma_op(&l, m, IBV_WR_RDMA_WRITE, sg, 4, z, 4 * OBJ_SIZE);
-	for (i = 0; i < 4; i++)
-		assert_memory_equal(z + i * OBJ_SIZE, o[4 + i], OBJ_SIZE);
-
-	/* READ the zone back, scattered (4 SGEs) over objects 0..3 */
-	for (i = 0; i < 4; i++) {
-		memset(o[i], 0, OBJ_SIZE);
-		sg[i] = sge_of(m, o[i], OBJ_SIZE);
-	}
-	rdma_op(&l, m, IBV_WR_RDMA_READ, sg, 4, z, 4 * OBJ_SIZE);
-	for (i = 0; i < 4; i++)
-		assert_memory_equal(o[i], o[4 + i], OBJ_SIZE);
-
-	loop_close(&l);
-	hp_mempool_put_bulk(mp, o, 8);
-	hp_rdma_map_destroy(m);
-	hp_memzone_free(mz);
-	hp_mempool_free(mp);
-}
-
-/* A map built on the PD of a second context: the QPs of the first cannot use its keys. */
-static void test_keys_of_a_pd_of_another_context_are_refused_by_the_device(void **state)
-{
-	struct ibv_context *ctx2;
-	struct ibv_pd *pd2;
-	struct hp_rdma_map *mine, *other;
-	struct ibv_send_wr wr;
-	struct ibv_sge sg;
-	struct loop l;
-	char *va;
-
-	(void)state;
-	NEED_DEVICE();
-	ctx2 = hp_rdma_device_open(ibv_get_device_name(ctx->device));
-	assert_non_null(ctx2);
-	pd2 = ibv_alloc_pd(ctx2);
-	assert_non_null(pd2);
-	mine = hp_rdma_map_create(pd, ACCESS);
-	other = hp_rdma_map_create(pd2, ACCESS);
-	assert_non_null(mine);
-	assert_non_null(other);
-	va = mem_lists[0]->base;
-	assert_ptr_equal(hp_rdma_mr_of(other, va, 64)->context, ctx2);
-	loop_open(&l);
-	sg = sge_of(other, va, 64);
-	memset(&wr, 0, sizeof(wr));
-	wr.opcode = IBV_WR_RDMA_WRITE;
-	wr.sg_list = &sg;
-	wr.num_sge = 1;
-	wr.wr.rdma.remote_addr = (uintptr_t)(va + 4096);
-	assert_int_equal(hp_rdma_rkey(mine, va + 4096, 64, &wr.wr.rdma.rkey), 0);
-	assert_int_not_equal(post_wait(&l, &wr), IBV_WC_SUCCESS);
-	loop_close(&l);
-	hp_rdma_map_destroy(other);
-	hp_rdma_map_destroy(mine);
-	ibv_dealloc_pd(pd2);
-	ibv_close_device(ctx2);
-}
-
 /* Runs last: hp_cleanup takes the runtime MRs from a live map, leaving outside buffers; no map
  * can be made without a runtime. */
 static void test_map_alive_at_cleanup_keeps_only_outside_buffers(void **state)
@@ -879,13 +483,8 @@ int main(void)
 	    cmocka_unit_test(test_destroy_of_null_or_twice_does_nothing_but_warn),
 	    cmocka_unit_test(test_lookups_stay_right_while_the_map_changes),
 	    cmocka_unit_test(test_failed_registration_names_size_errno_and_what_to_do),
-	    cmocka_unit_test(test_device_map_registers_real_mrs_of_its_pd),
-	    cmocka_unit_test(test_device_refuses_access_flags_it_lacks_with_a_sentence),
-	    cmocka_unit_test(test_fork_init_after_registration_is_refused_unless_unneeded),
-	    cmocka_unit_test(test_rdma_write_and_read_loop_back_between_pool_objects),
-	    cmocka_unit_test(test_keys_of_a_pd_of_another_context_are_refused_by_the_device),
 	    cmocka_unit_test(test_map_alive_at_cleanup_keeps_only_outside_buffers),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, rdma_test_setup, rdma_test_teardown);
 }
