@@ -13,6 +13,7 @@
 #define HP_EAL_INTERNAL_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <hp_eal.h>
 
 /**
@@ -41,6 +42,9 @@ int eal_current_node(void);
 
 /** @return the number of NUMA nodes the system has (highest node id + 1). */
 int eal_node_count(void);
+
+/** @return true when node is a node id this system and this build have (0 to count - 1). */
+bool eal_node_exists(int node);
 
 /** A subsystem's start and stop, run by hp_init()/hp_cleanup() in order. */
 struct eal_subsys {

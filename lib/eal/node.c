@@ -33,3 +33,8 @@ int eal_node_count(void)
 	atomic_store_explicit(&node_count, n, memory_order_relaxed);
 	return n;
 }
+
+bool eal_node_exists(int node)
+{
+	return node >= 0 && node < HP_MAX_NUMA_NODES && node < eal_node_count();
+}

@@ -312,11 +312,17 @@ static const struct optdef *find_opt(const char *name, size_t len)
 
 static int unknown(const char *where, const char *arg)
 {
+	char names[256] = "";
+	size_t off = 0;
+	unsigned i;
+
+	for (i = 0; i < N_OPTDEFS && off < sizeof(names); i++)
+		off += (size_t)snprintf(names + off, sizeof(names) - off, "%s--%s", i ? ", " : "",
+					optdefs[i].name);
 	return hp_fail(-EINVAL,
-		       "%sunknown option '%.80s'; hugepool options are --socket-mem, --huge-size, "
-		       "--huge-dir, --no-huge, --iova, --lcores, --file-prefix, --log-level "
+		       "%sunknown option '%.80s'; hugepool options are %s "
 		       "(put the program's own options after '--')",
-		       where, arg);
+		       where, arg, names);
 }
 
 /* One option at argv[*i] (which starts with "-"); advances *i past a separate value. */

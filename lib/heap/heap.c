@@ -165,7 +165,7 @@ static int check_node(int *node)
 		return hp_fail(-EINVAL, "the heap is not set up; call hp_init() first");
 	if (*node == HP_NODE_ANY)
 		*node = eal_current_node();
-	if (*node < 0 || *node >= eal_node_count() || *node >= HP_MAX_NUMA_NODES)
+	if (!eal_node_exists(*node))
 		return hp_fail(-ENODEV,
 			       "hp_malloc: node %d does not exist; this machine has nodes "
 			       "0-%d (or pass HP_NODE_ANY)",

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "eal/eal_internal.h"
+#include "eal/eal_util.h"
 #include "mem_internal.h"
 
 #define MIN_ALIGN HP_CACHE_LINE_SIZE
@@ -264,20 +265,6 @@ static void on_mem_event(enum hp_mem_event ev, const void *va, size_t len, void 
 
 /* ---- public (library-internal) entry points ----------------------------------------------- */
 
-/* "12 MiB", "3 GiB", "4160 bytes": sizes in sentences, exact where a unit does not divide. */
-static const char *human(char *buf, size_t n, size_t v)
-{
-	static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
-	unsigned u = 0;
-
-	while (u < 4 && v >= 1024 && !(v & 1023)) {
-		v >>= 10;
-		u++;
-	}
-	snprintf(buf, n, "%zu %s", v, unit[u]);
-	return buf;
-}
-
 static void grow_sentence(char *buf, size_t n, int node, size_t len, size_t align, unsigned flags,
 			  size_t best, const char *why)
 {
@@ -289,8 +276,8 @@ static void grow_sentence(char *buf, size_t n, int node, size_t len, size_t alig
 	    "node %d: no free %srun of %s (align %s); the largest free %srun there is %s, and "
 	    "growing failed (%s); reserve more hugepages on node %d (hp-info --reserve %d:SIZE) "
 	    "or start with a larger --socket-mem",
-	    node, contig, human(l, sizeof(l), len), human(a, sizeof(a), align), contig,
-	    human(b, sizeof(b), best), why, node, node);
+	    node, contig, eal_size_str(l, sizeof(l), len), eal_size_str(a, sizeof(a), align),
+	    contig, eal_size_str(b, sizeof(b), best), why, node, node);
 }
 
 static uintptr_t take_locked(int node, size_t len, size_t align, unsigned flags, size_t *best)
@@ -321,7 +308,7 @@ void *mem_range_alloc(size_t len, size_t align, int node, unsigned flags)
 
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
 		return hp_fail_ptr(-EINVAL, "runtime memory is not set up; call hp_init() first");
-	if (node < 0 || node >= HP_MAX_NUMA_NODES || node >= eal_node_count())
+	if (!eal_node_exists(node))
 		return hp_fail_ptr(-ENODEV, "node %d does not exist: this machine has nodes 0-%d",
 				   node, eal_node_count() - 1);
 	if (align < MIN_ALIGN)

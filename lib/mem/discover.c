@@ -346,7 +346,7 @@ HP_API const char *hp_hugetlbfs_mount(size_t page_size)
 static uint64_t probe_pfn(void)
 {
 	long pg = sysconf(_SC_PAGESIZE);
-	uint64_t entry = 0;
+	uint64_t pfn = 0;
 	volatile char *page;
 	int fd;
 
@@ -356,17 +356,11 @@ static uint64_t probe_pfn(void)
 	page[0] = 1;
 	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		off_t off = (off_t)((uintptr_t)page / (uintptr_t)pg) * (off_t)sizeof(entry);
-
-		if (pread(fd, &entry, sizeof(entry), off) != (ssize_t)sizeof(entry))
-			entry = 0;
+		pfn = mem_pagemap_pfn(fd, (const void *)page);
 		close(fd);
 	}
 	munmap((void *)page, (size_t)pg);
-	/* bit 63: present; bits 0-54: frame number (0 without CAP_SYS_ADMIN) */
-	if (!(entry >> 63))
-		return 0;
-	return entry & ((UINT64_C(1) << 55) - 1);
+	return pfn;
 }
 
 HP_API enum hp_iova_mode hp_iova_mode_probe(void)

@@ -18,17 +18,24 @@
 #define PM_PFN_MASK ((UINT64_C(1) << 55) - 1)
 #define PM_SHIFT 12 /* pagemap has one entry per 4 KiB page, whatever the mapping's page size */
 
-/* Physical address of va from an open pagemap, HP_BAD_IOVA when absent or hidden. */
-static uint64_t pagemap_pa(int fd, const void *va)
+uint64_t mem_pagemap_pfn(int fd, const void *va)
 {
 	uint64_t e = 0;
 	off_t off = (off_t)((uintptr_t)va >> PM_SHIFT) * (off_t)sizeof(e);
 
 	if (pread(fd, &e, sizeof(e), off) != (ssize_t)sizeof(e))
+		return 0;
+	return e & PM_PRESENT ? e & PM_PFN_MASK : 0;
+}
+
+/* Physical address of va from an open pagemap, HP_BAD_IOVA when absent or hidden. */
+static uint64_t pagemap_pa(int fd, const void *va)
+{
+	uint64_t pfn = mem_pagemap_pfn(fd, va);
+
+	if (!pfn)
 		return HP_BAD_IOVA;
-	if (!(e & PM_PRESENT) || !(e & PM_PFN_MASK))
-		return HP_BAD_IOVA;
-	return ((e & PM_PFN_MASK) << PM_SHIFT) | ((uintptr_t)va & ((1u << PM_SHIFT) - 1));
+	return (pfn << PM_SHIFT) | ((uintptr_t)va & ((1u << PM_SHIFT) - 1));
 }
 
 HP_API uint64_t hp_mem_virt2phy(const void *va)

@@ -45,6 +45,12 @@ const struct mem_list *mem_list_of(const void *va);
 /* true if [va, va + len) lies in one list and is contiguous in IOVA. No lock needed. */
 bool mem_range_iova_contig(const void *va, size_t len);
 
+/*
+ * Frame number of the page holding va, from an open /proc/self/pagemap (one 64-bit entry per
+ * 4 KiB page: bit 63 present, bits 0-54 the frame); 0 when absent or hidden (no CAP_SYS_ADMIN).
+ */
+uint64_t mem_pagemap_pfn(int fd, const void *va);
+
 /* Writers of the layout (grow, cleanup). Readers use hp_mem_lock_read() from hp_mem.h. */
 void mem_lock_write(void);
 void mem_unlock_write(void);

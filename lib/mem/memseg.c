@@ -10,9 +10,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "eal/eal_internal.h"
+#include "eal/eal_util.h"
 #include "mem_reserve.h"
 
 struct mem_list *mem_lists[MEM_MAX_LISTS];
@@ -254,18 +254,10 @@ HP_API int hp_memseg_contig_walk(int (*fn)(const struct hp_memseg *run, void *ar
 
 /* ---- Adding lists --------------------------------------------------------------------------- */
 
-static double ms_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 int mem_list_add(const struct mem_cfg *cfg, int node, size_t len)
 {
 	struct mem_list *l = NULL;
-	struct timespec t0;
+	uint64_t t0;
 	unsigned n;
 	int rc;
 
@@ -274,7 +266,7 @@ int mem_list_add(const struct mem_cfg *cfg, int node, size_t len)
 			       "node %d: all %d memseg lists are in use; reserve more up front "
 			       "with --socket-mem, in fewer, bigger pieces",
 			       node, MEM_MAX_LISTS);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = eal_now_ns();
 	rc = mem_reserve(cfg, node, len, &l);
 	if (rc)
 		return rc;
@@ -287,7 +279,7 @@ int mem_list_add(const struct mem_cfg *cfg, int node, size_t len)
 	HP_LOG_I(
 	    "node %d: %u pages of %zu KiB at %p in %u IOVA-contiguous run%s (IOVA %s), %.1f ms",
 	    node, l->n_pages, l->page_size >> 10, l->base, l->n_runs, l->n_runs == 1 ? "" : "s",
-	    cfg->mode == HP_IOVA_PA ? "PA" : "VA", ms_since(&t0));
+	    cfg->mode == HP_IOVA_PA ? "PA" : "VA", (double)(eal_now_ns() - t0) / 1e6);
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 #include <linux/memfd.h>
 
 #include "eal/eal_internal.h"
+#include "eal/eal_util.h"
 #include "mem_reserve.h"
 
 #define POPULATE_THREADS_MAX 4
@@ -32,36 +33,14 @@
 unsigned mem_test_hooks;
 #endif
 
-/* "2 MiB", "1 GiB", "512 KiB" */
-static const char *human(char *buf, size_t len, size_t bytes)
-{
-	if (bytes >= (1UL << 30) && bytes % (1UL << 30) == 0)
-		snprintf(buf, len, "%zu GiB", bytes >> 30);
-	else if (bytes >= (1UL << 20))
-		snprintf(buf, len, "%zu MiB", bytes >> 20);
-	else
-		snprintf(buf, len, "%zu KiB", bytes >> 10);
-	return buf;
-}
-
-/* The size argument of hp-info --reserve: "512M", "3G". */
-static const char *cmd_size(char *buf, size_t len, size_t bytes)
-{
-	if (bytes % (1UL << 30) == 0)
-		snprintf(buf, len, "%zuG", bytes >> 30);
-	else
-		snprintf(buf, len, "%zuM", HP_ALIGN_UP(bytes, 1UL << 20) >> 20);
-	return buf;
-}
-
 /* " --size 1G" when the page size is not the default one, else "". */
 static const char *size_opt(char *buf, size_t len, size_t page_size)
 {
-	char s[16];
+	char s[24];
 
 	buf[0] = '\0';
 	if (page_size != hp_hugepage_default_size())
-		snprintf(buf, len, " --size %s", cmd_size(s, sizeof(s), page_size));
+		snprintf(buf, len, " --size %s", eal_size_arg(s, sizeof(s), page_size));
 	return buf;
 }
 
@@ -119,10 +98,10 @@ static int fail_short(const struct mem_cfg *cfg, int node, unsigned n_pages, con
 	return hp_fail(-ENOMEM,
 		       "node %d: asked %s, only %s of %s pages free%s; reserve more with: "
 		       "hp-info --reserve %d:%s%s",
-		       node, human(a, sizeof(a), (size_t)n_pages * cfg->page_size),
-		       human(f, sizeof(f), (size_t)free_pages * cfg->page_size),
-		       human(p, sizeof(p), cfg->page_size), when, node,
-		       cmd_size(c, sizeof(c), (size_t)(total + more) * cfg->page_size),
+		       node, eal_size_str(a, sizeof(a), (size_t)n_pages * cfg->page_size),
+		       eal_size_str(f, sizeof(f), (size_t)free_pages * cfg->page_size),
+		       eal_size_str(p, sizeof(p), cfg->page_size), when, node,
+		       eal_size_arg(c, sizeof(c), (size_t)(total + more) * cfg->page_size),
 		       size_opt(o, sizeof(o), cfg->page_size));
 }
 
@@ -495,13 +474,12 @@ static int check_size(const struct mem_cfg *cfg, int node, size_t len)
 	return 0;
 }
 
-static double lap(struct timespec *t)
+/* Milliseconds since *t, which becomes now. */
+static double lap(uint64_t *t)
 {
-	struct timespec now;
-	double ms;
+	uint64_t now = eal_now_ns();
+	double ms = (double)(now - *t) / 1e6;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (double)(now.tv_sec - t->tv_sec) * 1e3 + (double)(now.tv_nsec - t->tv_nsec) / 1e6;
 	*t = now;
 	return ms;
 }
@@ -509,7 +487,7 @@ static double lap(struct timespec *t)
 int mem_reserve(const struct mem_cfg *cfg, int node, size_t len, struct mem_list **out)
 {
 	struct mem_list *l;
-	struct timespec t;
+	uint64_t t;
 	double ms[4] = {0};
 	int rc;
 
@@ -524,7 +502,7 @@ int mem_reserve(const struct mem_cfg *cfg, int node, size_t len, struct mem_list
 	l = list_new(cfg, node, len);
 	if (!l)
 		return -errno;
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	t = eal_now_ns();
 	rc = map_list(cfg, l);
 	if (!rc)
 		rc = bind_node(l->base, l->len, node);

@@ -238,7 +238,7 @@ HP_API struct hp_mempool_cache *hp_mempool_cache_create(unsigned size, int node)
 				   "mempool cache size %u; use 1 to HP_MEMPOOL_CACHE_MAX "
 				   "(%d)",
 				   size, HP_MEMPOOL_CACHE_MAX);
-	if (node != HP_NODE_ANY && (node < 0 || node >= eal_node_count()))
+	if (node != HP_NODE_ANY && !eal_node_exists(node))
 		return hp_fail_ptr(-ENODEV,
 				   "mempool cache: node %d does not exist; use 0-%d or "
 				   "HP_NODE_ANY",

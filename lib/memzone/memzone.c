@@ -60,7 +60,7 @@ static int check_args(const char *name, size_t len, int *node, unsigned flags, s
 			       name, flags & ~(unsigned)HP_MZ_IOVA_CONTIG);
 	if (*node == HP_NODE_ANY)
 		*node = eal_current_node();
-	if (*node < 0 || *node >= eal_node_count() || *node >= HP_MAX_NUMA_NODES)
+	if (!eal_node_exists(*node))
 		return hp_fail(-ENODEV,
 			       "memzone '%s': node %d does not exist; this machine has "
 			       "nodes 0-%d (or pass HP_NODE_ANY)",

@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <infiniband/verbs.h>
 
 #include "eal/eal_internal.h"
+#include "eal/eal_util.h"
 #include "mem/mem_internal.h"
 #include "rdma_internal.h"
 
@@ -285,18 +285,10 @@ static void free_map(struct hp_rdma_map *map)
 	free(map);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Walk and subscribe under one read lock: no memory can come or go between the two. */
 static int attach_runtime(struct hp_rdma_map *map)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = eal_now_ns();
 	int rc;
 
 	hp_mem_lock_read();
@@ -313,7 +305,7 @@ static int attach_runtime(struct hp_rdma_map *map)
 	}
 	map->subscribed = !rc;
 	hp_mem_unlock_read();
-	map->st.reg_ns = now_ns() - t0;
+	map->st.reg_ns = eal_now_ns() - t0;
 	return rc;
 }
 

@@ -251,6 +251,37 @@ static void test_each_malformed_or_unknown_option_fails_with_a_sentence_naming_i
 	assert_false(hp_initialized());
 }
 
+/* The unknown-option sentence lists every option there is, and nothing that is not one. */
+static void test_unknown_option_lists_each_option_the_parser_knows(void **state)
+{
+	static const char *const every[] = {"--socket-mem",  "--huge-size", "--huge-dir",
+					    "--no-huge",     "--iova",	    "--lcores",
+					    "--file-prefix", "--log-level"};
+	const char *bogus[1] = {"--bogus"};
+	char list[512], *p, *name, *save = NULL;
+	struct hp_init_opts o;
+	unsigned i, n = 0;
+
+	(void)state;
+	assert_int_equal(parse(&o, 1, bogus), -EINVAL);
+	p = strstr(hp_last_error(), "options are ");
+	assert_non_null(p);
+	snprintf(list, sizeof(list), "%s", p + strlen("options are "));
+	p = strstr(list, " (");
+	assert_non_null(p);
+	*p = '\0';
+	for (i = 0; i < sizeof(every) / sizeof(every[0]); i++)
+		if (!strstr(list, every[i]))
+			fail_msg("'%s' does not list %s", list, every[i]);
+	for (name = strtok_r(list, ", ", &save); name; name = strtok_r(NULL, ", ", &save), n++) {
+		const char *one[1] = {name};
+
+		if (parse(&o, 1, one) < 0 && strstr(hp_last_error(), "unknown option"))
+			fail_msg("the sentence lists %s, which the parser does not know", name);
+	}
+	assert_int_equal(n, sizeof(every) / sizeof(every[0]));
+}
+
 static void test_hugepool_opts_merges_with_argv_and_argv_wins(void **state)
 {
 	const char *args[3] = {"--socket-mem=7", "--file-prefix", "fromargv"};
@@ -728,6 +759,7 @@ int main(void)
 	    T(test_every_option_is_accepted_in_both_forms),
 	    T(test_lcores_accepts_lists_and_ranges_of_online_cpus),
 	    T(test_each_malformed_or_unknown_option_fails_with_a_sentence_naming_it),
+	    T(test_unknown_option_lists_each_option_the_parser_knows),
 	    T(test_hugepool_opts_merges_with_argv_and_argv_wins),
 	    T(test_a_bad_hugepool_opts_is_named_as_coming_from_the_environment),
 	    T(test_return_value_counts_consumed_args_and_stops_at_the_first_non_option),
