@@ -12,6 +12,12 @@
  */
 int bench_dpdk_init(const char *prog, unsigned mem_mb, int no_huge);
 
+/*
+ * rte_eal_init with --in-memory --no-pci --no-telemetry on the lcores listed (e.g. "0") and
+ * mem_mb MiB, quietly. 0, or a negative errno (rte_errno) for the caller to report.
+ */
+int bench_dpdk_start(const char *prog, unsigned mem_mb, int no_huge, const char *lcores);
+
 /* DPDK's version string, for the table's header. */
 const char *bench_dpdk_version(void);
 

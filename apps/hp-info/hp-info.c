@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <hugepool.h>
+#include "eal/eal_util.h"
 
 #define MAX_POOLS 256
 #define MAX_REQ 64
@@ -48,33 +49,7 @@ static void usage(FILE *f)
 		prog);
 }
 
-/* "2 MiB", "1 GiB", "64 KiB", exact when the size is a whole number of the unit. */
-static const char *size_str(unsigned long long b, char *buf, size_t len)
-{
-	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	unsigned u = 0;
-
-	while (u < 4 && b >= 1024 && b % 1024 == 0) {
-		b /= 1024;
-		u++;
-	}
-	snprintf(buf, len, "%llu %s", b, units[u]);
-	return buf;
-}
-
 /* "2M", "1G", "512", "2048K", "0"; a bare number is MiB. Returns 0, or -1 on bad syntax. */
-/* The kernel command line's spelling of a page size: "2M", "1G". */
-static const char *kernel_size_str(size_t b, char *buf, size_t len)
-{
-	if (b % (1UL << 30) == 0)
-		snprintf(buf, len, "%zuG", b >> 30);
-	else if (b % (1UL << 20) == 0)
-		snprintf(buf, len, "%zuM", b >> 20);
-	else
-		snprintf(buf, len, "%zuK", b >> 10);
-	return buf;
-}
-
 static int parse_size(const char *s, unsigned long long *bytes)
 {
 	unsigned long long v;
@@ -179,7 +154,7 @@ static void sizes_list(const struct snapshot *s, char *buf, size_t len)
 	buf[0] = '\0';
 	for (unsigned i = 0; i < n && off < len; i++)
 		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
-					size_str(sizes[i], t, sizeof(t)));
+					eal_size_str(t, sizeof(t), sizes[i]));
 	if (n == 0)
 		snprintf(buf, len, "none");
 }
@@ -254,7 +229,7 @@ static void print_table(const struct snapshot *s)
 	unsigned nsz = page_sizes(s, sizes, 16);
 	char a[32], b[32], c[32], cpus[256];
 
-	printf("default hugepage size: %s\n", def ? size_str(def, a, sizeof(a)) : "none");
+	printf("default hugepage size: %s\n", def ? eal_size_str(a, sizeof(a), def) : "none");
 	printf("IOVA mode a process would get (--iova=auto): %s\n",
 	       iova == HP_IOVA_PA
 		   ? "PA (pagemap shows frame numbers)"
@@ -266,10 +241,10 @@ static void print_table(const struct snapshot *s)
 		const struct hp_hugepage_pool *p = &s->pools[i];
 
 		printf("  %-9s %4d %8u %8u %8u %8u %12s %12s\n",
-		       size_str(p->page_size, a, sizeof(a)), p->node, p->total, p->free,
+		       eal_size_str(a, sizeof(a), p->page_size), p->node, p->total, p->free,
 		       p->total - p->free, p->surplus,
-		       size_str((unsigned long long)p->total * p->page_size, b, sizeof(b)),
-		       size_str((unsigned long long)p->free * p->page_size, c, sizeof(c)));
+		       eal_size_str(b, sizeof(b), (unsigned long long)p->total * p->page_size),
+		       eal_size_str(c, sizeof(c), (unsigned long long)p->free * p->page_size));
 	}
 	if (s->n == 0)
 		printf("  (none: this kernel has no hugepages)\n");
@@ -277,7 +252,7 @@ static void print_table(const struct snapshot *s)
 	for (unsigned i = 0; i < nsz; i++) {
 		const char *m = hp_hugetlbfs_mount(sizes[i]);
 
-		printf("  %-9s %s\n", size_str(sizes[i], a, sizeof(a)),
+		printf("  %-9s %s\n", eal_size_str(a, sizeof(a), sizes[i]),
 		       m ? m
 			 : "(none; not needed: hugepool uses memfd unless --huge-dir is given)");
 	}
@@ -411,22 +386,22 @@ static int set_pool(int node, size_t size, unsigned count, const struct hp_hugep
 	char a[32], b[32], c[32], k[32];
 	int got = hp_hugepage_set(node, size, count);
 
-	size_str(size, a, sizeof(a));
+	eal_size_str(a, sizeof(a), size);
 	if (got < 0) {
 		fprintf(stderr, "%s: node %d, %s pages: %s\n", prog, node, a, hp_last_error());
 		return -1;
 	}
 	if ((unsigned)got == count)
 		return 0;
-	size_str((unsigned long long)count * size, b, sizeof(b));
-	size_str((unsigned long long)got * size, c, sizeof(c));
+	eal_size_str(b, sizeof(b), (unsigned long long)count * size);
+	eal_size_str(c, sizeof(c), (unsigned long long)got * size);
 	if ((unsigned)got < count)
 		fprintf(
 		    stderr,
 		    "%s: node %d: asked %u pages of %s (%s), the kernel gave %u (%s): the node is "
 		    "short of free memory or it is too fragmented; free memory, or reserve at boot "
 		    "(hugepagesz=%s hugepages=N on the kernel command line)\n",
-		    prog, node, count, a, b, got, c, kernel_size_str(size, k, sizeof(k)));
+		    prog, node, count, a, b, got, c, eal_size_arg(k, sizeof(k), size));
 	else
 		fprintf(
 		    stderr,
@@ -460,7 +435,8 @@ static int do_reserve(const struct snapshot *s, const char *arg, size_t size)
 			fprintf(stderr,
 				"%s: node %d: %llu bytes is not a whole number of %s pages; "
 				"rounding up\n",
-				prog, reqs[i].node, reqs[i].bytes, size_str(size, a, sizeof(a)));
+				prog, reqs[i].node, reqs[i].bytes,
+				eal_size_str(a, sizeof(a), size));
 		if ((reqs[i].bytes + size - 1) / size > UINT_MAX / 2) {
 			fprintf(stderr, "%s: node %d: %llu bytes is too many pages\n", prog,
 				reqs[i].node, reqs[i].bytes);

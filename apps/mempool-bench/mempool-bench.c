@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "eal/eal_util.h"
 
 static const unsigned bulks[] = {1, 4, 32};
 static const unsigned keeps[] = {32, 128, 512};
@@ -25,10 +26,7 @@ struct cell {
 
 uint64_t bench_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return eal_now_ns();
 }
 
 uint64_t bench_cpu_ns(void)

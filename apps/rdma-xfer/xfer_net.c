@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "eal/eal_util.h"
 #include "xfer.h"
 
 #define CM_TIMEOUT_MS 5000
@@ -18,10 +18,7 @@
 
 double xfer_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+	return (double)eal_now_ns() / 1e3;
 }
 
 static int err(const char *what, int e)

@@ -15,10 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <hugepool.h>
 #include "bench.h"
+#include "eal/eal_util.h"
 
 #define LOOP(name) hp_##name
 #define RING_T struct hp_ring
@@ -50,10 +50,7 @@ const struct bench_ring_ops bench_hugepool_ops = {
 
 uint64_t bench_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return eal_now_ns();
 }
 
 void bench_pair_start(struct bench_pair *p)
