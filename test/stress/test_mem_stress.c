@@ -7,35 +7,18 @@
  * with the up-front check and the mmap reservation switched off) is -ENOMEM, never a SIGBUS,
  * both through madvise and under the SIGBUS guard, again and again.
  */
-#include <dirent.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "hp_test.h"
 #include "mem/mem_internal.h"
 
-#define GB (1UL << 30)
-
-static double seconds(void)
-{
-	const char *env = getenv("HP_STRESS_SECONDS");
-
-	return env ? atof(env) : 3;
-}
-
+/* Seconds on the monotonic clock. */
 static double now(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	return (double)eal_now_ns() / 1e9;
 }
 
 /* Use the memory: write to every page, again and again, until killed. */
@@ -49,11 +32,10 @@ static int scribble(const struct hp_memseg *ms, void *arg)
 /* One child: init with opts, then use the memory; killed after delay_us. */
 static void kill_once(const char *opts, unsigned delay_us, const char *dir)
 {
-	long before = hp_test_meminfo_free();
-	char *mounts = hp_test_read_file("/proc/mounts"), *after;
+	struct hp_test_leak_check c;
 	pid_t pid;
-	int st;
 
+	hp_test_leak_check_start(&c);
 	fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -64,22 +46,12 @@ static void kill_once(const char *opts, unsigned delay_us, const char *dir)
 			hp_memseg_walk(scribble, NULL);
 	}
 	usleep(delay_us);
-	assert_int_equal(kill(pid, SIGKILL), 0);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
-		fail_msg("child ended with status 0x%x before the kill (init failed?)", st);
-	assert_true(hp_test_free_back_to(before) >= before);
-	after = hp_test_read_file("/proc/mounts");
-	assert_string_equal(after, mounts);
-	if (dir)
-		assert_int_equal(hp_test_dir_entries(dir), 0);
-	free(after);
-	free(mounts);
+	hp_test_kill_and_check(pid, &c, dir);
 }
 
 static unsigned kill_loop(const char *opts, const char *dir)
 {
-	double end = now() + seconds();
+	double end = now() + hp_test_stress_seconds();
 	unsigned n = 0;
 
 	do {
@@ -102,41 +74,28 @@ static void test_kill_at_random_points_leaks_nothing(void **state)
 
 static void test_kill_at_random_points_on_huge_dir_leaves_no_file(void **state)
 {
-	char dir[] = "/tmp/hp-stress-hugetlbfs-XXXXXX", opts[128];
 	size_t ps = hp_test_default_page_size();
+	const char *dir;
+	char opts[128];
 
 	(void)state;
-	if (geteuid() != 0)
-		hp_test_skip("mounting hugetlbfs needs root");
 	if (!ps || (uint64_t)hp_test_free_hugepages(0, ps) * ps < 256UL << 20)
 		hp_test_skip("needs 256 MiB of free hugepages on node 0");
-	assert_non_null(mkdtemp(dir));
-	if (mount("nodev", dir, "hugetlbfs", 0, NULL) != 0) {
-		rmdir(dir);
-		hp_test_skip("mount -t hugetlbfs failed: %s", strerror(errno));
-	}
+	dir = hp_test_mount_hugetlbfs();
 	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=256", dir);
 	hp_test_note("%u kills", kill_loop(opts, dir));
-	assert_int_equal(umount(dir), 0);
-	rmdir(dir);
+	assert_int_equal(hp_test_unmount_hugetlbfs(), 0);
 }
 
 /* Ask one page more than the 1 GiB pool has, with nothing to stop it before the faults. */
 static void dry_pool(unsigned hooks)
 {
-	unsigned before = hp_test_free_hugepages(0, GB), n = 0;
-	double end = now() + seconds();
 	char opts[64];
-	int rc;
+	unsigned before = hp_test_dry_pool_opts(opts, sizeof(opts)), n = 0;
+	double end = now() + hp_test_stress_seconds();
 
-	if (before < 1)
-		hp_test_skip("needs a 1 GiB hugepage pool with a free page");
-	snprintf(opts, sizeof(opts), "--huge-size=1G --socket-mem=%u", (before + 1) * 1024);
 	do {
-		rc = hp_test_init_on_dry_pool(opts, hooks, before);
-		assert_int_equal(rc, -ENOMEM);
-		assert_non_null(strstr(hp_last_error(), "when faulting them in"));
-		assert_int_equal(hp_test_free_hugepages(0, GB), before);
+		hp_test_dry_pool_fails_enomem(opts, hooks, before);
 		n++;
 	} while (now() < end);
 	hp_test_note("%u dry-pool inits, each -ENOMEM", n);
@@ -158,7 +117,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kill_at_random_points_leaks_nothing),
-	    cmocka_unit_test(test_kill_at_random_points_on_huge_dir_leaves_no_file),
+	    cmocka_unit_test_teardown(test_kill_at_random_points_on_huge_dir_leaves_no_file,
+				      hp_test_hugetlbfs_teardown),
 	    cmocka_unit_test(test_dry_pool_is_enomem_through_madvise),
 	    cmocka_unit_test(test_dry_pool_is_enomem_under_the_sigbus_guard),
 	};

@@ -43,14 +43,6 @@ struct obj {
 	unsigned holder;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void take(struct worker *w, void *p)
 {
 	struct obj *o = p;
@@ -108,7 +100,7 @@ static void *run(void *arg)
 		c = hp_mempool_cache_create(1 + rand_r(&seed) % 128, HP_NODE_ANY);
 	while (!atomic_load(&w->s->go))
 		;
-	while (now_ns() < w->s->deadline_ns) {
+	while (eal_now_ns() < w->s->deadline_ns) {
 		unsigned n = 1 + (unsigned)rand_r(&seed) % MAX_BULK;
 
 		if (n_held + n <= MAX_HELD && rand_r(&seed) % 3) {
@@ -151,8 +143,7 @@ static void stress_one_pool(const char *ops, unsigned cache)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned n_threads = (unsigned)(cores > 0 ? cores : 2) * 4, i;
-	const char *env = getenv("HP_STRESS_SECONDS");
-	double seconds = env ? atof(env) : 3;
+	double seconds = hp_test_stress_seconds();
 	struct shared *s = calloc(1, sizeof(*s));
 	struct worker *w = calloc(n_threads, sizeof(*w));
 	pthread_t *t = calloc(n_threads, sizeof(*t));
@@ -163,7 +154,7 @@ static void stress_one_pool(const char *ops, unsigned cache)
 	s->mp = hp_mempool_create_ops("stress", N_OBJS, sizeof(struct obj) + 40, cache, 0, 0, ops);
 	assert_non_null(s->mp);
 	assert_int_equal(hp_mempool_obj_iter(s->mp, number, s), N_OBJS);
-	s->deadline_ns = now_ns() + (uint64_t)(seconds * 1e9);
+	s->deadline_ns = eal_now_ns() + (uint64_t)(seconds * 1e9);
 	for (i = 0; i < n_threads; i++) {
 		w[i] = (struct worker){.s = s, .id = i, .kind = (enum kind)(i % 3)};
 		assert_int_equal(pthread_create(&t[i], NULL, run, &w[i]), 0);

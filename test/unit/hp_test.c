@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Test helpers: see hp_test.h. Reads the kernel's view directly, never through the library. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hp_test.h"
@@ -209,4 +213,93 @@ int hp_test_init_on_dry_pool(const char *opts, unsigned hooks, unsigned before_f
 				     "pages back)");
 	}
 	return rc;
+}
+
+double hp_test_stress_seconds(void)
+{
+	const char *env = getenv("HP_STRESS_SECONDS");
+
+	return env ? atof(env) : 3;
+}
+
+static char mount_dir[64]; /* "" when nothing is mounted */
+
+const char *hp_test_mount_hugetlbfs(void)
+{
+	assert_true(mount_dir[0] == '\0');
+	if (geteuid() != 0)
+		hp_test_skip("mounting hugetlbfs needs root");
+	snprintf(mount_dir, sizeof(mount_dir), "/tmp/hp-test-hugetlbfs-XXXXXX");
+	assert_non_null(mkdtemp(mount_dir));
+	if (mount("nodev", mount_dir, "hugetlbfs", 0, NULL) != 0) {
+		int e = errno;
+
+		rmdir(mount_dir);
+		mount_dir[0] = '\0';
+		hp_test_skip("mount -t hugetlbfs failed: %s", strerror(e));
+	}
+	return mount_dir;
+}
+
+int hp_test_unmount_hugetlbfs(void)
+{
+	if (!mount_dir[0])
+		return 0;
+	if (umount(mount_dir) != 0)
+		return -errno;
+	rmdir(mount_dir);
+	mount_dir[0] = '\0';
+	return 0;
+}
+
+int hp_test_hugetlbfs_teardown(void **state)
+{
+	(void)state;
+	return hp_test_unmount_hugetlbfs();
+}
+
+void hp_test_leak_check_start(struct hp_test_leak_check *c)
+{
+	c->free = hp_test_meminfo_free();
+	c->mounts = hp_test_read_file("/proc/mounts");
+}
+
+void hp_test_kill_and_check(pid_t child, struct hp_test_leak_check *c, const char *dir)
+{
+	char *after;
+	int st;
+
+	assert_int_equal(kill(child, SIGKILL), 0);
+	assert_int_equal(waitpid(child, &st, 0), child);
+	if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
+		fail_msg("child ended with status 0x%x before the kill (init failed?)", st);
+	assert_true(hp_test_free_back_to(c->free) >= c->free);
+	after = hp_test_read_file("/proc/mounts");
+	assert_string_equal(after, c->mounts);
+	if (dir)
+		assert_int_equal(hp_test_dir_entries(dir), 0);
+	free(after);
+	free(c->mounts);
+	c->mounts = NULL;
+}
+
+unsigned hp_test_dry_pool_opts(char *opts, size_t len)
+{
+	unsigned before = hp_test_free_hugepages(0, 1UL << 30);
+
+	if (before < 1)
+		hp_test_skip("needs a 1 GiB hugepage pool with a free page on node 0");
+	snprintf(opts, len, "--huge-size=1G --socket-mem=%u", (before + 1) * 1024);
+	return before;
+}
+
+void hp_test_dry_pool_fails_enomem(const char *opts, unsigned hooks, unsigned before)
+{
+	int rc = hp_test_init_on_dry_pool(opts, hooks, before);
+
+	assert_int_equal(rc, -ENOMEM);
+	if (!strstr(hp_last_error(), "when faulting them in") ||
+	    !strstr(hp_last_error(), "--size 1G"))
+		fail_msg("sentence: %s", hp_last_error());
+	assert_int_equal(hp_test_free_hugepages(0, 1UL << 30), before);
 }

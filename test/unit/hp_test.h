@@ -13,21 +13,23 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sys/types.h>
 #include <hugepool.h>
+#include "eal/eal_util.h" /* eal_now_ns() */
 
 /* A TAP comment line (cmocka's TAP output is on stdout). */
-#define hp_test_note(...)                                                         \
-	do {                                                                        \
-		printf("# " __VA_ARGS__);                                           \
-		printf("\n");                                                       \
-		fflush(stdout);                                                     \
+#define hp_test_note(...)                                                                          \
+	do {                                                                                       \
+		printf("# " __VA_ARGS__);                                                          \
+		printf("\n");                                                                      \
+		fflush(stdout);                                                                    \
 	} while (0)
 
 /* Skip the running test case, saying why. */
-#define hp_test_skip(...)                                                         \
-	do {                                                                        \
-		hp_test_note("SKIP: " __VA_ARGS__);                                 \
-		skip();                                                             \
+#define hp_test_skip(...)                                                                          \
+	do {                                                                                       \
+		hp_test_note("SKIP: " __VA_ARGS__);                                                \
+		skip();                                                                            \
 	} while (0)
 
 /* Why a test that needs the library's test hooks cannot run in this build. */
@@ -90,5 +92,52 @@ int hp_test_init_on_dry_pool(const char *opts, unsigned hooks, unsigned before_f
 
 /* A cmocka group teardown: unregister the thread (if it was) and hp_cleanup(). */
 int hp_test_teardown(void **state);
+
+/* How long each stress case runs: HP_STRESS_SECONDS, 3 when unset. */
+double hp_test_stress_seconds(void);
+
+/*
+ * Mount a fresh hugetlbfs on a new directory under /tmp and return its path; skips the test
+ * without root or when the mount fails. One at a time: hp_test_unmount_hugetlbfs() undoes it.
+ */
+const char *hp_test_mount_hugetlbfs(void);
+
+/*
+ * Unmount the hugetlbfs of hp_test_mount_hugetlbfs() and remove its directory. 0 when nothing
+ * is mounted (any more), else -errno of umount (EBUSY: a file on it is still open), in which
+ * case the mount stays for a later call. Call it from the case's teardown too, so that a failed
+ * case leaves no mount behind.
+ */
+int hp_test_unmount_hugetlbfs(void);
+
+/* A cmocka teardown: hp_test_unmount_hugetlbfs(). */
+int hp_test_hugetlbfs_teardown(void **state);
+
+/* What a child killed with SIGKILL must give back: free hugepages and the mount table. */
+struct hp_test_leak_check {
+	long free;    /* HugePages_Free before */
+	char *mounts; /* /proc/mounts before */
+};
+
+/* Note the machine's state before starting a child. */
+void hp_test_leak_check_start(struct hp_test_leak_check *c);
+
+/*
+ * SIGKILL the child and reap it (it must die of that signal), then fail the test unless every
+ * hugepage came back, the mount table is as before and dir (if not NULL) is empty.
+ */
+void hp_test_kill_and_check(pid_t child, struct hp_test_leak_check *c, const char *dir);
+
+/*
+ * Options that ask one 1 GiB page more than node 0's pool has free; skips the test when the
+ * pool has no free page. @return the pool's free count before.
+ */
+unsigned hp_test_dry_pool_opts(char *opts, size_t len);
+
+/*
+ * One hp_test_init_on_dry_pool() that must fail -ENOMEM, with a sentence that says the pages ran
+ * out when faulting them in and names the 1 GiB size, and leave the pool's free count at before.
+ */
+void hp_test_dry_pool_fails_enomem(const char *opts, unsigned hooks, unsigned before);
 
 #endif

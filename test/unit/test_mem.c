@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
@@ -90,7 +89,8 @@ static int stop_runtime(void **state)
 	(void)state;
 	hp_test_mem_hooks(0);
 	hp_mem_event_unregister("test");
-	return hp_cleanup();
+	hp_cleanup();
+	return hp_test_unmount_hugetlbfs();
 }
 
 static void init_ok(const char *opts)
@@ -339,18 +339,13 @@ static void test_no_huge_works_without_any_hugepage(void **state)
 
 static void test_huge_dir_leaves_no_file_on_the_mount(void **state)
 {
-	char dir[] = "/tmp/hp-test-hugetlbfs-XXXXXX", opts[128];
+	const char *dir;
+	char opts[128];
 
 	(void)state;
-	if (geteuid() != 0)
-		hp_test_skip("mounting hugetlbfs needs root");
 	if (!have_huge(16))
 		hp_test_skip("needs 16 MiB of free hugepages on node 0");
-	assert_non_null(mkdtemp(dir));
-	if (mount("nodev", dir, "hugetlbfs", 0, NULL) != 0) {
-		rmdir(dir);
-		hp_test_skip("mount -t hugetlbfs failed: %s", strerror(errno));
-	}
+	dir = hp_test_mount_hugetlbfs();
 	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=16", dir);
 	init_ok(opts);
 	assert_int_equal(hp_mem_reserved(0), 16 * MB);
@@ -360,8 +355,7 @@ static void test_huge_dir_leaves_no_file_on_the_mount(void **state)
 	assert_true(!hp_test_dir_entries(dir));
 	assert_int_equal(held_kb(), 0);
 	expect_failure("--huge-dir=/tmp --socket-mem=4", -EINVAL, "not a hugetlbfs mount");
-	assert_int_equal(umount(dir), 0);
-	rmdir(dir);
+	assert_int_equal(hp_test_unmount_hugetlbfs(), 0);
 }
 
 static void test_one_gib_pages_work_where_the_pool_has_them(void **state)
@@ -519,19 +513,10 @@ static void test_populating_by_touch_gives_the_same_pages(void **state)
 /* An empty pool at fault time (no up-front check, no mmap reservation) is -ENOMEM, not SIGBUS. */
 static void short_pool_at_fault_time(unsigned hooks)
 {
-	unsigned before = hp_test_free_hugepages(0, GB);
 	char opts[64];
-	int rc;
+	unsigned before = hp_test_dry_pool_opts(opts, sizeof(opts));
 
-	if (before < 1)
-		hp_test_skip(
-		    "needs a 1 GiB hugepage pool (a short pool of 1 GiB pages is quick to hit)");
-	snprintf(opts, sizeof(opts), "--huge-size=1G --socket-mem=%u", (before + 1) * 1024);
-	rc = hp_test_init_on_dry_pool(opts, hooks, before);
-	assert_int_equal(rc, -ENOMEM);
-	if (!strstr(hp_last_error(), "when faulting them in") ||
-	    !strstr(hp_last_error(), "--size 1G"))
-		fail_msg("sentence: %s", hp_last_error());
+	hp_test_dry_pool_fails_enomem(opts, hooks, before);
 	assert_int_equal(held_kb(), 0);
 	assert_int_equal(hugepool_fds(), 0);
 	assert_int_equal(hp_mem_reserved(HP_NODE_ANY), 0);
@@ -558,13 +543,13 @@ static void test_short_pool_at_fault_time_is_enomem_under_the_sigbus_guard(void 
  */
 static void kill_child(const char *opts, long mb, unsigned hooks, const char *dir)
 {
-	long before = hp_test_meminfo_free();
-	char *mounts = hp_test_read_file("/proc/mounts"), *after;
+	struct hp_test_leak_check c;
 	int st;
 	pid_t pid;
 
 	if (hooks && !hp_test_have_hooks())
 		hp_test_skip(HP_TEST_NO_HOOKS);
+	hp_test_leak_check_start(&c);
 	fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -588,16 +573,7 @@ static void kill_child(const char *opts, long mb, unsigned hooks, const char *di
 		assert_int_equal(pid_held_kb(pid), mb * 1024);
 	if (dir)
 		assert_true(!hp_test_dir_entries(dir));
-	assert_int_equal(kill(pid, SIGKILL), 0);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-	assert_true(hp_test_free_back_to(before) >= before);
-	if (dir)
-		assert_true(!hp_test_dir_entries(dir));
-	after = hp_test_read_file("/proc/mounts");
-	assert_string_equal(after, mounts);
-	free(after);
-	free(mounts);
+	hp_test_kill_and_check(pid, &c, dir);
 }
 
 static void test_kill_during_init_leaks_nothing(void **state)
@@ -618,22 +594,16 @@ static void test_kill_during_use_leaks_nothing(void **state)
 
 static void test_kill_during_init_on_huge_dir_leaves_no_file(void **state)
 {
-	char dir[] = "/tmp/hp-test-hugetlbfs-XXXXXX", opts[128];
+	const char *dir;
+	char opts[128];
 
 	(void)state;
-	if (geteuid() != 0)
-		hp_test_skip("mounting hugetlbfs needs root");
 	if (!have_huge(256))
 		hp_test_skip("needs 256 MiB of free hugepages on node 0");
-	assert_non_null(mkdtemp(dir));
-	if (mount("nodev", dir, "hugetlbfs", 0, NULL) != 0) {
-		rmdir(dir);
-		hp_test_skip("mount -t hugetlbfs failed: %s", strerror(errno));
-	}
+	dir = hp_test_mount_hugetlbfs();
 	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=256", dir);
 	kill_child(opts, 256, MEM_HOOK_STOP, dir);
-	assert_int_equal(umount(dir), 0);
-	rmdir(dir);
+	assert_int_equal(hp_test_unmount_hugetlbfs(), 0);
 }
 
 int main(int argc, char **argv)
