@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file hugepool.h
- * The umbrella header: includes every public hugepool header that this build has.
+ * The umbrella header: includes every public hugepool header (hp_rdma.h where the build has
+ * lib/rdma, HP_HAVE_RDMA).
  */
 #ifndef HUGEPOOL_H
 #define HUGEPOOL_H
@@ -11,16 +12,10 @@
 #include <hp_mem.h>
 #include <hp_memzone.h>
 #include <hp_heap.h>
-#if __has_include(<hp_ring.h>)
 #include <hp_ring.h>
-#endif
-#if __has_include(<hp_mempool.h>)
 #include <hp_mempool.h>
-#endif
-#if __has_include(<hp_pktbuf.h>)
 #include <hp_pktbuf.h>
-#endif
-#if defined(HP_HAVE_RDMA) && __has_include(<hp_rdma.h>)
+#ifdef HP_HAVE_RDMA
 #include <hp_rdma.h>
 #endif
 

@@ -174,7 +174,7 @@ int xfer_lookup_bench(const struct xfer_opts *o)
 		       "hp_rdma_lkey, objects in pool order", seq_ns, BENCH_REPS);
 		printf("%-40s %10.2f ns (best of %d passes)\n",
 		       "hp_rdma_lkey, objects in random order", rnd_ns, BENCH_REPS);
-		printf("(goal: <= 5 ns per lookup, MRs <= contiguous runs; DPDK has no MR map in "
+		printf("(bounds: <= 5 ns per lookup, MRs <= contiguous runs; DPDK has no MR map in "
 		       "its public API to compare with)\n");
 	}
 	hp_rdma_map_destroy(map);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
-# VM lane, one guest (engineer rdma): rdma-xfer's server and client on one rxe device and one
+# VM lane, one guest: rdma-xfer's server and client on one rxe device and one
 # address (rxe loops the traffic back inside the device); every size, every byte verified.
 # Exit 0 when both ends say so, 77 outside the VM lane. Usage: rdma-xfer-loop.sh RDMA-XFER [ARG...]
 X=$1

@@ -283,7 +283,6 @@ static void test_memzone_on_each_node_is_on_that_node(void **state)
 		assert_int_equal(hp_memzone_free(mz[n]), 0);
 }
 
-#ifdef HP_VM_HAVE_MEMPOOL
 struct obj_check {
 	int node;
 	unsigned seen, wrong;
@@ -328,7 +327,6 @@ static void test_mempool_on_each_node_keeps_its_objects_on_that_node(void **stat
 	for (int n = 0; n < NODES; n++)
 		hp_mempool_free(mp[n]);
 }
-#endif
 
 /* ---- a node without free hugepages ---------------------------------------------------------- */
 
@@ -422,10 +420,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_malloc_on_a_node_without_memory_up_front_grows_that_node,
 				      teardown),
 	    cmocka_unit_test_teardown(test_memzone_on_each_node_is_on_that_node, teardown),
-#ifdef HP_VM_HAVE_MEMPOOL
 	    cmocka_unit_test_teardown(test_mempool_on_each_node_keeps_its_objects_on_that_node,
 				      teardown),
-#endif
 	    cmocka_unit_test_teardown(
 		test_init_on_a_node_with_no_free_hugepages_fails_enomem_and_leaks_nothing,
 		teardown),
