@@ -2,6 +2,8 @@
 # hugepool's one entry point for people and CI (run as root on Debian 12):
 #   ./dev.sh demo    install what is missing, build, reserve hugepages, run hp-info and hp-demo
 #   ./dev.sh test    the same set-up, then every test lane; ends with "N passed, N failed, N skipped"
+#                    (the system lane changes the machine: it sets the 1 GiB hugepage pool and
+#                    sets it back)
 #   ./dev.sh deps | build | hugepages    one step alone
 # Environment: HP_BUILD (build dir, default build), HP_PAGES (2 MiB pages wanted free on node 0,
 # default 1280), HP_STRESS_SECONDS (length of each stress test, default 5), HP_SKIP_VM=1 and
@@ -104,6 +106,8 @@ run_tests() {
 	hugepages
 	export HP_STRESS_SECONDS=${HP_STRESS_SECONDS:-5}
 	run_suites unit "$build" unit fuzz
+	say "the system lane changes the machine: hp-info sets the 1 GiB hugepage pool, then sets it back"
+	run_suites system "$build" system
 	run_suites stress "$build" stress
 	if [[ ${HP_SKIP_SANITIZERS:-0} != 1 ]]; then
 		say "building with AddressSanitizer + UndefinedBehaviorSanitizer"
@@ -135,7 +139,7 @@ deps) need_root deps; deps ;;
 build) build ;;
 hugepages) need_root hugepages; hugepages ;;
 *)
-	sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Tests of the tools (hp-info, hp-demo) as a user runs them: every number hp-info prints is
 # checked against sysfs, /proc/meminfo, /proc/mounts and pagemap read here, independently of the
-# library. Pools are only ever grown and set back, except --clear, which runs on the 1 GiB pool
-# only and only when the kernel has just shown it can hand out another 1 GiB page.
-# Usage: test_tools.py HP_INFO [HP_DEMO]; prints TAP.
+# library. The cases that change the machine (hp-info --reserve and --clear on the 1 GiB pool)
+# run only with --system (suite "system"): the pool is only grown and set back, except --clear,
+# which runs only when the kernel has just shown it can hand out another 1 GiB page.
+# Usage: test_tools.py [--system] HP_INFO [HP_DEMO]; prints TAP.
 import ctypes
 import json
 import mmap
@@ -15,8 +16,10 @@ import struct
 import subprocess
 import sys
 
-HP_INFO = sys.argv[1]
-HP_DEMO = sys.argv[2] if len(sys.argv) > 2 else None
+SYSTEM = "--system" in sys.argv[1:]
+ARGS = [a for a in sys.argv[1:] if a != "--system"]
+HP_INFO = ARGS[0]
+HP_DEMO = ARGS[1] if len(ARGS) > 1 else None
 NODE_DIR = "/sys/devices/system/node"
 GIB = 1 << 30
 
@@ -28,7 +31,16 @@ class Skip(Exception):
 
 
 def case(fn):
-    results.append(fn)
+    """A case that only reads the machine (suite "unit")."""
+    if not SYSTEM:
+        results.append(fn)
+    return fn
+
+
+def system_case(fn):
+    """A case that changes the machine's hugepage pools and sets them back (suite "system")."""
+    if SYSTEM:
+        results.append(fn)
     return fn
 
 
@@ -242,7 +254,7 @@ def test_reserve_without_root_fails_saying_root():
 gib_growable = None
 
 
-@case
+@system_case
 def test_reserve_sets_1g_pool_as_asked_then_back():
     global gib_growable
     size = gib_pool()
@@ -263,7 +275,7 @@ def test_reserve_sets_1g_pool_as_asked_then_back():
     assert read_int(f"{pool_dir(0, size)}/nr_hugepages") == orig
 
 
-@case
+@system_case
 def test_clear_gives_back_free_1g_pages_and_keeps_used_ones():
     size = gib_pool()
     if not gib_growable:
