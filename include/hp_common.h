@@ -13,17 +13,18 @@
 extern "C" {
 #endif
 
-/** Marks a function as part of libhugepool's exported ABI (the library builds with -fvisibility=hidden). */
+/** Marks a function as part of libhugepool's exported ABI (the library builds with
+ * -fvisibility=hidden). */
 #define HP_API __attribute__((visibility("default")))
 
-#define HP_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define HP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define HP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /** Aligns a struct member or variable to a cache line. */
 #define HP_CACHE_ALIGNED __attribute__((aligned(HP_CACHE_LINE_SIZE)))
 
 /** Rounds x up to a multiple of the power of two a. */
-#define HP_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define HP_ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
 
 /** Any NUMA node: for an allocation, the calling thread's node. */
 #define HP_NODE_ANY (-1)

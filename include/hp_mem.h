@@ -26,11 +26,11 @@ enum hp_iova_mode {
 
 /** One hugepage (or one run of pages) of runtime memory. */
 struct hp_memseg {
-	void *va;         /**< start address */
-	uint64_t iova;    /**< physical address in PA mode, == va in VA mode */
-	size_t len;       /**< bytes */
+	void *va;	  /**< start address */
+	uint64_t iova;	  /**< physical address in PA mode, == va in VA mode */
+	size_t len;	  /**< bytes */
 	size_t page_size; /**< bytes per page */
-	int node;         /**< NUMA node the pages really are on (verified) */
+	int node;	  /**< NUMA node the pages really are on (verified) */
 };
 
 /** @return the IOVA mode in force (HP_IOVA_VA before hp_init()). */
@@ -97,7 +97,7 @@ HP_API size_t hp_mem_page_size(void);
 /** What happened to a range of runtime memory. */
 enum hp_mem_event {
 	HP_MEM_EVENT_ALLOC = 1, /**< range was added (reserved and resolved) */
-	HP_MEM_EVENT_FREE = 2,  /**< range is about to be given back */
+	HP_MEM_EVENT_FREE = 2,	/**< range is about to be given back */
 };
 
 /** Memory event callback: va/len is one VA-contiguous range of one node. */
@@ -107,7 +107,8 @@ typedef void (*hp_mem_event_cb_t)(enum hp_mem_event ev, const void *va, size_t l
  * Be told about memory added or removed from now on. Existing memory is not replayed; walk it
  * with hp_memseg_contig_walk() under hp_mem_lock_read() to do both without a gap.
  * @param name unique name of the subscriber (up to 31 characters)
- * @param cb callback, called with the memory lock held for writing: it must not allocate runtime memory
+ * @param cb callback, called with the memory lock held for writing: it must not allocate runtime
+ * memory
  * @param arg passed to cb
  * @return 0, -EEXIST (name taken), -EINVAL, -ENOSPC (too many subscribers)
  */
@@ -119,7 +120,8 @@ HP_API int hp_mem_event_register(const char *name, hp_mem_event_cb_t cb, void *a
  */
 HP_API int hp_mem_event_unregister(const char *name);
 
-/** Hold the memory layout still (no grow, no release) while reading it. Nestable with other readers. */
+/** Hold the memory layout still (no grow, no release) while reading it. Nestable with other
+ * readers. */
 HP_API void hp_mem_lock_read(void);
 /** Undo hp_mem_lock_read(). */
 HP_API void hp_mem_unlock_read(void);
@@ -128,11 +130,11 @@ HP_API void hp_mem_unlock_read(void);
 
 /** One hugepage pool of the system: one page size on one node. */
 struct hp_hugepage_pool {
-	size_t page_size;  /**< bytes */
-	int node;          /**< NUMA node */
-	unsigned total;    /**< nr_hugepages */
-	unsigned free;     /**< free_hugepages */
-	unsigned surplus;  /**< surplus_hugepages */
+	size_t page_size; /**< bytes */
+	int node;	  /**< NUMA node */
+	unsigned total;	  /**< nr_hugepages */
+	unsigned free;	  /**< free_hugepages */
+	unsigned surplus; /**< surplus_hugepages */
 };
 
 /**

@@ -26,11 +26,11 @@ extern "C" {
 /** A named reservation. */
 struct hp_memzone {
 	char name[HP_MEMZONE_NAMESIZE]; /**< unique name */
-	void *va;                       /**< start */
-	uint64_t iova;                  /**< IOVA of va */
-	size_t len;                     /**< bytes */
-	int node;                       /**< NUMA node */
-	unsigned flags;                 /**< HP_MZ_* given at reserve */
+	void *va;			/**< start */
+	uint64_t iova;			/**< IOVA of va */
+	size_t len;			/**< bytes */
+	int node;			/**< NUMA node */
+	unsigned flags;			/**< HP_MZ_* given at reserve */
 };
 
 /**

@@ -21,11 +21,11 @@
 struct bench_job {
 	void *pool;
 	unsigned keep, n_get, n_put;
-	int constant;       /* n_get == n_put, passed to the pool as a compile-time constant */
-	uint64_t ns;        /* how long to run */
-	uint64_t objs;      /* out: objects got and put back */
+	int constant;	    /* n_get == n_put, passed to the pool as a compile-time constant */
+	uint64_t ns;	    /* how long to run */
+	uint64_t objs;	    /* out: objects got and put back */
 	uint64_t elapsed;   /* out: ns of this thread's CPU time */
-	int failed;         /* out: a get failed */
+	int failed;	    /* out: a get failed */
 	_Atomic int *ready; /* threads at the start line */
 	unsigned threads;
 };

@@ -16,21 +16,20 @@
 #define POOL_T struct rte_mempool
 #define POOL_GET(mp, objs, n) rte_mempool_get_bulk(mp, objs, n)
 #define POOL_PUT(mp, objs, n) rte_mempool_put_bulk(mp, objs, n)
-#define POOL_FLUSH(mp)                                                                     \
-	do {                                                                               \
-		struct rte_mempool_cache *c_ = rte_mempool_default_cache(mp, rte_lcore_id()); \
-                                                                                           \
-		if (c_)                                                                    \
-			rte_mempool_cache_flush(c_, mp);                                   \
+#define POOL_FLUSH(mp)                                                                             \
+	do {                                                                                       \
+		struct rte_mempool_cache *c_ = rte_mempool_default_cache(mp, rte_lcore_id());      \
+                                                                                                   \
+		if (c_)                                                                            \
+			rte_mempool_cache_flush(c_, mp);                                           \
 	} while (0)
 #include "loop.h"
 
 static void *dpdk_pool(int cached)
 {
-	struct rte_mempool *mp = rte_mempool_create(cached ? "bench_c" : "bench_nc",
-						    BENCH_POOL_SIZE, BENCH_ELT_SIZE,
-						    cached ? BENCH_CACHE : 0, 0, NULL, NULL, NULL,
-						    NULL, SOCKET_ID_ANY, 0);
+	struct rte_mempool *mp = rte_mempool_create(
+	    cached ? "bench_c" : "bench_nc", BENCH_POOL_SIZE, BENCH_ELT_SIZE,
+	    cached ? BENCH_CACHE : 0, 0, NULL, NULL, NULL, NULL, SOCKET_ID_ANY, 0);
 
 	if (!mp)
 		fprintf(stderr, "mempool-bench: rte_mempool_create: %s\n", rte_strerror(rte_errno));
@@ -59,5 +58,7 @@ static int dpdk_run(struct bench_job *jobs, unsigned threads)
 }
 
 const struct bench_pool_ops bench_dpdk_ops = {
-	.name = "dpdk", .pool = dpdk_pool, .run = dpdk_run,
+    .name = "dpdk",
+    .pool = dpdk_pool,
+    .run = dpdk_run,
 };

@@ -79,5 +79,7 @@ static int hp_run(struct bench_job *jobs, unsigned threads)
 }
 
 const struct bench_pool_ops bench_hugepool_ops = {
-	.name = "hugepool", .pool = hp_pool, .run = hp_run,
+    .name = "hugepool",
+    .pool = hp_pool,
+    .run = hp_run,
 };

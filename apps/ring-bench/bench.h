@@ -17,8 +17,8 @@
 struct bench_pair {
 	void *ring;
 	unsigned bulk;
-	uint64_t elements; /* each side moves this many */
-	_Atomic int ready; /* threads that reached the start line */
+	uint64_t elements;	 /* each side moves this many */
+	_Atomic int ready;	 /* threads that reached the start line */
 	uint64_t t_start, t_end; /* ns, taken by the consumer */
 };
 

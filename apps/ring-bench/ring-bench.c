@@ -40,12 +40,12 @@ static void hp_destroy(void *ring)
 }
 
 const struct bench_ring_ops bench_hugepool_ops = {
-	.name = "hugepool",
-	.create = hp_create,
-	.destroy = hp_destroy,
-	.one_thread = hp_one_thread,
-	.producer = hp_producer,
-	.consumer = hp_consumer,
+    .name = "hugepool",
+    .create = hp_create,
+    .destroy = hp_destroy,
+    .one_thread = hp_one_thread,
+    .producer = hp_producer,
+    .consumer = hp_consumer,
 };
 
 uint64_t bench_now_ns(void)
@@ -68,10 +68,10 @@ struct row {
 
 static struct {
 	bool json;
-	double seconds;     /* per row and ring, split into `repeat` turns */
-	unsigned repeat;    /* turns per row and ring */
-	uint64_t elements;  /* per turn, if given: overrides seconds */
-	int cpu[2];         /* CPUs for the threads; cpu[1] < 0 when there is only one */
+	double seconds;	   /* per row and ring, split into `repeat` turns */
+	unsigned repeat;   /* turns per row and ring */
+	uint64_t elements; /* per turn, if given: overrides seconds */
+	int cpu[2];	   /* CPUs for the threads; cpu[1] < 0 when there is only one */
 } cfg = {.seconds = 0.3, .repeat = 30, .cpu = {0, -1}};
 
 static const struct bench_ring_ops *engines[N_ENGINES];
@@ -135,9 +135,13 @@ static double measure(const struct bench_ring_ops *ops, const struct row *row, u
 		return -1;
 	}
 	for (unsigned i = 0; i < nj; i++) {
-		jobs[i] = (struct job){.ops = ops, .pair = &pair, .ring = pair.ring,
-				       .bulk = row->bulk, .iters = elements / row->bulk,
-				       .cpu = cfg.cpu[i], .role = nj == 1 ? 0 : (int)i + 1};
+		jobs[i] = (struct job){.ops = ops,
+				       .pair = &pair,
+				       .ring = pair.ring,
+				       .bulk = row->bulk,
+				       .iters = elements / row->bulk,
+				       .cpu = cfg.cpu[i],
+				       .role = nj == 1 ? 0 : (int)i + 1};
 		if (pthread_create(&th[i], NULL, job_main, &jobs[i]) != 0) {
 			nj = i;
 			break;
@@ -195,7 +199,8 @@ static const char *mode_name(int single)
 static void print_table(const struct row *rows, unsigned n)
 {
 	printf("ring-bench: ns per element (enqueue + dequeue), best of %u turns, ring of %d "
-	       "slots\n", cfg.repeat, BENCH_RING_SIZE);
+	       "slots\n",
+	       cfg.repeat, BENCH_RING_SIZE);
 	printf("pair threads on CPUs %d and %d%s\n", cfg.cpu[0], cfg.cpu[1],
 	       cfg.cpu[1] < 0 ? " (only one CPU: the pair shares it)" : "");
 #ifdef HP_HAVE_DPDK
@@ -273,10 +278,13 @@ static int asked_no_huge(char **argv, int argc)
 static int parse(int argc, char **argv, bool *dpdk)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},       {"seconds", required_argument, NULL, 's'},
-		{"iterations", required_argument, NULL, 'i'}, {"no-dpdk", no_argument, NULL, 'n'},
-		{"repeat", required_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"seconds", required_argument, NULL, 's'},
+	    {"iterations", required_argument, NULL, 'i'},
+	    {"no-dpdk", no_argument, NULL, 'n'},
+	    {"repeat", required_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -349,8 +357,8 @@ int main(int argc, char **argv)
 	for (int single = 1; single >= 0; single--)
 		for (unsigned threads = 1; threads <= 2; threads++)
 			for (unsigned b = 0; b < 3; b++) {
-				rows[n] = (struct row){.single = single, .threads = threads,
-						       .bulk = bulks[b]};
+				rows[n] = (struct row){
+				    .single = single, .threads = threads, .bulk = bulks[b]};
 				run_row(&rows[n++]);
 			}
 	if (cfg.json)

@@ -29,10 +29,10 @@ static void dpdk_destroy(void *ring)
 }
 
 const struct bench_ring_ops bench_dpdk_ops = {
-	.name = "dpdk",
-	.create = dpdk_create,
-	.destroy = dpdk_destroy,
-	.one_thread = dpdk_one_thread,
-	.producer = dpdk_producer,
-	.consumer = dpdk_consumer,
+    .name = "dpdk",
+    .create = dpdk_create,
+    .destroy = dpdk_destroy,
+    .one_thread = dpdk_one_thread,
+    .producer = dpdk_producer,
+    .consumer = dpdk_consumer,
 };

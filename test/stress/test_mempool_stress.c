@@ -23,7 +23,7 @@ enum kind { LCORE_CACHE, USER_CACHE, NO_CACHE };
 
 struct shared {
 	struct hp_mempool *mp;
-	void *by_idx[N_OBJS];          /* the object with each index */
+	void *by_idx[N_OBJS];		/* the object with each index */
 	_Atomic unsigned owner[N_OBJS]; /* 0 = in the pool, else thread id + 1 */
 	_Atomic unsigned errors;
 	_Atomic int go;
@@ -68,9 +68,12 @@ static void give(struct worker *w, void *p)
 static int get(struct worker *w, struct hp_mempool_cache *c, void **objs, unsigned n)
 {
 	switch (w->kind) {
-	case LCORE_CACHE: return hp_mempool_get_bulk(w->s->mp, objs, n);
-	case USER_CACHE: return hp_mempool_generic_get(w->s->mp, objs, n, c);
-	default: return hp_mempool_generic_get(w->s->mp, objs, n, NULL);
+	case LCORE_CACHE:
+		return hp_mempool_get_bulk(w->s->mp, objs, n);
+	case USER_CACHE:
+		return hp_mempool_generic_get(w->s->mp, objs, n, c);
+	default:
+		return hp_mempool_generic_get(w->s->mp, objs, n, NULL);
 	}
 }
 
@@ -81,9 +84,15 @@ static void put(struct worker *w, struct hp_mempool_cache *c, void **objs, unsig
 	for (i = 0; i < n; i++)
 		give(w, objs[i]);
 	switch (w->kind) {
-	case LCORE_CACHE: hp_mempool_put_bulk(w->s->mp, objs, n); break;
-	case USER_CACHE: hp_mempool_generic_put(w->s->mp, objs, n, c); break;
-	default: hp_mempool_generic_put(w->s->mp, objs, n, NULL); break;
+	case LCORE_CACHE:
+		hp_mempool_put_bulk(w->s->mp, objs, n);
+		break;
+	case USER_CACHE:
+		hp_mempool_generic_put(w->s->mp, objs, n, c);
+		break;
+	default:
+		hp_mempool_generic_put(w->s->mp, objs, n, NULL);
+		break;
 	}
 }
 
@@ -219,9 +228,9 @@ static int group_setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ring_pool_gives_every_object_back_once),
-		cmocka_unit_test(test_stack_pool_gives_every_object_back_once),
-		cmocka_unit_test(test_ring_pool_with_full_caches_gives_every_object_back_once),
+	    cmocka_unit_test(test_ring_pool_gives_every_object_back_once),
+	    cmocka_unit_test(test_stack_pool_gives_every_object_back_once),
+	    cmocka_unit_test(test_ring_pool_with_full_caches_gives_every_object_back_once),
 	};
 
 	return cmocka_run_group_tests_name("mempool_stress", tests, group_setup, hp_test_teardown);

@@ -101,7 +101,7 @@ static void test_append_prepend_and_adj_move_the_window(void **state)
 	assert_int_equal(m->pkt_len, 114);
 	assert_int_equal(hp_pktbuf_headroom(m), HP_PKTBUF_HEADROOM - 14);
 	assert_int_equal(((char *)hp_pktbuf_mtod(m))[14], 'a');
-	assert_null(hp_pktbuf_prepend(m, HP_PKTBUF_HEADROOM));  /* too much: nothing changes */
+	assert_null(hp_pktbuf_prepend(m, HP_PKTBUF_HEADROOM)); /* too much: nothing changes */
 	assert_int_equal(m->data_len, 114);
 	assert_null(hp_pktbuf_append(m, ROOM));
 	assert_int_equal(m->pkt_len, 114);
@@ -165,12 +165,12 @@ static void test_bad_pool_arguments_say_why(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fresh_buffer_is_empty_with_headroom),
-		cmocka_unit_test(test_every_buffer_knows_its_iova),
-		cmocka_unit_test(test_append_prepend_and_adj_move_the_window),
-		cmocka_unit_test(test_shared_buffer_returns_at_last_reference),
-		cmocka_unit_test(test_freeing_a_chain_returns_every_segment),
-		cmocka_unit_test(test_bad_pool_arguments_say_why),
+	    cmocka_unit_test(test_fresh_buffer_is_empty_with_headroom),
+	    cmocka_unit_test(test_every_buffer_knows_its_iova),
+	    cmocka_unit_test(test_append_prepend_and_adj_move_the_window),
+	    cmocka_unit_test(test_shared_buffer_returns_at_last_reference),
+	    cmocka_unit_test(test_freeing_a_chain_returns_every_segment),
+	    cmocka_unit_test(test_bad_pool_arguments_say_why),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
