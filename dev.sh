@@ -14,7 +14,8 @@ top=$PWD
 build=${HP_BUILD:-build}
 
 packages=(gcc meson ninja-build pkg-config python3 libnuma-dev libhugetlbfs-dev libibverbs-dev
-	librdmacm-dev rdma-core ibverbs-providers ibverbs-utils rdmacm-utils libcmocka-dev clang libclang-rt-14-dev
+	librdmacm-dev rdma-core ibverbs-providers ibverbs-utils rdmacm-utils libcmocka-dev clang
+	clang-format libclang-rt-14-dev
 	libdpdk-dev dpdk-dev qemu-system-x86 busybox-static cpio kmod iproute2 doxygen)
 
 say() { printf '\n== %s\n' "$*"; }
@@ -105,6 +106,7 @@ run_tests() {
 	build
 	hugepages
 	export HP_STRESS_SECONDS=${HP_STRESS_SECONDS:-5}
+	run_suites lint "$build" lint
 	run_suites unit "$build" unit fuzz
 	say "the system lane changes the machine: hp-info sets the 1 GiB hugepage pool, then sets it back"
 	run_suites system "$build" system
