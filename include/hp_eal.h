@@ -61,6 +61,13 @@ struct hp_init_opts {
 	const char *file_prefix;
 	/** Log level (--log-level); 0 = warning. */
 	enum hp_log_level log_level;
+	/**
+	 * Most MiB the runtime may hold on NUMA node i (--socket-limit), --socket-mem included;
+	 * 0 = no limit. Growth past it fails with ENOMEM.
+	 */
+	unsigned socket_limit_mb[HP_MAX_NUMA_NODES];
+	/** Number of entries of socket_limit_mb that were given. */
+	unsigned n_socket_limit;
 };
 
 /**

@@ -7,6 +7,7 @@
 #define HP_HEAP_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <hp_common.h>
 
 #ifdef __cplusplus
@@ -48,6 +49,40 @@ HP_API void *hp_realloc(void *ptr, size_t size, size_t align, int node);
  * @param ptr block, or NULL
  */
 HP_API void hp_free(void *ptr);
+
+/** Orders reported by hp_heap_stats(): blocks of HP_HEAP_BLOCK_UNIT << order bytes. */
+#define HP_HEAP_ORDERS 20
+/** The smallest block of the buddy allocator under memzones, the heap and mempools. */
+#define HP_HEAP_BLOCK_UNIT 4096
+
+/** What a node's runtime memory holds (hp_heap_stats()); a snapshot while others allocate. */
+struct hp_heap_stats {
+	size_t total; /**< bytes of runtime memory on the node (pages held: hp_mem_reserved()) */
+	size_t free;  /**< bytes in free blocks, ready to hand out */
+	size_t allocated; /**< bytes handed out: memzones, mempools, hp_malloc blocks and slabs */
+	/**
+	 * Free blocks of HP_HEAP_BLOCK_UNIT << i bytes, like /proc/buddyinfo; the last entry
+	 * counts that size and every larger one. Many small blocks and no large ones is
+	 * fragmentation: a large request then grows the node instead.
+	 */
+	size_t free_blocks[HP_HEAP_ORDERS];
+};
+
+/**
+ * Report a node's runtime memory: held, free, handed out, and free blocks per order.
+ * @param node a NUMA node of this machine
+ * @param st filled in
+ * @return 0, or -EINVAL (st NULL, node out of range, or before hp_init())
+ */
+HP_API int hp_heap_stats(int node, struct hp_heap_stats *st);
+
+/**
+ * Print every node's hp_heap_stats() as a table: one line per node with total, free and
+ * allocated MiB, then the free blocks per order.
+ * @param f where to print (e.g. stderr)
+ * @return 0, or -EINVAL (f NULL, or before hp_init())
+ */
+HP_API int hp_heap_dump(FILE *f);
 
 #ifdef __cplusplus
 }

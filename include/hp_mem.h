@@ -74,18 +74,20 @@ HP_API int hp_memseg_walk(int (*fn)(const struct hp_memseg *ms, void *arg), void
 HP_API int hp_memseg_contig_walk(int (*fn)(const struct hp_memseg *run, void *arg), void *arg);
 
 /**
+ * Bytes of hugepages the runtime holds now: --socket-mem, hp_mem_grow(), and grown memory
+ * still in use (pages that went back to the kernel are not counted).
  * @param node NUMA node, or HP_NODE_ANY for all
- * @return bytes of runtime memory reserved on node
+ * @return bytes of runtime memory held on node
  */
 HP_API size_t hp_mem_reserved(int node);
 
 /**
- * Reserve more memory on a node after init (memzones and the heap call this when they run
- * out; users may too). Fires HP_MEM_EVENT_ALLOC.
+ * Reserve more memory on a node after init, held until hp_cleanup() like --socket-mem (memory
+ * the allocator grows by itself goes back to the kernel when unused). Fires HP_MEM_EVENT_ALLOC.
  * @param node NUMA node (not HP_NODE_ANY)
  * @param len bytes; rounded up to whole pages
- * @return 0, -ENOMEM (the node's pool is short: hp_last_error() says what to reserve),
- *         -ENODEV (no such node), -EINVAL (len 0 or before hp_init)
+ * @return 0, -ENOMEM (the node's pool is short: hp_last_error() says what to reserve; or it
+ *         would pass --socket-limit), -ENODEV (no such node), -EINVAL (len 0 or before hp_init)
  */
 HP_API int hp_mem_grow(int node, size_t len);
 

@@ -51,14 +51,16 @@ static int parse_dec(const char *s, const char *end, unsigned long long max,
 	return 0;
 }
 
-static int set_socket_mem(struct hp_init_opts *o, const char *val, char *why, size_t whylen)
+/* A list of MiB per node, "M0,M1,...", into mb[] and *n. */
+static int parse_mb_list(const char *val, unsigned mb[HP_MAX_NUMA_NODES], unsigned *n_out,
+			 char *why, size_t whylen)
 {
 	const char *p = val, *comma;
-	unsigned long long mb;
+	unsigned long long v;
 	unsigned n = 0;
 
-	memset(o->socket_mem_mb, 0, sizeof(o->socket_mem_mb));
-	o->n_socket_mem = 0;
+	memset(mb, 0, HP_MAX_NUMA_NODES * sizeof(mb[0]));
+	*n_out = 0;
 	for (;;) {
 		comma = strchr(p, ',');
 		if (!comma)
@@ -68,17 +70,27 @@ static int set_socket_mem(struct hp_init_opts *o, const char *val, char *why, si
 				 HP_MAX_NUMA_NODES);
 			return -1;
 		}
-		if (parse_dec(p, comma, UINT_MAX, &mb)) {
+		if (parse_dec(p, comma, UINT_MAX, &v)) {
 			snprintf(why, whylen, "entry %u is not a decimal number of MiB", n);
 			return -1;
 		}
-		o->socket_mem_mb[n++] = (unsigned)mb;
+		mb[n++] = (unsigned)v;
 		if (!*comma)
 			break;
 		p = comma + 1;
 	}
-	o->n_socket_mem = n;
+	*n_out = n;
 	return 0;
+}
+
+static int set_socket_mem(struct hp_init_opts *o, const char *val, char *why, size_t whylen)
+{
+	return parse_mb_list(val, o->socket_mem_mb, &o->n_socket_mem, why, whylen);
+}
+
+static int set_socket_limit(struct hp_init_opts *o, const char *val, char *why, size_t whylen)
+{
+	return parse_mb_list(val, o->socket_limit_mb, &o->n_socket_limit, why, whylen);
 }
 
 static int set_huge_size(struct hp_init_opts *o, const char *val, char *why, size_t whylen)
@@ -289,6 +301,8 @@ static const char prefix_forms[] = "--file-prefix=NAME (1 to 31 letters, digits,
 static const struct optdef optdefs[] = {
     {"socket-mem", true, set_socket_mem,
      "--socket-mem=M0,M1,... (MiB per NUMA node, index = node id, e.g. --socket-mem=512,512)"},
+    {"socket-limit", true, set_socket_limit,
+     "--socket-limit=M0,M1,... (most MiB held per NUMA node, 0 = no limit)"},
     {"huge-size", true, set_huge_size, "--huge-size=2M|1G (also forms like 2048K, 1024M)"},
     {"huge-dir", true, set_huge_dir, "--huge-dir=PATH (a hugetlbfs mount)"},
     {"no-huge", false, set_no_huge, "--no-huge (takes no value)"},
@@ -450,6 +464,20 @@ int eal_opts_check(const struct hp_init_opts *o)
 			return field_error("socket_mem_mb",
 					   "an entry at or beyond n_socket_mem is "
 					   "not 0; set n_socket_mem to the number of entries");
+	if (o->n_socket_limit > HP_MAX_NUMA_NODES)
+		return field_error("n_socket_limit", "larger than HP_MAX_NUMA_NODES");
+	for (i = o->n_socket_limit; i < HP_MAX_NUMA_NODES; i++)
+		if (o->socket_limit_mb[i])
+			return field_error("socket_limit_mb",
+					   "an entry at or beyond n_socket_limit is "
+					   "not 0; set n_socket_limit to the number of entries");
+	for (i = 0; i < HP_MAX_NUMA_NODES; i++)
+		if (o->socket_limit_mb[i] && o->socket_mem_mb[i] > o->socket_limit_mb[i])
+			return hp_fail(
+			    -EINVAL,
+			    "node %u: --socket-mem asks %u MiB, above its --socket-limit of "
+			    "%u MiB; raise the limit or reserve less up front",
+			    i, o->socket_mem_mb[i], o->socket_limit_mb[i]);
 	if (o->huge_size & (o->huge_size - 1))
 		return field_error("huge_size", "not a power of two; use 2 MiB or 1 GiB in bytes");
 	if (o->huge_dir && !o->huge_dir[0])

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "eal/eal_internal.h"
@@ -135,7 +136,7 @@ static void *slab_get(int node, unsigned cls)
 	return b;
 }
 
-/* Give block b back to slab s; an emptied slab goes back to the allocator if it has company. */
+/* Give block b back to slab s; an emptied slab goes back to the allocator (see below). */
 static void slab_put(struct slab *s, void *b)
 {
 	int node = s->node;
@@ -147,7 +148,11 @@ static void slab_put(struct slab *s, void *b)
 	s->free = b;
 	if (s->n_free++ == 0)
 		slab_link(head, s);
-	if (s->n_free == s->n_total && (s->prev || s->next)) {
+	/*
+	 * An emptied slab stays while it is the last of its class (to spare a refill), except in
+	 * grown memory, whose pages must go back to the kernel once nothing uses them.
+	 */
+	if (s->n_free == s->n_total && (s->prev || s->next || mem_list_of(s)->dynamic)) {
 		slab_unlink(head, s);
 		s->magic = 0;
 		release = true;
@@ -195,27 +200,27 @@ static int check_size(size_t size, size_t *align)
 }
 
 /*
- * A large block: mem_range_alloc(size + align, align) puts the pointer at base + align, the header
- * in the cache line before it; the part in front of that line goes straight back.
+ * A large block: the pointer is lead bytes into the block (its alignment, at most one
+ * allocation unit) with the header in the cache line before it; a larger alignment is met by
+ * where the block is placed (skew), so it costs no memory.
  */
 static void *large_get(size_t size, size_t align, int node)
 {
-	size_t len = HP_ALIGN_UP(size, MIN_ALIGN) + align;
-	char *base = mem_range_alloc(len, align, node, 0), *ptr;
+	size_t lead = align < MEM_RANGE_UNIT ? align : MEM_RANGE_UNIT;
+	size_t len = HP_ALIGN_UP(size, MIN_ALIGN) + lead;
+	char *base = mem_range_alloc_skew(len, align, lead % align, node, 0), *ptr;
 	struct hdr *h;
 
 	if (!base)
 		return NULL;
-	ptr = base + align;
-	if (align > MIN_ALIGN)
-		mem_range_release(base, align - MIN_ALIGN);
+	ptr = base + lead;
 	h = hdr_of(ptr);
 	*h = (struct hdr){.magic = HDR_LIVE,
 			  .node = (uint16_t)node,
 			  .cls = CLS_LARGE,
 			  .size = size,
-			  .base = ptr - MIN_ALIGN,
-			  .len = len - (align - MIN_ALIGN)};
+			  .base = base,
+			  .len = len};
 	return ptr;
 }
 
@@ -248,7 +253,7 @@ static void *alloc_block(size_t size, size_t align, int node)
 static size_t capacity(const struct hdr *h)
 {
 	if (h->cls == CLS_LARGE)
-		return h->len - MIN_ALIGN;
+		return (size_t)((const char *)h->base + h->len - (const char *)(h + 1));
 	return cls_size[h->cls] - MIN_ALIGN;
 }
 
@@ -350,6 +355,44 @@ HP_API void *hp_realloc(void *ptr, size_t size, size_t align, int node)
 	memcpy(n, ptr, size < h->size ? size : h->size);
 	free_block(ptr, h);
 	return n;
+}
+
+HP_API int hp_heap_stats(int node, struct hp_heap_stats *st)
+{
+	if (!st)
+		return hp_fail(-EINVAL, "hp_heap_stats: st is NULL; pass a struct to fill in");
+	if (!atomic_load_explicit(&ready, memory_order_acquire))
+		return hp_fail(-EINVAL, "the heap is not set up; call hp_init() first");
+	if (node < 0 || node >= eal_node_count() || node >= HP_MAX_NUMA_NODES)
+		return hp_fail(-EINVAL,
+			       "hp_heap_stats: node %d does not exist; this machine has nodes 0-%d",
+			       node, eal_node_count() - 1);
+	memset(st, 0, sizeof(*st));
+	mem_alloc_stats(node, st->free_blocks, HP_HEAP_ORDERS, &st->free);
+	st->total = hp_mem_reserved(node);
+	st->allocated = st->total > st->free ? st->total - st->free : 0;
+	return 0;
+}
+
+HP_API int hp_heap_dump(FILE *f)
+{
+	struct hp_heap_stats st;
+
+	if (!f)
+		return hp_fail(-EINVAL, "hp_heap_dump: f is NULL; pass a stream such as stderr");
+	if (!atomic_load_explicit(&ready, memory_order_acquire))
+		return hp_fail(-EINVAL, "the heap is not set up; call hp_init() first");
+	fprintf(f,
+		"node  total MiB  free MiB  allocated MiB  free blocks by size (4K 8K 16K ...)\n");
+	for (int node = 0; node < eal_node_count() && node < HP_MAX_NUMA_NODES; node++) {
+		if (hp_heap_stats(node, &st))
+			return -errno;
+		fprintf(f, "%4d %10zu %9zu %14zu  ", node, st.total >> 20, st.free >> 20,
+			st.allocated >> 20);
+		for (unsigned k = 0; k < HP_HEAP_ORDERS; k++)
+			fprintf(f, "%zu%s", st.free_blocks[k], k + 1 < HP_HEAP_ORDERS ? " " : "\n");
+	}
+	return 0;
 }
 
 /* ---- subsystem -------------------------------------------------------------------------- */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The allocator of memseg ranges under memzones, the heap and mempool backends: per node, a sorted
- * array of free ranges [start, end), address-ordered, coalesced on release, never spanning two
- * memseg lists
- * ("arenas"), so every block lies in one list. alloc_lock guards arenas and ranges.
+ * The allocator of runtime memory under memzones, the heap and mempool backends: one buddy
+ * allocator (buddy.h) per memseg list ("arena"), so every block lies in one list and is a whole
+ * number of 4 KiB units, aligned as asked without costing its alignment in memory. alloc_lock
+ * guards arenas and their buddies.
  * Lock order: memory lock (hp_mem_lock_read / the write lock held by event callbacks) ->
  * alloc_lock. hp_mem_grow() is called with neither held; its ALLOC event adds the new list here.
  */
@@ -13,140 +13,79 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buddy.h"
 #include "eal/eal_internal.h"
 #include "eal/eal_util.h"
 #include "mem_internal.h"
+#include <hp_heap.h>
 
-#define MIN_ALIGN HP_CACHE_LINE_SIZE
-#define GROW_MIN ((size_t)8 << 20) /* grow in chunks of at least this, to spare memseg lists */
-#define GROW_TRIES 3
+_Static_assert(MEM_RANGE_UNIT == BUDDY_UNIT, "the allocator's unit is the buddy's");
+_Static_assert(HP_HEAP_BLOCK_UNIT == BUDDY_UNIT, "hp_heap_stats() reports buddy orders");
+
+#define GROW_TRIES 4
 
 struct arena {
 	uintptr_t start, end;
 	int node;
-};
-
-struct range {
-	uintptr_t start, end;
-	unsigned arena; /* index into arenas[] */
-};
-
-struct node_free {
-	struct range *r; /* sorted by start, disjoint */
-	unsigned n, cap;
+	bool used;
+	unsigned page_order; /* buddy order of one page of the list */
+	bool dynamic;	     /* free whole pages go back to the kernel (mem_give_back) */
+	struct buddy b;
 };
 
 static pthread_mutex_t alloc_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct arena arenas[MEM_MAX_LISTS];
-static unsigned n_arenas;
-static struct node_free nodes[HP_MAX_NUMA_NODES];
+/* allocations of a node between growing and taking: no giving back meanwhile (give_back()) */
+static atomic_uint growing[HP_MAX_NUMA_NODES];
 static atomic_bool ready;
 
-/* ---- free ranges (caller holds alloc_lock) ---------------------------------------------- */
-
-/* Index of the first range of nf whose start is above va. */
-static unsigned range_upper(const struct node_free *nf, uintptr_t va)
+/* The arena holding [va, va + len), or NULL. Caller holds alloc_lock. */
+static struct arena *arena_of(uintptr_t va, size_t len)
 {
-	unsigned lo = 0, hi = nf->n;
-
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-
-		if (nf->r[mid].start <= va)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	for (unsigned i = 0; i < MEM_MAX_LISTS; i++)
+		if (arenas[i].used && va >= arenas[i].start && va + len <= arenas[i].end &&
+		    va + len > va)
+			return &arenas[i];
+	return NULL;
 }
 
-static int range_insert(struct node_free *nf, unsigned at, uintptr_t start, uintptr_t end,
-			unsigned arena)
+/* Bytes in the largest free block of node. Caller holds alloc_lock. */
+static size_t largest_free(int node)
 {
-	if (nf->n == nf->cap) {
-		unsigned cap = nf->cap ? nf->cap * 2 : 64;
-		struct range *r = realloc(nf->r, cap * sizeof(*r));
+	size_t best = 0;
 
-		if (!r)
-			return -ENOMEM;
-		nf->r = r;
-		nf->cap = cap;
+	for (unsigned i = 0; i < MEM_MAX_LISTS; i++) {
+		const struct buddy *b = &arenas[i].b;
+
+		if (!arenas[i].used || arenas[i].node != node)
+			continue;
+		for (unsigned k = b->max_order + 1; k-- > 0;)
+			if (b->n_free[k]) {
+				if ((BUDDY_UNIT << k) > best)
+					best = BUDDY_UNIT << k;
+				break;
+			}
 	}
-	memmove(&nf->r[at + 1], &nf->r[at], (nf->n - at) * sizeof(*nf->r));
-	nf->r[at] = (struct range){start, end, arena};
-	nf->n++;
-	return 0;
-}
-
-static void range_remove(struct node_free *nf, unsigned at)
-{
-	memmove(&nf->r[at], &nf->r[at + 1], (nf->n - at - 1) * sizeof(*nf->r));
-	nf->n--;
-}
-
-/* The arena holding [va, va + len), or -1. */
-static int arena_of(uintptr_t va, size_t len)
-{
-	for (unsigned i = 0; i < n_arenas; i++)
-		if (va >= arenas[i].start && va + len <= arenas[i].end && va + len > va)
-			return (int)i;
-	return -1;
-}
-
-/* Put [va, va + len) of arena a back, merging with neighbours of the same arena. */
-static int range_free(int node, unsigned a, uintptr_t va, size_t len)
-{
-	struct node_free *nf = &nodes[node];
-	unsigned i = range_upper(nf, va);
-	struct range *prev = i ? &nf->r[i - 1] : NULL, *next = i < nf->n ? &nf->r[i] : NULL;
-	uintptr_t end = va + len;
-
-	if ((prev && prev->end > va) || (next && next->start < end))
-		return -EEXIST;
-	if (prev && prev->end == va && prev->arena == a) {
-		prev->end = end;
-		if (next && next->start == end && next->arena == a) {
-			prev->end = next->end;
-			range_remove(nf, i);
-		}
-		return 0;
-	}
-	if (next && next->start == end && next->arena == a) {
-		next->start = va;
-		return 0;
-	}
-	return range_insert(nf, i, va, end, a);
-}
-
-/* Take [p, p + len) out of range i (which holds it). */
-static int range_carve(struct node_free *nf, unsigned i, uintptr_t p, size_t len)
-{
-	struct range *r = &nf->r[i];
-	uintptr_t end = p + len;
-
-	if (p == r->start && end == r->end) {
-		range_remove(nf, i);
-	} else if (p == r->start) {
-		r->start = end;
-	} else if (end == r->end) {
-		r->end = p;
-	} else {
-		uintptr_t old_end = r->end;
-
-		if (range_insert(nf, i + 1, end, old_end, r->arena) < 0)
-			return -ENOMEM;
-		nf->r[i].end = p;
-	}
-	return 0;
+	return best;
 }
 
 /* ---- fitting ---------------------------------------------------------------------------- */
 
+/* The first p >= s with p + skew aligned to align (a power of two); 0 on overflow. */
+static uintptr_t align_skewed(uintptr_t s, size_t align, size_t skew)
+{
+	uintptr_t p = HP_ALIGN_UP(s + skew, align) - skew;
+
+	return p >= s ? p : 0;
+}
+
 /*
- * First aligned p in [s, e) with [p, p + len) contiguous in IOVA, or 0; *best gets the longest
- * IOVA-contiguous piece of [s, e). Walks the list's pages once: runs break where IOVA jumps.
+ * First p in [s, e) with p + skew aligned and [p, p + len) contiguous in IOVA, or 0; *best gets
+ * the longest IOVA-contiguous piece of [s, e). Walks the list's pages once: runs break where
+ * IOVA jumps.
  */
-static uintptr_t fit_contig(uintptr_t s, uintptr_t e, size_t len, size_t align, size_t *best)
+static uintptr_t fit_contig(uintptr_t s, uintptr_t e, size_t len, size_t align, size_t skew,
+			    size_t *best)
 {
 	const struct mem_list *l = mem_list_of((const void *)s);
 	uintptr_t base, rs;
@@ -160,93 +99,100 @@ static uintptr_t fit_contig(uintptr_t s, uintptr_t e, size_t len, size_t align, 
 	for (; i < l->n_pages && (uintptr_t)l->pages[i].va < e; i++) {
 		uintptr_t pend = (uintptr_t)l->pages[i].va + l->page_size;
 		uintptr_t re = pend < e ? pend : e;
-		uintptr_t p = HP_ALIGN_UP(rs, align);
+		uintptr_t p = align_skewed(rs, align, skew);
 
 		if (i + 1 < l->n_pages && (uintptr_t)l->pages[i + 1].va < e &&
 		    l->pages[i + 1].iova == l->pages[i].iova + l->page_size)
 			continue; /* the run goes on */
 		if (re - rs > *best)
 			*best = re - rs;
-		if (p >= rs && p + len <= re && mem_range_iova_contig((void *)p, len))
+		if (p && p + len <= re && mem_range_iova_contig((void *)p, len))
 			return p;
 		rs = re;
 	}
 	return 0;
 }
 
-/* Find and take a block on node; 0 if nothing fits. *best: largest usable free run seen. */
-static uintptr_t take(int node, size_t len, size_t align, unsigned flags, size_t *best)
+struct fit_arg {
+	size_t skew;
+	unsigned flags;
+	size_t best; /* longest IOVA-contiguous piece seen */
+};
+
+static uintptr_t fit(uintptr_t s, uintptr_t e, size_t len, size_t align, void *arg)
 {
-	struct node_free *nf = &nodes[node];
+	struct fit_arg *fa = arg;
+	uintptr_t p;
 
-	*best = 0;
-	for (unsigned i = 0; i < nf->n; i++) {
-		uintptr_t s = nf->r[i].start, e = nf->r[i].end, p;
+	if (fa->flags & MEM_RANGE_IOVA_CONTIG)
+		return fit_contig(s, e, len, align, fa->skew, &fa->best);
+	p = align_skewed(s, align, fa->skew);
+	return p && p <= e && e - p >= len ? p : 0;
+}
 
-		if (flags & MEM_RANGE_IOVA_CONTIG) {
-			p = fit_contig(s, e, len, align, best);
-		} else {
-			if (e - s > *best)
-				*best = e - s;
-			p = HP_ALIGN_UP(s, align);
-			if (p < s || p + len > e || p + len < p)
-				p = 0;
-		}
-		if (p && range_carve(nf, i, p, len) == 0)
+/* Find and take a block on node; 0 if nothing fits. *best: largest usable free run seen. */
+static uintptr_t take(int node, size_t len, size_t align, size_t skew, unsigned flags, size_t *best)
+{
+	struct fit_arg fa = {.skew = skew, .flags = flags};
+
+	for (unsigned i = 0; i < MEM_MAX_LISTS; i++) {
+		uintptr_t p;
+
+		if (!arenas[i].used || arenas[i].node != node)
+			continue;
+		p = buddy_alloc(&arenas[i].b, len, align, fit, &fa);
+		if (p)
 			return p;
 	}
+	*best = flags & MEM_RANGE_IOVA_CONTIG ? fa.best : largest_free(node);
 	return 0;
 }
 
 /* ---- memory events ---------------------------------------------------------------------- */
 
-static void arena_add(const void *va, size_t len, int node)
+static void arena_add(const void *va, size_t len, const struct mem_list *l)
 {
 	uintptr_t s = (uintptr_t)va;
+	int node = l ? l->node : hp_mem_node_of(va);
+	struct arena *a = arena_of(s, len), *slot = NULL;
 
+	if (a) { /* pages coming back into a list that gave them away */
+		buddy_free(&a->b, s, len);
+		return;
+	}
+	if (l && (s != (uintptr_t)l->base || len != l->len)) {
+		HP_LOG_E("allocator: %zu bytes at %p came back to a list it does not know; they "
+			 "stay unused",
+			 len, va);
+		return;
+	}
 	if (node < 0 || node >= HP_MAX_NUMA_NODES) {
 		HP_LOG_E("allocator: memory at %p is on node %d, beyond HP_MAX_NUMA_NODES (%d); "
 			 "rebuild with a larger max_numa_nodes",
 			 va, node, HP_MAX_NUMA_NODES);
 		return;
 	}
-	for (unsigned i = 0; i < n_arenas; i++)
-		if (arenas[i].start == s)
-			return; /* seen already (event and init walk may both report it) */
-	if (n_arenas == MEM_MAX_LISTS) {
+	for (unsigned i = 0; i < MEM_MAX_LISTS && !slot; i++)
+		if (!arenas[i].used)
+			slot = &arenas[i];
+	if (!slot) {
 		HP_LOG_E("allocator: more than %d memseg lists; %zu bytes at %p stay unused",
 			 MEM_MAX_LISTS, len, va);
 		return;
 	}
-	arenas[n_arenas] = (struct arena){s, s + len, node};
-	if (range_free(node, n_arenas, s, len) < 0) {
+	if (buddy_init(&slot->b, (void *)va, len) < 0) {
 		HP_LOG_E("allocator: out of process memory to track %zu bytes at %p", len, va);
 		return;
 	}
-	n_arenas++;
-}
-
-/* Forget an arena and every free range in it (its blocks must be gone already). */
-static void arena_drop(const void *va)
-{
-	int a = arena_of((uintptr_t)va, 1);
-	struct node_free *nf;
-
-	if (a < 0)
-		return;
-	nf = &nodes[arenas[a].node];
-	for (unsigned i = nf->n; i-- > 0;)
-		if (nf->r[i].arena == (unsigned)a)
-			range_remove(nf, i);
-	/* the last arena moves into the hole: renumber its ranges */
-	n_arenas--;
-	if ((unsigned)a != n_arenas) {
-		arenas[a] = arenas[n_arenas];
-		nf = &nodes[arenas[a].node];
-		for (unsigned i = 0; i < nf->n; i++)
-			if (nf->r[i].arena == n_arenas)
-				nf->r[i].arena = (unsigned)a;
-	}
+	buddy_free(&slot->b, s, len);
+	slot->start = s;
+	slot->end = s + len;
+	slot->node = node;
+	slot->used = true;
+	slot->dynamic = l && l->dynamic;
+	slot->page_order = 0;
+	while (l && (BUDDY_UNIT << slot->page_order) < l->page_size)
+		slot->page_order++;
 }
 
 static void on_mem_event(enum hp_mem_event ev, const void *va, size_t len, void *arg)
@@ -256,10 +202,12 @@ static void on_mem_event(enum hp_mem_event ev, const void *va, size_t len, void 
 
 	(void)arg;
 	pthread_mutex_lock(&alloc_lock);
+	/*
+	 * Lists leave only at hp_cleanup, after this subscriber is gone (alloc_cleanup runs first);
+	 * pages going back were taken out of the buddy before their FREE event.
+	 */
 	if (ev == HP_MEM_EVENT_ALLOC)
-		arena_add(va, len, l ? l->node : hp_mem_node_of(va));
-	else if (ev == HP_MEM_EVENT_FREE)
-		arena_drop(va);
+		arena_add(va, len, l);
 	pthread_mutex_unlock(&alloc_lock);
 }
 
@@ -280,27 +228,57 @@ static void grow_sentence(char *buf, size_t n, int node, size_t len, size_t alig
 	    contig, eal_size_str(b, sizeof(b), best), why, node, node);
 }
 
-static uintptr_t take_locked(int node, size_t len, size_t align, unsigned flags, size_t *best)
+static uintptr_t take_locked(int node, size_t len, size_t align, size_t skew, unsigned flags,
+			     size_t *best)
 {
 	uintptr_t p;
 
 	hp_mem_lock_read(); /* lists stay put and published while we look at IOVAs */
 	pthread_mutex_lock(&alloc_lock);
-	p = take(node, len, align, flags, best);
+	p = take(node, len, align, skew, flags, best);
 	pthread_mutex_unlock(&alloc_lock);
 	hp_mem_unlock_read();
 	return p;
 }
 
-/* Grow node by at least want bytes: a chunk of GROW_MIN when possible, else exactly want. */
+/* Grow node by at least want bytes: pages a grown list gave back first, else a new list. */
 static int grow(int node, size_t want)
 {
-	if (want < GROW_MIN && hp_mem_grow(node, GROW_MIN) == 0)
+	if (mem_refill(node, want) == 0)
 		return 0;
-	return hp_mem_grow(node, want);
+	return mem_grow_dynamic(node, want);
 }
 
-void *mem_range_alloc(size_t len, size_t align, int node, unsigned flags)
+/*
+ * Give every whole free page of node's grown lists back to the kernel. The pages leave the
+ * buddy under alloc_lock, so no allocation can take them, then go back with no lock held
+ * (mem_give_back takes the memory lock, which comes first). While an allocation on the node
+ * is between growing and taking, nothing goes back (it would take the pages just grown); the
+ * last such allocation to finish gives back instead, whether it succeeded or not.
+ */
+static void give_back(int node)
+{
+	if (atomic_load_explicit(&growing[node], memory_order_acquire))
+		return;
+	for (;;) {
+		uintptr_t va = 0;
+		size_t len = 0;
+
+		pthread_mutex_lock(&alloc_lock);
+		for (unsigned i = 0; i < MEM_MAX_LISTS && !len; i++) {
+			struct arena *a = &arenas[i];
+
+			if (a->used && a->dynamic && a->node == node)
+				buddy_take_large(&a->b, a->page_order, &va, &len);
+		}
+		pthread_mutex_unlock(&alloc_lock);
+		if (!len)
+			return;
+		mem_give_back((void *)va, len);
+	}
+}
+
+void *mem_range_alloc_skew(size_t len, size_t align, size_t skew, int node, unsigned flags)
 {
 	size_t best = 0, want, psz = hp_mem_page_size();
 	char why[256] = "not tried", msg[640];
@@ -311,51 +289,69 @@ void *mem_range_alloc(size_t len, size_t align, int node, unsigned flags)
 	if (!eal_node_exists(node))
 		return hp_fail_ptr(-ENODEV, "node %d does not exist: this machine has nodes 0-%d",
 				   node, eal_node_count() - 1);
-	if (align < MIN_ALIGN)
-		align = MIN_ALIGN;
-	if (len == 0 || (align & (align - 1)) || len > SIZE_MAX / 4 || align > SIZE_MAX / 4)
+	if (align < BUDDY_UNIT)
+		align = BUDDY_UNIT;
+	if (len == 0 || (align & (align - 1)) || len > SIZE_MAX / 4 || align > SIZE_MAX / 4 ||
+	    skew >= align)
 		return hp_fail_ptr(-EINVAL,
 				   "mem_range_alloc: length %zu / align %zu not allowed; ask "
 				   "for 1 byte or more, aligned to a power of two",
 				   len, align);
-	len = HP_ALIGN_UP(len, MIN_ALIGN);
-	/* room to align inside a fresh list, which starts on a page boundary */
-	want = len + (align > psz ? align : 0);
-	for (int tries = 0; tries <= GROW_TRIES; tries++) {
-		p = take_locked(node, len, align, flags, &best);
-		if (p)
-			return (void *)p;
-		if (tries == GROW_TRIES || (tries && (flags & MEM_RANGE_IOVA_CONTIG)))
+	len = HP_ALIGN_UP(len, BUDDY_UNIT);
+	p = take_locked(node, len, align, skew, flags, &best);
+	if (p)
+		return (void *)p;
+	/* room to place it inside a fresh list, which starts on a page boundary */
+	want = len + (align > psz || skew ? align : 0);
+	atomic_fetch_add_explicit(&growing[node], 1, memory_order_acq_rel);
+	for (int tries = 0; !p && tries < GROW_TRIES; tries++) {
+		if (tries && (flags & MEM_RANGE_IOVA_CONTIG))
 			break; /* more pages would not make a contiguous run more likely */
 		if (grow(node, want) < 0) {
 			snprintf(why, sizeof(why), "%s", hp_last_error());
 			break;
 		}
 		snprintf(why, sizeof(why), "the new pages hold no such run");
+		p = take_locked(node, len, align, skew, flags, &best);
 	}
+	if (atomic_fetch_sub_explicit(&growing[node], 1, memory_order_acq_rel) == 1)
+		give_back(node); /* what the growth added beyond this block, and releases skipped */
+	if (p)
+		return (void *)p;
 	grow_sentence(msg, sizeof(msg), node, len, align, flags, best, why);
 	return hp_fail_ptr(-ENOMEM, "%s", msg);
+}
+
+void *mem_range_alloc(size_t len, size_t align, int node, unsigned flags)
+{
+	return mem_range_alloc_skew(len, align, 0, node, flags);
 }
 
 void mem_range_release(void *va, size_t len)
 {
 	uintptr_t s = (uintptr_t)va;
-	int a, rc = -EINVAL;
+	struct arena *a;
+	int rc = -EINVAL, node = 0;
 
 	if (!va || !len)
 		return;
-	len = HP_ALIGN_UP(len, MIN_ALIGN);
+	len = HP_ALIGN_UP(len, BUDDY_UNIT);
 	pthread_mutex_lock(&alloc_lock);
 	a = arena_of(s, len);
-	if (a >= 0 && !(s & (MIN_ALIGN - 1)))
-		rc = range_free(arenas[a].node, (unsigned)a, s, len);
+	if (a && !(s & (BUDDY_UNIT - 1))) {
+		if (buddy_is_free(&a->b, s) || buddy_is_free(&a->b, s + len - 1)) {
+			rc = -EEXIST;
+		} else {
+			buddy_free(&a->b, s, len);
+			rc = a->dynamic ? 1 : 0;
+			node = a->node;
+		}
+	}
 	pthread_mutex_unlock(&alloc_lock);
+	if (rc == 1)
+		give_back(node);
 	if (rc == -EEXIST)
 		HP_LOG_E("released %zu bytes at %p twice (part of it is free already); ignored",
-			 len, va);
-	else if (rc == -ENOMEM)
-		HP_LOG_E("released %zu bytes at %p, but the process is out of memory to track it; "
-			 "those bytes stay unused until hp_cleanup()",
 			 len, va);
 	else if (rc < 0)
 		HP_LOG_E("released %zu bytes at %p, which is not runtime memory handed out by "
@@ -363,16 +359,70 @@ void mem_range_release(void *va, size_t len)
 			 len, va);
 }
 
+/* 0 when every free block of a lies on pages the list holds, else -1. */
+static int free_blocks_present(const struct arena *a)
+{
+	const struct mem_list *l = mem_list_of((void *)a->start);
+
+	if (!l)
+		return -1;
+	for (unsigned k = 0; k < BUDDY_ORDERS; k++)
+		for (const struct buddy_link *b = a->b.free[k].next; b != &a->b.free[k];
+		     b = b->next) {
+			uintptr_t s = (uintptr_t)b, e = s + (BUDDY_UNIT << k);
+
+			for (uintptr_t p = s; p < e; p = (p | (l->page_size - 1)) + 1)
+				if (l->pages[(p - (uintptr_t)l->base) / l->page_size].iova ==
+				    HP_BAD_IOVA)
+					return -1;
+		}
+	return 0;
+}
+
+int mem_alloc_check(void)
+{
+	int rc = 0;
+
+	hp_mem_lock_read();
+	pthread_mutex_lock(&alloc_lock);
+	for (unsigned i = 0; i < MEM_MAX_LISTS && !rc; i++) {
+		if (!arenas[i].used)
+			continue;
+		rc = buddy_check(&arenas[i].b);
+		if (!rc && free_blocks_present(&arenas[i]))
+			rc = -1000; /* a free block on a page that went back */
+		for (unsigned j = 0; j < i && !rc; j++)
+			if (arenas[j].used && arenas[j].start < arenas[i].end &&
+			    arenas[i].start < arenas[j].end)
+				rc = -1001; /* two arenas over the same memory */
+	}
+	pthread_mutex_unlock(&alloc_lock);
+	hp_mem_unlock_read();
+	return rc;
+}
+
+void mem_alloc_stats(int node, size_t *counts, unsigned n, size_t *free_bytes)
+{
+	*free_bytes = 0;
+	pthread_mutex_lock(&alloc_lock);
+	for (unsigned i = 0; i < MEM_MAX_LISTS; i++)
+		if (arenas[i].used && arenas[i].node == node) {
+			buddy_stats(&arenas[i].b, counts, n);
+			*free_bytes += arenas[i].b.free_units * BUDDY_UNIT;
+		}
+	pthread_mutex_unlock(&alloc_lock);
+}
+
 /* ---- subsystem -------------------------------------------------------------------------- */
 
 static void alloc_reset(void)
 {
 	pthread_mutex_lock(&alloc_lock);
-	for (int i = 0; i < HP_MAX_NUMA_NODES; i++) {
-		free(nodes[i].r);
-		nodes[i] = (struct node_free){0};
-	}
-	n_arenas = 0;
+	for (int i = 0; i < MEM_MAX_LISTS; i++)
+		if (arenas[i].used) {
+			buddy_fini(&arenas[i].b);
+			arenas[i].used = false;
+		}
 	pthread_mutex_unlock(&alloc_lock);
 }
 
@@ -402,7 +452,7 @@ static int alloc_init(const struct hp_init_opts *opts)
 	n = atomic_load_explicit(&mem_nlists, memory_order_acquire);
 	pthread_mutex_lock(&alloc_lock);
 	for (unsigned i = 0; i < n; i++)
-		arena_add(mem_lists[i]->base, mem_lists[i]->len, mem_lists[i]->node);
+		arena_add(mem_lists[i]->base, mem_lists[i]->len, mem_lists[i]);
 	pthread_mutex_unlock(&alloc_lock);
 	hp_mem_unlock_read();
 	atomic_store_explicit(&ready, true, memory_order_release);

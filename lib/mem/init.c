@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The mem subsystem's start and stop, and growth: the configuration fixed at hp_init() (page
- * size, IOVA mode, where pages come from), the --socket-mem reservations, hp_mem_grow(), and
- * giving everything back at hp_cleanup(). grow_lock serialises every writer of the memseg table
- * (start, grow, cleanup); cfg is written under it while !ready and only read once ready.
+ * size, IOVA mode, where pages come from, --socket-limit), the --socket-mem reservations,
+ * hp_mem_grow(), the allocator's growth, pages of grown lists going back to the kernel and
+ * coming again, and giving everything back at hp_cleanup(). grow_lock serialises every writer of
+ * the memseg table (start, grow, give back, refill, cleanup); cfg is written under it while
+ * !ready and only read once ready.
  * Lock order: grow_lock before the memory lock (memseg.c).
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -44,7 +47,113 @@ HP_API int hp_mem_grow(int node, size_t len)
 		rc = hp_fail(-EINVAL,
 			     "hp_mem_grow: the runtime is not started; call hp_init() first");
 	else
-		rc = mem_list_add(&cfg, node, len);
+		rc = mem_list_add(&cfg, node, len, false);
+	pthread_mutex_unlock(&grow_lock);
+	return rc;
+}
+
+int mem_grow_dynamic(int node, size_t len)
+{
+	int rc;
+
+	pthread_mutex_lock(&grow_lock);
+	if (!atomic_load(&ready))
+		rc = hp_fail(-EINVAL, "the runtime is not started; call hp_init() first");
+	else
+		rc = mem_list_add(&cfg, node, len, true);
+	pthread_mutex_unlock(&grow_lock);
+	return rc;
+}
+
+/* ---- Pages of grown lists going back to the kernel and coming again ---------------------- */
+
+void mem_give_back(void *va, size_t len)
+{
+	struct mem_list *l;
+	unsigned first, n, i;
+
+	pthread_mutex_lock(&grow_lock);
+	l = (struct mem_list *)mem_list_of(va);
+	if (!l || !l->dynamic || ((uintptr_t)va - (uintptr_t)l->base) % l->page_size ||
+	    len % l->page_size) {
+		pthread_mutex_unlock(&grow_lock);
+		HP_LOG_E("giving back %zu bytes at %p: not whole pages of a grown list; kept", len,
+			 va);
+		return;
+	}
+	first = (unsigned)(((uintptr_t)va - (uintptr_t)l->base) / l->page_size);
+	n = (unsigned)(len / l->page_size);
+	mem_lock_write();
+	mem_event_fire(HP_MEM_EVENT_FREE, va, len);
+	mem_punch_pages(l, first, n);
+	for (i = 0; i < n; i++)
+		l->pages[first + i].iova = HP_BAD_IOVA;
+	atomic_fetch_sub_explicit(&l->n_present, n, memory_order_relaxed);
+	mem_list_count_runs(l);
+	mem_unlock_write();
+	pthread_mutex_unlock(&grow_lock);
+	HP_LOG_D("node %d: %u pages at %p went back to the kernel", l->node, n, va);
+}
+
+/* First run of at least n absent pages in l: its index, or -1. */
+static long absent_run(const struct mem_list *l, unsigned n)
+{
+	unsigned i, run = 0;
+
+	for (i = 0; i < l->n_pages; i++) {
+		run = l->pages[i].iova == HP_BAD_IOVA ? run + 1 : 0;
+		if (run == n)
+			return (long)(i + 1 - n);
+	}
+	return -1;
+}
+
+/* Fill pages [first, first + n) of l again and publish them; caller holds grow_lock. */
+static int refill_run(struct mem_list *l, unsigned first, unsigned n)
+{
+	uint64_t *iova = malloc(n * sizeof(*iova));
+	void *va = (char *)l->base + (size_t)first * l->page_size;
+	int rc;
+
+	if (!iova)
+		return hp_fail(-ENOMEM, "out of memory faulting %u pages in again", n);
+	rc = mem_fill_pages(&cfg, l, first, n, iova);
+	if (!rc) {
+		mem_lock_write();
+		for (unsigned j = 0; j < n; j++)
+			l->pages[first + j].iova = iova[j];
+		atomic_fetch_add_explicit(&l->n_present, n, memory_order_relaxed);
+		mem_list_count_runs(l);
+		mem_event_fire(HP_MEM_EVENT_ALLOC, va, (size_t)n * l->page_size);
+		mem_unlock_write();
+	}
+	free(iova);
+	return rc;
+}
+
+int mem_refill(int node, size_t len)
+{
+	unsigned i, nl;
+	int rc = -ENOMEM;
+
+	pthread_mutex_lock(&grow_lock);
+	nl = atomic_load_explicit(&mem_nlists, memory_order_acquire);
+	for (i = 0; i < nl && rc == -ENOMEM; i++) {
+		struct mem_list *l = mem_lists[i];
+		unsigned n;
+		long first;
+
+		if (l->node != node || !l->dynamic)
+			continue;
+		n = (unsigned)(HP_ALIGN_UP(len, l->page_size) / l->page_size);
+		first = absent_run(l, n);
+		if (first < 0)
+			continue;
+		rc = mem_check_limit(&cfg, node, (size_t)n * l->page_size);
+		if (rc)
+			break;
+		rc = refill_run(l, (unsigned)first, n);
+	}
 	pthread_mutex_unlock(&grow_lock);
 	return rc;
 }
@@ -117,10 +226,12 @@ static int mem_start(const struct hp_init_opts *o)
 		snprintf(cfg.huge_dir, sizeof(cfg.huge_dir), "%s", o->huge_dir);
 	snprintf(cfg.prefix, sizeof(cfg.prefix), "%s",
 		 o->file_prefix ? o->file_prefix : "hugepool");
+	for (i = 0; i < o->n_socket_limit && i < HP_MAX_NUMA_NODES; i++)
+		cfg.limit[i] = (size_t)o->socket_limit_mb[i] << 20;
 	for (i = 0; i < o->n_socket_mem && i < HP_MAX_NUMA_NODES; i++) {
 		if (!o->socket_mem_mb[i])
 			continue;
-		rc = mem_list_add(&cfg, (int)i, (size_t)o->socket_mem_mb[i] << 20);
+		rc = mem_list_add(&cfg, (int)i, (size_t)o->socket_mem_mb[i] << 20, false);
 		if (rc) {
 			mem_lists_release();
 			return rc;

@@ -160,9 +160,38 @@ static void fill_pages(struct mem_list *l, const struct frame *fr)
 		ms->len = l->page_size;
 		ms->page_size = l->page_size;
 		ms->node = l->node;
+		l->file_page[i] = fr ? fr[i].idx : i;
 		if (i && ms->iova != l->pages[i - 1].iova + l->page_size)
 			l->n_runs++;
 	}
+	atomic_store_explicit(&l->n_present, l->n_pages, memory_order_relaxed);
+}
+
+int mem_resolve_pages(const struct mem_cfg *cfg, const struct mem_list *l, unsigned first,
+		      unsigned n, uint64_t *iova)
+{
+	int fd, rc = 0;
+
+	if (cfg->mode != HP_IOVA_PA) {
+		for (unsigned i = 0; i < n; i++)
+			iova[i] =
+			    (uint64_t)(uintptr_t)l->base + (uint64_t)(first + i) * l->page_size;
+		return 0;
+	}
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hp_fail(-EPERM, "cannot open /proc/self/pagemap (%s); use --iova=va",
+			       strerror(errno));
+	for (unsigned i = 0; i < n && !rc; i++) {
+		iova[i] = pagemap_pa(fd, (char *)l->base + (size_t)(first + i) * l->page_size);
+		if (iova[i] == HP_BAD_IOVA)
+			rc = hp_fail(-EPERM,
+				     "node %d: pagemap shows no frame for a page faulted in again; "
+				     "IOVA PA needs CAP_SYS_ADMIN, else use --iova=va",
+				     l->node);
+	}
+	close(fd);
+	return rc;
 }
 
 int mem_resolve_iova(const struct mem_cfg *cfg, struct mem_list *l)

@@ -5,12 +5,19 @@
  * private to lib/mem itself is mem_reserve.h.
  *
  * Runtime memory is a table of memseg lists. A list is one VA range of pages of one size on
- * one node, reserved together (a node's --socket-mem at init, or one hp_mem_grow()). Lists are
- * append-only between hp_init() and hp_cleanup(): a list, once published (release store of
- * mem_nlists), never moves or changes, so lookups (virt2iova, node_of, contiguity) scan the
- * table without a lock. Adding a list takes the memory write lock, publishes it and fires
- * HP_MEM_EVENT_ALLOC with that lock still held (so a callback can already look the new range
- * up); hp_cleanup fires HP_MEM_EVENT_FREE for every list, newest first, then unmaps.
+ * one node, reserved together (a node's --socket-mem at init, one hp_mem_grow(), or one growth
+ * of the allocator). Lists are append-only between hp_init() and hp_cleanup(): a list, once
+ * published (release store of mem_nlists), never moves, so lookups (virt2iova, node_of,
+ * contiguity) scan the table without a lock. Adding a list takes the memory write lock,
+ * publishes it and fires HP_MEM_EVENT_ALLOC with that lock still held (so a callback can
+ * already look the new range up); hp_cleanup fires HP_MEM_EVENT_FREE for every list, newest
+ * first, then unmaps.
+ *
+ * A list the allocator grew ("dynamic") gives whole free pages back to the kernel and takes
+ * them again later, in place: under the write lock, HP_MEM_EVENT_FREE fires for the range, its
+ * pages are punched out of the file and made PROT_NONE, and their iova becomes HP_BAD_IOVA
+ * (absent); refilling faults them in again and fires HP_MEM_EVENT_ALLOC. The VA range, the
+ * list and its entry in the table stay, so lock-free readers never see a list go away.
  *
  * Lock order: memory lock (hp_mem_lock_*) before any lock of a subscriber (allocator, RDMA map).
  * A subscriber's callback must not call back into anything that takes the memory lock.
@@ -30,9 +37,12 @@ struct mem_list {
 	size_t page_size;
 	int node;
 	unsigned n_pages;
-	unsigned n_runs;	 /* VA+IOVA-contiguous runs in this list */
-	struct hp_memseg *pages; /* n_pages entries in address order; len == page_size */
-	int fd;			 /* memfd or unlinked hugetlbfs file, -1 for --no-huge */
+	unsigned n_runs;	    /* VA+IOVA-contiguous runs in this list */
+	struct hp_memseg *pages;    /* n_pages entries in address order; len == page_size */
+	unsigned *file_page;	    /* file page behind each entry (pages may be remapped by PA) */
+	int fd;			    /* memfd or unlinked hugetlbfs file, -1 for --no-huge */
+	bool dynamic;		    /* grown by the allocator: free pages go back to the kernel */
+	_Atomic unsigned n_present; /* pages held now; an absent one has iova HP_BAD_IOVA */
 };
 
 /* The table: entries [0, nlists) are valid; read nlists with acquire. */
@@ -55,18 +65,55 @@ uint64_t mem_pagemap_pfn(int fd, const void *va);
 void mem_lock_write(void);
 void mem_unlock_write(void);
 
+/*
+ * Grow node by a dynamic list of len bytes (whole pages), within --socket-limit.
+ * @return 0 or -errno through hp_fail().
+ */
+int mem_grow_dynamic(int node, size_t len);
+
+/*
+ * Fault in again a run of at least len bytes of pages that a dynamic list of node gave back,
+ * firing HP_MEM_EVENT_ALLOC for it. @return 0, or -ENOMEM when no such run exists or it cannot
+ * be filled (through hp_fail()).
+ */
+int mem_refill(int node, size_t len);
+
+/*
+ * Give [va, va + len) (whole pages of a dynamic list, unused) back to the kernel: fires
+ * HP_MEM_EVENT_FREE first. Called with no lock held.
+ */
+void mem_give_back(void *va, size_t len);
+
 /* Fire an event to every subscriber; caller holds the write lock. */
 void mem_event_fire(enum hp_mem_event ev, const void *va, size_t len);
 
 /*
  * The allocator of memseg ranges shared by memzones, the heap and mempool backends
- * (lib/mem/alloc.c): first fit over each node's free ranges, address-ordered and coalesced;
- * grows the node (hp_mem_grow) when nothing fits. flags: MEM_RANGE_IOVA_CONTIG or 0. node: a
- * real node (callers resolve HP_NODE_ANY). Returns NULL through hp_fail_ptr() on failure.
+ * (lib/mem/alloc.c): a buddy allocator per list (buddy.h); grows the node when nothing fits
+ * and gives whole free pages of grown lists back to the kernel. flags: MEM_RANGE_IOVA_CONTIG or 0.
+ * node: a real node (callers resolve HP_NODE_ANY). Returns NULL through hp_fail_ptr() on failure.
  */
 #define MEM_RANGE_IOVA_CONTIG 0x1 /* the block must be contiguous in IOVA space */
 void *mem_range_alloc(size_t len, size_t align, int node, unsigned flags);
 void mem_range_release(void *va, size_t len);
+
+/*
+ * Free blocks of node per order into counts[0 .. n) (larger orders added to the last), and the
+ * bytes free in them. Caller has checked node.
+ */
+void mem_alloc_stats(int node, size_t *counts, unsigned n, size_t *free_bytes);
+
+/*
+ * Check the allocator (tests): every buddy's invariants, free blocks only on pages held, no two
+ * arenas over the same memory. @return 0, or a negative code of the first broken one.
+ */
+int mem_alloc_check(void);
+
+/* Blocks are whole numbers of this many bytes, aligned to it at least. */
+#define MEM_RANGE_UNIT ((size_t)4096)
+
+/* As mem_range_alloc(), placing the block where p + skew (skew < align) is aligned to align. */
+void *mem_range_alloc_skew(size_t len, size_t align, size_t skew, int node, unsigned flags);
 
 /*
  * Test hooks, compiled in only with -Dtest_hooks=true (test/unit/test_mem.c, test/stress): 0 in

@@ -13,11 +13,12 @@
 
 /* How memory is reserved, fixed from hp_init() to hp_cleanup(). */
 struct mem_cfg {
-	size_t page_size;	 /* bytes; 4096 with no_huge */
-	bool no_huge;		 /* anonymous 4 KiB memory */
-	enum hp_iova_mode mode;	 /* decided once at init */
-	char huge_dir[PATH_MAX]; /* hugetlbfs mount, "" for memfd */
-	char prefix[64];	 /* names the memfds and files */
+	size_t page_size;		 /* bytes; 4096 with no_huge */
+	bool no_huge;			 /* anonymous 4 KiB memory */
+	enum hp_iova_mode mode;		 /* decided once at init */
+	char huge_dir[PATH_MAX];	 /* hugetlbfs mount, "" for memfd */
+	char prefix[64];		 /* names the memfds and files */
+	size_t limit[HP_MAX_NUMA_NODES]; /* --socket-limit in bytes, 0 = none */
 };
 
 /*
@@ -39,12 +40,34 @@ int mem_resolve_iova(const struct mem_cfg *cfg, struct mem_list *l);
 
 /*
  * Reserve a list of len bytes on node and publish it (HP_MEM_EVENT_ALLOC fires under the write
- * lock). Callers are serialised (init.c's grow_lock). @return 0 or -errno through hp_fail().
+ * lock); a dynamic list gives free pages back (mem_give_back). Callers are serialised (init.c's
+ * grow_lock). @return 0 or -errno through hp_fail().
  */
-int mem_list_add(const struct mem_cfg *cfg, int node, size_t len);
+int mem_list_add(const struct mem_cfg *cfg, int node, size_t len, bool dynamic);
 
 /* Give back every list, newest first, firing HP_MEM_EVENT_FREE before each goes. */
 void mem_lists_release(void);
+
+/* Fail (-ENOMEM, with the sentence) when holding len more bytes on node would pass --socket-limit.
+ */
+int mem_check_limit(const struct mem_cfg *cfg, int node, size_t len);
+
+/* Recount l's IOVA-contiguous runs of present pages; caller holds the write lock. */
+void mem_list_count_runs(struct mem_list *l);
+
+/*
+ * Pages [first, first + n) of a published list: fault them in on its node, verify where they
+ * landed, resolve their IOVAs (mem_refill), or punch them out of the file and make them
+ * PROT_NONE (mem_give_back). The caller holds the grow lock; only the entries' iova change,
+ * under the write lock, after mem_fill_pages() returns.
+ */
+int mem_fill_pages(const struct mem_cfg *cfg, struct mem_list *l, unsigned first, unsigned n,
+		   uint64_t *iova);
+void mem_punch_pages(struct mem_list *l, unsigned first, unsigned n);
+
+/* IOVA of each of n pages mapped from va (PA mode: pagemap; VA mode: the address). */
+int mem_resolve_pages(const struct mem_cfg *cfg, const struct mem_list *l, unsigned first,
+		      unsigned n, uint64_t *iova);
 
 /* Number of pages currently in the table (all lists); for the HP_MAX_MEMSEGS limit. */
 unsigned mem_total_pages(void);

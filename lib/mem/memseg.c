@@ -9,6 +9,7 @@
 #include <numaif.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "eal/eal_internal.h"
@@ -156,6 +157,8 @@ HP_API uint64_t hp_mem_virt2iova(const void *va)
 	if (!l)
 		return HP_BAD_IOVA;
 	ms = &l->pages[page_index(l, va)];
+	if (ms->iova == HP_BAD_IOVA)
+		return HP_BAD_IOVA; /* the page went back to the kernel */
 	return ms->iova + (uint64_t)((const char *)va - (const char *)ms->va);
 }
 
@@ -182,7 +185,9 @@ HP_API size_t hp_mem_reserved(int node)
 
 	for (i = 0; i < n; i++)
 		if (node == HP_NODE_ANY || mem_lists[i]->node == node)
-			sum += mem_lists[i]->len;
+			sum += (size_t)atomic_load_explicit(&mem_lists[i]->n_present,
+							    memory_order_relaxed) *
+			       mem_lists[i]->page_size;
 	return sum;
 }
 
@@ -220,6 +225,8 @@ HP_API int hp_memseg_walk(int (*fn)(const struct hp_memseg *ms, void *arg), void
 
 	for (i = 0; i < n; i++)
 		for (j = 0; j < ls[i]->n_pages; j++) {
+			if (ls[i]->pages[j].iova == HP_BAD_IOVA)
+				continue; /* went back to the kernel */
 			rc = fn(&ls[i]->pages[j], arg);
 			if (rc)
 				return rc;
@@ -239,8 +246,11 @@ HP_API int hp_memseg_contig_walk(int (*fn)(const struct hp_memseg *run, void *ar
 		for (j = 0; j < l->n_pages; j += m) {
 			struct hp_memseg run = l->pages[j];
 
-			for (m = 1; j + m < l->n_pages &&
-				    l->pages[j + m].iova == run.iova + (uint64_t)m * l->page_size;
+			m = 1;
+			if (run.iova == HP_BAD_IOVA)
+				continue; /* went back to the kernel */
+			for (; j + m < l->n_pages &&
+			       l->pages[j + m].iova == run.iova + (uint64_t)m * l->page_size;
 			     m++)
 				;
 			run.len = (size_t)m * l->page_size;
@@ -254,7 +264,33 @@ HP_API int hp_memseg_contig_walk(int (*fn)(const struct hp_memseg *run, void *ar
 
 /* ---- Adding lists --------------------------------------------------------------------------- */
 
-int mem_list_add(const struct mem_cfg *cfg, int node, size_t len)
+int mem_check_limit(const struct mem_cfg *cfg, int node, size_t len)
+{
+	size_t held = hp_mem_reserved(node);
+
+	if (node < 0 || node >= HP_MAX_NUMA_NODES || !cfg->limit[node] ||
+	    held + len <= cfg->limit[node])
+		return 0;
+	return hp_fail(-ENOMEM,
+		       "node %d: %zu MiB more would pass its --socket-limit of %zu MiB (%zu MiB "
+		       "held now); free memory on the node or raise the limit",
+		       node, HP_ALIGN_UP(len, (size_t)1 << 20) >> 20, cfg->limit[node] >> 20,
+		       held >> 20);
+}
+
+void mem_list_count_runs(struct mem_list *l)
+{
+	unsigned i, runs = 0;
+
+	for (i = 0; i < l->n_pages; i++)
+		if (l->pages[i].iova != HP_BAD_IOVA &&
+		    (!i || l->pages[i - 1].iova == HP_BAD_IOVA ||
+		     l->pages[i].iova != l->pages[i - 1].iova + l->page_size))
+			runs++;
+	l->n_runs = runs;
+}
+
+int mem_list_add(const struct mem_cfg *cfg, int node, size_t len, bool dynamic)
 {
 	struct mem_list *l = NULL;
 	uint64_t t0;
@@ -266,10 +302,14 @@ int mem_list_add(const struct mem_cfg *cfg, int node, size_t len)
 			       "node %d: all %d memseg lists are in use; reserve more up front "
 			       "with --socket-mem, in fewer, bigger pieces",
 			       node, MEM_MAX_LISTS);
+	rc = mem_check_limit(cfg, node, HP_ALIGN_UP(len, cfg->page_size));
+	if (rc)
+		return rc;
 	t0 = eal_now_ns();
 	rc = mem_reserve(cfg, node, len, &l);
 	if (rc)
 		return rc;
+	l->dynamic = dynamic;
 	mem_lock_write();
 	n = atomic_load_explicit(&mem_nlists, memory_order_relaxed);
 	mem_lists[n] = l;

@@ -360,25 +360,25 @@ static int populate(char *va, size_t page_size, int node, unsigned n_pages)
 /* ---- Verification --------------------------------------------------------------------------- */
 
 /* Every page must be on node: a page elsewhere is an error, never a silent success. */
-static int verify_nodes(const struct mem_list *l)
+static int verify_pages(const struct mem_list *l, unsigned first, unsigned n_pages)
 {
-	void **addr = malloc(l->n_pages * sizeof(*addr));
-	int *status = malloc(l->n_pages * sizeof(*status));
+	void **addr = malloc(n_pages * sizeof(*addr));
+	int *status = malloc(n_pages * sizeof(*status));
 	unsigned i, bad = 0;
 	int where = -1, rc = 0;
 
 	if (!addr || !status) {
-		rc = hp_fail(-ENOMEM, "out of memory verifying %u pages", l->n_pages);
+		rc = hp_fail(-ENOMEM, "out of memory verifying %u pages", n_pages);
 		goto out;
 	}
-	for (i = 0; i < l->n_pages; i++)
-		addr[i] = (char *)l->base + (size_t)i * l->page_size;
-	if (move_pages(0, l->n_pages, addr, NULL, status, 0) != 0) {
+	for (i = 0; i < n_pages; i++)
+		addr[i] = (char *)l->base + (size_t)(first + i) * l->page_size;
+	if (move_pages(0, n_pages, addr, NULL, status, 0) != 0) {
 		rc = hp_fail(-ENOMEM, "node %d: cannot check where the pages are (move_pages: %s)",
 			     l->node, strerror(errno));
 		goto out;
 	}
-	for (i = 0; i < l->n_pages; i++)
+	for (i = 0; i < n_pages; i++)
 		if (status[i] != l->node) {
 			if (!bad++)
 				where = status[i];
@@ -387,7 +387,7 @@ static int verify_nodes(const struct mem_list *l)
 		rc = hp_fail(-ENOMEM,
 			     "node %d: %u of %u pages landed elsewhere (first: %s %d); the "
 			     "node's pool is short or the cpuset forbids it: check with hp-info",
-			     l->node, bad, l->n_pages, where < 0 ? "error" : "node",
+			     l->node, bad, n_pages, where < 0 ? "error" : "node",
 			     where < 0 ? -where : where);
 out:
 	free(addr);
@@ -433,6 +433,7 @@ void mem_list_destroy(struct mem_list *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	free(l->pages);
+	free(l->file_page);
 	free(l);
 }
 
@@ -448,7 +449,10 @@ static struct mem_list *list_new(const struct mem_cfg *cfg, int node, size_t len
 	l->n_pages = (unsigned)(len / cfg->page_size);
 	l->len = len;
 	l->pages = calloc(l->n_pages, sizeof(*l->pages));
-	if (!l->pages) {
+	l->file_page = calloc(l->n_pages, sizeof(*l->file_page));
+	if (!l->pages || !l->file_page) {
+		free(l->pages);
+		free(l->file_page);
 		free(l);
 		return hp_fail_ptr(-ENOMEM, "out of memory for %u memsegs",
 				   (unsigned)(len / cfg->page_size));
@@ -523,7 +527,7 @@ int mem_reserve(const struct mem_cfg *cfg, int node, size_t len, struct mem_list
 		}
 	}
 	if (!rc && numa_ok())
-		rc = verify_nodes(l);
+		rc = verify_pages(l, 0, l->n_pages);
 	ms[2] = lap(&t);
 	if (!rc)
 		rc = mem_resolve_iova(cfg, l);
@@ -536,4 +540,53 @@ int mem_reserve(const struct mem_cfg *cfg, int node, size_t len, struct mem_list
 		 ms[0], ms[1], ms[2], ms[3]);
 	*out = l;
 	return 0;
+}
+
+/* ---- Pages of a published list going back to the kernel and coming again ------------------- */
+
+void mem_punch_pages(struct mem_list *l, unsigned first, unsigned n)
+{
+	char *va = (char *)l->base + (size_t)first * l->page_size;
+	size_t len = (size_t)n * l->page_size;
+	unsigned i, m;
+
+	/* a stray access to pages that went back faults instead of taking a page again */
+	mprotect(va, len, PROT_NONE);
+	if (l->fd < 0) {
+		madvise(va, len, MADV_DONTNEED);
+		return;
+	}
+	for (i = 0; i < n; i += m) {
+		unsigned fp = l->file_page[first + i];
+
+		for (m = 1; i + m < n && l->file_page[first + i + m] == fp + m; m++)
+			;
+		if (fallocate(l->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      (off_t)fp * (off_t)l->page_size, (off_t)m * (off_t)l->page_size))
+			HP_LOG_W("node %d: punching %u pages out of the backing file failed: %s; "
+				 "they stay held until hp_cleanup()",
+				 l->node, m, strerror(errno));
+	}
+}
+
+int mem_fill_pages(const struct mem_cfg *cfg, struct mem_list *l, unsigned first, unsigned n,
+		   uint64_t *iova)
+{
+	char *va = (char *)l->base + (size_t)first * l->page_size;
+	int rc;
+
+	if (mprotect(va, (size_t)n * l->page_size, PROT_READ | PROT_WRITE))
+		return hp_fail(-ENOMEM, "node %d: cannot map pages again: %s", l->node,
+			       strerror(errno));
+	/* the mbind of the whole list still holds for these pages */
+	rc = populate(va, l->page_size, l->node, n);
+	if (rc == -ENOMEM)
+		rc = fail_short(cfg, l->node, n, " when faulting them in again");
+	if (!rc && numa_ok())
+		rc = verify_pages(l, first, n);
+	if (!rc)
+		rc = mem_resolve_pages(cfg, l, first, n, iova);
+	if (rc)
+		mem_punch_pages(l, first, n);
+	return rc;
 }

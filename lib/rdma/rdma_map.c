@@ -211,23 +211,50 @@ unsigned rdma_merge_ranges(struct rdma_range *r, unsigned n)
 	return m;
 }
 
-/* Register every memseg list, VA-adjacent lists merged into one MR. Caller holds the mem lock. */
+/*
+ * Register the runtime's memory: each stretch of present pages of a list (pages a grown list gave
+ * back are not mapped), VA-adjacent stretches merged into one MR. Caller holds the mem lock.
+ */
 static int register_runtime(struct hp_rdma_map *map)
 {
-	unsigned i, n = atomic_load_explicit(&mem_nlists, memory_order_acquire), m = 0;
-	struct rdma_range r[MEM_MAX_LISTS];
+	unsigned i, j, n = atomic_load_explicit(&mem_nlists, memory_order_acquire), m = 0;
+	unsigned cap = MEM_MAX_LISTS;
+	struct rdma_range *r = malloc(cap * sizeof(*r));
 	int rc = 0;
 
-	for (i = 0; i < n; i++) {
+	if (!r)
+		return hp_fail(-ENOMEM, "no memory to list the runtime's ranges; free some memory");
+	for (i = 0; i < n && !rc; i++) {
 		const struct mem_list *l = mem_lists[i];
 
-		if (l && l->len)
-			r[m++] =
-			    (struct rdma_range){(uintptr_t)l->base, (uintptr_t)l->base + l->len};
+		for (j = 0; l && j < l->n_pages; j++) {
+			uintptr_t va = (uintptr_t)l->pages[j].va;
+
+			if (l->pages[j].iova == HP_BAD_IOVA)
+				continue;
+			if (m && r[m - 1].end == va) {
+				r[m - 1].end += l->page_size;
+				continue;
+			}
+			if (m == cap) {
+				struct rdma_range *bigger = realloc(r, 2 * cap * sizeof(*r));
+
+				if (!bigger) {
+					rc = hp_fail(-ENOMEM, "no memory to list the runtime's "
+							      "ranges; free some memory");
+					break;
+				}
+				r = bigger;
+				cap *= 2;
+			}
+			r[m++] = (struct rdma_range){va, va + l->page_size};
+		}
 	}
-	m = rdma_merge_ranges(r, m);
+	if (!rc)
+		m = rdma_merge_ranges(r, m);
 	for (i = 0; i < m && !rc; i++)
 		rc = rec_add(map, r[i].start & ~(RDMA_PAGE_SIZE - 1), r[i].end, NULL);
+	free(r);
 	return rc;
 }
 
@@ -310,7 +337,7 @@ static int attach_runtime(struct hp_rdma_map *map)
 }
 
 struct hp_rdma_map *rdma_map_create_ops(struct ibv_pd *pd, int access,
-					const struct rdma_reg_ops *ops)
+					   const struct rdma_reg_ops *ops)
 {
 	struct hp_rdma_map *map;
 	int rc;
@@ -396,7 +423,7 @@ HP_API void hp_rdma_map_destroy(struct hp_rdma_map *map)
 /* ---- lookup misses (the lookups are inline in hp_rdma.h) ---------------------------------- */
 
 HP_API int __hp_rdma_miss(const struct hp_rdma_map *map, const void *addr, size_t len,
-			  const void *key)
+			 const void *key)
 {
 	if (!map || !key)
 		return hp_fail(-EINVAL, "hp_rdma_lkey/rkey: map %p and key %p must not be NULL",

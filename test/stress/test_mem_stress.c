@@ -5,8 +5,11 @@
  * init or use; afterwards HugePages_Free, the mount table and the mount's directory are as
  * before. And a pool that runs dry at fault time (1 GiB pages, asking more than the pool has,
  * with the up-front check and the mmap reservation switched off) is -ENOMEM, never a SIGBUS,
- * both through madvise and under the SIGBUS guard, again and again.
+ * both through madvise and under the SIGBUS guard, again and again. And threads allocating and
+ * freeing blocks of 64 bytes to 6 MiB while grown memory comes and goes back to the kernel:
+ * every block keeps its bytes, and in the end nothing is held.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,9 +116,90 @@ static void test_dry_pool_is_enomem_under_the_sigbus_guard(void **state)
 	dry_pool(MEM_HOOK_TOUCH);
 }
 
+#define CHURN_THREADS 4
+#define CHURN_LIVE 32
+
+struct churn {
+	double until;
+	unsigned id, rounds;
+	int failed; /* 1: a block changed under its owner, 2: an allocation failed, 3: check */
+	char why[256];
+};
+
+static void *grow_shrink_churn(void *arg)
+{
+	struct churn *c = arg;
+	unsigned seed = c->id * 7919 + 1;
+	unsigned char *p[CHURN_LIVE] = {0}, tag[CHURN_LIVE];
+	size_t n[CHURN_LIVE];
+
+	while (!c->failed && now() < c->until) {
+		unsigned k = rand_r(&seed) % CHURN_LIVE;
+
+		if (p[k]) {
+			if (p[k][0] != tag[k] || p[k][n[k] - 1] != tag[k] ||
+			    p[k][n[k] / 2] != tag[k])
+				c->failed = 1;
+			hp_free(p[k]);
+			p[k] = NULL;
+			continue;
+		}
+		n[k] = rand_r(&seed) % 4 ? (size_t)(64 + rand_r(&seed) % 16384)
+					 : (size_t)(1 + rand_r(&seed) % 6) << 20;
+		p[k] = hp_malloc(n[k], rand_r(&seed) % 8 ? 0 : 4096, 0);
+		if (!p[k]) {
+			snprintf(c->why, sizeof(c->why), "%s", hp_last_error());
+			c->failed = 2;
+			break;
+		}
+		tag[k] = (unsigned char)(c->id * 64 + c->rounds++);
+		if (c->rounds % 256 == 0 && mem_alloc_check() != 0)
+			c->failed = 3;
+		memset(p[k], tag[k], n[k]);
+	}
+	for (unsigned k = 0; k < CHURN_LIVE; k++)
+		hp_free(p[k]);
+	return NULL;
+}
+
+static void test_threads_allocate_while_memory_grows_and_goes_back(void **state)
+{
+	struct churn c[CHURN_THREADS];
+	pthread_t t[CHURN_THREADS];
+	long before = hp_test_meminfo_free();
+	unsigned rounds = 0;
+	char opts[] = "";
+
+	(void)state;
+	if (before < 4 * CHURN_THREADS * CHURN_LIVE / 2)
+		hp_test_skip("needs %d free 2 MiB hugepages", 4 * CHURN_THREADS * CHURN_LIVE / 2);
+	assert_int_equal(hp_test_init_str(opts), 1);
+	for (unsigned i = 0; i < CHURN_THREADS; i++) {
+		c[i] = (struct churn){.until = now() + hp_test_stress_seconds(), .id = i};
+		assert_int_equal(pthread_create(&t[i], NULL, grow_shrink_churn, &c[i]), 0);
+	}
+	for (unsigned i = 0; i < CHURN_THREADS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		if (c[i].failed == 2)
+			fail_msg("thread %u: hp_malloc failed: %s", i, c[i].why);
+		if (c[i].failed == 3)
+			fail_msg("thread %u: the allocator's invariants broke (%d)", i,
+				 mem_alloc_check());
+		if (c[i].failed)
+			fail_msg("thread %u: a block's bytes changed under it", i);
+		rounds += c[i].rounds;
+	}
+	hp_test_note("%u threads, %.1f s, %u blocks", CHURN_THREADS, hp_test_stress_seconds(), rounds);
+	assert_int_equal(mem_alloc_check(), 0);
+	assert_int_equal(hp_mem_reserved(HP_NODE_ANY), 0);
+	assert_int_equal(hp_test_free_back_to(before), before);
+	assert_int_equal(hp_cleanup(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_threads_allocate_while_memory_grows_and_goes_back),
 	    cmocka_unit_test(test_kill_at_random_points_leaks_nothing),
 	    cmocka_unit_test_teardown(test_kill_at_random_points_on_huge_dir_leaves_no_file,
 				      hp_test_hugetlbfs_teardown),

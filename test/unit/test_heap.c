@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "hp_test.h"
+#include "mem/mem_internal.h"
 
 #define SOCKET_MB 64
 
@@ -311,6 +312,114 @@ static void test_threads_malloc_and_free_concurrently_without_overlap(void **sta
 	}
 }
 
+/* Sum of the free blocks' bytes per order; equals st->free while no block is 2 GiB or more. */
+static size_t blocks_bytes(const struct hp_heap_stats *st)
+{
+	size_t sum = 0;
+
+	for (unsigned k = 0; k < HP_HEAP_ORDERS; k++)
+		sum += st->free_blocks[k] * ((size_t)HP_HEAP_BLOCK_UNIT << k);
+	return sum;
+}
+
+static void test_stats_follow_allocations_and_count_blocks_per_order(void **state)
+{
+	struct hp_heap_stats before, during, after;
+	char *text = NULL;
+	size_t text_len = 0;
+	FILE *f;
+	void *p;
+
+	(void)state;
+	assert_int_equal(hp_heap_stats(0, &before), 0);
+	assert_int_equal(before.total, hp_mem_reserved(0));
+	assert_int_equal(before.free + before.allocated, before.total);
+	assert_int_equal(blocks_bytes(&before), before.free);
+	p = hp_malloc(1 << 20, 0, 0);
+	assert_non_null(p);
+	assert_int_equal(hp_heap_stats(0, &during), 0);
+	assert_true(during.allocated >= before.allocated + (1 << 20));
+	assert_int_equal(blocks_bytes(&during), during.free);
+	hp_free(p);
+	assert_int_equal(hp_heap_stats(0, &after), 0);
+	assert_int_equal(after.free, before.free); /* merged back whole */
+	assert_memory_equal(after.free_blocks, before.free_blocks, sizeof(before.free_blocks));
+	f = open_memstream(&text, &text_len);
+	assert_non_null(f);
+	assert_int_equal(hp_heap_dump(f), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "free blocks"));
+	assert_non_null(strstr(text, "\n   0 "));
+	free(text);
+	assert_int_equal(hp_heap_stats(0, NULL), -EINVAL);
+	assert_int_equal(hp_heap_stats(-1, &after), -EINVAL);
+	assert_int_equal(hp_heap_stats(HP_MAX_NUMA_NODES, &after), -EINVAL);
+	assert_int_equal(hp_heap_dump(NULL), -EINVAL);
+}
+
+/*
+ * Random malloc/realloc/free against a shadow of every live block (size, alignment, contents):
+ * no overlap, alignment kept, realloc keeps contents, and at the end every byte merges back to
+ * the free total and blocks per order the heap started with.
+ */
+static void test_random_sequences_keep_contents_and_merge_back(void **state)
+{
+	struct {
+		char *p;
+		size_t n, align;
+		unsigned tag;
+	} live[96] = {0};
+	struct hp_heap_stats start, end;
+	unsigned seed = 99;
+
+	(void)state;
+	/* a block of every slab class first: the one empty slab each class keeps counts in start */
+	for (size_t n = 1; n < 8192; n += 64)
+		hp_free(hp_malloc(n, 0, 0));
+	assert_int_equal(hp_heap_stats(0, &start), 0);
+	for (unsigned step = 0; step < 6000; step++) {
+		unsigned k = rand_r(&seed) % 96, op = rand_r(&seed) % 3;
+		size_t n =
+		    rand_r(&seed) % 5 ? 1 + rand_r(&seed) % 9000 : 1 + rand_r(&seed) % 900000;
+		size_t align = rand_r(&seed) % 4 ? 0 : (size_t)64 << (rand_r(&seed) % 10);
+
+		if (live[k].p) {
+			assert_true(intact(live[k].p, live[k].n, live[k].tag));
+			if (op == 0) {
+				char *q = hp_realloc(live[k].p, n, live[k].align, HP_NODE_ANY);
+
+				assert_non_null(q);
+				assert_true(intact(q, n < live[k].n ? n : live[k].n, live[k].tag));
+				assert_int_equal(
+				    (uintptr_t)q % (live[k].align ? live[k].align : 64), 0);
+				live[k].p = q;
+				live[k].n = n;
+				fill(q, n, live[k].tag);
+				continue;
+			}
+			hp_free(live[k].p);
+			live[k].p = NULL;
+			continue;
+		}
+		live[k].p = hp_malloc(n, align, 0);
+		assert_non_null(live[k].p);
+		assert_int_equal((uintptr_t)live[k].p % (align ? align : 64), 0);
+		live[k].n = n;
+		live[k].align = align;
+		live[k].tag = step;
+		fill(live[k].p, n, step);
+		assert_int_equal(mem_alloc_check(), 0); /* buddy lists, counts and pages agree */
+	}
+	for (unsigned k = 0; k < 96; k++)
+		if (live[k].p) {
+			assert_true(intact(live[k].p, live[k].n, live[k].tag));
+			hp_free(live[k].p);
+		}
+	assert_int_equal(hp_heap_stats(0, &end), 0);
+	assert_int_equal(end.free, start.free);
+	assert_int_equal(end.total, start.total);
+}
+
 static void test_malloc_before_init_fails_einval(void **state)
 {
 	(void)state;
@@ -336,6 +445,8 @@ int main(void)
 	    T(test_double_and_foreign_frees_are_logged_and_ignored),
 	    T(test_freed_memory_is_reused_without_growing),
 	    T(test_threads_malloc_and_free_concurrently_without_overlap),
+	    T(test_stats_follow_allocations_and_count_blocks_per_order),
+	    T(test_random_sequences_keep_contents_and_merge_back),
 	    T(test_malloc_before_init_fails_einval),
 	};
 

@@ -175,6 +175,42 @@ static void test_memory_added_after_the_map_is_registered(void **state)
 	assert_int_equal(hp_memzone_free(mz), 0);
 }
 
+static void test_pages_that_go_back_are_deregistered_and_registered_when_they_return(void **state)
+{
+	bool real;
+	struct hp_rdma_map *m = any_map(&real);
+	const struct hp_memzone *mz;
+	size_t big = hp_mem_reserved(HP_NODE_ANY) + hp_mem_page_size();
+	uint32_t key;
+	void *va;
+
+	(void)state;
+	mz = hp_memzone_reserve("rdma_back", big, 0, 0, 0);
+	if (!mz) {
+		hp_rdma_map_destroy(m);
+		hp_test_skip("cannot grow node 0 by %zu bytes: %s", big, hp_last_error());
+	}
+	va = mz->va;
+	assert_int_equal(hp_rdma_lkey(m, va, 64, &key), 0);
+	/* the grown pages go back to the kernel: their MR goes first */
+	assert_int_equal(hp_memzone_free(mz), 0);
+	assert_int_equal(hp_mem_virt2iova(va), HP_BAD_IOVA);
+	assert_int_equal(hp_rdma_lkey(m, va, 64, &key), -ENOENT);
+	assert_null(hp_rdma_mr_of(m, va, 64));
+	rdma_test_check_covers_every_memseg(m);
+	/* they come back in place, and so does a registration */
+	mz = hp_memzone_reserve("rdma_back2", big, 0, 0, 0);
+	if (!mz)
+		fail_msg("growing again: %s", hp_last_error());
+	assert_ptr_equal(mz->va, va);
+	assert_int_equal(hp_rdma_lkey(m, va, 64, &key), 0);
+	assert_non_null(hp_rdma_mr_of(m, mz->va, mz->len));
+	rdma_test_check_covers_every_memseg(m);
+	hp_test_note("%s map", real ? "device" : "test");
+	hp_rdma_map_destroy(m);
+	assert_int_equal(hp_memzone_free(mz), 0);
+}
+
 /* Two 4 KiB pages, each registered on its own: a range across the boundary is in neither. */
 static void test_range_straddling_two_mrs_is_not_found(void **state)
 {
@@ -475,6 +511,8 @@ int main(void)
 	    cmocka_unit_test(test_touching_ranges_merge_into_one_mr_and_others_stay_apart),
 	    cmocka_unit_test(test_every_pool_object_maps_to_the_mr_that_holds_it),
 	    cmocka_unit_test(test_memory_added_after_the_map_is_registered),
+	    cmocka_unit_test(
+		test_pages_that_go_back_are_deregistered_and_registered_when_they_return),
 	    cmocka_unit_test(test_range_straddling_two_mrs_is_not_found),
 	    cmocka_unit_test(test_range_running_off_the_end_of_runtime_memory_is_not_found),
 	    cmocka_unit_test(test_outside_buffer_of_any_alignment_is_registered_and_unregistered),

@@ -262,6 +262,41 @@ static void test_malloc_on_a_node_without_memory_up_front_grows_that_node(void *
 	hp_free(p);
 }
 
+static void test_memory_grown_on_node1_lands_there_and_goes_back_to_its_pool(void **state)
+{
+	const struct hp_memzone *mz;
+	unsigned before0, before1;
+	void *va;
+
+	(void)state;
+	need(16, 32);
+	init_ok("--socket-mem=16,0");
+	before0 = free_pages(0);
+	before1 = free_pages(1);
+	mz = hp_memzone_reserve("vm_grow1", 24 * MB, 1, 0, 0);
+	if (!mz)
+		fail_msg("memzone on node 1: %s", hp_last_error());
+	memset(mz->va, 0x3c, mz->len);
+	assert_on_node(mz->va, mz->len, 1);
+	assert_int_equal(free_pages(0), before0);
+	assert_true(free_pages(1) <= before1 - 12);
+	va = mz->va;
+	assert_int_equal(hp_memzone_free(mz), 0);
+	/* the grown pages are node 1's again; node 0's --socket-mem stays */
+	assert_int_equal(free_pages(1), before1);
+	assert_int_equal(hp_mem_reserved(1), 0);
+	assert_int_equal(hp_mem_reserved(0), 16 * MB);
+	assert_int_equal(hp_mem_virt2iova(va), HP_BAD_IOVA);
+	/* and they come back on node 1 when needed */
+	mz = hp_memzone_reserve("vm_grow1b", 24 * MB, 1, 0, 0);
+	if (!mz)
+		fail_msg("memzone on node 1 again: %s", hp_last_error());
+	memset(mz->va, 0x3d, mz->len);
+	assert_on_node(mz->va, mz->len, 1);
+	assert_int_equal(hp_memzone_free(mz), 0);
+	assert_int_equal(free_pages(1), before1);
+}
+
 static void test_memzone_on_each_node_is_on_that_node(void **state)
 {
 	const struct hp_memzone *mz[NODES];
@@ -419,6 +454,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_malloc_on_node1_is_served_from_node1_memory, teardown),
 	    cmocka_unit_test_teardown(test_malloc_on_a_node_without_memory_up_front_grows_that_node,
 				      teardown),
+	    cmocka_unit_test_teardown(
+		test_memory_grown_on_node1_lands_there_and_goes_back_to_its_pool, teardown),
 	    cmocka_unit_test_teardown(test_memzone_on_each_node_is_on_that_node, teardown),
 	    cmocka_unit_test_teardown(test_mempool_on_each_node_keeps_its_objects_on_that_node,
 				      teardown),
