@@ -37,6 +37,18 @@ static pthread_mutex_t alloc_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct arena arenas[MEM_MAX_LISTS];
 /* allocations of a node between growing and taking: no giving back meanwhile (give_back()) */
 static atomic_uint growing[HP_MAX_NUMA_NODES];
+
+/*
+ * The request of a thread that is growing a node: the ALLOC event of the growth runs in that
+ * thread, under alloc_lock, and takes the block from the new pages there, before any other
+ * thread can see them.
+ */
+struct grow_req {
+	size_t len, align, skew;
+	unsigned flags;
+	uintptr_t p;
+};
+static __thread struct grow_req *my_req;
 static atomic_bool ready;
 
 /* The arena holding [va, va + len), or NULL. Caller holds alloc_lock. */
@@ -150,6 +162,17 @@ static uintptr_t take(int node, size_t len, size_t align, size_t skew, unsigned 
 
 /* ---- memory events ---------------------------------------------------------------------- */
 
+/* Serve this thread's pending growth request from arena a, if it has one. */
+static void serve_grow_req(struct arena *a)
+{
+	struct fit_arg fa;
+
+	if (!my_req || my_req->p)
+		return;
+	fa = (struct fit_arg){.skew = my_req->skew, .flags = my_req->flags};
+	my_req->p = buddy_alloc(&a->b, my_req->len, my_req->align, fit, &fa);
+}
+
 static void arena_add(const void *va, size_t len, const struct mem_list *l)
 {
 	uintptr_t s = (uintptr_t)va;
@@ -158,6 +181,7 @@ static void arena_add(const void *va, size_t len, const struct mem_list *l)
 
 	if (a) { /* pages coming back into a list that gave them away */
 		buddy_free(&a->b, s, len);
+		serve_grow_req(a);
 		return;
 	}
 	if (l && (s != (uintptr_t)l->base || len != l->len)) {
@@ -193,6 +217,7 @@ static void arena_add(const void *va, size_t len, const struct mem_list *l)
 	slot->page_order = 0;
 	while (l && (BUDDY_UNIT << slot->page_order) < l->page_size)
 		slot->page_order++;
+	serve_grow_req(slot);
 }
 
 static void on_mem_event(enum hp_mem_event ev, const void *va, size_t len, void *arg)
@@ -282,6 +307,7 @@ void *mem_range_alloc_skew(size_t len, size_t align, size_t skew, int node, unsi
 {
 	size_t best = 0, want, psz = hp_mem_page_size();
 	char why[256] = "not tried", msg[640];
+	struct grow_req req;
 	uintptr_t p;
 
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
@@ -303,8 +329,10 @@ void *mem_range_alloc_skew(size_t len, size_t align, size_t skew, int node, unsi
 		return (void *)p;
 	/* room to place it inside a fresh list, which starts on a page boundary */
 	want = len + (align > psz || skew ? align : 0);
+	req = (struct grow_req){.len = len, .align = align, .skew = skew, .flags = flags};
 	atomic_fetch_add_explicit(&growing[node], 1, memory_order_acq_rel);
-	for (int tries = 0; !p && tries < GROW_TRIES; tries++) {
+	my_req = &req;
+	for (int tries = 0; !req.p && tries < GROW_TRIES; tries++) {
 		if (tries && (flags & MEM_RANGE_IOVA_CONTIG))
 			break; /* more pages would not make a contiguous run more likely */
 		if (grow(node, want) < 0) {
@@ -312,12 +340,17 @@ void *mem_range_alloc_skew(size_t len, size_t align, size_t skew, int node, unsi
 			break;
 		}
 		snprintf(why, sizeof(why), "the new pages hold no such run");
-		p = take_locked(node, len, align, skew, flags, &best);
 	}
+	my_req = NULL;
 	if (atomic_fetch_sub_explicit(&growing[node], 1, memory_order_acq_rel) == 1)
 		give_back(node); /* what the growth added beyond this block, and releases skipped */
-	if (p)
-		return (void *)p;
+	if (req.p)
+		return (void *)req.p;
+	if (!(flags & MEM_RANGE_IOVA_CONTIG)) { /* what growing left for the sentence */
+		pthread_mutex_lock(&alloc_lock);
+		best = largest_free(node);
+		pthread_mutex_unlock(&alloc_lock);
+	}
 	grow_sentence(msg, sizeof(msg), node, len, align, flags, best, why);
 	return hp_fail_ptr(-ENOMEM, "%s", msg);
 }
