@@ -193,13 +193,13 @@ static void test_threads_allocate_while_memory_grows_and_goes_back(void **state)
 	assert_int_equal(mem_alloc_check(), 0);
 	assert_int_equal(hp_mem_reserved(HP_NODE_ANY), 0);
 	assert_int_equal(hp_test_free_back_to(before), before);
-	assert_int_equal(hp_cleanup(), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_threads_allocate_while_memory_grows_and_goes_back),
+	    cmocka_unit_test_teardown(test_threads_allocate_while_memory_grows_and_goes_back,
+				      hp_test_teardown),
 	    cmocka_unit_test(test_kill_at_random_points_leaks_nothing),
 	    cmocka_unit_test_teardown(test_kill_at_random_points_on_huge_dir_leaves_no_file,
 				      hp_test_hugetlbfs_teardown),
