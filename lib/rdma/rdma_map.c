@@ -337,7 +337,7 @@ static int attach_runtime(struct hp_rdma_map *map)
 }
 
 struct hp_rdma_map *rdma_map_create_ops(struct ibv_pd *pd, int access,
-					   const struct rdma_reg_ops *ops)
+					const struct rdma_reg_ops *ops)
 {
 	struct hp_rdma_map *map;
 	int rc;
@@ -423,7 +423,7 @@ HP_API void hp_rdma_map_destroy(struct hp_rdma_map *map)
 /* ---- lookup misses (the lookups are inline in hp_rdma.h) ---------------------------------- */
 
 HP_API int __hp_rdma_miss(const struct hp_rdma_map *map, const void *addr, size_t len,
-			 const void *key)
+			  const void *key)
 {
 	if (!map || !key)
 		return hp_fail(-EINVAL, "hp_rdma_lkey/rkey: map %p and key %p must not be NULL",

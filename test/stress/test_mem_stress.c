@@ -189,7 +189,8 @@ static void test_threads_allocate_while_memory_grows_and_goes_back(void **state)
 			fail_msg("thread %u: a block's bytes changed under it", i);
 		rounds += c[i].rounds;
 	}
-	hp_test_note("%u threads, %.1f s, %u blocks", CHURN_THREADS, hp_test_stress_seconds(), rounds);
+	hp_test_note("%u threads, %.1f s, %u blocks", CHURN_THREADS, hp_test_stress_seconds(),
+		     rounds);
 	assert_int_equal(mem_alloc_check(), 0);
 	assert_int_equal(hp_mem_reserved(HP_NODE_ANY), 0);
 	assert_int_equal(hp_test_free_back_to(before), before);
