@@ -451,26 +451,36 @@ static int field_error(const char *field, const char *why)
 	return hp_fail(-EINVAL, "hp_init_opts: %s: %s", field, why);
 }
 
+/* A per-node MiB array of hp_init_opts: n entries given, none beyond them. */
+static int check_mb_list(const char *field, const char *count, const unsigned *mb, unsigned n)
+{
+	char why[128];
+
+	if (n > HP_MAX_NUMA_NODES) {
+		snprintf(why, sizeof(why), "%s is larger than HP_MAX_NUMA_NODES", count);
+		return field_error(field, why);
+	}
+	for (unsigned i = n; i < HP_MAX_NUMA_NODES; i++)
+		if (mb[i]) {
+			snprintf(why, sizeof(why),
+				 "an entry at or beyond %s is not 0; set %s to the number of "
+				 "entries",
+				 count, count);
+			return field_error(field, why);
+		}
+	return 0;
+}
+
 int eal_opts_check(const struct hp_init_opts *o)
 {
 	int cpus[HP_MAX_LCORES];
 	char why[160];
 	unsigned i;
 
-	if (o->n_socket_mem > HP_MAX_NUMA_NODES)
-		return field_error("n_socket_mem", "larger than HP_MAX_NUMA_NODES");
-	for (i = o->n_socket_mem; i < HP_MAX_NUMA_NODES; i++)
-		if (o->socket_mem_mb[i])
-			return field_error("socket_mem_mb",
-					   "an entry at or beyond n_socket_mem is "
-					   "not 0; set n_socket_mem to the number of entries");
-	if (o->n_socket_limit > HP_MAX_NUMA_NODES)
-		return field_error("n_socket_limit", "larger than HP_MAX_NUMA_NODES");
-	for (i = o->n_socket_limit; i < HP_MAX_NUMA_NODES; i++)
-		if (o->socket_limit_mb[i])
-			return field_error("socket_limit_mb",
-					   "an entry at or beyond n_socket_limit is "
-					   "not 0; set n_socket_limit to the number of entries");
+	if (check_mb_list("socket_mem_mb", "n_socket_mem", o->socket_mem_mb, o->n_socket_mem) ||
+	    check_mb_list("socket_limit_mb", "n_socket_limit", o->socket_limit_mb,
+			  o->n_socket_limit))
+		return -EINVAL;
 	for (i = 0; i < HP_MAX_NUMA_NODES; i++)
 		if (o->socket_limit_mb[i] && o->socket_mem_mb[i] > o->socket_limit_mb[i])
 			return hp_fail(
