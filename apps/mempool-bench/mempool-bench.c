@@ -44,32 +44,40 @@ void bench_start_line(struct bench_job *j)
 		;
 }
 
-/* M objects per second per thread for one cell, or -1 */
-static double measure(const struct bench_pool_ops *ops, void *pool, const struct cell *c,
-		      double seconds)
+double bench_rate(const struct bench_pool_ops *ops, const struct bench_job *proto, unsigned threads)
 {
 	struct bench_job jobs[BENCH_MAX_THREADS];
 	_Atomic int ready = 0;
 	double sum = 0;
 	unsigned i;
 
-	for (i = 0; i < c->threads; i++)
-		jobs[i] = (struct bench_job){.pool = pool,
-					     .keep = c->keep,
-					     .n_get = c->n_get,
-					     .n_put = c->n_put,
-					     .constant = c->constant,
-					     .ns = (uint64_t)(seconds * 1e9),
-					     .ready = &ready,
-					     .threads = c->threads};
-	if (ops->run(jobs, c->threads) < 0) {
-		fprintf(stderr, "mempool-bench: %s: a get failed (cache %d, keep %u)\n", ops->name,
-			c->cached, c->keep);
+	for (i = 0; i < threads; i++) {
+		jobs[i] = *proto;
+		jobs[i].ready = &ready;
+		jobs[i].threads = threads;
+	}
+	if (ops->run(jobs, threads) < 0) {
+		fprintf(stderr, "mempool-bench: %s: a get failed (keep %u)\n", ops->name,
+			proto->keep);
 		return -1;
 	}
-	for (i = 0; i < c->threads; i++)
+	for (i = 0; i < threads; i++)
 		sum += (double)jobs[i].objs * 1e3 / (double)jobs[i].elapsed;
-	return sum / c->threads;
+	return sum / threads;
+}
+
+/* M objects per second per thread for one cell, or -1 */
+static double measure(const struct bench_pool_ops *ops, void *pool, const struct cell *c,
+		      double seconds)
+{
+	struct bench_job proto = {.pool = pool,
+				  .keep = c->keep,
+				  .n_get = c->n_get,
+				  .n_put = c->n_put,
+				  .constant = c->constant,
+				  .ns = (uint64_t)(seconds * 1e9)};
+
+	return bench_rate(ops, &proto, c->threads);
 }
 
 static int same_but_threads(const struct cell *a, const struct cell *b)
@@ -217,7 +225,9 @@ static void print_json(const struct cell *cells, unsigned n, double seconds, uns
 	}
 	printf("], \"goals\": [");
 	print_summary(cells, n, dpdk, 1);
-	printf("]}\n");
+	printf("], ");
+	bench_unregistered_print(dpdk, 1);
+	printf("}\n");
 }
 
 static unsigned make_cells(struct cell *cells, int quick)
@@ -339,11 +349,14 @@ int main(int argc, char **argv)
 					 seconds / repeat) < 0)
 					return 1;
 	}
+	if (bench_unregistered_run(hp_pools[1], dpdk_pools[1], dpdk, seconds, repeat) < 0)
+		return 1;
 	if (json) {
 		print_json(cells, n, seconds, repeat, dpdk);
 	} else {
 		print_table(cells, n, dpdk);
 		print_summary(cells, n, dpdk, 0);
+		bench_unregistered_print(dpdk, 0);
 	}
 	return 0;
 }

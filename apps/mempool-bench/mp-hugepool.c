@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * mempool-bench's hugepool side: two pools (per-lcore cache of BENCH_CACHE, and none), and
- * threads pinned one per CPU, each with its own lcore id (hp_thread_register).
+ * threads pinned one per CPU, each with its own lcore id (hp_thread_register), or without one
+ * (then they use the per-CPU caches).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -14,7 +15,10 @@
 #define POOL_T struct hp_mempool
 #define POOL_GET(mp, objs, n) hp_mempool_get_bulk(mp, objs, n)
 #define POOL_PUT(mp, objs, n) hp_mempool_put_bulk(mp, objs, n)
-#define POOL_FLUSH(mp) hp_mempool_cache_flush(hp_mempool_default_cache(mp))
+/* empty the caller's cache: its lcore's, or (without an lcore id) the per-CPU ones */
+#define POOL_FLUSH(mp)                                                                             \
+	(hp_lcore_id() == HP_LCORE_ANY ? (void)hp_mempool_percpu_flush(mp)                         \
+				       : hp_mempool_cache_flush(hp_mempool_default_cache(mp)))
 #include "loop.h"
 
 int bench_hugepool_init(int no_huge)
@@ -43,13 +47,14 @@ static void *worker(void *arg)
 {
 	struct bench_job *j = arg;
 
-	if (hp_thread_register() < 0) {
+	if (!j->unregistered && hp_thread_register() < 0) {
 		j->failed = 1;
 		bench_start_line(j); /* do not leave the others waiting */
 		return NULL;
 	}
 	bench_loop(j);
-	hp_thread_unregister();
+	if (!j->unregistered)
+		hp_thread_unregister();
 	return NULL;
 }
 

@@ -26,7 +26,7 @@ static inline int direct_get(struct hp_mempool *mp, void **objs, unsigned n,
 			     struct hp_mempool_cache *s)
 {
 #ifdef HP_MEMPOOL_STATS
-	int rc = mp->ops->dequeue(mp, objs, n);
+	int rc = mempool_percpu_dequeue(mp, objs, n);
 
 	__HP_MEMPOOL_STAT(s, backend, 1);
 	if (rc < 0) {
@@ -39,7 +39,7 @@ static inline int direct_get(struct hp_mempool *mp, void **objs, unsigned n,
 	return 0;
 #else
 	(void)s;
-	return mp->ops->dequeue(mp, objs, n); /* 0 or -ENOENT, as every backend must */
+	return mempool_percpu_dequeue(mp, objs, n); /* per-CPU caches count: all or nothing */
 #endif
 }
 
