@@ -44,6 +44,9 @@ uint64_t bench_now_ns(void);
 uint64_t bench_cpu_ns(void);
 /* wait until all threads of a run are here */
 void bench_start_line(struct bench_job *j);
+/* Run fn(&jobs[i]) on a thread pinned to CPU i, i < threads, and join them: 0, or -1 (a get
+ * failed, or a thread could not start) */
+int bench_run_pinned(struct bench_job *jobs, unsigned threads, void *(*fn)(void *));
 /* M objects per second per thread of `threads` copies of job proto (its pool) at once, or -1 */
 double bench_rate(const struct bench_pool_ops *ops, const struct bench_job *proto,
 		  unsigned threads);

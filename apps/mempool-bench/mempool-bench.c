@@ -6,6 +6,8 @@
  * Every figure is one run of --seconds on this machine: compare within a run only.
  */
 #include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,32 @@ void bench_start_line(struct bench_job *j)
 	atomic_fetch_add(j->ready, 1);
 	while (atomic_load(j->ready) < (int)j->threads)
 		;
+}
+
+int bench_run_pinned(struct bench_job *jobs, unsigned threads, void *(*fn)(void *))
+{
+	pthread_t t[BENCH_MAX_THREADS];
+	unsigned i;
+	int rc = 0;
+
+	for (i = 0; i < threads; i++) {
+		pthread_attr_t a;
+		cpu_set_t cpus;
+
+		CPU_ZERO(&cpus);
+		CPU_SET(i, &cpus);
+		pthread_attr_init(&a);
+		pthread_attr_setaffinity_np(&a, sizeof(cpus), &cpus);
+		rc = pthread_create(&t[i], &a, fn, &jobs[i]);
+		pthread_attr_destroy(&a);
+		if (rc) /* the ones started wait at the start line for good: give up the run */
+			return -1;
+	}
+	for (i = 0; i < threads; i++) {
+		pthread_join(t[i], NULL);
+		rc |= jobs[i].failed ? -1 : 0;
+	}
+	return rc;
 }
 
 double bench_rate(const struct bench_pool_ops *ops, const struct bench_job *proto, unsigned threads)

@@ -4,8 +4,6 @@
  * (cache BENCH_CACHE, and none), and the same loop on lcores 0 and 1 (main + one worker), or on
  * threads pinned to CPUs 0 and 1 that are not EAL threads (no lcore id, so no cache).
  */
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 
 #include <rte_errno.h>
@@ -51,40 +49,13 @@ static void *job_thread(void *arg)
 	return NULL;
 }
 
-/* Threads that are not EAL threads (rte_lcore_id() is LCORE_ID_ANY): no cache. */
-static int run_unregistered(struct bench_job *jobs, unsigned threads)
-{
-	pthread_t t[BENCH_MAX_THREADS];
-	unsigned i;
-	int rc = 0;
-
-	for (i = 0; i < threads; i++) {
-		pthread_attr_t a;
-		cpu_set_t cpus;
-
-		CPU_ZERO(&cpus);
-		CPU_SET(i, &cpus);
-		pthread_attr_init(&a);
-		pthread_attr_setaffinity_np(&a, sizeof(cpus), &cpus);
-		rc = pthread_create(&t[i], &a, job_thread, &jobs[i]);
-		pthread_attr_destroy(&a);
-		if (rc)
-			return -1;
-	}
-	for (i = 0; i < threads; i++) {
-		pthread_join(t[i], NULL);
-		rc |= jobs[i].failed ? -1 : 0;
-	}
-	return rc;
-}
-
 static int dpdk_run(struct bench_job *jobs, unsigned threads)
 {
 	unsigned i;
 	int rc = 0;
 
 	if (jobs[0].unregistered)
-		return run_unregistered(jobs, threads);
+		return bench_run_pinned(jobs, threads, job_thread); /* not EAL threads: no cache */
 	for (i = 1; i < threads; i++)
 		if (rte_eal_remote_launch(job_main, &jobs[i], rte_get_next_lcore(i - 1, 1, 0)) < 0)
 			return -1;

@@ -60,27 +60,7 @@ static void *worker(void *arg)
 
 static int hp_run(struct bench_job *jobs, unsigned threads)
 {
-	pthread_t t[BENCH_MAX_THREADS];
-	unsigned i;
-	int rc = 0;
-
-	for (i = 0; i < threads; i++) {
-		pthread_attr_t a;
-		cpu_set_t cpus;
-
-		CPU_ZERO(&cpus);
-		CPU_SET(i, &cpus);
-		pthread_attr_init(&a);
-		pthread_attr_setaffinity_np(&a, sizeof(cpus), &cpus);
-		if (pthread_create(&t[i], &a, worker, &jobs[i]))
-			return -1;
-		pthread_attr_destroy(&a);
-	}
-	for (i = 0; i < threads; i++) {
-		pthread_join(t[i], NULL);
-		rc |= jobs[i].failed ? -1 : 0;
-	}
-	return rc;
+	return bench_run_pinned(jobs, threads, worker);
 }
 
 const struct bench_pool_ops bench_hugepool_ops = {

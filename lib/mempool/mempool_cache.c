@@ -22,8 +22,7 @@ static inline struct hp_mempool_cache *slot0(struct hp_mempool *mp)
 	return (struct hp_mempool_cache *)mp->cache_base;
 }
 
-static inline int direct_get(struct hp_mempool *mp, void **objs, unsigned n,
-			     struct hp_mempool_cache *s)
+int mempool_direct_get(struct hp_mempool *mp, void **objs, unsigned n, struct hp_mempool_cache *s)
 {
 #ifdef HP_MEMPOOL_STATS
 	int rc = mempool_percpu_dequeue(mp, objs, n);
@@ -192,7 +191,7 @@ HP_API int __hp_mempool_get_slow(struct hp_mempool *mp, void **objs, unsigned n,
 		return refill_get(mp, objs, n, c);
 	if (c && c->len)
 		return drain_get(mp, objs, n, c);
-	return direct_get(mp, objs, n, c ? c : slot0(mp));
+	return mempool_direct_get(mp, objs, n, c ? c : slot0(mp));
 }
 
 HP_API void __hp_mempool_put_slow(struct hp_mempool *mp, void *const *objs, unsigned n,

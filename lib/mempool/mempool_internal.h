@@ -84,6 +84,8 @@ void mempool_percpu_setup(struct hp_mempool *mp, void *mem);
 unsigned mempool_percpu_count(const struct hp_mempool *mp);
 /* Move every per-CPU cache's objects to the backend; returns how many. */
 unsigned mempool_percpu_drain(struct hp_mempool *mp);
+/* Get n straight from the backend (per-CPU caches drained if it is short), counted in s. */
+int mempool_direct_get(struct hp_mempool *mp, void **objs, unsigned n, struct hp_mempool_cache *s);
 /* Dequeue n from the backend; if it is short, drain the per-CPU caches and try once more. */
 int mempool_percpu_dequeue(struct hp_mempool *mp, void **objs, unsigned n);
 /* Audit the per-CPU caches (held: objects they hold, added); 0 or -EFAULT through hp_fail. */

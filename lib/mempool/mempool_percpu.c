@@ -287,15 +287,12 @@ HP_API int __hp_mempool_percpu_get_slow(struct hp_mempool *mp, void **objs, unsi
 
 	if (!n)
 		return 0;
+	if (n > mp->cache_size || mp->ops->dequeue(mp, buf, n + half) < 0)
+		return mempool_direct_get(mp, objs, n, s);
+	__hp_ptrcopy(objs, &buf[half], n);
+	if (half && !__hp_mempool_rseq_push(s, buf, half))
+		mempool_backend_put(mp, buf, half);
 	__HP_MEMPOOL_STAT(s, backend, 1);
-	if (n <= mp->cache_size && mp->ops->dequeue(mp, buf, n + half) == 0) {
-		__hp_ptrcopy(objs, &buf[half], n);
-		if (half && !__hp_mempool_rseq_push(s, buf, half))
-			mempool_backend_put(mp, buf, half);
-	} else if (mempool_percpu_dequeue(mp, objs, n) < 0) {
-		__HP_MEMPOOL_STAT(s, get_fails, 1);
-		return -ENOENT;
-	}
 	__HP_MEMPOOL_STAT(s, gets, 1);
 	__HP_MEMPOOL_STAT(s, get_objs, n);
 	__HP_MEMPOOL_STAT_BULK(s, n);
