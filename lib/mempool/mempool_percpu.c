@@ -50,7 +50,7 @@ static pthread_mutex_t drain_lock = PTHREAD_MUTEX_INITIALIZER;
 #endif
 
 /* Highest possible CPU + 1: every cpu_id the kernel can report is below it. */
-static unsigned possible_cpus(void)
+static __attribute__((unused)) unsigned possible_cpus(void)
 {
 	FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
 	unsigned lo, hi = 0, max = 0;
@@ -220,8 +220,10 @@ static void stop_all(struct hp_mempool *mp)
 
 	for (cpu = 0; cpu < ncpu; cpu++)
 		__atomic_store_n(&cpu_cache(mp, cpu)->limit, 0, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	/* registered in check(); it cannot fail afterwards for a valid command */
+	/*
+	 * The kernel orders the stores above before the barrier it runs on every other CPU (a
+	 * full barrier on entry); registered in check(), the call cannot fail afterwards.
+	 */
 	membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0);
 }
 
