@@ -4,7 +4,9 @@
  * Mempools: fixed-size objects carved from hugepages on a NUMA node, handed out through a cache
  * per lcore (or a cache the caller owns) in front of a backend (ring_mp_mc, ring_sp_sc, stack,
  * ...). get/put are inline here. A cache is written only by the thread that owns it (its lcore,
- * or the owner of a user cache); backends are called once per bulk, never per object.
+ * or the owner of a user cache); backends are called once per bulk, never per object. A thread
+ * without an lcore id gets a cache too: the per-CPU cache of the CPU it runs on, reached
+ * through restartable sequences (doc/percpu-cache.md), where the system has them.
  * The layouts are private (hp_mempool_core.h), as is the inline machinery (hp_mempool_pvt.h);
  * backends are written against hp_mempool_driver.h.
  */
@@ -36,8 +38,9 @@ extern "C" {
 /* ---- Hot path ------------------------------------------------------------------------------ */
 
 /**
- * Take n objects, all or nothing, through the calling lcore's cache (or the backend directly
- * for a thread without an lcore id).
+ * Take n objects, all or nothing, through the calling lcore's cache; for a thread without an
+ * lcore id, through the cache of the CPU it runs on (the backend directly where per-CPU caches
+ * are off: see hp_mempool_percpu_enabled()).
  * @param mp the pool
  * @param objs filled with n object pointers
  * @param n how many
@@ -57,7 +60,7 @@ static inline int hp_mempool_get_bulk(struct hp_mempool *mp, void **objs, unsign
 }
 
 /**
- * Give n objects back through the calling lcore's cache.
+ * Give n objects back through the calling lcore's cache (without an lcore id: the CPU's cache).
  * @param mp the pool the objects came from
  * @param objs n object pointers
  * @param n how many
@@ -211,8 +214,12 @@ HP_API struct hp_mempool *hp_mempool_lookup(const char *name);
 HP_API void hp_mempool_free(struct hp_mempool *mp);
 
 /**
- * Objects available: in the backend and in every cache (lcore caches and attached user caches).
- * Exact when no other thread is using the pool, a snapshot otherwise.
+ * Objects available: in the backend and in every cache (lcore caches, per-CPU caches and
+ * attached user caches), each read once without stopping anyone. Exact when every get and put
+ * on the pool returned before the call (in other threads: and is ordered before it, by a join,
+ * a lock or an atomic). While other threads get and put, objects moving between a cache and
+ * the backend during the call may be counted twice or not at all: the result is then within
+ * the number of objects in flight of the true count, and never above the pool's size.
  * @param mp the pool
  * @return the count
  */
@@ -259,6 +266,27 @@ HP_API void hp_mempool_dump(FILE *f, const struct hp_mempool *mp);
  * @return the count
  */
 HP_API uint64_t hp_mempool_debug_errors(const struct hp_mempool *mp);
+
+/* ---- Per-CPU caches ------------------------------------------------------------------------ */
+
+/**
+ * Whether threads without an lcore id get a cache in this process: the per-CPU cache of the
+ * CPU they run on, used through restartable sequences (doc/percpu-cache.md). Decided once, at
+ * the first hp_init() (or at this call if it comes first): it needs x86-64, glibc's rseq
+ * registration (off under GLIBC_TUNABLES=glibc.pthread.rseq=0) and membarrier's RSEQ fence,
+ * and is off in ThreadSanitizer builds. Off, such threads use the backend directly.
+ * @param why if not NULL, set to a sentence saying what was found or what is missing
+ * @return true when per-CPU caches are on
+ */
+HP_API bool hp_mempool_percpu_enabled(const char **why);
+
+/**
+ * Give every per-CPU cache's objects of a pool back to its backend, while other threads keep
+ * using the pool (each CPU's cache is fenced with membarrier, not stopped with a lock).
+ * @param mp the pool
+ * @return the number of objects moved, or -EINVAL (mp is NULL)
+ */
+HP_API int hp_mempool_percpu_flush(struct hp_mempool *mp);
 
 /* ---- Caches owned by the caller ------------------------------------------------------------ */
 

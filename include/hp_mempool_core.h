@@ -52,6 +52,12 @@ struct hp_mempool_cache {
 	struct hp_mempool *mp;		/**< pool whose objects it holds (user caches: on use) */
 	struct hp_mempool_cache *next;	/**< user caches attached to the same pool */
 	int node;			/**< user caches: node given at create */
+	/* slot 0 only (threads without an lcore id): where the pool's per-CPU caches are */
+	uintptr_t percpu_base;	 /**< the first one, 0 when the pool has none */
+	uintptr_t percpu_stride; /**< bytes from one to the next */
+	uintptr_t percpu_ncpu;	 /**< how many (possible CPUs) */
+	intptr_t percpu_rseq;	 /**< offset of the rseq area from the thread pointer */
+	uint64_t percpu_aborts;	 /**< sequences the kernel aborted (atomic) */
 #ifdef HP_MEMPOOL_STATS
 	struct hp_mempool_stats stats; /**< counters (relaxed atomic adds) */
 #endif
@@ -72,7 +78,7 @@ struct hp_mempool_chunk {
  * own pool_data (see hp_mempool_driver.h).
  */
 struct hp_mempool {
-	/** lcore caches: slot hp_lcore_id() + 1; slot 0 (no lcore id) always sends to the backend
+	/** lcore caches: slot hp_lcore_id() + 1; slot 0 (no lcore id) points at the per-CPU ones
 	 */
 	uintptr_t cache_base;
 	uintptr_t cache_stride;		  /**< bytes from one lcore cache to the next */

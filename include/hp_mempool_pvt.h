@@ -9,7 +9,9 @@
  * cache). A get the cache can serve, or a put that stays within flushthresh, touches only the
  * cache; anything else goes out of line to __hp_mempool_get_slow() / __hp_mempool_put_slow(),
  * which call the backend once per bulk. A cache of size 0 (slot 0, for threads without an lcore
- * id, or a pool without caches) sends every call to the backend.
+ * id, or a pool without caches) sends every call to the calling CPU's cache where the pool has
+ * per-CPU caches (hp_mempool_rseq.h, __hp_mempool_percpu_get/put_slow() when it cannot serve),
+ * else to the backend.
  */
 #ifndef HP_MEMPOOL_PVT_H
 #define HP_MEMPOOL_PVT_H
@@ -20,6 +22,8 @@
 #include <hp_mempool_core.h>
 #include <hp_mempool_driver.h>
 #include <hp_ptrcopy_pvt.h>
+/* the per-CPU caches' sequences of this architecture (lib/mempool/arch/), or the fallback's */
+#include <hp_mempool_rseq.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -63,6 +67,20 @@ HP_API void __hp_mempool_debug_got(struct hp_mempool *mp, void **objs, unsigned 
 HP_API void __hp_mempool_debug_put(struct hp_mempool *mp, void *const *objs, unsigned n,
 				   struct hp_mempool_cache *c, int lcore);
 
+/**
+ * @internal
+ * Get when the calling CPU's cache could not serve n: refill it from the backend, or take from
+ * the backend directly (draining the per-CPU caches if it is short).
+ * @return 0, or -ENOENT with nothing taken
+ */
+HP_API int __hp_mempool_percpu_get_slow(struct hp_mempool *mp, void **objs, unsigned n);
+
+/**
+ * @internal
+ * Put when the calling CPU's cache could not take n: flush part of it to the backend first.
+ */
+HP_API void __hp_mempool_percpu_put_slow(struct hp_mempool *mp, void *const *objs, unsigned n);
+
 #ifdef HP_MEMPOOL_STATS
 /** @internal Add v to a statistics counter of a cache. */
 static inline void __hp_mempool_stat(uint64_t *ctr, unsigned v)
@@ -91,6 +109,36 @@ static inline struct hp_mempool_cache *__hp_mempool_lcore_cache(const struct hp_
 					   (uintptr_t)(hp_lcore_id() + 1u) * mp->cache_stride);
 }
 
+/**
+ * @internal
+ * Get through the calling CPU's cache; c is slot 0 (the cache of threads without an lcore id),
+ * which says where the pool's per-CPU caches are.
+ */
+static inline int __hp_mempool_percpu_get(struct hp_mempool *mp, void **objs, unsigned n,
+					  struct hp_mempool_cache *c)
+{
+	if (HP_LIKELY(n && __hp_mempool_rseq_pop(c, objs, n))) {
+		__HP_MEMPOOL_STAT(c, gets, 1);
+		__HP_MEMPOOL_STAT(c, get_objs, n);
+		__HP_MEMPOOL_STAT_BULK(c, n);
+		return 0;
+	}
+	return __hp_mempool_percpu_get_slow(mp, objs, n);
+}
+
+/** @internal Put through the calling CPU's cache; c is slot 0, as for the get. */
+static inline void __hp_mempool_percpu_put(struct hp_mempool *mp, void *const *objs, unsigned n,
+					   struct hp_mempool_cache *c)
+{
+	if (HP_LIKELY(n && __hp_mempool_rseq_push(c, objs, n))) {
+		__HP_MEMPOOL_STAT(c, puts, 1);
+		__HP_MEMPOOL_STAT(c, put_objs, n);
+		__HP_MEMPOOL_STAT_BULK(c, n);
+		return;
+	}
+	__hp_mempool_percpu_put_slow(mp, objs, n);
+}
+
 /** @internal Get n objects through cache c (never NULL, attached to mp). */
 static inline int __hp_mempool_cache_get(struct hp_mempool *mp, void **objs, unsigned n,
 					 struct hp_mempool_cache *c)
@@ -106,10 +154,13 @@ static inline int __hp_mempool_cache_get(struct hp_mempool *mp, void **objs, uns
 		__HP_MEMPOOL_STAT_BULK(c, n);
 		return 0;
 	}
+	if (c->size == 0) { /* a pool without caches, or a thread without an lcore id */
+		if (c->percpu_base)
+			return __hp_mempool_percpu_get(mp, objs, n, c);
 #ifndef HP_MEMPOOL_STATS
-	if (c->size == 0) /* no cache: one call into the backend */
-		return mp->ops->dequeue(mp, objs, n);
+		return mp->ops->dequeue(mp, objs, n); /* no cache: one call into the backend */
 #endif
+	}
 	return __hp_mempool_get_slow(mp, objs, n, c);
 }
 
@@ -129,15 +180,19 @@ static inline void __hp_mempool_cache_put(struct hp_mempool *mp, void *const *ob
 		__HP_MEMPOOL_STAT_BULK(c, n);
 		return;
 	}
+	if (c->size == 0) {
+		if (c->percpu_base) {
+			__hp_mempool_percpu_put(mp, objs, n, c);
+			return;
+		}
 #ifndef HP_MEMPOOL_STATS
-	if (c->size == 0) { /* no cache: one call into the backend */
-		int rc = mp->ops->enqueue(mp, objs, n);
+		int rc = mp->ops->enqueue(mp, objs, n); /* no cache: one call into the backend */
 
 		if (HP_UNLIKELY(rc < 0))
 			__hp_mempool_put_refused(mp, n, rc);
 		return;
-	}
 #endif
+	}
 	__hp_mempool_put_slow(mp, objs, n, c);
 }
 

@@ -228,12 +228,15 @@ static void print_table(const struct snapshot *s)
 	size_t sizes[16], def = hp_hugepage_default_size();
 	unsigned nsz = page_sizes(s, sizes, 16);
 	char a[32], b[32], c[32], cpus[256];
+	const char *why;
 
 	printf("default hugepage size: %s\n", def ? eal_size_str(a, sizeof(a), def) : "none");
 	printf("IOVA mode a process would get (--iova=auto): %s\n",
 	       iova == HP_IOVA_PA
 		   ? "PA (pagemap shows frame numbers)"
 		   : "VA (pagemap hides frame numbers: not root, or no CAP_SYS_ADMIN)");
+	hp_mempool_percpu_enabled(&why);
+	printf("mempool caches for threads without an lcore id (per-CPU): %s\n", why);
 	printf("\nhugepage pools per node:\n");
 	printf("  %-9s %4s %8s %8s %8s %8s %12s %12s\n", "page size", "node", "total", "free",
 	       "in use", "surplus", "total size", "free size");
@@ -277,9 +280,14 @@ static void print_json(const struct snapshot *s)
 	unsigned nsz = page_sizes(s, sizes, 16);
 	char cpus[256];
 	bool first = true;
+	const char *why;
+	bool percpu = hp_mempool_percpu_enabled(&why);
 
-	printf("{\"default_page_size\":%zu,\"iova_mode\":\"%s\",\"page_sizes\":[",
-	       hp_hugepage_default_size(), hp_iova_mode_probe() == HP_IOVA_PA ? "pa" : "va");
+	/* why is the library's own sentence: no quotes or backslashes to escape */
+	printf("{\"default_page_size\":%zu,\"iova_mode\":\"%s\",\"percpu_caches\":{\"enabled\":%s,"
+	       "\"why\":\"%s\"},\"page_sizes\":[",
+	       hp_hugepage_default_size(), hp_iova_mode_probe() == HP_IOVA_PA ? "pa" : "va",
+	       percpu ? "true" : "false", why);
 	for (unsigned i = 0; i < nsz; i++)
 		printf("%s%zu", i ? "," : "", sizes[i]);
 	printf("],\"pools\":[");

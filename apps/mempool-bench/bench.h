@@ -28,6 +28,7 @@ struct bench_job {
 	int failed;	    /* out: a get failed */
 	_Atomic int *ready; /* threads at the start line */
 	unsigned threads;
+	int unregistered; /* threads without an lcore id (DPDK: not EAL threads) */
 };
 
 struct bench_pool_ops {
@@ -43,6 +44,16 @@ uint64_t bench_now_ns(void);
 uint64_t bench_cpu_ns(void);
 /* wait until all threads of a run are here */
 void bench_start_line(struct bench_job *j);
+/* Run fn(&jobs[i]) on a thread pinned to CPU i, i < threads, and join them: 0, or -1 (a get
+ * failed, or a thread could not start) */
+int bench_run_pinned(struct bench_job *jobs, unsigned threads, void *(*fn)(void *));
+/* M objects per second per thread of `threads` copies of job proto (its pool) at once, or -1 */
+double bench_rate(const struct bench_pool_ops *ops, const struct bench_job *proto,
+		  unsigned threads);
+/* Rows for threads without an lcore id (unregistered.c): run them, print them. 0 or -1. */
+int bench_unregistered_run(void *hp_cached, void *dpdk_cached, int dpdk, double seconds,
+			   unsigned repeat);
+void bench_unregistered_print(int dpdk, int json);
 
 extern const struct bench_pool_ops bench_hugepool_ops;
 int bench_hugepool_init(int no_huge);

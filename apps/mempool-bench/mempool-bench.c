@@ -6,6 +6,8 @@
  * Every figure is one run of --seconds on this machine: compare within a run only.
  */
 #include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,32 +46,66 @@ void bench_start_line(struct bench_job *j)
 		;
 }
 
-/* M objects per second per thread for one cell, or -1 */
-static double measure(const struct bench_pool_ops *ops, void *pool, const struct cell *c,
-		      double seconds)
+int bench_run_pinned(struct bench_job *jobs, unsigned threads, void *(*fn)(void *))
+{
+	pthread_t t[BENCH_MAX_THREADS];
+	unsigned i;
+	int rc = 0;
+
+	for (i = 0; i < threads; i++) {
+		pthread_attr_t a;
+		cpu_set_t cpus;
+
+		CPU_ZERO(&cpus);
+		CPU_SET(i, &cpus);
+		pthread_attr_init(&a);
+		pthread_attr_setaffinity_np(&a, sizeof(cpus), &cpus);
+		rc = pthread_create(&t[i], &a, fn, &jobs[i]);
+		pthread_attr_destroy(&a);
+		if (rc) /* the ones started wait at the start line for good: give up the run */
+			return -1;
+	}
+	for (i = 0; i < threads; i++) {
+		pthread_join(t[i], NULL);
+		rc |= jobs[i].failed ? -1 : 0;
+	}
+	return rc;
+}
+
+double bench_rate(const struct bench_pool_ops *ops, const struct bench_job *proto, unsigned threads)
 {
 	struct bench_job jobs[BENCH_MAX_THREADS];
 	_Atomic int ready = 0;
 	double sum = 0;
 	unsigned i;
 
-	for (i = 0; i < c->threads; i++)
-		jobs[i] = (struct bench_job){.pool = pool,
-					     .keep = c->keep,
-					     .n_get = c->n_get,
-					     .n_put = c->n_put,
-					     .constant = c->constant,
-					     .ns = (uint64_t)(seconds * 1e9),
-					     .ready = &ready,
-					     .threads = c->threads};
-	if (ops->run(jobs, c->threads) < 0) {
-		fprintf(stderr, "mempool-bench: %s: a get failed (cache %d, keep %u)\n", ops->name,
-			c->cached, c->keep);
+	for (i = 0; i < threads; i++) {
+		jobs[i] = *proto;
+		jobs[i].ready = &ready;
+		jobs[i].threads = threads;
+	}
+	if (ops->run(jobs, threads) < 0) {
+		fprintf(stderr, "mempool-bench: %s: a get failed (keep %u)\n", ops->name,
+			proto->keep);
 		return -1;
 	}
-	for (i = 0; i < c->threads; i++)
+	for (i = 0; i < threads; i++)
 		sum += (double)jobs[i].objs * 1e3 / (double)jobs[i].elapsed;
-	return sum / c->threads;
+	return sum / threads;
+}
+
+/* M objects per second per thread for one cell, or -1 */
+static double measure(const struct bench_pool_ops *ops, void *pool, const struct cell *c,
+		      double seconds)
+{
+	struct bench_job proto = {.pool = pool,
+				  .keep = c->keep,
+				  .n_get = c->n_get,
+				  .n_put = c->n_put,
+				  .constant = c->constant,
+				  .ns = (uint64_t)(seconds * 1e9)};
+
+	return bench_rate(ops, &proto, c->threads);
 }
 
 static int same_but_threads(const struct cell *a, const struct cell *b)
@@ -217,7 +253,9 @@ static void print_json(const struct cell *cells, unsigned n, double seconds, uns
 	}
 	printf("], \"goals\": [");
 	print_summary(cells, n, dpdk, 1);
-	printf("]}\n");
+	printf("], ");
+	bench_unregistered_print(dpdk, 1);
+	printf("}\n");
 }
 
 static unsigned make_cells(struct cell *cells, int quick)
@@ -339,11 +377,14 @@ int main(int argc, char **argv)
 					 seconds / repeat) < 0)
 					return 1;
 	}
+	if (bench_unregistered_run(hp_pools[1], dpdk_pools[1], dpdk, seconds, repeat) < 0)
+		return 1;
 	if (json) {
 		print_json(cells, n, seconds, repeat, dpdk);
 	} else {
 		print_table(cells, n, dpdk);
 		print_summary(cells, n, dpdk, 0);
+		bench_unregistered_print(dpdk, 0);
 	}
 	return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * mempool-bench's DPDK side: rte_eal_init for the comparison, two rte_mempools of the same size
- * (cache BENCH_CACHE, and none), and the same loop on lcores 0 and 1 (main + one worker).
+ * (cache BENCH_CACHE, and none), and the same loop on lcores 0 and 1 (main + one worker), or on
+ * threads pinned to CPUs 0 and 1 that are not EAL threads (no lcore id, so no cache).
  */
 #include <stdio.h>
 
@@ -42,11 +43,19 @@ static int job_main(void *arg)
 	return 0;
 }
 
+static void *job_thread(void *arg)
+{
+	bench_loop(arg);
+	return NULL;
+}
+
 static int dpdk_run(struct bench_job *jobs, unsigned threads)
 {
 	unsigned i;
 	int rc = 0;
 
+	if (jobs[0].unregistered)
+		return bench_run_pinned(jobs, threads, job_thread); /* not EAL threads: no cache */
 	for (i = 1; i < threads; i++)
 		if (rte_eal_remote_launch(job_main, &jobs[i], rte_get_next_lcore(i - 1, 1, 0)) < 0)
 			return -1;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * mempool-bench's hugepool side: two pools (per-lcore cache of BENCH_CACHE, and none), and
- * threads pinned one per CPU, each with its own lcore id (hp_thread_register).
+ * threads pinned one per CPU, each with its own lcore id (hp_thread_register), or without one
+ * (then they use the per-CPU caches).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -14,7 +15,10 @@
 #define POOL_T struct hp_mempool
 #define POOL_GET(mp, objs, n) hp_mempool_get_bulk(mp, objs, n)
 #define POOL_PUT(mp, objs, n) hp_mempool_put_bulk(mp, objs, n)
-#define POOL_FLUSH(mp) hp_mempool_cache_flush(hp_mempool_default_cache(mp))
+/* empty the caller's cache: its lcore's, or (without an lcore id) the per-CPU ones */
+#define POOL_FLUSH(mp)                                                                             \
+	(hp_lcore_id() == HP_LCORE_ANY ? (void)hp_mempool_percpu_flush(mp)                         \
+				       : hp_mempool_cache_flush(hp_mempool_default_cache(mp)))
 #include "loop.h"
 
 int bench_hugepool_init(int no_huge)
@@ -43,39 +47,20 @@ static void *worker(void *arg)
 {
 	struct bench_job *j = arg;
 
-	if (hp_thread_register() < 0) {
+	if (!j->unregistered && hp_thread_register() < 0) {
 		j->failed = 1;
 		bench_start_line(j); /* do not leave the others waiting */
 		return NULL;
 	}
 	bench_loop(j);
-	hp_thread_unregister();
+	if (!j->unregistered)
+		hp_thread_unregister();
 	return NULL;
 }
 
 static int hp_run(struct bench_job *jobs, unsigned threads)
 {
-	pthread_t t[BENCH_MAX_THREADS];
-	unsigned i;
-	int rc = 0;
-
-	for (i = 0; i < threads; i++) {
-		pthread_attr_t a;
-		cpu_set_t cpus;
-
-		CPU_ZERO(&cpus);
-		CPU_SET(i, &cpus);
-		pthread_attr_init(&a);
-		pthread_attr_setaffinity_np(&a, sizeof(cpus), &cpus);
-		if (pthread_create(&t[i], &a, worker, &jobs[i]))
-			return -1;
-		pthread_attr_destroy(&a);
-	}
-	for (i = 0; i < threads; i++) {
-		pthread_join(t[i], NULL);
-		rc |= jobs[i].failed ? -1 : 0;
-	}
-	return rc;
+	return bench_run_pinned(jobs, threads, worker);
 }
 
 const struct bench_pool_ops bench_hugepool_ops = {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Mempool life cycle: create (check arguments, one memzone for the pool struct and its lcore
- * caches, memzones for the objects, carve, fill the backend), lookup, free, and the registry
- * of named pools (mempool_lock). Objects are carved so that none straddles an IOVA break
- * unless HP_MEMPOOL_F_NO_IOVA_CONTIG; the 8 bytes before each object hold its IOVA.
+ * Mempool life cycle: create (check arguments, one memzone for the pool struct, its lcore
+ * caches and its per-CPU caches, memzones for the objects, carve, fill the backend), lookup,
+ * free, and the registry of named pools (mempool_lock). Objects are carved so that none
+ * straddles an IOVA break unless HP_MEMPOOL_F_NO_IOVA_CONTIG; the 8 bytes before each object
+ * hold its IOVA.
  */
 #include <stdio.h>
 #include <string.h>
@@ -208,8 +209,9 @@ static struct hp_mempool *setup(const char *name, unsigned n, unsigned elt_size,
 	int rc;
 
 	snprintf(zname, sizeof(zname), "mp.%s", name);
-	mz = hp_memzone_reserve(zname, head + (HP_MAX_LCORES + 1) * stride, node, 0,
-				HP_CACHE_LINE_SIZE);
+	mz = hp_memzone_reserve(
+	    zname, head + (HP_MAX_LCORES + 1) * stride + mempool_percpu_bytes(cache_size), node, 0,
+	    HP_CACHE_LINE_SIZE);
 	if (!mz) {
 		fail_from(name, "no memory for the pool and its caches");
 		return NULL;
@@ -234,6 +236,7 @@ static struct hp_mempool *setup(const char *name, unsigned n, unsigned elt_size,
 #endif
 	mp->obj_align = (flags & HP_MEMPOOL_F_NO_CACHE_ALIGN) ? 8 : HP_CACHE_LINE_SIZE;
 	init_caches(mp);
+	mempool_percpu_setup(mp, (char *)mz->va + head + (HP_MAX_LCORES + 1) * stride);
 
 	rc = ops->alloc(mp);
 	if (rc < 0) {
@@ -327,6 +330,7 @@ HP_API void hp_mempool_free(struct hp_mempool *mp)
 	pthread_mutex_lock(&mempool_lock);
 	unlink_locked(mp);
 	mempool_detach_user_caches(mp);
+	mempool_percpu_drain(mp); /* the backend gets every object back before it goes */
 	release(mp, true);
 	pthread_mutex_unlock(&mempool_lock);
 }
@@ -348,6 +352,7 @@ static void mempool_cleanup(void)
 static int mempool_init(const struct hp_init_opts *opts)
 {
 	(void)opts;
+	mempool_percpu_detect();
 	return 0;
 }
 

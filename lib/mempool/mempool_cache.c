@@ -22,11 +22,10 @@ static inline struct hp_mempool_cache *slot0(struct hp_mempool *mp)
 	return (struct hp_mempool_cache *)mp->cache_base;
 }
 
-static inline int direct_get(struct hp_mempool *mp, void **objs, unsigned n,
-			     struct hp_mempool_cache *s)
+int mempool_direct_get(struct hp_mempool *mp, void **objs, unsigned n, struct hp_mempool_cache *s)
 {
 #ifdef HP_MEMPOOL_STATS
-	int rc = mp->ops->dequeue(mp, objs, n);
+	int rc = mempool_percpu_dequeue(mp, objs, n);
 
 	__HP_MEMPOOL_STAT(s, backend, 1);
 	if (rc < 0) {
@@ -39,7 +38,7 @@ static inline int direct_get(struct hp_mempool *mp, void **objs, unsigned n,
 	return 0;
 #else
 	(void)s;
-	return mp->ops->dequeue(mp, objs, n); /* 0 or -ENOENT, as every backend must */
+	return mempool_percpu_dequeue(mp, objs, n); /* per-CPU caches count: all or nothing */
 #endif
 }
 
@@ -192,7 +191,7 @@ HP_API int __hp_mempool_get_slow(struct hp_mempool *mp, void **objs, unsigned n,
 		return refill_get(mp, objs, n, c);
 	if (c && c->len)
 		return drain_get(mp, objs, n, c);
-	return direct_get(mp, objs, n, c ? c : slot0(mp));
+	return mempool_direct_get(mp, objs, n, c ? c : slot0(mp));
 }
 
 HP_API void __hp_mempool_put_slow(struct hp_mempool *mp, void *const *objs, unsigned n,

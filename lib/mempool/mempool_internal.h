@@ -62,4 +62,35 @@ void mempool_backend_put(struct hp_mempool *mp, void *const *objs, unsigned n);
 /* Detach every user cache from mp (pool going away); caller holds mempool_lock. */
 void mempool_detach_user_caches(struct hp_mempool *mp);
 
+/*
+ * A per-CPU cache (mempool_percpu.c). Its layout is known to the restartable sequences in
+ * arch/x86_64/hp_mempool_rseq.h: len at 0, limit at 8, objs at 64. len and objs change only in a
+ * sequence on that CPU, or in a drain while limit is 0 (which makes every sequence miss).
+ */
+struct mempool_percpu {
+	uint64_t len;	/* objects in objs[0, len) */
+	uint64_t limit; /* most objects it may hold (1.5 x the cache size); 0 while drained */
+	uint64_t pad[6];
+	void *objs[];
+};
+
+/* Decide once whether per-CPU caches are on (hp_init and hp_mempool_percpu_enabled). */
+void mempool_percpu_detect(void);
+/* Bytes of per-CPU caches a pool with this cache size needs (0 when off or no cache). */
+size_t mempool_percpu_bytes(unsigned cache_size);
+/* Set up mp's per-CPU caches in mem (mempool_percpu_bytes() of it) and point slot 0 at them. */
+void mempool_percpu_setup(struct hp_mempool *mp, void *mem);
+/* Objects in mp's per-CPU caches now (relaxed reads, no fence). */
+unsigned mempool_percpu_count(const struct hp_mempool *mp);
+/* Move every per-CPU cache's objects to the backend; returns how many. */
+unsigned mempool_percpu_drain(struct hp_mempool *mp);
+/* Get n straight from the backend (per-CPU caches drained if it is short), counted in s. */
+int mempool_direct_get(struct hp_mempool *mp, void **objs, unsigned n, struct hp_mempool_cache *s);
+/* Dequeue n from the backend; if it is short, drain the per-CPU caches and try once more. */
+int mempool_percpu_dequeue(struct hp_mempool *mp, void **objs, unsigned n);
+/* Audit the per-CPU caches (held: objects they hold, added); 0 or -EFAULT through hp_fail. */
+int mempool_percpu_audit(struct hp_mempool *mp, uint64_t *held);
+/* The dump's per-CPU lines. */
+void mempool_percpu_dump(FILE *f, const struct hp_mempool *mp);
+
 #endif

@@ -89,7 +89,7 @@ static const struct hp_mempool_cache *lcore_slot(const struct hp_mempool *mp, un
 HP_API unsigned hp_mempool_avail_count(const struct hp_mempool *mp)
 {
 	const struct hp_mempool_cache *c;
-	uint64_t n = mp->ops->count(mp);
+	uint64_t n = mp->ops->count(mp) + mempool_percpu_count(mp);
 	unsigned i;
 
 	for (i = 1; i <= HP_MAX_LCORES; i++)
@@ -148,9 +148,11 @@ HP_API int hp_mempool_audit(struct hp_mempool *mp)
 				       (unsigned long)c->flushthresh);
 		held += c->len;
 	}
+	if (mempool_percpu_audit(mp, &held) < 0)
+		return -EFAULT;
 	if (held > mp->size)
 		return hp_fail(-EFAULT,
-			       "mempool '%s': backend and lcore caches hold %lu objects, the "
+			       "mempool '%s': backend and caches hold %lu objects, the "
 			       "pool has %u: an object was put twice",
 			       mp->name, (unsigned long)held, mp->size);
 #ifdef HP_MEMPOOL_DEBUG
@@ -207,11 +209,12 @@ HP_API void hp_mempool_dump(FILE *f, const struct hp_mempool *mp)
 		if (lcore_slot(mp, i)->len)
 			fprintf(f, "  lcore %u cache: %lu objects\n", i - 1,
 				(unsigned long)lcore_slot(mp, i)->len);
+	mempool_percpu_dump(f, mp);
 #ifdef HP_MEMPOOL_STATS
 	for (i = 0; i <= HP_MAX_LCORES; i++) {
 		char who[24];
 
-		snprintf(who, sizeof(who), i ? "lcore %u" : "no lcore", i - 1);
+		snprintf(who, sizeof(who), i ? "lcore %u" : "no lcore", i - 1); /* per-CPU too */
 		dump_stats(f, who, &lcore_slot(mp, i)->stats);
 	}
 #endif

@@ -247,28 +247,39 @@ static void test_user_owned_cache_serves_a_thread_without_an_lcore_id(void **sta
 static void *no_lcore_thread(void *p)
 {
 	struct hp_mempool *mp = p;
+	unsigned refill = hp_mempool_percpu_enabled(NULL) ? mp->cache_size / 2 : 0;
 	void *objs[7];
 	uintptr_t bad = 0;
 
 	if (hp_mempool_get_bulk(mp, objs, 7) != 0)
 		return (void *)1;
-	bad |= mp->ops->count(mp) != mp->size - 7; /* straight from the backend, no refill */
+	/* per-CPU caches on: 7 and half a cache from the backend in one call; off: just the 7 */
+	bad |= mp->ops->count(mp) != mp->size - 7 - refill;
+	bad |= hp_mempool_avail_count(mp) != mp->size - 7;
 	hp_mempool_put_bulk(mp, objs, 7);
+	bad |= mp->ops->count(mp) != mp->size - (refill ? refill + 7 : 0);
+	bad |= hp_mempool_avail_count(mp) != mp->size;
+	/* what the CPU caches hold goes back when asked, from any thread */
+	bad |= hp_mempool_percpu_flush(mp) != (int)(refill ? refill + 7 : 0);
 	bad |= mp->ops->count(mp) != mp->size;
 	return (void *)bad;
 }
 
-static void test_thread_without_an_lcore_id_uses_the_backend_directly(void **state)
+static void test_thread_without_an_lcore_id_uses_its_cpus_cache_or_the_backend(void **state)
 {
 	struct hp_mempool *mp = hp_mempool_create("t.nolcore", 300, 8, 100, 0, 0);
+	const char *why;
 	pthread_t t;
 	void *ret;
 
 	(void)state;
+	hp_mempool_percpu_enabled(&why);
+	hp_test_note("per-CPU caches %s", why);
 	assert_non_null(mp);
 	assert_int_equal(pthread_create(&t, NULL, no_lcore_thread, mp), 0);
 	pthread_join(t, &ret);
 	assert_null(ret);
+	assert_int_equal(hp_mempool_audit(mp), 0);
 	hp_mempool_free(mp);
 }
 
@@ -725,7 +736,7 @@ int main(void)
 	    cmocka_unit_test(
 		test_cache_moves_objects_in_bulk_when_a_core_only_frees_or_only_allocates),
 	    cmocka_unit_test(test_user_owned_cache_serves_a_thread_without_an_lcore_id),
-	    cmocka_unit_test(test_thread_without_an_lcore_id_uses_the_backend_directly),
+	    cmocka_unit_test(test_thread_without_an_lcore_id_uses_its_cpus_cache_or_the_backend),
 	    cmocka_unit_test(test_sp_sc_pool_serves_one_producer_and_one_consumer_thread),
 	    cmocka_unit_test(test_same_name_twice_fails_and_keeps_the_first),
 	    cmocka_unit_test(test_obj_iter_visits_every_object_once),
