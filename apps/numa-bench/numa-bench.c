@@ -197,8 +197,9 @@ static int check_node(const char *buf, size_t len, size_t page, int node)
 	for (off = 0; off < len; off += page) {
 		got = hp_mem_node_of(buf + off);
 		if (got != node) {
-			fprintf(stderr, "numa-bench: the page at offset %zu is on node %d, not %d\n",
-				off, got, node);
+			fprintf(stderr,
+				"numa-bench: the page at offset %zu is on node %d, not %d\n", off,
+				got, node);
 			return -1;
 		}
 	}
@@ -312,7 +313,7 @@ static void print_matrix(const struct matrix *mx, const char *title, int which)
 		for (m = 0; m < mx->n_mem; m++) {
 			const struct result *r = &mx->r[c][m];
 
-			printf(" %9.2f", which == 0 ? r->latency_ns
+			printf(" %9.2f", which == 0   ? r->latency_ns
 					 : which == 1 ? r->read_gbps
 						      : r->write_gbps);
 		}
@@ -329,8 +330,8 @@ static void print_result_json(const char *key, const struct result *r, const cha
 static void report(const struct opts *o, const struct matrix *mx, const char *hv, bool emulated,
 		   int cmp_node, const struct result *huge, const struct result *small)
 {
-	const char *note = emulated ? "qemu TCG: these numbers are emulation, not the hardware's"
-				    : "";
+	const char *note =
+	    emulated ? "qemu TCG: these numbers are emulation, not the hardware's" : "";
 	int c, m;
 
 	if (o->json) {
@@ -378,9 +379,11 @@ static void report(const struct opts *o, const struct matrix *mx, const char *hv
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
-		{"size", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-		{"compare-4k", no_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"size", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"compare-4k", no_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	unsigned long mib;
 	char *end;
@@ -395,8 +398,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			mib = strtoul(optarg, &end, 10);
 			if (errno || *end || end == optarg || optarg[0] == '-' || mib < 2 ||
 			    mib > (1ul << 20)) {
-				fprintf(stderr, "numa-bench: --size %s: give MiB, 2 or more (e.g. "
-						"--size 256)\n",
+				fprintf(stderr,
+					"numa-bench: --size %s: give MiB, 2 or more (e.g. "
+					"--size 256)\n",
 					optarg);
 				return 2;
 			}
@@ -413,9 +417,10 @@ static int parse(int argc, char **argv, struct opts *o)
 			       "[--compare-4k]\n");
 			exit(0);
 		default:
-			fprintf(stderr, "numa-bench: unknown option or missing value: %s\nusage: "
-					"numa-bench [HUGEPOOL-OPTIONS --] [--size MiB] [--json] "
-					"[--compare-4k]\n",
+			fprintf(stderr,
+				"numa-bench: unknown option or missing value: %s\nusage: "
+				"numa-bench [HUGEPOOL-OPTIONS --] [--size MiB] [--json] "
+				"[--compare-4k]\n",
 				argv[optind - 1]);
 			return 2;
 		}

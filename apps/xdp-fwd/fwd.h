@@ -30,8 +30,8 @@
 struct fwd_counters {
 	uint64_t rx_pkts, rx_bytes; /* frames taken from the socket's rx ring */
 	uint64_t tx_pkts, tx_bytes; /* frames the kernel reported sent (completion ring) */
-	uint64_t ring_full;         /* frames dropped: an hp_ring toward a worker or port was full */
-	uint64_t pool_empty;        /* fill-ring refills that found the pool empty */
+	uint64_t ring_full;  /* frames dropped: an hp_ring toward a worker or port was full */
+	uint64_t pool_empty; /* fill-ring refills that found the pool empty */
 };
 
 struct fwd;
@@ -46,7 +46,7 @@ struct fwd_port {
 	struct xsk_ring_prod tx, fill;
 	struct hp_ring *to_worker; /* received here: this port thread -> its worker */
 	struct hp_ring *to_wire;   /* to send here: the peer's worker -> this port thread */
-	unsigned in_flight;        /* frames in the tx and completion rings (port thread only) */
+	unsigned in_flight;	   /* frames in the tx and completion rings (port thread only) */
 	bool zerocopy;
 	pthread_t thread;
 	struct fwd_counters c;
@@ -66,7 +66,7 @@ struct fwd {
 		pthread_t thread;
 	} workers[FWD_MAX_PORTS];
 	unsigned started_ports, started_workers;
-	int stop; /* set by the main thread, read by the others (atomic) */
+	int stop;   /* set by the main thread, read by the others (atomic) */
 	int failed; /* a thread failed to start (atomic) */
 	int ready;  /* threads past their start, failed or not (atomic) */
 };

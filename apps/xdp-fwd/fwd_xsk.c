@@ -39,11 +39,11 @@ static void note_chunk(struct hp_mempool *mp, void *arg, void *va, size_t len, u
 static int setup_umem(struct fwd *f, int node)
 {
 	struct xsk_umem_config cfg = {
-		.fill_size = FWD_XSK_RING,
-		.comp_size = FWD_XSK_RING,
-		.frame_size = FWD_FRAME_SIZE,
-		.frame_headroom = 0,
-		.flags = XDP_UMEM_UNALIGNED_CHUNK_FLAG,
+	    .fill_size = FWD_XSK_RING,
+	    .comp_size = FWD_XSK_RING,
+	    .frame_size = FWD_FRAME_SIZE,
+	    .frame_headroom = 0,
+	    .flags = XDP_UMEM_UNALIGNED_CHUNK_FLAG,
 	};
 	unsigned n = f->n_ports * FWD_FRAMES_PER_PORT;
 	struct chunk c = {0};
@@ -57,8 +57,9 @@ static int setup_umem(struct fwd *f, int node)
 	}
 	chunks = hp_mempool_mem_iter(f->pool, note_chunk, &c);
 	if (chunks != 1) {
-		fprintf(stderr, "xdp-fwd: the pool's frames lie in %d memory chunks; an AF_XDP UMEM "
-				"is one range: give the runtime more free hugepages on node %d\n",
+		fprintf(stderr,
+			"xdp-fwd: the pool's frames lie in %d memory chunks; an AF_XDP UMEM "
+			"is one range: give the runtime more free hugepages on node %d\n",
 			chunks, node);
 		return -1;
 	}
@@ -72,8 +73,9 @@ static int setup_umem(struct fwd *f, int node)
 	rc = xsk_umem__create(&f->umem, f->umem_area, f->umem_len, &f->ports[0].fill,
 			      &f->ports[0].comp, &cfg);
 	if (rc) {
-		fprintf(stderr, "xdp-fwd: registering %zu MiB of hugepool memory as the AF_XDP UMEM "
-				"failed: %s\n",
+		fprintf(stderr,
+			"xdp-fwd: registering %zu MiB of hugepool memory as the AF_XDP UMEM "
+			"failed: %s\n",
 			f->umem_len >> 20, strerror(-rc));
 		f->umem = NULL;
 		return -1;
@@ -84,11 +86,11 @@ static int setup_umem(struct fwd *f, int node)
 static int setup_socket(struct fwd *f, struct fwd_port *p)
 {
 	struct xsk_socket_config cfg = {
-		.rx_size = FWD_XSK_RING,
-		.tx_size = FWD_XSK_RING,
-		/* neither XDP_COPY nor XDP_ZEROCOPY: the kernel takes zero-copy where the driver
-		 * has it, copy elsewhere; fwd_mode() reads back which */
-		.bind_flags = XDP_USE_NEED_WAKEUP,
+	    .rx_size = FWD_XSK_RING,
+	    .tx_size = FWD_XSK_RING,
+	    /* neither XDP_COPY nor XDP_ZEROCOPY: the kernel takes zero-copy where the driver
+	     * has it, copy elsewhere; fwd_mode() reads back which */
+	    .bind_flags = XDP_USE_NEED_WAKEUP,
 	};
 	struct xdp_options opts;
 	socklen_t len = sizeof(opts);
@@ -163,11 +165,11 @@ int fwd_setup(struct fwd *f, int node)
 		struct fwd_port *p = &f->ports[i];
 
 		snprintf(name, sizeof(name), "xf.in.%u", i);
-		p->to_worker = hp_ring_create(name, FWD_HP_RING, node,
-					      HP_RING_SP_ENQ | HP_RING_SC_DEQ);
+		p->to_worker =
+		    hp_ring_create(name, FWD_HP_RING, node, HP_RING_SP_ENQ | HP_RING_SC_DEQ);
 		snprintf(name, sizeof(name), "xf.out.%u", i);
-		p->to_wire = hp_ring_create(name, FWD_HP_RING, node,
-					    HP_RING_SP_ENQ | HP_RING_SC_DEQ);
+		p->to_wire =
+		    hp_ring_create(name, FWD_HP_RING, node, HP_RING_SP_ENQ | HP_RING_SC_DEQ);
 		if (!p->to_worker || !p->to_wire) {
 			fprintf(stderr, "xdp-fwd: ring: %s\n", hp_last_error());
 			return -1;
@@ -192,12 +194,14 @@ static bool stopping(struct fwd *f)
 	return __atomic_load_n(&f->stop, __ATOMIC_RELAXED);
 }
 
-/* After many empty rounds, sleep a little: a quiet forwarder leaves the CPUs to others. */
-static void idle(unsigned *empty)
+/* After many rounds without work, sleep a little: a quiet forwarder leaves the CPUs to others. */
+static void idle(unsigned work, unsigned *empty)
 {
 	struct timespec ts = {0, 20000};
 
-	if (++*empty > 1024)
+	if (work)
+		*empty = 0;
+	else if (++*empty > 1024)
 		nanosleep(&ts, NULL);
 }
 
@@ -259,7 +263,8 @@ static unsigned receive(struct fwd *f, struct fwd_port *p)
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&p->rx, idx + i);
 		struct hp_pktbuf *m = fwd_pkt_of(f, d->addr);
 
-		m->data_off = (uint16_t)(xsk_umem__add_offset_to_addr(d->addr) - fwd_frame_of(f, m));
+		m->data_off =
+		    (uint16_t)(xsk_umem__add_offset_to_addr(d->addr) - fwd_frame_of(f, m));
 		m->data_len = (uint16_t)d->len;
 		m->pkt_len = d->len;
 		m->port = (uint16_t)p->index;
@@ -307,29 +312,34 @@ static unsigned transmit(struct fwd *f, struct fwd_port *p)
 	return n;
 }
 
+/* Every thread gets an lcore id (its cache of the pool) and then counts itself ready. */
+static bool thread_begin(struct fwd *f)
+{
+	bool ok = hp_thread_register() == 0;
+
+	if (!ok) {
+		fprintf(stderr, "xdp-fwd: a forwarding thread: %s\n", hp_last_error());
+		__atomic_store_n(&f->failed, 1, __ATOMIC_RELAXED);
+	}
+	__atomic_fetch_add(&f->ready, 1, __ATOMIC_RELEASE);
+	return ok;
+}
+
 static void *port_main(void *arg)
 {
 	struct fwd_port *p = arg;
 	struct fwd *f = p->f;
 	unsigned empty = 0;
 
-	if (hp_thread_register() < 0) {
-		fprintf(stderr, "xdp-fwd: port %s: %s\n", p->name, hp_last_error());
-		__atomic_store_n(&f->failed, 1, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&f->ready, 1, __ATOMIC_RELEASE);
+	if (!thread_begin(f))
 		return NULL;
-	}
-	__atomic_fetch_add(&f->ready, 1, __ATOMIC_RELEASE);
 	while (!stopping(f)) {
 		unsigned work = reap(f, p);
 
 		work += refill(f, p);
 		work += receive(f, p);
 		work += transmit(f, p);
-		if (work)
-			empty = 0;
-		else
-			idle(&empty);
+		idle(work, &empty);
 	}
 	hp_thread_unregister();
 	return NULL;
@@ -344,13 +354,8 @@ static void *worker_main(void *arg)
 	void *bufs[FWD_BURST];
 	unsigned empty = 0, i, n, k;
 
-	if (hp_thread_register() < 0) {
-		fprintf(stderr, "xdp-fwd: worker %u: %s\n", w->id, hp_last_error());
-		__atomic_store_n(&f->failed, 1, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&f->ready, 1, __ATOMIC_RELEASE);
+	if (!thread_begin(f))
 		return NULL;
-	}
-	__atomic_fetch_add(&f->ready, 1, __ATOMIC_RELEASE);
 	while (!stopping(f)) {
 		unsigned work = 0;
 
@@ -368,10 +373,7 @@ static void *worker_main(void *arg)
 			}
 			work += n;
 		}
-		if (work)
-			empty = 0;
-		else
-			idle(&empty);
+		idle(work, &empty);
 	}
 	hp_thread_unregister();
 	return NULL;
@@ -408,7 +410,8 @@ int fwd_start(struct fwd *f)
 		fprintf(stderr, "xdp-fwd: cannot start a thread: %s\n", strerror(rc));
 	/* bounded: a thread that cannot register says so and counts itself ready */
 	for (i = 0; i < 5000 && (unsigned)__atomic_load_n(&f->ready, __ATOMIC_ACQUIRE) <
-					 f->started_ports + f->started_workers; i++)
+				    f->started_ports + f->started_workers;
+	     i++)
 		nanosleep(&(struct timespec){0, 1000000}, NULL);
 	if (rc || __atomic_load_n(&f->failed, __ATOMIC_RELAXED)) {
 		stop_threads(f);

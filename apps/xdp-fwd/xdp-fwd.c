@@ -71,8 +71,9 @@ static int add_port(struct fwd *f, const char *name)
 		return bad("'%s' is not an interface name (1 to 15 characters)", name);
 	for (i = 0; i < f->n_ports; i++)
 		if (!strcmp(f->ports[i].name, name))
-			return bad("port %s is given twice; each port must be a different interface",
-				   name);
+			return bad(
+			    "port %s is given twice; each port must be a different interface",
+			    name);
 	if (f->n_ports == FWD_MAX_PORTS)
 		return bad("more than %s ports", "16");
 	f->ports[f->n_ports].ifindex = if_nametoindex(name);
@@ -86,9 +87,9 @@ static int add_port(struct fwd *f, const char *name)
 static int parse(int argc, char **argv, struct fwd *f, struct opts *o)
 {
 	static const struct option longopts[] = {
-		{"port", required_argument, NULL, 'p'},  {"workers", required_argument, NULL, 'w'},
-		{"stats", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+	    {"port", required_argument, NULL, 'p'},  {"workers", required_argument, NULL, 'w'},
+	    {"stats", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
 	};
 	unsigned i;
 	int c, rc;
@@ -154,8 +155,9 @@ static int check_af_xdp(void)
 		return 0;
 	}
 	if (errno == EAFNOSUPPORT || errno == EPROTONOSUPPORT)
-		fprintf(stderr, "xdp-fwd: this kernel has no AF_XDP sockets (it was built without "
-				"CONFIG_XDP_SOCKETS); use a kernel with AF_XDP (Debian's has it)\n");
+		fprintf(stderr,
+			"xdp-fwd: this kernel has no AF_XDP sockets (it was built without "
+			"CONFIG_XDP_SOCKETS); use a kernel with AF_XDP (Debian's has it)\n");
 	else if (errno == EPERM || errno == EACCES)
 		fprintf(stderr, "xdp-fwd: opening an AF_XDP socket needs root (CAP_NET_RAW, "
 				"CAP_NET_ADMIN and CAP_BPF): run it with sudo\n");
@@ -209,16 +211,16 @@ static void print_stats(const struct fwd *f, const struct opts *o, double t, boo
 			final ? "true" : "false", fwd_mode(f));
 		for (i = 0; i < f->n_ports; i++) {
 			read_row(&f->ports[i], &r);
-			fprintf(out,
-				"%s{\"port\": \"%s\", \"rx_packets\": %lu, \"rx_bytes\": %lu, "
-				"\"tx_packets\": %lu, \"tx_bytes\": %lu, \"dropped\": %lu, "
-				"\"ring_full\": %lu, \"pool_empty\": %lu, \"kernel_rx_dropped\": %lu, "
-				"\"kernel_rx_ring_full\": %lu, \"kernel_fill_ring_empty\": %lu, "
-				"\"kernel_tx_invalid\": %lu}",
-				i ? ", " : "", f->ports[i].name, r.rx_pkts, r.rx_bytes, r.tx_pkts,
-				r.tx_bytes, r.k_dropped + r.k_rx_full + r.ring_full, r.ring_full,
-				r.pool_empty, r.k_dropped, r.k_rx_full, r.k_fill_empty,
-				r.k_tx_invalid);
+			fprintf(
+			    out,
+			    "%s{\"port\": \"%s\", \"rx_packets\": %lu, \"rx_bytes\": %lu, "
+			    "\"tx_packets\": %lu, \"tx_bytes\": %lu, \"dropped\": %lu, "
+			    "\"ring_full\": %lu, \"pool_empty\": %lu, \"kernel_rx_dropped\": %lu, "
+			    "\"kernel_rx_ring_full\": %lu, \"kernel_fill_ring_empty\": %lu, "
+			    "\"kernel_tx_invalid\": %lu}",
+			    i ? ", " : "", f->ports[i].name, r.rx_pkts, r.rx_bytes, r.tx_pkts,
+			    r.tx_bytes, r.k_dropped + r.k_rx_full + r.ring_full, r.ring_full,
+			    r.pool_empty, r.k_dropped, r.k_rx_full, r.k_fill_empty, r.k_tx_invalid);
 		}
 		fprintf(out, "]}\n");
 		fflush(out);
@@ -304,7 +306,8 @@ int main(int argc, char **argv)
 			f.n_ports, f.n_workers, f.n_workers > 1 ? "s" : "", fwd_mode(&f),
 			f.umem_len >> 10, "xdp-fwd", FWD_FRAME_SIZE);
 		for (i = 0; i < (int)f.n_ports; i += 2)
-			fprintf(stderr, "xdp-fwd: %s <-> %s\n", f.ports[i].name, f.ports[i + 1].name);
+			fprintf(stderr, "xdp-fwd: %s <-> %s\n", f.ports[i].name,
+				f.ports[i + 1].name);
 		run(&f, &o, &sigs);
 	}
 	fwd_teardown(&f);
