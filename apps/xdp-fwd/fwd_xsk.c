@@ -245,6 +245,9 @@ static unsigned refill(struct fwd *f, struct fwd_port *p)
 	for (i = 0; i < FWD_BURST; i++)
 		*xsk_ring_prod__fill_addr(&p->fill, idx + i) = fwd_frame_of(f, bufs[i]);
 	xsk_ring_prod__submit(&p->fill, FWD_BURST);
+	/* a zero-copy driver that ran out of frames waits for a kick to look at the fill ring */
+	if (xsk_ring_prod__needs_wakeup(&p->fill))
+		recvfrom(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
 	return FWD_BURST;
 }
 
