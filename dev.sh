@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # hugepool's one entry point for people and CI (run as root on Debian 12):
-#   ./dev.sh demo    install what is missing, build, reserve hugepages, run hp-info and hp-demo
+#   ./dev.sh demo    install what is missing, build, reserve hugepages, run hp-info, xdp-fwd between
+#                    two namespaces, numa-bench and hp-demo
 #   ./dev.sh test    the same set-up, then every test lane; ends with "N passed, N failed, N skipped"
 #                    (the system lane changes the machine: it sets the 1 GiB hugepage pool and
 #                    sets it back)
@@ -16,7 +17,8 @@ build=${HP_BUILD:-build}
 packages=(gcc meson ninja-build pkg-config python3 libnuma-dev libhugetlbfs-dev libibverbs-dev
 	librdmacm-dev rdma-core ibverbs-providers ibverbs-utils rdmacm-utils libcmocka-dev clang
 	clang-format libclang-rt-14-dev
-	libdpdk-dev dpdk-dev qemu-system-x86 busybox-static cpio kmod iproute2 doxygen)
+	libdpdk-dev dpdk-dev qemu-system-x86 busybox-static cpio kmod iproute2 doxygen
+	libxdp-dev libbpf-dev iputils-ping ethtool)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -85,6 +87,10 @@ demo() {
 	hugepages
 	say "hp-info: what this machine has"
 	"$build/apps/hp-info/hp-info"
+	say "xdp-fwd: packets between two network namespaces, in hugepool buffers"
+	apps/xdp-fwd/demo.sh "$build/apps/xdp-fwd/xdp-fwd" test/apps/test_xdp_fwd.py
+	say "numa-bench: latency and bandwidth for every (CPU node, memory node) pair"
+	"$build/apps/numa-bench/numa-bench" --size 64 --compare-4k
 	say "hp-demo: reserve per node, walk the memory, give it back"
 	"$build/apps/hp-demo/hp-demo"
 }
@@ -111,6 +117,7 @@ run_tests() {
 	say "the system lane changes the machine: hp-info sets the 1 GiB hugepage pool, then sets it back"
 	run_suites system "$build" system
 	run_suites stress "$build" stress
+	run_suites net "$build" net
 	if [[ ${HP_SKIP_SANITIZERS:-0} != 1 ]]; then
 		say "building with AddressSanitizer + UndefinedBehaviorSanitizer"
 		setup_dir "$build-asan" -Db_sanitize=address,undefined -Db_lundef=false -Ddpdk_compare=disabled

@@ -244,6 +244,21 @@ HP_API int hp_mempool_obj_iter(struct hp_mempool *mp,
 			       void *arg);
 
 /**
+ * Call fn once for every memory chunk the pool's objects are carved from, in address order of
+ * the objects (DPDK: rte_mempool_mem_iter). Every object, with the header in front of it, lies
+ * inside one chunk. A program that registers a pool's memory with a device (an AF_XDP UMEM, an
+ * RDMA memory region) learns the ranges here.
+ * @param mp the pool
+ * @param fn callback: va and len of the chunk; idx counts from 0
+ * @param arg passed to fn
+ * @return the number of chunks (1 to HP_MEMPOOL_MAX_CHUNKS), or -EINVAL (mp or fn NULL)
+ */
+HP_API int hp_mempool_mem_iter(struct hp_mempool *mp,
+			       void (*fn)(struct hp_mempool *mp, void *arg, void *va, size_t len,
+					  unsigned idx),
+			       void *arg);
+
+/**
  * Check a pool's counts (and, in a debug build, every object's cookies and the number of
  * objects marked in use). Run it while no other thread uses the pool.
  * @param mp the pool

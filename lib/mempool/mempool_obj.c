@@ -81,6 +81,20 @@ HP_API int hp_mempool_obj_iter(struct hp_mempool *mp,
 	return (int)it.idx;
 }
 
+HP_API int hp_mempool_mem_iter(struct hp_mempool *mp,
+			       void (*fn)(struct hp_mempool *mp, void *arg, void *va, size_t len,
+					  unsigned idx),
+			       void *arg)
+{
+	unsigned i;
+
+	if (!mp || !fn)
+		return hp_fail(-EINVAL, "hp_mempool_mem_iter: pool and callback must not be NULL");
+	for (i = 0; i < mp->n_chunks; i++)
+		fn(mp, arg, mp->chunks[i].va, mp->chunks[i].len, i);
+	return (int)mp->n_chunks;
+}
+
 static const struct hp_mempool_cache *lcore_slot(const struct hp_mempool *mp, unsigned i)
 {
 	return (const struct hp_mempool_cache *)(mp->cache_base + i * mp->cache_stride);

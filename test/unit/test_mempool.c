@@ -402,6 +402,59 @@ static void test_obj_iter_visits_every_object_once(void **state)
 	hp_mempool_free(mp);
 }
 
+struct chunks {
+	char *va[HP_MEMPOOL_MAX_CHUNKS];
+	size_t len[HP_MEMPOOL_MAX_CHUNKS];
+	unsigned n, bad_idx, outside;
+};
+
+static void note_chunk(struct hp_mempool *mp, void *arg, void *va, size_t len, unsigned idx)
+{
+	struct chunks *c = arg;
+
+	(void)mp;
+	c->bad_idx += idx != c->n;
+	c->va[c->n] = va;
+	c->len[c->n++] = len;
+}
+
+/* each object of 2000 B and the IOVA word in front of it must lie inside one reported chunk */
+static void check_inside(struct hp_mempool *mp, void *arg, void *obj, unsigned idx)
+{
+	struct chunks *c = arg;
+	char *start = (char *)obj - 8, *end = (char *)obj + 2000;
+	unsigned i;
+
+	(void)mp;
+	(void)idx;
+	for (i = 0; i < c->n; i++)
+		if (start >= c->va[i] && end <= c->va[i] + c->len[i])
+			return;
+	c->outside++;
+}
+
+static void test_mem_iter_reports_chunks_that_hold_every_object(void **state)
+{
+	struct hp_mempool *mp = hp_mempool_create("t.memiter", 3000, 2000, 16, 0, 0);
+	struct chunks c = {0};
+	int n;
+
+	(void)state;
+	assert_non_null(mp);
+	n = hp_mempool_mem_iter(mp, note_chunk, &c);
+	assert_true(n >= 1 && n <= HP_MEMPOOL_MAX_CHUNKS);
+	assert_int_equal(c.n, (unsigned)n);
+	assert_int_equal(c.bad_idx, 0);
+	assert_int_equal(hp_mempool_obj_iter(mp, check_inside, &c), 3000);
+	assert_int_equal(c.outside, 0);
+	/* a chunk is runtime memory: the library knows its IOVA */
+	assert_true(hp_mem_virt2iova(c.va[0]) != HP_BAD_IOVA);
+	assert_int_equal(hp_mempool_mem_iter(NULL, note_chunk, &c), -EINVAL);
+	assert_int_equal(hp_mempool_mem_iter(mp, NULL, &c), -EINVAL);
+	assert_non_null(strstr(hp_last_error(), "NULL"));
+	hp_mempool_free(mp);
+}
+
 static void test_stack_backed_pool_is_lifo_and_conserves_objects(void **state)
 {
 	struct hp_mempool *mp = hp_mempool_create_ops("t.stack", 100, 24, 0, 0, 0, "stack");
@@ -740,6 +793,7 @@ int main(void)
 	    cmocka_unit_test(test_sp_sc_pool_serves_one_producer_and_one_consumer_thread),
 	    cmocka_unit_test(test_same_name_twice_fails_and_keeps_the_first),
 	    cmocka_unit_test(test_obj_iter_visits_every_object_once),
+	    cmocka_unit_test(test_mem_iter_reports_chunks_that_hold_every_object),
 	    cmocka_unit_test(test_stack_backed_pool_is_lifo_and_conserves_objects),
 	    cmocka_unit_test(test_bulk_get_takes_nothing_when_short),
 	    cmocka_unit_test(test_bulk_above_the_cache_size_counts_the_objects_in_the_cache),

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * xdp-fwd: an L2 forwarder on AF_XDP whose frames are hugepool packet buffers. One UMEM, the
+ * memory of one hp_pktbuf pool, is shared by every port's socket. Each port has a port thread
+ * (fill, rx, tx, completion rings of its socket) and each worker thread moves frames from the
+ * ring of the ports it serves to the ring of their peers. Every hp_ring has one producer and one
+ * consumer thread. Counters are added to with relaxed atomics and read by the main thread.
+ */
+#ifndef XDP_FWD_H
+#define XDP_FWD_H
+
+#include <net/if.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <xdp/xsk.h>
+
+#include <hugepool.h>
+
+#define FWD_MAX_PORTS 16
+#define FWD_BURST 32
+/* Kernel rings of each socket (fill, completion, rx, tx) and the hp_rings between threads. */
+#define FWD_XSK_RING 2048
+#define FWD_HP_RING 1024
+/* Frames of the pool per port: enough to fill every ring a frame of that port can wait in. */
+#define FWD_FRAMES_PER_PORT 8192
+/* A frame is the buffer of a pktbuf; the kernel puts received data XDP_PACKET_HEADROOM in. */
+#define FWD_FRAME_SIZE 2048
+
+struct fwd_counters {
+	uint64_t rx_pkts, rx_bytes; /* frames taken from the socket's rx ring */
+	uint64_t tx_pkts, tx_bytes; /* frames the kernel reported sent (completion ring) */
+	uint64_t ring_full;  /* frames dropped: an hp_ring toward a worker or port was full */
+	uint64_t pool_empty; /* fill-ring refills that found the pool empty */
+};
+
+struct fwd;
+
+struct fwd_port {
+	struct fwd *f;
+	char name[IF_NAMESIZE];
+	unsigned ifindex;
+	unsigned index, peer; /* this port and the one its frames go out of */
+	struct xsk_socket *xsk;
+	struct xsk_ring_cons rx, comp;
+	struct xsk_ring_prod tx, fill;
+	struct hp_ring *to_worker; /* received here: this port thread -> its worker */
+	struct hp_ring *to_wire;   /* to send here: the peer's worker -> this port thread */
+	unsigned in_flight;	   /* frames in the tx and completion rings (port thread only) */
+	bool zerocopy;
+	pthread_t thread;
+	struct fwd_counters c;
+};
+
+struct fwd {
+	struct fwd_port ports[FWD_MAX_PORTS];
+	unsigned n_ports, n_workers;
+	struct hp_mempool *pool;
+	char *umem_area; /* page-aligned start of the UMEM: the pool's memory chunk */
+	size_t umem_len;
+	size_t buf_off; /* bytes from a pktbuf to its buffer (the frame) */
+	struct xsk_umem *umem;
+	struct fwd_worker {
+		struct fwd *f;
+		unsigned id;
+		pthread_t thread;
+	} workers[FWD_MAX_PORTS];
+	unsigned started_ports, started_workers;
+	int stop;   /* set by the main thread, read by the others (atomic) */
+	int failed; /* a thread failed to start (atomic) */
+	int ready;  /* threads past their start, failed or not (atomic) */
+};
+
+/* UMEM offset of a pktbuf's frame, and back (O(1): both are fixed offsets in the UMEM). */
+static inline uint64_t fwd_frame_of(const struct fwd *f, const struct hp_pktbuf *m)
+{
+	return (uint64_t)((char *)m->buf_addr - f->umem_area);
+}
+
+static inline struct hp_pktbuf *fwd_pkt_of(const struct fwd *f, uint64_t addr)
+{
+	return (struct hp_pktbuf *)(f->umem_area + xsk_umem__extract_addr(addr) - f->buf_off);
+}
+
+static inline void fwd_count(uint64_t *ctr, uint64_t v)
+{
+	__atomic_fetch_add(ctr, v, __ATOMIC_RELAXED);
+}
+
+/* Pool, UMEM, sockets, rings; on failure prints why and releases what it made. 0 or -1. */
+int fwd_setup(struct fwd *f, int node);
+/* Start the port and worker threads. 0 or -1 (then every thread started is stopped). */
+int fwd_start(struct fwd *f);
+/* Stop and join the threads, then release sockets (and their XDP program), UMEM, rings, pool. */
+void fwd_teardown(struct fwd *f);
+/* Kernel counters of a port's socket (struct xdp_statistics); 0 or -errno. */
+int fwd_kernel_stats(const struct fwd_port *p, uint64_t *dropped, uint64_t *rx_full,
+		     uint64_t *fill_empty, uint64_t *tx_invalid);
+/* "copy" or "zero-copy" */
+const char *fwd_mode(const struct fwd *f);
+
+#endif

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * xdp-fwd: main, options, checks made before any hugepage is touched, signals and statistics.
+ * Ports pair up in the order given: 1st <-> 2nd, 3rd <-> 4th, ... Every frame received on a
+ * port goes out of its peer untouched. Runs until SIGINT or SIGTERM, prints totals, exits 0.
+ * Exit status: 0 after a signal, 1 when the machine cannot run it (rights, AF_XDP, memory),
+ * 2 for a bad command line (options, interfaces).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fwd.h"
+
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+
+struct opts {
+	unsigned stats_s;
+	bool json;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: xdp-fwd [HUGEPOOL-OPTIONS --] --port IF --port IF [--port IF --port IF "
+		   "...]\n"
+		   "               [--workers N] [--stats SECONDS] [--json]\n"
+		   "  --port IF     a network interface; ports pair up in order (1st<->2nd, "
+		   "3rd<->4th, ...)\n"
+		   "  --workers N   worker threads between the port threads (1 to the number of "
+		   "ports; default 1)\n"
+		   "  --stats S     statistics every S seconds (0: only the totals at exit; "
+		   "default 1)\n"
+		   "  --json        statistics and totals as JSON lines on stdout\n"
+		   "Runs until SIGINT or SIGTERM. See man xdp-fwd.\n");
+}
+
+static int bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "xdp-fwd: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	return 2;
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > max || s[0] == '-')
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int add_port(struct fwd *f, const char *name)
+{
+	unsigned i;
+
+	if (strlen(name) >= IF_NAMESIZE || !name[0])
+		return bad("'%s' is not an interface name (1 to 15 characters)", name);
+	for (i = 0; i < f->n_ports; i++)
+		if (!strcmp(f->ports[i].name, name))
+			return bad(
+			    "port %s is given twice; each port must be a different interface",
+			    name);
+	if (f->n_ports == FWD_MAX_PORTS)
+		return bad("more than %s ports", "16");
+	f->ports[f->n_ports].ifindex = if_nametoindex(name);
+	if (!f->ports[f->n_ports].ifindex)
+		return bad("there is no network interface named '%s' (see: ip link show)", name);
+	snprintf(f->ports[f->n_ports].name, IF_NAMESIZE, "%s", name);
+	f->n_ports++;
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct fwd *f, struct opts *o)
+{
+	static const struct option longopts[] = {
+	    {"port", required_argument, NULL, 'p'},  {"workers", required_argument, NULL, 'w'},
+	    {"stats", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
+	};
+	unsigned i;
+	int c, rc;
+
+	f->n_workers = 1;
+	o->stats_s = 1;
+	o->json = false;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			rc = add_port(f, optarg);
+			if (rc)
+				return rc;
+			break;
+		case 'w':
+			if (parse_uint(optarg, FWD_MAX_PORTS, &f->n_workers) || !f->n_workers)
+				return bad("--workers %s: give 1 to the number of ports", optarg);
+			break;
+		case 's':
+			if (parse_uint(optarg, 86400, &o->stats_s))
+				return bad("--stats %s: give whole seconds, 0 to 86400", optarg);
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return bad("unknown option or missing value: %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad("unexpected argument '%s' (interfaces are given with --port)",
+			   argv[optind]);
+	if (f->n_ports < 2)
+		return bad("%s: frames received on one port go out of another, so give at least "
+			   "two (--port IF --port IF)",
+			   f->n_ports ? "one port only" : "no port");
+	if (f->n_ports % 2)
+		return bad("%s ports: ports pair up in order (1st<->2nd, 3rd<->4th), so give an "
+			   "even number",
+			   "an odd number of");
+	if (f->n_workers > f->n_ports)
+		return bad("--workers: at most one worker per port (%s)", "see --port");
+	for (i = 0; i < f->n_ports; i++) {
+		f->ports[i].f = f;
+		f->ports[i].index = i;
+		f->ports[i].peer = i ^ 1;
+	}
+	return 0;
+}
+
+/* Before any hugepage is touched: can this process open AF_XDP sockets at all? */
+static int check_af_xdp(void)
+{
+	int fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno == EAFNOSUPPORT || errno == EPROTONOSUPPORT)
+		fprintf(stderr,
+			"xdp-fwd: this kernel has no AF_XDP sockets (it was built without "
+			"CONFIG_XDP_SOCKETS); use a kernel with AF_XDP (Debian's has it)\n");
+	else if (errno == EPERM || errno == EACCES)
+		fprintf(stderr, "xdp-fwd: opening an AF_XDP socket needs root (CAP_NET_RAW, "
+				"CAP_NET_ADMIN and CAP_BPF): run it with sudo\n");
+	else
+		fprintf(stderr, "xdp-fwd: cannot open an AF_XDP socket: %s\n", strerror(errno));
+	return 1;
+}
+
+/* The NUMA node of the first port's device, where its frames are best kept. */
+static int port_node(const struct fwd *f)
+{
+	char path[96];
+	FILE *fp;
+	int node = HP_NODE_ANY;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/device/numa_node", f->ports[0].name);
+	fp = fopen(path, "r");
+	if (fp) {
+		if (fscanf(fp, "%d", &node) != 1 || node < 0)
+			node = HP_NODE_ANY;
+		fclose(fp);
+	}
+	return node;
+}
+
+struct row {
+	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes, ring_full, pool_empty;
+	uint64_t k_dropped, k_rx_full, k_fill_empty, k_tx_invalid;
+};
+
+static void read_row(const struct fwd_port *p, struct row *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->rx_pkts = __atomic_load_n(&p->c.rx_pkts, __ATOMIC_RELAXED);
+	r->rx_bytes = __atomic_load_n(&p->c.rx_bytes, __ATOMIC_RELAXED);
+	r->tx_pkts = __atomic_load_n(&p->c.tx_pkts, __ATOMIC_RELAXED);
+	r->tx_bytes = __atomic_load_n(&p->c.tx_bytes, __ATOMIC_RELAXED);
+	r->ring_full = __atomic_load_n(&p->c.ring_full, __ATOMIC_RELAXED);
+	r->pool_empty = __atomic_load_n(&p->c.pool_empty, __ATOMIC_RELAXED);
+	fwd_kernel_stats(p, &r->k_dropped, &r->k_rx_full, &r->k_fill_empty, &r->k_tx_invalid);
+}
+
+static void print_stats(const struct fwd *f, const struct opts *o, double t, bool final)
+{
+	FILE *out = o->json || final ? stdout : stderr;
+	struct row r;
+	unsigned i;
+
+	if (o->json) {
+		fprintf(out, "{\"time_s\": %.3f, \"final\": %s, \"mode\": \"%s\", \"ports\": [", t,
+			final ? "true" : "false", fwd_mode(f));
+		for (i = 0; i < f->n_ports; i++) {
+			read_row(&f->ports[i], &r);
+			fprintf(
+			    out,
+			    "%s{\"port\": \"%s\", \"rx_packets\": %lu, \"rx_bytes\": %lu, "
+			    "\"tx_packets\": %lu, \"tx_bytes\": %lu, \"dropped\": %lu, "
+			    "\"ring_full\": %lu, \"pool_empty\": %lu, \"kernel_rx_dropped\": %lu, "
+			    "\"kernel_rx_ring_full\": %lu, \"kernel_fill_ring_empty\": %lu, "
+			    "\"kernel_tx_invalid\": %lu}",
+			    i ? ", " : "", f->ports[i].name, r.rx_pkts, r.rx_bytes, r.tx_pkts,
+			    r.tx_bytes, r.k_dropped + r.k_rx_full + r.ring_full, r.ring_full,
+			    r.pool_empty, r.k_dropped, r.k_rx_full, r.k_fill_empty, r.k_tx_invalid);
+		}
+		fprintf(out, "]}\n");
+		fflush(out);
+		return;
+	}
+	fprintf(out, "%s after %.1f s (%s mode)\n", final ? "totals" : "statistics", t,
+		fwd_mode(f));
+	fprintf(out, "%-15s %12s %14s %12s %14s %9s %9s %10s\n", "port", "rx packets", "rx bytes",
+		"tx packets", "tx bytes", "dropped", "ring full", "pool empty");
+	for (i = 0; i < f->n_ports; i++) {
+		read_row(&f->ports[i], &r);
+		fprintf(out, "%-15s %12lu %14lu %12lu %14lu %9lu %9lu %10lu\n", f->ports[i].name,
+			r.rx_pkts, r.rx_bytes, r.tx_pkts, r.tx_bytes,
+			r.k_dropped + r.k_rx_full + r.ring_full, r.ring_full, r.pool_empty);
+	}
+	fflush(out);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Wait for SIGINT or SIGTERM (blocked in every thread), printing statistics meanwhile. */
+static void run(struct fwd *f, const struct opts *o, const sigset_t *sigs)
+{
+	double start = now_s(), next = start + o->stats_s;
+	struct timespec ts = {.tv_sec = o->stats_s ? o->stats_s : 3600};
+	int sig;
+
+	for (;;) {
+		sig = sigtimedwait(sigs, NULL, &ts);
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		if (o->stats_s && now_s() >= next) {
+			print_stats(f, o, now_s() - start, false);
+			next += o->stats_s;
+		}
+	}
+	fprintf(stderr, "xdp-fwd: %s: stopping\n", strsignal(sig));
+	print_stats(f, o, now_s() - start, true);
+}
+
+int main(int argc, char **argv)
+{
+	static struct fwd f;
+	struct hp_init_opts hp;
+	struct opts o;
+	sigset_t sigs;
+	int n, i, rc;
+
+	/* hugepool options, if any, come first and end with "--"; else only HUGEPOOL_OPTS */
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		;
+	n = hp_parse_args(i < argc ? argc : 1, argv, &hp);
+	if (n < 0) {
+		fprintf(stderr, "xdp-fwd: %s\n", hp_last_error());
+		return 2;
+	}
+	argv[n - 1] = argv[0];
+	rc = parse(argc - n + 1, argv + n - 1, &f, &o);
+	if (rc)
+		return rc;
+	if (check_af_xdp())
+		return 1;
+	/* signals are taken by sigtimedwait in main; threads started later inherit the mask */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (hp_init_opts(&hp) < 0) {
+		fprintf(stderr, "xdp-fwd: hp_init: %s\n", hp_last_error());
+		return 1;
+	}
+	rc = fwd_setup(&f, port_node(&f)) || fwd_start(&f);
+	if (!rc) {
+		fprintf(stderr,
+			"xdp-fwd: %u ports, %u worker%s, AF_XDP %s mode; UMEM: %zu KiB of hugepool "
+			"pool '%s', frames of %d B\n",
+			f.n_ports, f.n_workers, f.n_workers > 1 ? "s" : "", fwd_mode(&f),
+			f.umem_len >> 10, "xdp-fwd", FWD_FRAME_SIZE);
+		for (i = 0; i < (int)f.n_ports; i += 2)
+			fprintf(stderr, "xdp-fwd: %s <-> %s\n", f.ports[i].name,
+				f.ports[i + 1].name);
+		run(&f, &o, &sigs);
+	}
+	fwd_teardown(&f);
+	hp_cleanup();
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# xdp-fwd as a user runs it, between two network namespaces it builds and always removes:
+#   netns A: a0 10.99.0.1/24 <-> P0 (root ns) [xdp-fwd --port P0 --port P1] P1 <-> netns B: b0 10.99.0.2/24
+# Checks A cannot reach B without the forwarder, then ping and a 64 MiB TCP stream (sha256)
+# through it, exit 0 on SIGINT with every hugepage free again, none left after kill -9, and the
+# sentences and exit codes of bad command lines. Names carry the pid, so runs never clash.
+# Usage: test_xdp_fwd.py XDP_FWD; prints TAP; exits 77 with the reason when it cannot run.
+# (Also its own helper: test_xdp_fwd.py --send HOST PORT MIB | --recv PORT, run inside a netns.)
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+STREAM_MIB = 64
+PORT = 5201
+
+
+def sender(host, port, mib):
+    """Send mib MiB of seeded pseudo-random bytes; print their sha256."""
+    rnd = random.Random(mib)
+    h = hashlib.sha256()
+    with socket.create_connection((host, port), timeout=30) as s:
+        for _ in range(mib):
+            block = rnd.randbytes(1 << 20)
+            h.update(block)
+            s.sendall(block)
+    print(h.hexdigest())
+
+
+def receiver(port):
+    """Accept one connection, read to its end; print the byte count and sha256."""
+    with socket.socket() as ls:
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind(("0.0.0.0", port))
+        ls.listen(1)
+        ls.settimeout(30)
+        print("listening", flush=True)
+        c, _ = ls.accept()
+        c.settimeout(60)
+        h, n = hashlib.sha256(), 0
+        while True:
+            b = c.recv(1 << 16)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+        print(n, h.hexdigest())
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "--send":
+    sender(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    sys.exit(0)
+if len(sys.argv) > 1 and sys.argv[1] == "--recv":
+    receiver(int(sys.argv[2]))
+    sys.exit(0)
+
+FWD = os.path.abspath(sys.argv[1])
+PID = os.getpid()
+NS_A, NS_B = f"hpxf{PID}a", f"hpxf{PID}b"
+P0, P1 = f"xf{PID}p0", f"xf{PID}p1"
+results = []
+procs = []
+
+
+def skip_all(why):
+    print(f"1..0 # SKIP {why}")
+    print(why, file=sys.stderr)
+    sys.exit(77)
+
+
+def sh(*cmd, check=True, timeout=60):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode:
+        raise RuntimeError(f"{' '.join(cmd)}: exit {r.returncode}: {r.stderr.strip()}")
+    return r
+
+
+def in_ns(ns, *cmd, **kw):
+    return sh("ip", "netns", "exec", ns, *cmd, **kw)
+
+
+def hugepages_free():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("HugePages_Free:"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_hugepages(want, seconds=15):
+    """HugePages_Free once it is back to want (the kernel releases a UMEM in a work item)."""
+    end = time.monotonic() + seconds
+    while True:
+        got = hugepages_free()
+        if got >= want or time.monotonic() > end:
+            return got
+        time.sleep(0.1)
+
+
+def topology_up():
+    sh("ip", "netns", "add", NS_A)
+    sh("ip", "netns", "add", NS_B)
+    sh("ip", "link", "add", P0, "type", "veth", "peer", "name", "a0", "netns", NS_A)
+    sh("ip", "link", "add", P1, "type", "veth", "peer", "name", "b0", "netns", NS_B)
+    for ns, dev, addr in ((NS_A, "a0", "10.99.0.1/24"), (NS_B, "b0", "10.99.0.2/24")):
+        in_ns(ns, "ip", "addr", "add", addr, "dev", dev)
+        in_ns(ns, "ip", "link", "set", dev, "up")
+        in_ns(ns, "ip", "link", "set", "lo", "up")
+        # a veth sender leaves checksums to offload; frames forwarded as they are need them
+        in_ns(ns, "ethtool", "-K", dev, "tx", "off")
+    sh("ip", "link", "set", P0, "up")
+    sh("ip", "link", "set", P1, "up")
+
+
+def topology_down():
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    for ns in (NS_A, NS_B):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    for dev in (P0, P1):  # gone with their peers; removed here if a namespace never came up
+        subprocess.run(["ip", "link", "del", dev], capture_output=True)
+
+
+def start_fwd(*extra):
+    p = subprocess.Popen([FWD, "--port", P0, "--port", P1, *extra], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    procs.append(p)
+    # ready when it names the pairing on stderr; bounded
+    line, seen = "", []
+    end = time.monotonic() + 30
+    while "<->" not in line and time.monotonic() < end and p.poll() is None:
+        line = p.stderr.readline()
+        seen.append(line)
+    if "<->" not in line:
+        p.kill()
+        out, err = p.communicate()
+        raise RuntimeError("xdp-fwd did not start: " + "".join(seen) + err)
+    return p
+
+
+def case(name):
+    def wrap(fn):
+        try:
+            fn()
+            results.append((True, name, ""))
+        except Exception as e:  # noqa: BLE001 - every failure is reported as the case's
+            results.append((False, name, str(e)))
+        return fn
+    return wrap
+
+
+def expect_refusal(args, code, words):
+    r = sh(FWD, *args, check=False)
+    msg = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
+    if r.returncode != code:
+        raise AssertionError(f"exit {r.returncode}, wanted {code}: {r.stderr.strip()}")
+    for w in words:
+        if w not in msg:
+            raise AssertionError(f"'{w}' not in the sentence: {msg!r}")
+
+
+def check_bad_command_lines():
+    @case("no port at all is refused with exit 2 and a sentence")
+    def _():
+        expect_refusal([], 2, ["two"])
+
+    @case("one port only is refused with exit 2 and a sentence")
+    def _():
+        expect_refusal(["--port", P0], 2, ["one port only", "two"])
+
+    @case("the same port twice is refused with exit 2 and a sentence")
+    def _():
+        expect_refusal(["--port", P0, "--port", P0], 2, [P0, "twice"])
+
+    @case("an interface that does not exist is refused with exit 2 and a sentence")
+    def _():
+        expect_refusal(["--port", P0, "--port", "nosuch0"], 2, ["nosuch0", "no network interface"])
+
+    @case("three ports (no pairing) are refused with exit 2")
+    def _():
+        expect_refusal(["--port", P0, "--port", P1, "--port", "lo"], 2, ["even"])
+
+    @case("more workers than ports are refused with exit 2")
+    def _():
+        expect_refusal(["--port", P0, "--port", P1, "--workers", "3"], 2, ["workers"])
+
+    @case("a user without root is told to run it as root, exit 1, and no hugepage is taken")
+    def _():
+        # the tree may be unreadable to nobody (e.g. under /root, mode 0700): copy the program
+        # and the library it links to a directory nobody can read
+        with tempfile.TemporaryDirectory() as d:
+            os.chmod(d, 0o755)
+            shutil.copy(FWD, d)
+            libdir = os.path.dirname(os.path.dirname(os.path.dirname(FWD)))  # the build dir
+            for f in os.listdir(libdir):
+                if f.startswith("libhugepool.so") and os.path.isfile(os.path.join(libdir, f)):
+                    shutil.copy(os.path.join(libdir, f), d)
+            before = hugepages_free()
+            r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                "env", f"LD_LIBRARY_PATH={d}", os.path.join(d, "xdp-fwd"),
+                                "--port", P0, "--port", P1],
+                               capture_output=True, text=True, timeout=60)
+            if r.returncode != 1 or "root" not in r.stderr:
+                raise AssertionError(f"exit {r.returncode}: {r.stderr.strip()}")
+            if hugepages_free() != before:
+                raise AssertionError("hugepages were taken before the rights were checked")
+
+
+def check_forwarding(free_before):
+    @case("without the forwarder, A cannot reach B")
+    def _():
+        r = in_ns(NS_A, "ping", "-c", "1", "-W", "1", "10.99.0.2", check=False)
+        if r.returncode == 0:
+            raise AssertionError("ping passed with nothing between the two ports")
+
+    try:
+        fwd = start_fwd("--stats", "1", "--json")
+    except RuntimeError as e:
+        results.append((False, "xdp-fwd starts on the two ports", str(e)))
+        return
+
+    @case("through xdp-fwd, ping from A gets B's replies")
+    def _():
+        r = in_ns(NS_A, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.99.0.2", check=False)
+        if r.returncode:
+            raise AssertionError(r.stdout + r.stderr)
+
+    @case(f"through xdp-fwd, a {STREAM_MIB} MiB TCP stream from A arrives byte-exact in B")
+    def _():
+        me = os.path.abspath(__file__)
+        recv = subprocess.Popen(["ip", "netns", "exec", NS_B, sys.executable, me, "--recv",
+                                 str(PORT)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        procs.append(recv)
+        if recv.stdout.readline().strip() != "listening":
+            raise AssertionError("receiver did not start: " + recv.stderr.read())
+        t = time.monotonic()
+        s = in_ns(NS_A, sys.executable, me, "--send", "10.99.0.2", str(PORT), str(STREAM_MIB),
+                  timeout=120)
+        out, err = recv.communicate(timeout=120)
+        secs = time.monotonic() - t
+        got = out.split()
+        if len(got) != 2 or int(got[0]) != STREAM_MIB << 20 or got[1] != s.stdout.strip():
+            raise AssertionError(f"sent {STREAM_MIB} MiB sha256 {s.stdout.strip()}, "
+                                 f"received {out.strip()} {err.strip()}")
+        print(f"# {STREAM_MIB} MiB in {secs:.1f} s through xdp-fwd", flush=True)
+
+    @case("SIGINT stops xdp-fwd with exit 0 and JSON totals that count the traffic")
+    def _():
+        fwd.send_signal(signal.SIGINT)
+        out, err = fwd.communicate(timeout=30)
+        if fwd.returncode != 0:
+            raise AssertionError(f"exit {fwd.returncode}: {err}")
+        final = [json.loads(x) for x in out.splitlines() if '"final": true' in x]
+        if len(final) != 1:
+            raise AssertionError(f"no final JSON line in: {out[-500:]}")
+        ports = {p["port"]: p for p in final[0]["ports"]}
+        # the stream is >= 64 MiB one way; every frame received on one port left by the other
+        if ports[P0]["rx_bytes"] < STREAM_MIB << 20:
+            raise AssertionError(f"{P0} received only {ports[P0]['rx_bytes']} bytes")
+        for a, b in ((P0, P1), (P1, P0)):
+            lost = ports[a]["rx_packets"] - ports[b]["tx_packets"] - ports[b]["ring_full"]
+            if lost < 0 or lost > 2 * 2048 + 64:  # at most what sat in rings at the stop
+                raise AssertionError(f"{a} rx {ports[a]['rx_packets']} vs {b} tx "
+                                     f"{ports[b]['tx_packets']}: {final[0]}")
+        print(f"# mode {final[0]['mode']}; {P0} rx {ports[P0]['rx_packets']} frames", flush=True)
+
+    @case("after exit, every hugepage is free again and no XDP program is left on the ports")
+    def _():
+        got = wait_hugepages(free_before)
+        if got != free_before:
+            raise AssertionError(f"HugePages_Free {got}, was {free_before} before xdp-fwd")
+        for dev in (P0, P1):
+            if "xdp" in sh("ip", "link", "show", dev).stdout:
+                raise AssertionError(f"an XDP program is still attached to {dev}")
+
+
+def check_kill9(free_before):
+    @case("kill -9 while forwarding leaves no hugepage behind")
+    def _():
+        fwd = start_fwd("--stats", "0")
+        in_ns(NS_A, "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.99.0.2", check=False)
+        if hugepages_free() >= free_before:
+            raise AssertionError("xdp-fwd holds no hugepage while running")
+        fwd.kill()
+        fwd.wait(timeout=30)
+        got = wait_hugepages(free_before)
+        if got != free_before:
+            raise AssertionError(f"HugePages_Free {got}, was {free_before} before xdp-fwd")
+
+
+def main():
+    if os.geteuid() != 0:
+        skip_all("needs root (network namespaces, AF_XDP)")
+    if not os.path.exists(FWD):
+        skip_all(f"{FWD} was not built (libxdp-dev and libbpf-dev missing?)")
+    for tool in ("ip", "ping", "ethtool", "setpriv"):
+        if not shutil.which(tool):
+            skip_all(f"{tool} is not installed (./dev.sh deps installs it)")
+    try:
+        socket.socket(44, socket.SOCK_RAW, 0).close()  # AF_XDP
+    except OSError as e:
+        skip_all(f"this kernel gives no AF_XDP socket: {e}")
+    if hugepages_free() < 64:
+        skip_all(f"only {hugepages_free()} free hugepages; xdp-fwd needs ~20 (./dev.sh hugepages)")
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: sys.exit(1))  # runs the finally below
+    try:
+        try:
+            topology_up()
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            topology_down()
+            skip_all(f"cannot build the namespaces and veths: {e}")
+        check_bad_command_lines()
+        free_before = hugepages_free()
+        check_forwarding(free_before)
+        check_kill9(free_before)
+    finally:
+        topology_down()
+    print(f"1..{len(results)}")
+    for i, (ok, name, why) in enumerate(results, 1):
+        print(f"{'ok' if ok else 'not ok'} {i} - {name}")
+        for line in why.splitlines():
+            print(f"# {line}")
+    sys.exit(0 if all(ok for ok, _, _ in results) else 1)
+
+
+main()
