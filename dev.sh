@@ -2,10 +2,13 @@
 # hugepool's one entry point for people and CI (run as root on Debian 12):
 #   ./dev.sh demo    install what is missing, build, reserve hugepages, run hp-info and hp-demo
 #   ./dev.sh test    the same set-up, then every test lane; ends with "N passed, N failed, N skipped"
-#   ./dev.sh deps | build | hugepages    one step alone
+#   ./dev.sh package build the Debian packages into build-deb/ (doc/packaging.md)
+#   ./dev.sh deps | build | hugepages | package-test    one step (or lane) alone
 # Environment: HP_BUILD (build dir, default build), HP_PAGES (2 MiB pages wanted free on node 0,
 # default 1280), HP_STRESS_SECONDS (length of each stress test, default 5), HP_SKIP_VM=1 and
 # HP_SKIP_SANITIZERS=1 to leave those lanes out (they are then counted as skipped, never passed).
+# The package lane installs the packages on this machine and purges them; HP_SKIP_PACKAGE=1
+# leaves it out.
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$PWD
@@ -14,6 +17,8 @@ build=${HP_BUILD:-build}
 packages=(gcc meson ninja-build pkg-config python3 libnuma-dev libhugetlbfs-dev libibverbs-dev
 	librdmacm-dev rdma-core ibverbs-providers ibverbs-utils rdmacm-utils libcmocka-dev clang libclang-rt-14-dev
 	libdpdk-dev dpdk-dev qemu-system-x86 busybox-static cpio kmod iproute2 doxygen)
+# What ./dev.sh package needs besides the above (the build dependencies in debian/control).
+package_tools=(debhelper dpkg-dev fakeroot build-essential lintian)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -24,9 +29,10 @@ need_root() {
 	fi
 }
 
-deps() {
-	local missing=() p
-	for p in "${packages[@]}"; do
+deps() { # deps [PACKAGE...]: install what is missing (default: the project's packages)
+	local want=("$@") missing=() p
+	((${#want[@]})) || want=("${packages[@]}")
+	for p in "${want[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 	done
 	if ((${#missing[@]})); then
@@ -97,6 +103,138 @@ run_suites() {
 	logs+=("$dir/meson-logs/$name.json")
 }
 
+# Debian packages, built with dpkg-buildpackage in a copy of the tree (so the tree stays clean,
+# wherever it lives); the .debs, .changes, .buildinfo and source land in build-deb/.
+debs=$top/build-deb
+package() {
+	local missing=() p tmp src version
+	for p in "${packages[@]}" "${package_tools[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	if ((${#missing[@]})); then
+		need_root package
+		deps "${missing[@]}"
+	fi
+	version=$(dpkg-parsechangelog -l "$top/debian/changelog" -SVersion)
+	say "packaging hugepool $version into build-deb/"
+	tmp=$(mktemp -d)
+	src=$tmp/hugepool-$version
+	mkdir "$src"
+	if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git -C "$top" ls-files -z --cached --others --exclude-standard |
+			tar -C "$top" --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -C "$src" -xf -
+	else
+		tar -C "$top" --exclude='./build*' --exclude=./.git -cf - . | tar -C "$src" -xf -
+	fi
+	rm -rf "$debs"
+	mkdir -p "$debs"
+	if ! (cd "$src" && dpkg-buildpackage -us -uc -jauto) >"$debs/dpkg-buildpackage.log" 2>&1; then
+		tail -40 "$debs/dpkg-buildpackage.log"
+		echo "dev.sh package: dpkg-buildpackage failed; the whole log is build-deb/dpkg-buildpackage.log" >&2
+		rm -rf "$tmp"
+		return 1
+	fi
+	find "$tmp" -maxdepth 1 -type f -exec mv -t "$debs" {} +
+	rm -rf "$tmp"
+	ls -1 "$debs"
+}
+
+# The package lane (TAP): build the packages, lintian, install them ON THIS MACHINE, check what
+# they put where, build and run a user's program against them (debian/tests), purge them again
+# (also when a step fails) and check that nothing is left behind.
+pkg_names=(libhugepool0 libhugepool-dev hugepool-tools)
+package_lane() {
+	local n=0 f p path left=() files=() t
+	set +e -o pipefail
+	ok() { n=$((n + 1)); echo "ok $n - $*"; }
+	notok() { n=$((n + 1)); echo "not ok $n - $*"; }
+	indent() { sed 's/^/# /'; }
+	echo "1..8"
+	if ! package 2>&1 | indent; then
+		notok "dpkg-buildpackage builds ${pkg_names[*]}"
+		return 1
+	fi
+	ok "dpkg-buildpackage builds ${pkg_names[*]}"
+	if lintian --fail-on error --display-info "$debs"/*.changes 2>&1 | indent; then
+		ok "lintian: no errors"
+	else
+		notok "lintian: no errors"
+	fi
+	# From here the machine changes: purge whatever happens.
+	trap 'apt-get purge -y -qq "${pkg_names[@]}" >/dev/null 2>&1' EXIT
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"$debs"/*.deb 2>&1 | indent; then
+		notok "apt-get install ./build-deb/*.deb"
+		return 1
+	fi
+	ok "apt-get install ./build-deb/*.deb"
+	mapfile -t files < <(dpkg -L "${pkg_names[@]}")
+	left=()
+	for f in "$top"/include/*.h; do
+		[[ -f /usr/include/hugepool/${f##*/} ]] || left+=("${f##*/}")
+	done
+	if ((${#left[@]})); then notok "every include/*.h is in /usr/include/hugepool (missing: ${left[*]})"
+	else ok "every include/*.h is in /usr/include/hugepool"; fi
+	left=()
+	for f in $(dpkg -L hugepool-tools | grep '^/usr/bin/.'); do
+		[[ -f /usr/share/man/man1/${f##*/}.1.gz ]] || left+=("${f##*/}")
+	done
+	if ((${#left[@]})); then notok "every tool in /usr/bin has its man page (missing: ${left[*]})"
+	else ok "every tool in /usr/bin has its man page"; fi
+	for t in build-and-run hp-info-json; do
+		if (unset PKG_CONFIG_PATH; "$top/debian/tests/$t") 2>&1 | indent; then
+			ok "debian/tests/$t"
+		else
+			notok "debian/tests/$t"
+		fi
+	done
+	trap - EXIT
+	apt-get purge -y -qq "${pkg_names[@]}" 2>&1 | indent
+	left=()
+	for path in "${files[@]}"; do
+		# Directories other packages own (/usr/bin, ...) stay; nothing else may.
+		[[ -e $path || -L $path ]] || continue
+		[[ -d $path && ! -L $path ]] && dpkg-query -S "$path" >/dev/null 2>&1 && continue
+		left+=("$path")
+	done
+	for p in "${pkg_names[@]}"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -qv 'not-installed' &&
+			left+=("package $p")
+	done
+	if ((${#left[@]})); then notok "apt-get purge leaves nothing behind (left: ${left[*]})"
+	else ok "apt-get purge leaves nothing behind"; fi
+}
+
+# Run the package lane and keep its TAP as a meson-style log line for the summary.
+run_package_lane() {
+	local log=$top/$build/meson-logs/package.json out result=OK p
+	mkdir -p "${log%/*}"
+	say "tests: package (builds the Debian packages, installs them on this machine, purges them)"
+	out=$(mktemp)
+	if [[ ${HP_SKIP_PACKAGE:-0} == 1 ]]; then
+		echo "HP_SKIP_PACKAGE=1: the package lane is left out" | tee "$out"
+		result=SKIP
+	elif [[ $(id -u) != 0 ]]; then
+		echo "the package lane installs packages: it needs root" | tee "$out"
+		result=SKIP
+	else
+		for p in "${pkg_names[@]}"; do
+			if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+				echo "$p is installed here already: the lane would replace and purge it" | tee "$out"
+				result=SKIP
+			fi
+		done
+	fi
+	if [[ $result != SKIP ]]; then
+		(package_lane) 2>&1 | tee "$out" || result=FAIL
+		grep -q '^not ok' "$out" && result=FAIL
+	fi
+	python3 -c 'import json, sys; print(json.dumps({"name": "package", "result": sys.argv[1],
+		"stdout": open(sys.argv[2]).read()}))' "$result" "$out" >"$log"
+	rm -f "$out"
+	logs+=("$log")
+}
+
 run_tests() {
 	need_root test
 	deps
@@ -124,6 +262,7 @@ run_tests() {
 		setup_dir "$build-vm" -Dcpu_instruction_set=x86-64-v2 -Ddpdk_compare=disabled
 		run_suites vm "$build-vm" vm
 	fi
+	run_package_lane
 	say "summary"
 	python3 "$top/test/summary.py" "${logs[@]}"
 }
@@ -134,8 +273,15 @@ test) run_tests ;;
 deps) need_root deps; deps ;;
 build) build ;;
 hugepages) need_root hugepages; hugepages ;;
+package) package ;;
+package-test)
+	need_root package-test
+	build
+	run_package_lane
+	python3 "$top/test/summary.py" "${logs[@]}"
+	;;
 *)
-	sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,/^set /{/^set /d;p}' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac
