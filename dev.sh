@@ -193,7 +193,7 @@ package_lane() {
 	left=()
 	for path in "${files[@]}"; do
 		# Directories other packages own (/usr/bin, ...) stay; nothing else may.
-		[[ -e $path || -L $path ]] || continue
+		[[ $path != /. ]] && [[ -e $path || -L $path ]] || continue
 		[[ -d $path && ! -L $path ]] && dpkg-query -S "$path" >/dev/null 2>&1 && continue
 		left+=("$path")
 	done
