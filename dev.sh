@@ -149,7 +149,7 @@ package_lane() {
 	ok() { n=$((n + 1)); echo "ok $n - $*"; }
 	notok() { n=$((n + 1)); echo "not ok $n - $*"; }
 	indent() { sed 's/^/# /'; }
-	echo "1..8"
+	echo "1..9"
 	if ! package 2>&1 | indent; then
 		notok "dpkg-buildpackage builds ${pkg_names[*]}"
 		return 1
@@ -181,6 +181,17 @@ package_lane() {
 	done
 	if ((${#left[@]})); then notok "every tool in /usr/bin has its man page (missing: ${left[*]})"
 	else ok "every tool in /usr/bin has its man page"; fi
+	# Every compile of the package build (ninja -v in the log), and the installed hp_config.h.
+	what="the release build: -O3 -march=x86-64-v2 -DNDEBUG, no test hooks, no mempool debug or stats"
+	if awk '/^\[[0-9]+\/[0-9]+\] cc .* -c / { n++
+			if (!/ -O3 / || / -O[0-2sg] / || !/ -march=x86-64-v2 / || !/ -DNDEBUG / ||
+			    /-DHP_TEST_HOOKS/) { bad++; print "# " $0 } }
+		END { print "# " n " compiles"; exit !(n > 0 && bad == 0) }' "$debs/dpkg-buildpackage.log" &&
+		! grep -E '^#define HP_MEMPOOL_(DEBUG|STATS)' /usr/include/hugepool/hp_config.h; then
+		ok "$what"
+	else
+		notok "$what"
+	fi
 	for t in build-and-run hp-info-json; do
 		if (unset PKG_CONFIG_PATH; "$top/debian/tests/$t") 2>&1 | indent; then
 			ok "debian/tests/$t"
