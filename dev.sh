@@ -139,107 +139,15 @@ package() {
 	ls -1 "$debs"
 }
 
-# The package lane (TAP): build the packages, lintian, install them ON THIS MACHINE, check what
-# they put where, build and run a user's program against them (debian/tests), purge them again
-# (also when a step fails) and check that nothing is left behind.
-pkg_names=(libhugepool0 libhugepool-dev hugepool-tools)
-package_lane() {
-	local n=0 f p path left=() files=() t
-	set +e -o pipefail
-	ok() { n=$((n + 1)); echo "ok $n - $*"; }
-	notok() { n=$((n + 1)); echo "not ok $n - $*"; }
-	indent() { sed 's/^/# /'; }
-	echo "1..9"
-	if ! package 2>&1 | indent; then
-		notok "dpkg-buildpackage builds ${pkg_names[*]}"
-		return 1
-	fi
-	ok "dpkg-buildpackage builds ${pkg_names[*]}"
-	if lintian --fail-on error --display-info "$debs"/*.changes 2>&1 | indent; then
-		ok "lintian: no errors"
-	else
-		notok "lintian: no errors"
-	fi
-	# From here the machine changes: purge whatever happens.
-	trap 'apt-get purge -y -qq "${pkg_names[@]}" >/dev/null 2>&1' EXIT
-	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		"$debs"/*.deb 2>&1 | indent; then
-		notok "apt-get install ./build-deb/*.deb"
-		return 1
-	fi
-	ok "apt-get install ./build-deb/*.deb"
-	mapfile -t files < <(dpkg -L "${pkg_names[@]}")
-	left=()
-	for f in "$top"/include/*.h; do
-		[[ -f /usr/include/hugepool/${f##*/} ]] || left+=("${f##*/}")
-	done
-	if ((${#left[@]})); then notok "every include/*.h is in /usr/include/hugepool (missing: ${left[*]})"
-	else ok "every include/*.h is in /usr/include/hugepool"; fi
-	left=()
-	for f in $(dpkg -L hugepool-tools | grep '^/usr/bin/.'); do
-		[[ -f /usr/share/man/man1/${f##*/}.1.gz ]] || left+=("${f##*/}")
-	done
-	if ((${#left[@]})); then notok "every tool in /usr/bin has its man page (missing: ${left[*]})"
-	else ok "every tool in /usr/bin has its man page"; fi
-	# Every compile of the package build (ninja -v in the log), and the installed hp_config.h.
-	what="the release build: -O3 -march=x86-64-v2 -DNDEBUG, no test hooks, no mempool debug or stats"
-	if awk '/^\[[0-9]+\/[0-9]+\] cc .* -c / { n++
-			if (!/ -O3 / || / -O[0-2sg] / || !/ -march=x86-64-v2 / || !/ -DNDEBUG / ||
-			    /-DHP_TEST_HOOKS/) { bad++; print "# " $0 } }
-		END { print "# " n " compiles"; exit !(n > 0 && bad == 0) }' "$debs/dpkg-buildpackage.log" &&
-		! grep -E '^#define HP_MEMPOOL_(DEBUG|STATS)' /usr/include/hugepool/hp_config.h; then
-		ok "$what"
-	else
-		notok "$what"
-	fi
-	for t in build-and-run hp-info-json; do
-		if (unset PKG_CONFIG_PATH; "$top/debian/tests/$t") 2>&1 | indent; then
-			ok "debian/tests/$t"
-		else
-			notok "debian/tests/$t"
-		fi
-	done
-	trap - EXIT
-	apt-get purge -y -qq "${pkg_names[@]}" 2>&1 | indent
-	left=()
-	for path in "${files[@]}"; do
-		# Directories other packages own (/usr/bin, ...) stay; nothing else may.
-		[[ $path != /. ]] && [[ -e $path || -L $path ]] || continue
-		[[ -d $path && ! -L $path ]] && dpkg-query -S "$path" >/dev/null 2>&1 && continue
-		left+=("$path")
-	done
-	for p in "${pkg_names[@]}"; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -qv 'not-installed' &&
-			left+=("package $p")
-	done
-	if ((${#left[@]})); then notok "apt-get purge leaves nothing behind (left: ${left[*]})"
-	else ok "apt-get purge leaves nothing behind"; fi
-}
-
-# Run the package lane and keep its TAP as a meson-style log line for the summary.
+# The package lane (test/package/lane.sh): it installs the packages ON THIS MACHINE and purges
+# them. Its TAP is kept as a meson-style log line for the summary.
 run_package_lane() {
-	local log=$top/$build/meson-logs/package.json out result=OK p
-	mkdir -p "${log%/*}"
+	local log=$top/$build/meson-logs/package.json out st=0 result=FAIL
 	say "tests: package (builds the Debian packages, installs them on this machine, purges them)"
+	mkdir -p "${log%/*}"
 	out=$(mktemp)
-	if [[ ${HP_SKIP_PACKAGE:-0} == 1 ]]; then
-		echo "HP_SKIP_PACKAGE=1: the package lane is left out" | tee "$out"
-		result=SKIP
-	elif [[ $(id -u) != 0 ]]; then
-		echo "the package lane installs packages: it needs root" | tee "$out"
-		result=SKIP
-	else
-		for p in "${pkg_names[@]}"; do
-			if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
-				echo "$p is installed here already: the lane would replace and purge it" | tee "$out"
-				result=SKIP
-			fi
-		done
-	fi
-	if [[ $result != SKIP ]]; then
-		(package_lane) 2>&1 | tee "$out" || result=FAIL
-		grep -q '^not ok' "$out" && result=FAIL
-	fi
+	"$top/test/package/lane.sh" 2>&1 | tee "$out" || st=$?
+	case $st in 0) result=OK ;; 77) result=SKIP ;; esac
 	python3 -c 'import json, sys; print(json.dumps({"name": "package", "result": sys.argv[1],
 		"stdout": open(sys.argv[2]).read()}))' "$result" "$out" >"$log"
 	rm -f "$out"
@@ -287,7 +195,6 @@ hugepages) need_root hugepages; hugepages ;;
 package) package ;;
 package-test)
 	need_root package-test
-	build
 	run_package_lane
 	python3 "$top/test/summary.py" "${logs[@]}"
 	;;
