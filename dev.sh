@@ -17,7 +17,7 @@ build=${HP_BUILD:-build}
 packages=(gcc meson ninja-build pkg-config python3 libnuma-dev libhugetlbfs-dev libibverbs-dev
 	librdmacm-dev rdma-core ibverbs-providers ibverbs-utils rdmacm-utils libcmocka-dev clang libclang-rt-14-dev
 	libdpdk-dev dpdk-dev qemu-system-x86 busybox-static cpio kmod iproute2 doxygen)
-# What ./dev.sh package needs besides the above (the build dependencies in debian/control).
+# What ./dev.sh package needs, besides debian/control's build dependencies (apt-get build-dep).
 package_tools=(debhelper dpkg-dev fakeroot build-essential lintian)
 
 say() { printf '\n== %s\n' "$*"; }
@@ -108,12 +108,17 @@ run_suites() {
 debs=$top/build-deb
 package() {
 	local missing=() p tmp src version
-	for p in "${packages[@]}" "${package_tools[@]}"; do
+	for p in "${package_tools[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 	done
 	if ((${#missing[@]})); then
 		need_root package
 		deps "${missing[@]}"
+	fi
+	if ! (cd "$top" && dpkg-checkbuilddeps) >/dev/null 2>&1; then
+		need_root package
+		say "installing the build dependencies of debian/control"
+		DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -qq "$top"
 	fi
 	version=$(dpkg-parsechangelog -l "$top/debian/changelog" -SVersion)
 	say "packaging hugepool $version into build-deb/"
