@@ -5,10 +5,13 @@
 #   ./dev.sh test    the same set-up, then every test lane; ends with "N passed, N failed, N skipped"
 #                    (the system lane changes the machine: it sets the 1 GiB hugepage pool and
 #                    sets it back)
-#   ./dev.sh deps | build | hugepages    one step alone
+#   ./dev.sh package build the Debian packages into build-deb/ (doc/packaging.md)
+#   ./dev.sh deps | build | hugepages | package-test    one step (or lane) alone
 # Environment: HP_BUILD (build dir, default build), HP_PAGES (2 MiB pages wanted free on node 0,
 # default 1280), HP_STRESS_SECONDS (length of each stress test, default 5), HP_SKIP_VM=1 and
 # HP_SKIP_SANITIZERS=1 to leave those lanes out (they are then counted as skipped, never passed).
+# The package lane installs the packages on this machine and purges them; HP_SKIP_PACKAGE=1
+# leaves it out.
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$PWD
@@ -19,6 +22,8 @@ packages=(gcc meson ninja-build pkg-config python3 libnuma-dev libhugetlbfs-dev 
 	clang-format libclang-rt-14-dev
 	libdpdk-dev dpdk-dev qemu-system-x86 busybox-static cpio kmod iproute2 doxygen
 	libxdp-dev libbpf-dev iputils-ping ethtool)
+# What ./dev.sh package needs, besides debian/control's build dependencies (apt-get build-dep).
+package_tools=(debhelper dpkg-dev fakeroot build-essential lintian)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -29,9 +34,10 @@ need_root() {
 	fi
 }
 
-deps() {
-	local missing=() p
-	for p in "${packages[@]}"; do
+deps() { # deps [PACKAGE...]: install what is missing (default: the project's packages)
+	local want=("$@") missing=() p
+	((${#want[@]})) || want=("${packages[@]}")
+	for p in "${want[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 	done
 	if ((${#missing[@]})); then
@@ -106,6 +112,62 @@ run_suites() {
 	logs+=("$dir/meson-logs/$name.json")
 }
 
+# Debian packages, built with dpkg-buildpackage in a copy of the tree (so the tree stays clean,
+# wherever it lives); the .debs, .changes, .buildinfo and source land in build-deb/.
+debs=$top/build-deb
+package() {
+	local missing=() p tmp src version
+	for p in "${package_tools[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	if ((${#missing[@]})); then
+		need_root package
+		deps "${missing[@]}"
+	fi
+	if ! (cd "$top" && dpkg-checkbuilddeps) >/dev/null 2>&1; then
+		need_root package
+		say "installing the build dependencies of debian/control"
+		DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -qq "$top"
+	fi
+	version=$(dpkg-parsechangelog -l "$top/debian/changelog" -SVersion)
+	say "packaging hugepool $version into build-deb/"
+	tmp=$(mktemp -d)
+	src=$tmp/hugepool-$version
+	mkdir "$src"
+	if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git -C "$top" ls-files -z --cached --others --exclude-standard |
+			tar -C "$top" --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -C "$src" -xf -
+	else
+		tar -C "$top" --exclude='./build*' --exclude=./.git -cf - . | tar -C "$src" -xf -
+	fi
+	rm -rf "$debs"
+	mkdir -p "$debs"
+	if ! (cd "$src" && dpkg-buildpackage -us -uc -jauto) >"$debs/dpkg-buildpackage.log" 2>&1; then
+		tail -40 "$debs/dpkg-buildpackage.log"
+		echo "dev.sh package: dpkg-buildpackage failed; the whole log is build-deb/dpkg-buildpackage.log" >&2
+		rm -rf "$tmp"
+		return 1
+	fi
+	find "$tmp" -maxdepth 1 -type f -exec mv -t "$debs" {} +
+	rm -rf "$tmp"
+	ls -1 "$debs"
+}
+
+# The package lane (test/package/lane.sh): it installs the packages ON THIS MACHINE and purges
+# them. Its TAP is kept as a meson-style log line for the summary.
+run_package_lane() {
+	local log=$top/$build/meson-logs/package.json out st=0 result=FAIL
+	say "tests: package (builds the Debian packages, installs them on this machine, purges them)"
+	mkdir -p "${log%/*}"
+	out=$(mktemp)
+	"$top/test/package/lane.sh" 2>&1 | tee "$out" || st=$?
+	case $st in 0) result=OK ;; 77) result=SKIP ;; esac
+	python3 -c 'import json, sys; print(json.dumps({"name": "package", "result": sys.argv[1],
+		"stdout": open(sys.argv[2]).read()}))' "$result" "$out" >"$log"
+	rm -f "$out"
+	logs+=("$log")
+}
+
 run_tests() {
 	need_root test
 	deps
@@ -137,6 +199,7 @@ run_tests() {
 		setup_dir "$build-vm" -Dcpu_instruction_set=x86-64-v2 -Ddpdk_compare=disabled
 		run_suites vm "$build-vm" vm
 	fi
+	run_package_lane
 	say "summary"
 	python3 "$top/test/summary.py" "${logs[@]}"
 }
@@ -147,8 +210,14 @@ test) run_tests ;;
 deps) need_root deps; deps ;;
 build) build ;;
 hugepages) need_root hugepages; hugepages ;;
+package) package ;;
+package-test)
+	need_root package-test
+	run_package_lane
+	python3 "$top/test/summary.py" "${logs[@]}"
+	;;
 *)
-	sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,/^set /{/^set /d;p}' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac
