@@ -218,3 +218,30 @@ HP_API void __hp_ptrcopy_long(void **dst, void *const *src, unsigned n)
 		__hp_ptrcopy8(dst, src);
 	__hp_ptrcopy(dst, src, n); /* n < 8: inline, no call back here */
 }
+
+struct walk_arg {
+	int (*fn)(struct hp_ring *r, void *arg);
+	void *arg;
+};
+
+static int walk_zone(const struct hp_memzone *mz, void *arg)
+{
+	const struct walk_arg *w = arg;
+	struct hp_ring *r = mz->va;
+
+	if (strncmp(mz->name, RING_MZ_PREFIX, strlen(RING_MZ_PREFIX)))
+		return 0;
+	/* a ring being created has no magic or no mz yet; one being freed has lost both */
+	if (r->magic != HP_RING_MAGIC || r->mz != mz)
+		return 0;
+	return w->fn(r, w->arg);
+}
+
+HP_API int hp_ring_walk(int (*fn)(struct hp_ring *r, void *arg), void *arg)
+{
+	struct walk_arg w = {fn, arg};
+
+	if (!fn)
+		return hp_fail(-EINVAL, "hp_ring_walk: callback is NULL; pass a function");
+	return hp_memzone_walk(walk_zone, &w);
+}
