@@ -33,6 +33,7 @@ struct range {
 struct node_free {
 	struct range *r; /* sorted by start, disjoint */
 	unsigned n, cap;
+	unsigned long allocs; /* blocks handed out and not released */
 };
 
 static pthread_mutex_t alloc_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -191,8 +192,10 @@ static uintptr_t take(int node, size_t len, size_t align, unsigned flags, size_t
 			if (p < s || p + len > e || p + len < p)
 				p = 0;
 		}
-		if (p && range_carve(nf, i, p, len) == 0)
+		if (p && range_carve(nf, i, p, len) == 0) {
+			nf->allocs++;
 			return p;
+		}
 	}
 	return 0;
 }
@@ -362,6 +365,8 @@ void mem_range_release(void *va, size_t len)
 	a = arena_of(s, len);
 	if (a >= 0 && !(s & (MIN_ALIGN - 1)))
 		rc = range_free(arenas[a].node, (unsigned)a, s, len);
+	if (rc == 0 && nodes[arenas[a].node].allocs)
+		nodes[arenas[a].node].allocs--;
 	pthread_mutex_unlock(&alloc_lock);
 	if (rc == -EEXIST)
 		HP_LOG_E("released %zu bytes at %p twice (part of it is free already); ignored",
@@ -429,3 +434,24 @@ static struct eal_subsys alloc_subsys = {
     .cleanup = alloc_cleanup,
 };
 EAL_SUBSYS_REGISTER(alloc_subsys)
+
+void mem_alloc_stats(int node, struct mem_alloc_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (node < 0 || node >= HP_MAX_NUMA_NODES)
+		return;
+	pthread_mutex_lock(&alloc_lock);
+	for (unsigned i = 0; i < n_arenas; i++)
+		if (arenas[i].node == node)
+			st->total += arenas[i].end - arenas[i].start;
+	for (unsigned i = 0; i < nodes[node].n; i++) {
+		size_t len = nodes[node].r[i].end - nodes[node].r[i].start;
+
+		st->free += len;
+		if (len > st->largest_free)
+			st->largest_free = len;
+	}
+	st->free_ranges = nodes[node].n;
+	st->allocs = nodes[node].allocs;
+	pthread_mutex_unlock(&alloc_lock);
+}

@@ -62,6 +62,18 @@ void mem_event_fire(enum hp_mem_event ev, const void *va, size_t len);
 void *mem_range_alloc(size_t len, size_t align, int node, unsigned flags);
 void mem_range_release(void *va, size_t len);
 
+/* What the allocator holds on one node (telemetry's /eal/heap_info). */
+struct mem_alloc_stats {
+	size_t total;	      /* bytes of the node's memory the allocator manages */
+	size_t free;	      /* bytes free */
+	size_t largest_free;  /* longest free range */
+	unsigned free_ranges; /* free ranges */
+	unsigned long allocs; /* blocks handed out (zones, heap slabs and large blocks) */
+};
+
+/* Read a node's counters under the allocator's lock (all zero for a node it does not have). */
+void mem_alloc_stats(int node, struct mem_alloc_stats *st);
+
 /*
  * Test hooks, compiled in only with -Dtest_hooks=true (test/unit/test_mem.c, test/stress): 0 in
  * normal use. Set before hp_init() or hp_mem_grow() in the thread that calls it; read only on the
