@@ -61,6 +61,8 @@ struct hp_init_opts {
 	const char *file_prefix;
 	/** Log level (--log-level); 0 = warning. */
 	enum hp_log_level log_level;
+	/** No telemetry socket (--no-telemetry); see hp_telemetry.h. */
+	bool no_telemetry;
 };
 
 /**

@@ -20,6 +20,7 @@
 #if __has_include(<hp_pktbuf.h>)
 #include <hp_pktbuf.h>
 #endif
+#include <hp_telemetry.h>
 #if defined(HP_HAVE_RDMA) && __has_include(<hp_rdma.h>)
 #include <hp_rdma.h>
 #endif
