@@ -14,6 +14,7 @@
 #define HP_TELEMETRY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <hp_common.h>
 
@@ -136,6 +137,18 @@ HP_API int hp_telemetry_bool(struct hp_telemetry_out *out, const char *key, bool
  */
 HP_API int hp_telemetry_error(struct hp_telemetry_out *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/**
+ * Where a program started with a file prefix serves its socket (whether it runs or not):
+ * $RUNTIME_DIRECTORY, else /var/run for root, else $XDG_RUNTIME_DIR or /tmp; then
+ * dpdk/PREFIX/dpdk_telemetry.v2, as DPDK's EAL and dpdk-telemetry.py -f PREFIX have it.
+ * @param prefix the --file-prefix, or NULL for the default "hugepool"
+ * @param buf filled with the path
+ * @param len size of buf
+ * @return 0, -EINVAL (NULL buf), -ENAMETOOLONG (the path does not fit in len, or is longer than
+ *         a unix socket allows)
+ */
+HP_API int hp_telemetry_socket_path(const char *prefix, char *buf, size_t len);
 
 /**
  * @return the path of the socket this program serves, or NULL when none runs (before hp_init(),

@@ -79,32 +79,19 @@ static bool valid_name(const char *cmd)
 	if (!cmd || cmd[0] != '/')
 		return false;
 	len = strlen(cmd);
-	if (len >= HP_TELEMETRY_CMD_LEN)
+	if (len < 2 || len >= HP_TELEMETRY_CMD_LEN)
 		return false;
 	return strspn(cmd + 1,
 		      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-/") ==
 	       len - 1;
 }
 
-HP_API int hp_telemetry_register_cmd(const char *cmd, hp_telemetry_cb_t fn, const char *help,
-				     void *arg)
+/* Add a command to the sorted table: 0, or -EEXIST / -ENOSPC through hp_fail(). */
+static int add_cmd(const char *cmd, hp_telemetry_cb_t fn, const char *help, void *arg)
 {
 	unsigned i;
 	int rc = 0;
 
-	if (!valid_name(cmd))
-		return hp_fail(
-		    -EINVAL,
-		    "telemetry: command '%.80s' is not '/' then 1 to %d letters, digits, "
-		    "'_', '-' or '/'",
-		    cmd ? cmd : "(null)", HP_TELEMETRY_CMD_LEN - 2);
-	if (!fn)
-		return hp_fail(-EINVAL, "telemetry: command %s has no callback; pass a function",
-			       cmd);
-	if (help && strlen(help) >= HP_TELEMETRY_HELP_LEN)
-		return hp_fail(-EINVAL,
-			       "telemetry: help of %s has more than %d characters; shorten it", cmd,
-			       HP_TELEMETRY_HELP_LEN - 1);
 	pthread_mutex_lock(&cmd_lock);
 	for (i = 0; i < n_cmds && strcmp(cmds[i].name, cmd); i++)
 		;
@@ -125,6 +112,25 @@ HP_API int hp_telemetry_register_cmd(const char *cmd, hp_telemetry_cb_t fn, cons
 	}
 	pthread_mutex_unlock(&cmd_lock);
 	return rc;
+}
+
+HP_API int hp_telemetry_register_cmd(const char *cmd, hp_telemetry_cb_t fn, const char *help,
+				     void *arg)
+{
+	if (!valid_name(cmd))
+		return hp_fail(
+		    -EINVAL,
+		    "telemetry: command '%.80s' is not '/' then 1 to %d letters, digits, "
+		    "'_', '-' or '/'",
+		    cmd ? cmd : "(null)", HP_TELEMETRY_CMD_LEN - 2);
+	if (!fn)
+		return hp_fail(-EINVAL, "telemetry: command %s has no callback; pass a function",
+			       cmd);
+	if (help && strlen(help) >= HP_TELEMETRY_HELP_LEN)
+		return hp_fail(-EINVAL,
+			       "telemetry: help of %s has more than %d characters; shorten it", cmd,
+			       HP_TELEMETRY_HELP_LEN - 1);
+	return add_cmd(cmd, fn, help, arg);
 }
 
 static bool find_cmd(const char *name, struct cmd *out)
@@ -189,10 +195,10 @@ static int cmd_info(const char *cmd, const char *params, struct hp_telemetry_out
 
 static void __attribute__((constructor)) telemetry_builtins(void)
 {
-	hp_telemetry_register_cmd("/", cmd_list,
-				  "Returns list of available commands. Takes no "
-				  "parameters",
-				  NULL);
+	add_cmd("/", cmd_list,
+		"Returns list of available commands. Takes no "
+		"parameters",
+		NULL);
 	hp_telemetry_register_cmd("/help", cmd_help,
 				  "Returns help text for a command. Parameters: "
 				  "string command",
@@ -514,6 +520,24 @@ static int start_thread(void)
 	return 0;
 }
 
+HP_API int hp_telemetry_socket_path(const char *prefix, char *buf, size_t len)
+{
+	size_t n;
+
+	if (!buf)
+		return hp_fail(-EINVAL, "hp_telemetry_socket_path: buf is NULL; pass a buffer");
+	n = (size_t)snprintf(buf, len, "%s/dpdk/%s/%s", runtime_dir(), prefix ? prefix : "hugepool",
+			     SOCKET_NAME);
+	if (n >= len || n >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return hp_fail(-ENAMETOOLONG,
+			       "telemetry: the socket path %s/dpdk/%s/%s is longer than a unix "
+			       "socket allows (%zu); set RUNTIME_DIRECTORY to a shorter directory "
+			       "or start with --no-telemetry",
+			       runtime_dir(), prefix ? prefix : "hugepool", SOCKET_NAME,
+			       sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+	return 0;
+}
+
 static int telemetry_start(const struct hp_init_opts *o)
 {
 	const char *prefix = o->file_prefix ? o->file_prefix : "hugepool";
@@ -523,14 +547,10 @@ static int telemetry_start(const struct hp_init_opts *o)
 
 	if (o->no_telemetry)
 		return 0;
-	if ((size_t)snprintf(srv.path, sizeof(srv.path), "%s/dpdk/%s/%s", rd, prefix,
-			     SOCKET_NAME) >= sizeof(srv.path)) {
+	rc = hp_telemetry_socket_path(prefix, srv.path, sizeof(srv.path));
+	if (rc) {
 		srv.path[0] = '\0';
-		return hp_fail(-ENAMETOOLONG,
-			       "telemetry: the socket path %s/dpdk/%s/%s is longer than a unix "
-			       "socket allows (%zu); set RUNTIME_DIRECTORY to a shorter directory "
-			       "or start with --no-telemetry",
-			       rd, prefix, SOCKET_NAME, sizeof(srv.path) - 1);
+		return rc;
 	}
 	snprintf(dpdk_dir, sizeof(dpdk_dir), "%s/dpdk", rd);
 	snprintf(srv.dir, sizeof(srv.dir), "%s/dpdk/%s", rd, prefix);
