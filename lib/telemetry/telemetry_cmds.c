@@ -18,6 +18,9 @@
 
 #include "eal/eal_internal.h"
 #include "mem/mem_internal.h"
+#ifdef HP_HAVE_RDMA
+#include "rdma/rdma_internal.h"
+#endif
 #include "telemetry_internal.h"
 
 /* A decimal id in params: 0, or a sentence through hp_telemetry_error(). */
@@ -551,6 +554,84 @@ static int lcores(const char *cmd, const char *params, struct hp_telemetry_out *
 	return hp_telemetry_close(out);
 }
 
+/* ---- RDMA maps (lib/rdma, where the build has it) ------------------------------------------ */
+
+#ifdef HP_HAVE_RDMA
+struct rdma_snap {
+	unsigned n, max;
+	struct rdma_map_info *v;
+};
+
+static int rdma_map_cb(const struct rdma_map_info *m, void *arg)
+{
+	struct rdma_snap *s = arg;
+
+	if (s->n == s->max) {
+		unsigned max = s->max ? s->max * 2 : 4;
+		void *v = realloc(s->v, max * sizeof(*s->v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->max = max;
+	}
+	s->v[s->n++] = *m;
+	return 0;
+}
+
+static int rdma(const char *cmd, const char *params, struct hp_telemetry_out *out, void *arg)
+{
+	struct rdma_snap s = {0};
+	char addr[32];
+	int rc;
+
+	(void)cmd, (void)params, (void)arg;
+	rc = rdma_map_walk(rdma_map_cb, &s);
+	if (rc < 0) {
+		free(s.v);
+		return rc;
+	}
+	hp_telemetry_open_obj(out, NULL);
+	hp_telemetry_uint(out, "maps", s.n);
+	hp_telemetry_open_array(out, "list");
+	for (unsigned i = 0; i < s.n; i++) {
+		const struct rdma_map_info *m = &s.v[i];
+
+		hp_telemetry_open_obj(out, NULL);
+		hp_telemetry_str(out, "device", m->device);
+		hp_telemetry_int(out, "access", m->access);
+		hp_telemetry_uint(out, "mrs", m->st.n_mrs);
+		hp_telemetry_uint(out, "user_mrs", m->st.n_user);
+		hp_telemetry_uint(out, "bytes", m->st.bytes);
+		hp_telemetry_uint(out, "failed", m->st.n_failed);
+		hp_telemetry_uint(out, "reg_ns", m->st.reg_ns);
+		hp_telemetry_open_array(out, "mr_list");
+		for (unsigned j = 0; j < m->n_mrs; j++) {
+			hp_telemetry_open_obj(out, NULL);
+			snprintf(addr, sizeof(addr), "0x%" PRIxPTR, m->mrs[j].start);
+			hp_telemetry_str(out, "start", addr);
+			hp_telemetry_uint(out, "len", m->mrs[j].end - m->mrs[j].start);
+			hp_telemetry_uint(out, "lkey", m->mrs[j].lkey);
+			hp_telemetry_uint(out, "rkey", m->mrs[j].rkey);
+			hp_telemetry_bool(out, "user", m->mrs[j].user);
+			hp_telemetry_close(out);
+		}
+		hp_telemetry_close(out);
+		hp_telemetry_close(out);
+	}
+	hp_telemetry_close(out);
+	free(s.v);
+	return hp_telemetry_close(out);
+}
+#else
+static int rdma(const char *cmd, const char *params, struct hp_telemetry_out *out, void *arg)
+{
+	(void)params, (void)arg;
+	return hp_telemetry_error(out, "%s: this build has no lib/rdma (libibverbs was not found)",
+				  cmd);
+}
+#endif
+
 void telemetry_cmds_register(void)
 {
 	static const struct {
@@ -575,6 +656,9 @@ void telemetry_cmds_register(void)
 	    {"/hugepool/memory", memory,
 	     "Returns hugepages per node: pages, page size, bytes "
 	     "reserved, IOVA mode, contiguous runs. No parameters"},
+	    {"/hugepool/rdma", rdma,
+	     "Returns the RDMA maps: device, MRs, bytes registered, "
+	     "each MR's range and keys. Takes no parameters"},
 	    {"/hugepool/lcores", lcores,
 	     "Returns the lcore ids in use and their CPUs (-1: a "
 	     "registered thread). Takes no parameters"},

@@ -20,6 +20,11 @@
 #include <unistd.h>
 
 #include "hp_test.h"
+#ifdef HP_HAVE_RDMA
+#include <infiniband/verbs.h>
+
+#include "rdma/rdma_internal.h"
+#endif
 
 #define MB 64
 #define WAIT_MS 5000
@@ -240,7 +245,7 @@ static void test_hello_and_list(void **state)
 		 (const char *[]){"/", "/help", "/info", "/mempool/list", "/mempool/info",
 				  "/ring/list", "/ring/info", "/eal/memzone_list",
 				  "/eal/memzone_info", "/eal/heap_list", "/eal/heap_info",
-				  "/hugepool/memory", "/hugepool/lcores", NULL};
+				  "/hugepool/memory", "/hugepool/lcores", "/hugepool/rdma", NULL};
 	     *c; c++) {
 		snprintf(want, sizeof(want), "\"%s\"", *c);
 		if (!strstr(r, want))
@@ -382,6 +387,39 @@ static void test_numbers_match_api(void **state)
 	hp_memzone_free(mz);
 	hp_mempool_free(mp);
 	hp_thread_unregister();
+}
+
+static void test_rdma_maps(void **state)
+{
+	char hello[1024];
+	const char *r;
+	int fd;
+
+	(void)state;
+	fd = connect_hello(hello, sizeof(hello));
+#ifdef HP_HAVE_RDMA
+	struct hp_rdma_map_stats st;
+	struct hp_rdma_map *map;
+
+	assert_int_equal(json_num(ask(fd, "/hugepool/rdma"), "maps"), 0);
+	/* the registration path that needs no device: same map, same records */
+	map = hp_rdma_map_create_ops(NULL, IBV_ACCESS_LOCAL_WRITE, &hp_rdma_fake_ops);
+	assert_non_null(map);
+	assert_int_equal(hp_rdma_map_stats(map, &st), 0);
+	r = ask(fd, "/hugepool/rdma");
+	assert_int_equal(json_num(r, "maps"), 1);
+	assert_int_equal(json_num(r, "mrs"), st.n_mrs);
+	assert_int_equal(json_num(r, "bytes"), st.bytes);
+	assert_true(st.n_mrs > 0);
+	assert_non_null(strstr(r, "\"device\":\"fake (no device)\""));
+	assert_non_null(strstr(r, "\"mr_list\":[{\"start\":\"0x"));
+	hp_rdma_map_destroy(map);
+	assert_int_equal(json_num(ask(fd, "/hugepool/rdma"), "maps"), 0);
+#else
+	r = ask(fd, "/hugepool/rdma");
+	assert_sentence(r, "/hugepool/rdma", "no lib/rdma");
+#endif
+	close(fd);
 }
 
 /* ---- replies larger than max_output_len, and the writer's rules ------------------------------ */
@@ -728,6 +766,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_help, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_numbers_match_api, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rdma_maps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_oversized_replies, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_uid_refused, setup, teardown),
