@@ -18,6 +18,7 @@
 
 #include "eal/eal_internal.h"
 #include "mem/mem_internal.h"
+#include "memzone/memzone_internal.h"
 #ifdef HP_HAVE_RDMA
 #include "rdma/rdma_internal.h"
 #endif
@@ -543,11 +544,11 @@ static int lcores(const char *cmd, const char *params, struct hp_telemetry_out *
 	for (unsigned id = 0; id < HP_MAX_LCORES; id++) {
 		int cpu = hp_lcore_cpu(id);
 
-		if (cpu == -EINVAL)
+		if (cpu == -EINVAL) /* not in use */
 			continue;
 		hp_telemetry_open_obj(out, NULL);
 		hp_telemetry_uint(out, "lcore", id);
-		hp_telemetry_int(out, "cpu", cpu);
+		hp_telemetry_int(out, "cpu", cpu >= 0 ? cpu : -1); /* -1: no CPU of its own */
 		hp_telemetry_close(out);
 	}
 	hp_telemetry_close(out);
