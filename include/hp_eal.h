@@ -68,6 +68,8 @@ struct hp_init_opts {
 	unsigned socket_limit_mb[HP_MAX_NUMA_NODES];
 	/** Number of entries of socket_limit_mb that were given. */
 	unsigned n_socket_limit;
+	/** No telemetry socket (--no-telemetry); see hp_telemetry.h. */
+	bool no_telemetry;
 };
 
 /**
@@ -86,7 +88,10 @@ struct hp_init_opts {
  * @return the number of argv entries consumed (counting argv[0] and "--"), or
  *         -EINVAL (unknown or malformed option), -ENOMEM (not enough hugepages on a node),
  *         -ENODEV (a node that does not exist), -EPERM (IOVA PA asked without the right to
- *         read frame numbers), -EBUSY (already initialised). On failure nothing stays reserved.
+ *         read frame numbers), -EBUSY (already initialised, or another running program uses the
+ *         same --file-prefix: its telemetry socket is live), or the errno of creating the
+ *         telemetry directory or socket (-EACCES, -EPERM, -ENAMETOOLONG...; --no-telemetry
+ *         starts without them). On failure nothing stays reserved.
  */
 HP_API int hp_init(int argc, char **argv);
 

@@ -66,6 +66,8 @@ struct hp_heap_stats {
 	 * fragmentation: a large request then grows the node instead.
 	 */
 	size_t free_blocks[HP_HEAP_ORDERS];
+	/** Blocks handed out and not given back: memzones, heap blocks and slabs, pool backends. */
+	unsigned long n_allocated;
 };
 
 /**

@@ -326,6 +326,19 @@ HP_API void hp_mempool_cache_flush(struct hp_mempool_cache *c);
  */
 HP_API void hp_mempool_cache_free(struct hp_mempool_cache *c);
 
+/**
+ * Call fn for every pool, oldest first (as DPDK's rte_mempool_walk). The pool registry lock is
+ * held throughout (it is recursive): fn may call any pool function, create and free pools
+ * included; a pool freed during the walk is not visited afterwards, one created is not visited.
+ * Another thread's hp_mempool_create()/hp_mempool_free() waits for the walk to finish. Lock
+ * order: the registry lock before the memzone lock (a hp_memzone_walk() callback must not walk
+ * or create pools while another thread does).
+ * @param fn callback; a non-zero return stops the walk
+ * @param arg passed to fn
+ * @return 0, or the first non-zero value fn returned, or -EINVAL (fn is NULL), -ENOMEM
+ */
+HP_API int hp_mempool_walk(int (*fn)(struct hp_mempool *mp, void *arg), void *arg);
+
 #ifdef __cplusplus
 }
 #endif

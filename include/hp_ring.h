@@ -218,6 +218,18 @@ static inline int hp_ring_full(const struct hp_ring *r)
 	return hp_ring_free_count(r) == 0;
 }
 
+/**
+ * Call fn for every ring made by hp_ring_create() (rings from hp_ring_init() are not listed).
+ * The walk holds the rings' lock and the memzone table's lock (both recursive) throughout: fn may
+ * create, look up and free rings; another thread's create or free waits for the walk. Lock
+ * order: the rings' lock before the memzone lock (a hp_memzone_walk() callback must not create
+ * or free rings while another thread walks them).
+ * @param fn callback; a non-zero return stops the walk
+ * @param arg passed to fn
+ * @return 0, or the first non-zero value fn returned, or -EINVAL (fn is NULL)
+ */
+HP_API int hp_ring_walk(int (*fn)(struct hp_ring *r, void *arg), void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,7 @@
 #include <hp_ring.h>
 #include <hp_mempool.h>
 #include <hp_pktbuf.h>
+#include <hp_telemetry.h>
 #ifdef HP_HAVE_RDMA
 #include <hp_rdma.h>
 #endif

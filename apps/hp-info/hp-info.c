@@ -18,6 +18,8 @@
 #include <hugepool.h>
 #include "eal/eal_util.h"
 
+#include "live.h"
+
 #define MAX_POOLS 256
 #define MAX_REQ 64
 
@@ -35,18 +37,23 @@ struct request {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: %s [--json] [--reserve NODE:SIZE[,NODE:SIZE...]] [--size 2M|1G] [--clear]\n"
-		"  (no option)          table of page sizes, per-node pools, mounts, IOVA mode\n"
-		"  --json               the same as one JSON object\n"
-		"  --reserve 0:1G,1:1G  set node 0's and node 1's pool to 1 GiB of pages (root)\n"
-		"  --size 2M|1G         page size for --reserve/--clear (default: the system's "
-		"default;\n"
-		"                       --clear without --size clears every size)\n"
-		"  --clear              give every free hugepage back to the kernel (root)\n"
-		"  --help               this text\n"
-		"SIZE takes a suffix K, M, G or T (bytes); a bare number is MiB.\n",
-		prog);
+	fprintf(
+	    f,
+	    "usage: %s [--json] [--reserve NODE:SIZE[,NODE:SIZE...]] [--size 2M|1G] [--clear]\n"
+	    "       %s --live [PREFIX] [--json]\n"
+	    "  (no option)          table of page sizes, per-node pools, mounts, IOVA mode\n"
+	    "  --json               the same as one JSON object\n"
+	    "  --reserve 0:1G,1:1G  set node 0's and node 1's pool to 1 GiB of pages (root)\n"
+	    "  --size 2M|1G         page size for --reserve/--clear (default: the system's "
+	    "default;\n"
+	    "                       --clear without --size clears every size)\n"
+	    "  --clear              give every free hugepage back to the kernel (root)\n"
+	    "  --live               the running hugepool programs (prefix, pid, program)\n"
+	    "  --live PREFIX        what the program of that --file-prefix holds: memory per\n"
+	    "                       node, zones, pools, rings (read from its telemetry socket)\n"
+	    "  --help               this text\n"
+	    "SIZE takes a suffix K, M, G or T (bytes); a bare number is MiB.\n",
+	    prog, prog);
 }
 
 /* "2M", "1G", "512", "2048K", "0"; a bare number is MiB. Returns 0, or -1 on bad syntax. */
@@ -506,12 +513,16 @@ static int check_size(const struct snapshot *s, const char *arg, size_t *size)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"json", no_argument, NULL, 'j'},	    {"reserve", required_argument, NULL, 'r'},
-	    {"size", required_argument, NULL, 's'}, {"clear", no_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"reserve", required_argument, NULL, 'r'},
+	    {"size", required_argument, NULL, 's'},
+	    {"clear", no_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"live", no_argument, NULL, 'l'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *reserve = NULL, *size_arg = NULL;
-	bool json = false, clear = false;
+	bool json = false, clear = false, live = false;
 	struct snapshot snap;
 	size_t size = 0;
 	int c, rc = 0;
@@ -531,6 +542,9 @@ int main(int argc, char **argv)
 		case 'c':
 			clear = true;
 			break;
+		case 'l':
+			live = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -546,6 +560,18 @@ int main(int argc, char **argv)
 					argv[optind - 1], prog);
 			return 2;
 		}
+	}
+	if (live) {
+		if (reserve || clear || size_arg) {
+			fprintf(stderr, "%s: --live takes only a prefix and --json\n", prog);
+			return 2;
+		}
+		if (optind + 1 < argc) {
+			fprintf(stderr, "%s: --live takes one prefix, got '%s' too\n", prog,
+				argv[optind + 1]);
+			return 2;
+		}
+		return live_main(optind < argc ? argv[optind] : NULL, json);
 	}
 	if (optind < argc) {
 		fprintf(stderr, "%s: unexpected argument '%s'; see %s --help\n", prog, argv[optind],

@@ -153,6 +153,13 @@ static int set_no_huge(struct hp_init_opts *o, const char *val, char *why, size_
 	return 0;
 }
 
+static int set_no_telemetry(struct hp_init_opts *o, const char *val, char *why, size_t whylen)
+{
+	(void)val, (void)why, (void)whylen;
+	o->no_telemetry = true;
+	return 0;
+}
+
 static int set_iova(struct hp_init_opts *o, const char *val, char *why, size_t whylen)
 {
 	if (!strcasecmp(val, "auto"))
@@ -310,6 +317,7 @@ static const struct optdef optdefs[] = {
     {"lcores", true, set_lcores, lcores_forms},
     {"file-prefix", true, set_file_prefix, prefix_forms},
     {"log-level", true, set_log_level, "--log-level=error|warning|info|debug (or 1-4)"},
+    {"no-telemetry", false, set_no_telemetry, "--no-telemetry (takes no value)"},
 };
 
 #define N_OPTDEFS (sizeof(optdefs) / sizeof(optdefs[0]))

@@ -368,7 +368,7 @@ HP_API int hp_heap_stats(int node, struct hp_heap_stats *st)
 			       "hp_heap_stats: node %d does not exist; this machine has nodes 0-%d",
 			       node, eal_node_count() - 1);
 	memset(st, 0, sizeof(*st));
-	mem_alloc_stats(node, st->free_blocks, HP_HEAP_ORDERS, &st->free);
+	mem_alloc_stats(node, st->free_blocks, HP_HEAP_ORDERS, &st->free, &st->n_allocated);
 	st->total = hp_mem_reserved(node);
 	st->allocated = st->total > st->free ? st->total - st->free : 0;
 	return 0;

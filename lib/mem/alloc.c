@@ -49,6 +49,8 @@ struct grow_req {
 	uintptr_t p;
 };
 static __thread struct grow_req *my_req;
+/* blocks handed out and not released, per node (under alloc_lock) */
+static unsigned long n_allocs[HP_MAX_NUMA_NODES];
 static atomic_bool ready;
 
 /* The arena holding [va, va + len), or NULL. Caller holds alloc_lock. */
@@ -171,6 +173,7 @@ static void serve_grow_req(struct arena *a)
 		return;
 	fa = (struct fit_arg){.skew = my_req->skew, .flags = my_req->flags};
 	my_req->p = buddy_alloc(&a->b, my_req->len, my_req->align, fit, &fa);
+	n_allocs[a->node] += my_req->p != 0;
 }
 
 static void arena_add(const void *va, size_t len, const struct mem_list *l)
@@ -261,6 +264,7 @@ static uintptr_t take_locked(int node, size_t len, size_t align, size_t skew, un
 	hp_mem_lock_read(); /* lists stay put and published while we look at IOVAs */
 	pthread_mutex_lock(&alloc_lock);
 	p = take(node, len, align, skew, flags, best);
+	n_allocs[node] += p != 0;
 	pthread_mutex_unlock(&alloc_lock);
 	hp_mem_unlock_read();
 	return p;
@@ -376,6 +380,7 @@ void mem_range_release(void *va, size_t len)
 			rc = -EEXIST;
 		} else {
 			buddy_free(&a->b, s, len);
+			n_allocs[a->node]--;
 			rc = a->dynamic ? 1 : 0;
 			node = a->node;
 		}
@@ -434,10 +439,12 @@ int mem_alloc_check(void)
 	return rc;
 }
 
-void mem_alloc_stats(int node, size_t *counts, unsigned n, size_t *free_bytes)
+void mem_alloc_stats(int node, size_t *counts, unsigned n, size_t *free_bytes,
+		     unsigned long *allocs)
 {
 	*free_bytes = 0;
 	pthread_mutex_lock(&alloc_lock);
+	*allocs = n_allocs[node];
 	for (unsigned i = 0; i < MEM_MAX_LISTS; i++)
 		if (arenas[i].used && arenas[i].node == node) {
 			buddy_stats(&arenas[i].b, counts, n);
@@ -456,6 +463,7 @@ static void alloc_reset(void)
 			buddy_fini(&arenas[i].b);
 			arenas[i].used = false;
 		}
+	memset(n_allocs, 0, sizeof(n_allocs));
 	pthread_mutex_unlock(&alloc_lock);
 }
 

@@ -98,10 +98,12 @@ void *mem_range_alloc(size_t len, size_t align, int node, unsigned flags);
 void mem_range_release(void *va, size_t len);
 
 /*
- * Free blocks of node per order into counts[0 .. n) (larger orders added to the last), and the
- * bytes free in them. Caller has checked node.
+ * Free blocks of node per order into counts[0 .. n) (larger orders added to the last), the
+ * bytes free in them, and the blocks handed out and not released (zones, heap slabs and large
+ * blocks, pool backends). Caller has checked node.
  */
-void mem_alloc_stats(int node, size_t *counts, unsigned n, size_t *free_bytes);
+void mem_alloc_stats(int node, size_t *counts, unsigned n, size_t *free_bytes,
+		     unsigned long *allocs);
 
 /*
  * Check the allocator (tests): every buddy's invariants, free blocks only on pages held, no two

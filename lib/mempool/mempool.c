@@ -7,6 +7,7 @@
  * hold its IOVA.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <hp_memzone.h>
@@ -14,7 +15,8 @@
 #include "mem/mem_internal.h"
 #include "mempool_internal.h"
 
-pthread_mutex_t mempool_lock = PTHREAD_MUTEX_INITIALIZER;
+/* recursive: a hp_mempool_walk() callback may call any pool function, create and free included */
+pthread_mutex_t mempool_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static struct hp_mempool *pools; /* named pools, under mempool_lock */
 
 static struct hp_mempool *find_locked(const char *name)
@@ -363,3 +365,43 @@ static struct eal_subsys mempool_subsys = {
     .cleanup = mempool_cleanup,
 };
 EAL_SUBSYS_REGISTER(mempool_subsys)
+
+/* true if mp is on the registry now; caller holds mempool_lock */
+static bool listed_locked(const struct hp_mempool *mp)
+{
+	const struct hp_mempool *p;
+
+	for (p = pools; p && p != mp; p = p->next)
+		;
+	return p != NULL;
+}
+
+/*
+ * The registry is copied first and each pool checked again before its call, so that fn may
+ * create and free pools (the lock is recursive) without the walk following a freed link.
+ */
+HP_API int hp_mempool_walk(int (*fn)(struct hp_mempool *mp, void *arg), void *arg)
+{
+	struct hp_mempool **snap, *mp;
+	unsigned n = 0, i;
+	int rc = 0;
+
+	if (!fn)
+		return hp_fail(-EINVAL, "hp_mempool_walk: callback is NULL; pass a function");
+	pthread_mutex_lock(&mempool_lock);
+	for (mp = pools; mp; mp = mp->next)
+		n++;
+	snap = malloc((n ? n : 1) * sizeof(*snap));
+	if (!snap) {
+		pthread_mutex_unlock(&mempool_lock);
+		return hp_fail(-ENOMEM, "hp_mempool_walk: out of memory for %u pointers", n);
+	}
+	for (i = n, mp = pools; mp; mp = mp->next)
+		snap[--i] = mp; /* oldest first */
+	for (i = 0; i < n && !rc; i++)
+		if (listed_locked(snap[i]))
+			rc = fn(snap[i], arg);
+	pthread_mutex_unlock(&mempool_lock);
+	free(snap);
+	return rc;
+}

@@ -11,6 +11,7 @@
 
 #include "eal/eal_internal.h"
 #include "mem/mem_internal.h"
+#include "memzone_internal.h"
 #include <hp_memzone.h>
 
 #define MZ_MAX 2048
@@ -218,3 +219,8 @@ static struct eal_subsys memzone_subsys = {
     .cleanup = memzone_cleanup,
 };
 EAL_SUBSYS_REGISTER(memzone_subsys)
+
+int memzone_index(const struct hp_memzone *mz)
+{
+	return mz >= zones && mz < zones + MZ_MAX ? (int)(mz - zones) : -1;
+}

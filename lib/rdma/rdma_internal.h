@@ -77,4 +77,24 @@ unsigned rdma_merge_ranges(struct rdma_range *r, unsigned n);
 /* true once a real (verbs) registration happened in this process: too late for ibv_fork_init. */
 bool rdma_verbs_registered(void);
 
+/* A copy of one live map and of its MRs (telemetry's /hugepool/rdma). */
+#define RDMA_INFO_MRS 64
+struct rdma_map_info {
+	char device[64];
+	int access;
+	struct hp_rdma_map_stats st;
+	unsigned n_mrs; /* MRs copied into mrs (at most RDMA_INFO_MRS) */
+	struct {
+		uintptr_t start, end;
+		uint32_t lkey, rkey;
+		bool user;
+	} mrs[RDMA_INFO_MRS];
+};
+
+/*
+ * Call fn with a copy of every live map, oldest last, holding maps_lock (each map's lock only
+ * while it is copied). fn must not call into lib/rdma. Returns 0 or fn's first non-zero value.
+ */
+int rdma_map_walk(int (*fn)(const struct rdma_map_info *m, void *arg), void *arg);
+
 #endif

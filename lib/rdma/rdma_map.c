@@ -557,3 +557,36 @@ static struct eal_subsys rdma_subsys = {
     .cleanup = rdma_cleanup,
 };
 EAL_SUBSYS_REGISTER(rdma_subsys)
+
+int rdma_map_walk(int (*fn)(const struct rdma_map_info *m, void *arg), void *arg)
+{
+	struct rdma_map_info *info = malloc(sizeof(*info));
+	struct hp_rdma_map *map;
+	int rc = 0;
+
+	if (!info)
+		return -ENOMEM;
+	pthread_mutex_lock(&maps_lock);
+	for (map = live_maps; map && !rc; map = map->next_live) {
+		const struct rdma_mr_rec *r;
+
+		memset(info, 0, sizeof(*info));
+		pthread_mutex_lock(&map->lock);
+		snprintf(info->device, sizeof(info->device), "%s", dev_name(map));
+		info->access = map->access;
+		info->st = map->st;
+		for (r = map->recs; r && info->n_mrs < RDMA_INFO_MRS; r = r->next) {
+			info->mrs[info->n_mrs].start = r->start;
+			info->mrs[info->n_mrs].end = r->pub.end;
+			info->mrs[info->n_mrs].lkey = r->pub.lkey;
+			info->mrs[info->n_mrs].rkey = r->pub.rkey;
+			info->mrs[info->n_mrs].user = r->user;
+			info->n_mrs++;
+		}
+		pthread_mutex_unlock(&map->lock);
+		rc = fn(info, arg);
+	}
+	pthread_mutex_unlock(&maps_lock);
+	free(info);
+	return rc;
+}

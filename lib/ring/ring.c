@@ -6,6 +6,7 @@
  * hp_ring_free, after which nobody may use the ring.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,13 @@
 
 #define RING_MZ_PREFIX "RG_"
 #define RING_FLAGS (HP_RING_SP_ENQ | HP_RING_SC_DEQ | HP_RING_EXACT_SZ)
+
+/*
+ * Held (recursive) by hp_ring_walk and while hp_ring_create/hp_ring_free write a ring's header,
+ * so that a walk never reads a ring half made or half freed. Lock order: walk_lock before the
+ * memzone lock. Lookups and enqueue/dequeue never take it.
+ */
+static pthread_mutex_t walk_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
 static int is_pow2(uint32_t x)
 {
@@ -136,9 +144,11 @@ HP_API struct hp_ring *hp_ring_create(const char *name, unsigned count, int node
 	if (len < 0)
 		return NULL;
 	zone_name(mzname, sizeof(mzname), name);
+	pthread_mutex_lock(&walk_lock);
 	mz = hp_memzone_reserve(mzname, (size_t)len, node, 0, HP_CACHE_LINE_SIZE);
 	if (!mz) {
 		rc = -errno;
+		pthread_mutex_unlock(&walk_lock);
 		snprintf(why, sizeof(why), "%s", hp_last_error());
 		if (rc == -EEXIST)
 			return hp_fail_ptr(rc,
@@ -151,6 +161,7 @@ HP_API struct hp_ring *hp_ring_create(const char *name, unsigned count, int node
 	r = mz->va;
 	hp_ring_init(r, name, count, flags); /* arguments checked above */
 	r->mz = mz;
+	pthread_mutex_unlock(&walk_lock);
 	HP_LOG_D("ring %s: %u slots, holds %u, node %d, flags 0x%x", name, r->size, r->capacity,
 		 mz->node, flags);
 	return r;
@@ -187,10 +198,12 @@ HP_API void hp_ring_free(struct hp_ring *r)
 		HP_LOG_D("hp_ring_free(%s): ring is in caller memory; nothing to free", r->name);
 		return;
 	}
+	pthread_mutex_lock(&walk_lock);
 	r->magic = 0;
 	r->mz = NULL;
 	if (hp_memzone_free(mz) < 0)
 		HP_LOG_W("hp_ring_free(%s): %s", r->name, hp_last_error());
+	pthread_mutex_unlock(&walk_lock);
 }
 
 /* A side's head; a single thread's side keeps none apart from its tail. */
@@ -217,4 +230,35 @@ HP_API void __hp_ptrcopy_long(void **dst, void *const *src, unsigned n)
 	for (; n >= 8; n -= 8, dst += 8, src += 8)
 		__hp_ptrcopy8(dst, src);
 	__hp_ptrcopy(dst, src, n); /* n < 8: inline, no call back here */
+}
+
+struct walk_arg {
+	int (*fn)(struct hp_ring *r, void *arg);
+	void *arg;
+};
+
+static int walk_zone(const struct hp_memzone *mz, void *arg)
+{
+	const struct walk_arg *w = arg;
+	struct hp_ring *r = mz->va;
+
+	if (strncmp(mz->name, RING_MZ_PREFIX, strlen(RING_MZ_PREFIX)))
+		return 0;
+	/* a ring being created has no magic or no mz yet; one being freed has lost both */
+	if (r->magic != HP_RING_MAGIC || r->mz != mz)
+		return 0;
+	return w->fn(r, w->arg);
+}
+
+HP_API int hp_ring_walk(int (*fn)(struct hp_ring *r, void *arg), void *arg)
+{
+	struct walk_arg w = {fn, arg};
+	int rc;
+
+	if (!fn)
+		return hp_fail(-EINVAL, "hp_ring_walk: callback is NULL; pass a function");
+	pthread_mutex_lock(&walk_lock);
+	rc = hp_memzone_walk(walk_zone, &w);
+	pthread_mutex_unlock(&walk_lock);
+	return rc;
 }

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The reply writer: compact JSON into one fixed buffer of HP_TELEMETRY_MAX_OUTPUT bytes, the
+ * most a client reads in one message. A value that does not fit is left out, and so is every
+ * value after it (DPDK leaves out what does not fit too, but may then fit a smaller value that
+ * comes later; a prefix is easier to read). An object reply then ends with a "truncated" member
+ * saying how many values were left out; the containers still close, so the reply stays valid.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "eal/eal_internal.h"
+#include "telemetry_internal.h"
+
+/* Room kept for the "truncated" member of an object reply. */
+#define NOTE_RESERVE 96
+
+/* Append n bytes if they fit with the reserve; false (nothing written) otherwise. */
+static bool put(struct hp_telemetry_out *o, const char *s, size_t n)
+{
+	if (o->len + n + o->reserve > HP_TELEMETRY_MAX_OUTPUT)
+		return false;
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	return true;
+}
+
+static bool put_c(struct hp_telemetry_out *o, char c)
+{
+	return put(o, &c, 1);
+}
+
+/* A JSON string: quotes, and escapes for '"', '\\' and control characters. */
+static bool put_str(struct hp_telemetry_out *o, const char *s)
+{
+	char esc[8];
+
+	if (!put_c(o, '"'))
+		return false;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		bool ok;
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			ok = put(o, esc, 2);
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			ok = put(o, esc, 6);
+		} else {
+			ok = put_c(o, (char)c);
+		}
+		if (!ok)
+			return false;
+	}
+	return put_c(o, '"');
+}
+
+void telemetry_out_start(struct hp_telemetry_out *o, const char *cmd)
+{
+	char name[HP_TELEMETRY_CMD_LEN + 1];
+
+	o->len = 0;
+	o->reserve = 1; /* the final '}' */
+	o->depth = 0;
+	o->skipped_depth = 0;
+	o->top_done = false;
+	o->full = false;
+	o->dropped = 0;
+	o->error = false;
+	o->why[0] = '\0';
+	snprintf(name, sizeof(name), "%s", cmd ? cmd : "");
+	put_c(o, '{');
+	put_str(o, name);
+	put_c(o, ':');
+	o->value_at = o->len;
+}
+
+/* Where the next value goes: checks the key against the container; writes ',' and the key. */
+static int begin(struct hp_telemetry_out *o, const char *key, bool *wrote)
+{
+	*wrote = false;
+	if (o->depth == 0) {
+		if (o->top_done || o->skipped_depth || key)
+			return -EINVAL;
+	} else if ((o->stack[o->depth - 1].type == '{') != (key != NULL)) {
+		return -EINVAL;
+	}
+	if (o->full || o->error || o->skipped_depth)
+		return -ENOSPC;
+	if (o->depth && !o->stack[o->depth - 1].first && !put_c(o, ','))
+		return -ENOSPC;
+	*wrote = true;
+	if (key && !(put_str(o, key) && put_c(o, ':')))
+		return -ENOSPC;
+	return 0;
+}
+
+/* After a value was written whole. */
+static void written(struct hp_telemetry_out *o)
+{
+	if (o->depth)
+		o->stack[o->depth - 1].first = false;
+	else
+		o->top_done = true;
+}
+
+static int left_out(struct hp_telemetry_out *o, size_t mark, int rc)
+{
+	o->len = mark;
+	if (rc == -ENOSPC && !o->error) {
+		o->full = true;
+		o->dropped++;
+	}
+	return rc;
+}
+
+static int scalar(struct hp_telemetry_out *o, const char *key, const char *text, bool quote)
+{
+	size_t mark;
+	bool wrote;
+	int rc;
+
+	if (!o)
+		return -EINVAL;
+	mark = o->len;
+	rc = begin(o, key, &wrote);
+	if (rc == -EINVAL)
+		return rc;
+	if (rc == 0 && !(quote ? put_str(o, text) : put(o, text, strlen(text))))
+		rc = -ENOSPC;
+	if (rc)
+		return left_out(o, mark, rc);
+	written(o);
+	return 0;
+}
+
+static int open_container(struct hp_telemetry_out *o, const char *key, char type)
+{
+	size_t mark, extra;
+	bool wrote;
+	int rc;
+
+	if (!o)
+		return -EINVAL;
+	if (o->depth + o->skipped_depth >= TELEMETRY_MAX_DEPTH)
+		return -EINVAL;
+	mark = o->len;
+	rc = begin(o, key, &wrote);
+	if (rc == -EINVAL)
+		return rc;
+	/* room for its closer, and for the note if it is the reply's top object */
+	extra = 1 + (o->depth == 0 && type == '{' ? NOTE_RESERVE : 0);
+	if (rc == 0 && o->len + 1 + extra + o->reserve > HP_TELEMETRY_MAX_OUTPUT)
+		rc = -ENOSPC;
+	if (rc == 0)
+		put_c(o, type);
+	if (rc) {
+		left_out(o, mark, rc);
+		o->skipped_depth++;
+		return rc;
+	}
+	if (o->depth)
+		o->stack[o->depth - 1].first = false;
+	o->reserve += extra;
+	o->stack[o->depth].type = type;
+	o->stack[o->depth].first = true;
+	o->stack[o->depth].open = true;
+	o->depth++;
+	return 0;
+}
+
+HP_API int hp_telemetry_open_obj(struct hp_telemetry_out *out, const char *key)
+{
+	return open_container(out, key, '{');
+}
+
+HP_API int hp_telemetry_open_array(struct hp_telemetry_out *out, const char *key)
+{
+	return open_container(out, key, '[');
+}
+
+HP_API int hp_telemetry_close(struct hp_telemetry_out *o)
+{
+	char note[NOTE_RESERVE + 1];
+	char type;
+	int n;
+
+	if (!o)
+		return -EINVAL;
+	if (o->skipped_depth) {
+		o->skipped_depth--;
+		return 0;
+	}
+	if (o->depth == 0)
+		return -EINVAL;
+	type = o->stack[--o->depth].type;
+	o->reserve -= 1;
+	if (o->depth == 0 && type == '{') {
+		o->reserve -= NOTE_RESERVE;
+		if (o->dropped) {
+			n = snprintf(note, sizeof(note),
+				     "%s\"truncated\":\"%u values left out: a reply is at most %d "
+				     "bytes\"",
+				     o->stack[0].first ? "" : ",", o->dropped,
+				     HP_TELEMETRY_MAX_OUTPUT);
+			put(o, note, (size_t)n);
+		}
+	}
+	put_c(o, type == '{' ? '}' : ']');
+	if (o->depth == 0)
+		o->top_done = true;
+	return 0;
+}
+
+HP_API int hp_telemetry_int(struct hp_telemetry_out *out, const char *key, int64_t v)
+{
+	char t[24];
+
+	snprintf(t, sizeof(t), "%lld", (long long)v);
+	return scalar(out, key, t, false);
+}
+
+HP_API int hp_telemetry_uint(struct hp_telemetry_out *out, const char *key, uint64_t v)
+{
+	char t[24];
+
+	snprintf(t, sizeof(t), "%llu", (unsigned long long)v);
+	return scalar(out, key, t, false);
+}
+
+HP_API int hp_telemetry_double(struct hp_telemetry_out *out, const char *key, double v)
+{
+	char t[32];
+
+	if (isfinite(v))
+		snprintf(t, sizeof(t), "%.6g", v);
+	else
+		snprintf(t, sizeof(t), "null");
+	return scalar(out, key, t, false);
+}
+
+HP_API int hp_telemetry_str(struct hp_telemetry_out *out, const char *key, const char *s)
+{
+	return s ? scalar(out, key, s, true) : scalar(out, key, "null", false);
+}
+
+HP_API int hp_telemetry_bool(struct hp_telemetry_out *out, const char *key, bool v)
+{
+	return scalar(out, key, v ? "true" : "false", false);
+}
+
+HP_API int hp_telemetry_error(struct hp_telemetry_out *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!out || !fmt)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(out->why, sizeof(out->why), fmt, ap);
+	va_end(ap);
+	out->error = true;
+	return -EINVAL;
+}
+
+void telemetry_out_finish(struct hp_telemetry_out *o)
+{
+	if (o->error) {
+		o->len = o->value_at;
+		o->depth = 0;
+		o->reserve = 1;
+		put_str(o, o->why);
+	} else {
+		o->skipped_depth = 0;
+		while (o->depth)
+			hp_telemetry_close(o);
+		if (!o->top_done)
+			put(o, "null", 4);
+	}
+	o->reserve = 0;
+	put_c(o, '}');
+	o->buf[o->len] = '\0';
+}

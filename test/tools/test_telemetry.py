@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# The telemetry socket read by the tools people use: DPDK's dpdk-telemetry.py (Debian's
+# dpdk-dev) and hp-info --live, against telemetry_target, a program that prints what the public
+# API says of its pool (objects out, some in its lcore's cache), zones and ring. Also: kill -9
+# then a restart with the same prefix, two live programs with one prefix, --no-telemetry.
+# Usage: test_telemetry.py TELEMETRY_TARGET HP_INFO; prints TAP.
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+TARGET, HP_INFO = sys.argv[1], sys.argv[2]
+CLIENT = shutil.which("dpdk-telemetry.py")
+PREFIX = f"hp_test_tools_{os.getpid()}"
+results = []
+
+
+class Skip(Exception):
+    pass
+
+
+def case(fn):
+    results.append(fn)
+    return fn
+
+
+def runtime_dir():
+    """Where DPDK's EAL and dpdk-telemetry.py put a prefix's directory."""
+    d = os.environ.get("RUNTIME_DIRECTORY")
+    if not d:
+        d = "/var/run" if os.getuid() == 0 else os.environ.get("XDG_RUNTIME_DIR", "/tmp")
+    return os.path.join(d, "dpdk")
+
+
+def sock_path(prefix):
+    return os.path.join(runtime_dir(), prefix, "dpdk_telemetry.v2")
+
+
+class Target:
+    """telemetry_target running until stop(); .api is what it printed of itself."""
+
+    def __init__(self, *opts):
+        self.p = subprocess.Popen([TARGET, "--no-huge", "--socket-mem=64", *opts],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline()
+        if not line:
+            err = self.p.stderr.read()
+            self.p.wait(timeout=30)
+            raise RuntimeError(f"telemetry_target failed (exit {self.p.returncode}): {err}")
+        self.api = json.loads(line)
+
+    def stop(self):
+        self.p.stdin.close()
+        rc = self.p.wait(timeout=30)
+        if rc != 0:
+            raise AssertionError(f"telemetry_target exited {rc}: {self.p.stderr.read()}")
+
+    def kill9(self):
+        self.p.send_signal(signal.SIGKILL)
+        self.p.wait(timeout=30)
+
+
+def dpdk_telemetry(prefix, *cmds):
+    """Run dpdk-telemetry.py -f prefix with cmds on stdin; one reply object per command."""
+    if not CLIENT:
+        raise Skip("dpdk-telemetry.py is not installed (Debian package dpdk-dev)")
+    out = subprocess.run([CLIENT, "-f", prefix], input="\n".join(cmds) + "\n",
+                         capture_output=True, text=True, timeout=60)
+    lines = [l for l in out.stdout.splitlines() if l.strip()]
+    assert len(lines) == len(cmds), f"{len(cmds)} commands, replies: {out.stdout!r} {out.stderr!r}"
+    replies = []
+    for cmd, line in zip(cmds, lines):
+        obj = json.loads(line)
+        key = cmd.split(",")[0]
+        assert list(obj) == [key], f"reply to {cmd} is {line}"
+        replies.append(obj[key])
+    return replies
+
+
+@case
+def dpdk_client_reads_the_numbers_the_api_gives():
+    t = Target(f"--file-prefix={PREFIX}")
+    try:
+        api = t.api
+        assert api["socket"] == sock_path(PREFIX), (api["socket"], sock_path(PREFIX))
+        st = os.stat(os.path.dirname(api["socket"]))
+        assert stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid == os.geteuid()
+        assert stat.S_ISSOCK(os.stat(api["socket"]).st_mode)
+        info, pools, pool, ring, zones, heaps, mem = dpdk_telemetry(
+            PREFIX, "/info", "/mempool/list", "/mempool/info,tpool", "/ring/info,tring",
+            "/eal/memzone_list", "/eal/heap_list", "/hugepool/memory")
+        assert info["pid"] == api["pid"] == t.p.pid
+        assert info["max_output_len"] == 16384
+        assert pools == ["tpool"]
+        p = api["pool"]
+        assert pool["name"] == "tpool" and pool["size"] == p["size"]
+        assert pool["cache_size"] == p["cache_size"]
+        assert pool["avail_count"] == p["avail"], (pool, p)
+        assert pool["in_use_count"] == p["in_use"] == 70
+        assert pool["common_pool_count"] + pool["total_cache_count"] == p["avail"]
+        assert pool["total_cache_count"] == 30  # the objects put back sit in the lcore cache
+        r = api["ring"]
+        assert ring["used_count"] == r["count"] == 77
+        assert ring["capacity"] == r["capacity"] and ring["free_count"] == r["free"]
+        want = {z["name"]: z for z in api["zones"]}
+        got = {}
+        for zid in zones:
+            (z,) = dpdk_telemetry(PREFIX, f"/eal/memzone_info,{zid}")
+            got[z["Name"]] = z
+        for name, z in want.items():
+            assert got[name]["Length"] == z["len"] and got[name]["Socket"] == z["node"], got
+        assert heaps == [0]
+        (heap,) = dpdk_telemetry(PREFIX, "/eal/heap_info,0")
+        assert heap["Heap_size"] == api["reserved"]
+        assert heap["Free_size"] + heap["Alloc_size"] == heap["Heap_size"]
+        assert mem["reserved"] == api["reserved"] and mem["page_size"] == api["page_size"]
+        assert sum(n["pages"] for n in mem["nodes"]) * api["page_size"] == api["reserved"]
+    finally:
+        t.stop()
+    assert not os.path.exists(sock_path(PREFIX)), "hp_cleanup left the socket"
+    assert not os.path.exists(os.path.dirname(sock_path(PREFIX))), "and its directory"
+
+
+@case
+def dpdk_client_lists_commands_and_gets_sentences():
+    t = Target(f"--file-prefix={PREFIX}")
+    try:
+        cmds, bad, param = dpdk_telemetry(PREFIX, "/", "/no/such", "/mempool/info,nosuch")
+        for c in ("/mempool/list", "/mempool/info", "/ring/list", "/eal/memzone_list",
+                  "/eal/heap_info", "/hugepool/memory", "/hugepool/lcores", "/help"):
+            assert c in cmds, cmds
+        assert isinstance(bad, str) and "unknown command" in bad, bad
+        assert isinstance(param, str) and "no mempool named 'nosuch'" in param, param
+    finally:
+        t.stop()
+
+
+@case
+def kill_9_then_restart_with_the_same_prefix():
+    t = Target(f"--file-prefix={PREFIX}")
+    t.kill9()
+    assert os.path.exists(sock_path(PREFIX)), "a killed program leaves its socket file"
+    t2 = Target(f"--file-prefix={PREFIX}")
+    try:
+        (info,) = dpdk_telemetry(PREFIX, "/info")
+        assert info["pid"] == t2.p.pid != t.p.pid
+    finally:
+        t2.stop()
+
+
+@case
+def two_live_programs_with_one_prefix():
+    t = Target(f"--file-prefix={PREFIX}")
+    try:
+        p = subprocess.run([TARGET, "--no-huge", "--socket-mem=8", f"--file-prefix={PREFIX}"],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 1 and p.stdout == "", (p.returncode, p.stdout)
+        assert "another running program uses the file prefix" in p.stderr, p.stderr
+        assert PREFIX in p.stderr and "--file-prefix" in p.stderr, p.stderr
+        (info,) = dpdk_telemetry(PREFIX, "/info")  # the first one still answers
+        assert info["pid"] == t.p.pid
+    finally:
+        t.stop()
+
+
+@case
+def no_telemetry_leaves_no_socket():
+    t = Target(f"--file-prefix={PREFIX}", "--no-telemetry")
+    try:
+        assert t.api["socket"] is None
+        assert not os.path.exists(os.path.dirname(sock_path(PREFIX)))
+    finally:
+        t.stop()
+
+
+@case
+def hp_info_live():
+    t = Target(f"--file-prefix={PREFIX}")
+    try:
+        out = subprocess.run([HP_INFO, "--live"], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        rows = [l.split() for l in out.stdout.splitlines()[1:]]
+        assert [PREFIX, str(t.p.pid), os.path.basename(TARGET), "hugepool"] in \
+            [r[:4] for r in rows], out.stdout
+        out = subprocess.run([HP_INFO, "--live", "--json"], capture_output=True, text=True,
+                             timeout=60)
+        progs = {p["prefix"]: p for p in json.loads(out.stdout)["programs"]}
+        assert progs[PREFIX]["pid"] == t.p.pid and progs[PREFIX]["socket"] == sock_path(PREFIX)
+
+        out = subprocess.run([HP_INFO, "--live", PREFIX, "--json"], capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        j = json.loads(out.stdout)
+        assert j["pid"] == t.p.pid and j["prefix"] == PREFIX
+        (pool,) = [p for p in j["pools"] if p["name"] == "tpool"]
+        assert pool["avail_count"] == t.api["pool"]["avail"]
+        assert pool["in_use_count"] == t.api["pool"]["in_use"]
+        (ring,) = [r for r in j["rings"] if r["name"] == "tring"]
+        assert ring["used_count"] == t.api["ring"]["count"]
+        names = {z["Name"]: z["Length"] for z in j["zones"]}
+        for z in t.api["zones"]:
+            assert names[z["name"]] == z["len"]
+        assert j["memory"]["reserved"] == t.api["reserved"]
+
+        out = subprocess.run([HP_INFO, "--live", PREFIX], capture_output=True, text=True,
+                             timeout=60)
+        assert out.returncode == 0, out.stderr
+        p = t.api["pool"]
+        row = [l.split() for l in out.stdout.splitlines() if l.split()[:1] == ["tpool"]]
+        assert row and row[0][2:5] == [str(p["size"]), str(p["avail"]), str(p["in_use"])], \
+            out.stdout
+        row = [l.split() for l in out.stdout.splitlines() if l.split()[:1] == ["tring"]]
+        assert row and row[0][3] == str(t.api["ring"]["count"]), out.stdout
+    finally:
+        t.stop()
+    out = subprocess.run([HP_INFO, "--live", PREFIX], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 1 and "no running program answers" in out.stderr, out
+    out = subprocess.run([HP_INFO, "--live", PREFIX, "extra"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 2, out
+
+
+def main():
+    print(f"1..{len(results)}")
+    failed = 0
+    for i, fn in enumerate(results, 1):
+        try:
+            fn()
+            print(f"ok {i} - {fn.__name__}")
+        except Skip as e:
+            print(f"ok {i} - {fn.__name__} # SKIP {e}")
+        except Exception as e:  # noqa: BLE001 - every failure is reported as TAP
+            failed += 1
+            print(f"not ok {i} - {fn.__name__}")
+            for line in repr(e).splitlines():
+                print(f"# {line}")
+        sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
