@@ -38,7 +38,7 @@
 enum engine { ENG_HP, ENG_FLOOR, ENG_DPDK, ENG_N };
 static const char *const engine_names[ENG_N] = {"hugepool", "floor", "dpdk"};
 
-/* How the floor faults pages in; hugepool's default is madvise (lib/mem/reserve.c). */
+/* How the floor faults pages in: by default as hugepool does (POPULATE_BY_TOUCH, reserve.c) */
 enum method { M_MADVISE, M_TOUCH };
 static const char *const method_names[] = {"madvise", "touch"};
 static enum method floor_method = M_MADVISE;
@@ -506,7 +506,7 @@ static void usage(FILE *f)
 		"  --runs N      runs per size and runtime (default 7, at most %d)\n"
 		"  --sizes LIST  MiB to reserve on node 0 (default 16,256,1024)\n"
 		"  --floor-method madvise|touch\n"
-		"                how the floor faults pages in (default madvise, as hugepool)\n"
+		"                how the floor faults pages in (default: as hugepool does)\n"
 		"  --no-dpdk     leave DPDK's rte_eal_init out\n"
 		"  --json        one JSON object instead of the table\n",
 		MAX_RUNS);
