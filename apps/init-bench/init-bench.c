@@ -2,19 +2,27 @@
 /*
  * init-bench: how long hp_init() takes to reserve, verify and resolve --socket-mem of several
  * sizes on node 0, and (built with HP_HAVE_DPDK) how long DPDK's rte_eal_init() takes with
- * --in-memory -m of the same sizes. Every measurement runs in a fresh process (this program
- * re-executed with --child), so first-time costs count; the clock runs only around the call.
- * The child reports "ok NS" or "error SENTENCE" on a pipe; the parent keeps the statistics.
+ * --in-memory -m of the same sizes, and the kernel's floor: a hugetlb memfd of the same size
+ * faulted in by as many threads as hugepool uses, the same way, with no library around it.
+ * Every measurement runs in a fresh process (this program re-executed with --child), so
+ * first-time costs count; the clock runs only around the call. The engines take turns, run by
+ * run, so a slow spell of the machine falls on all of them. The child reports "ok NS" or
+ * "error SENTENCE" on a pipe; the parent keeps the statistics.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <numa.h>
+#include <numaif.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/memfd.h>
 
 #include <hugepool.h>
 #include "eal/eal_util.h"
@@ -25,9 +33,15 @@
 
 #define MAX_SIZES 8
 #define MAX_RUNS 101
+#define FLOOR_THREADS_MAX 4 /* hugepool's cap on populating threads per node */
 
-enum engine { ENG_HP, ENG_DPDK, ENG_N };
-static const char *const engine_names[ENG_N] = {"hugepool", "dpdk"};
+enum engine { ENG_HP, ENG_FLOOR, ENG_DPDK, ENG_N };
+static const char *const engine_names[ENG_N] = {"hugepool", "floor", "dpdk"};
+
+/* How the floor faults pages in: by default as hugepool does (POPULATE_BY_TOUCH, reserve.c) */
+enum method { M_MADVISE, M_TOUCH };
+static const char *const method_names[] = {"madvise", "touch"};
+static enum method floor_method = M_MADVISE;
 
 struct stats {
 	double median_ms, min_ms, max_ms;
@@ -63,6 +77,115 @@ static int child_hp(unsigned mb, FILE *out)
 	return 0;
 }
 
+/* min(CPUs of node 0, FLOOR_THREADS_MAX, pages): the count hugepool populates node 0 with. */
+static unsigned floor_threads(unsigned n_pages)
+{
+	unsigned n = 1;
+
+	if (numa_available() >= 0) {
+		struct bitmask *m = numa_allocate_cpumask();
+
+		if (m && numa_node_to_cpus(0, m) == 0)
+			n = numa_bitmask_weight(m);
+		if (m)
+			numa_free_cpumask(m);
+	} else {
+		n = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	}
+	if (n > FLOOR_THREADS_MAX)
+		n = FLOOR_THREADS_MAX;
+	if (n > n_pages)
+		n = n_pages;
+	return n ? n : 1;
+}
+
+struct floor_job {
+	char *va;
+	size_t len, page_size;
+	enum method how;
+	int err;
+	pthread_t tid;
+};
+
+static void *floor_worker(void *arg)
+{
+	struct floor_job *j = arg;
+
+	if (numa_available() >= 0)
+		numa_run_on_node(0);
+	if (j->how == M_TOUCH) {
+		for (size_t off = 0; off < j->len; off += j->page_size)
+			*(volatile char *)(j->va + off) = 0;
+	} else if (madvise(j->va, j->len, MADV_POPULATE_WRITE) != 0) {
+		j->err = errno;
+	}
+	return NULL;
+}
+
+/*
+ * The kernel's floor: memfd, size, map, bind to node 0, and fault every page in from the same
+ * number of threads as hugepool, each pinned to node 0; this thread takes the last slice.
+ */
+static int child_floor(unsigned mb, enum method how, FILE *out)
+{
+	size_t ps = hp_hugepage_default_size(), len = (size_t)mb << 20;
+	unsigned long mask = 1;
+	struct floor_job jobs[FLOOR_THREADS_MAX];
+	unsigned n_pages, nt, per, i, first = 0;
+	uint64_t t0, t1;
+	char *va;
+	int fd, err = 0;
+
+	len = (len + ps - 1) / ps * ps;
+	n_pages = (unsigned)(len / ps);
+	nt = floor_threads(n_pages);
+	per = n_pages / nt;
+	t0 = eal_now_ns();
+	fd = memfd_create("init-bench-floor", MFD_CLOEXEC | MFD_HUGETLB);
+	if (fd < 0 || ftruncate(fd, (off_t)len) != 0) {
+		fprintf(out, "error hugetlb memfd of %u MiB: %s\n", mb, strerror(errno));
+		return 1;
+	}
+	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (va == MAP_FAILED) {
+		fprintf(out, "error mmap of %u MiB of hugepages: %s\n", mb, strerror(errno));
+		return 1;
+	}
+	if (numa_available() >= 0 && mbind(va, len, MPOL_BIND, &mask, 64, 0) != 0) {
+		fprintf(out, "error mbind to node 0: %s\n", strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < nt; i++) {
+		unsigned cnt = i == nt - 1 ? n_pages - first : per;
+
+		jobs[i] = (struct floor_job){.va = va + (size_t)first * ps,
+					     .len = (size_t)cnt * ps,
+					     .page_size = ps,
+					     .how = how};
+		first += cnt;
+	}
+	for (i = 0; i + 1 < nt; i++)
+		if (pthread_create(&jobs[i].tid, NULL, floor_worker, &jobs[i]) != 0) {
+			fprintf(out, "error cannot start a thread\n");
+			return 1;
+		}
+	floor_worker(&jobs[nt - 1]);
+	for (i = 0; i + 1 < nt; i++)
+		pthread_join(jobs[i].tid, NULL);
+	t1 = eal_now_ns();
+	for (i = 0; i < nt; i++)
+		if (jobs[i].err)
+			err = jobs[i].err;
+	if (err) {
+		fprintf(out, "error madvise(MADV_POPULATE_WRITE): %s\n", strerror(err));
+		return 1;
+	}
+	munmap(va, len);
+	close(fd);
+	fprintf(out, "ok %" PRIu64 "\n", t1 - t0);
+	return 0;
+}
+
 #ifdef HP_HAVE_DPDK
 static int child_dpdk(unsigned mb, FILE *out)
 {
@@ -91,6 +214,10 @@ static int child_main(const char *engine, unsigned mb, int fd)
 		return 1;
 	if (strcmp(engine, "hugepool") == 0)
 		rc = child_hp(mb, out);
+	else if (strcmp(engine, "floor-madvise") == 0)
+		rc = child_floor(mb, M_MADVISE, out);
+	else if (strcmp(engine, "floor-touch") == 0)
+		rc = child_floor(mb, M_TOUCH, out);
 #ifdef HP_HAVE_DPDK
 	else if (strcmp(engine, "dpdk") == 0)
 		rc = child_dpdk(mb, out);
@@ -106,7 +233,7 @@ static int child_main(const char *engine, unsigned mb, int fd)
 /* Runs one measurement in a fresh process: returns ns, or 0 with the reason in err. */
 static uint64_t measure(enum engine e, unsigned mb, char *err, size_t errlen)
 {
-	char mbs[16], fds[16], line[600] = "";
+	char mbs[16], fds[16], name[32], line[600] = "";
 	int p[2], status;
 	uint64_t ns = 0;
 	FILE *in;
@@ -118,6 +245,10 @@ static uint64_t measure(enum engine e, unsigned mb, char *err, size_t errlen)
 	}
 	snprintf(mbs, sizeof(mbs), "%u", mb);
 	snprintf(fds, sizeof(fds), "%d", p[1]);
+	if (e == ENG_FLOOR)
+		snprintf(name, sizeof(name), "floor-%s", method_names[floor_method]);
+	else
+		snprintf(name, sizeof(name), "%s", engine_names[e]);
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
@@ -125,8 +256,7 @@ static uint64_t measure(enum engine e, unsigned mb, char *err, size_t errlen)
 		/* DPDK logs to stdout: keep the table clean */
 		if (!freopen("/dev/null", "w", stdout))
 			_exit(126);
-		execl("/proc/self/exe", "init-bench", "--child", engine_names[e], mbs, fds,
-		      (char *)NULL);
+		execl("/proc/self/exe", "init-bench", "--child", name, mbs, fds, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -159,20 +289,9 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void run_engine(enum engine e, unsigned mb, unsigned runs, struct stats *st)
+/* Median, minimum and maximum of the st->ok times in v. */
+static void summarise(uint64_t *v, struct stats *st)
 {
-	uint64_t v[MAX_RUNS];
-	char err[600];
-
-	memset(st, 0, sizeof(*st));
-	for (unsigned i = 0; i < runs; i++) {
-		uint64_t ns = measure(e, mb, err, sizeof(err));
-
-		if (ns)
-			v[st->ok++] = ns;
-		else if (!st->error[0])
-			snprintf(st->error, sizeof(st->error), "%s", err);
-	}
 	if (st->ok == 0)
 		return;
 	qsort(v, st->ok, sizeof(v[0]), cmp_u64);
@@ -198,6 +317,8 @@ static unsigned long node0_free_mb(size_t page_size)
 static void run_size(struct row *r, unsigned runs, size_t page_size, bool dpdk)
 {
 	unsigned long free_mb = node0_free_mb(page_size);
+	uint64_t v[ENG_N][MAX_RUNS];
+	char err[600];
 
 	if (free_mb < r->size_mb) {
 		snprintf(r->skipped, sizeof(r->skipped),
@@ -206,12 +327,26 @@ static void run_size(struct row *r, unsigned runs, size_t page_size, bool dpdk)
 			 r->size_mb, page_size >> 10, free_mb, r->size_mb + 64);
 		return;
 	}
-	run_engine(ENG_HP, r->size_mb, runs, &r->s[ENG_HP]);
-	r->have[ENG_HP] = true;
-	if (dpdk) {
-		run_engine(ENG_DPDK, r->size_mb, runs, &r->s[ENG_DPDK]);
-		r->have[ENG_DPDK] = true;
-	}
+	r->have[ENG_HP] = r->have[ENG_FLOOR] = true;
+	r->have[ENG_DPDK] = dpdk;
+	memset(r->s, 0, sizeof(r->s));
+	/* the engines take turns, starting one further each run */
+	for (unsigned i = 0; i < runs; i++)
+		for (unsigned k = 0; k < ENG_N; k++) {
+			enum engine e = (enum engine)((i + k) % ENG_N);
+			struct stats *st = &r->s[e];
+			uint64_t ns;
+
+			if (!r->have[e])
+				continue;
+			ns = measure(e, r->size_mb, err, sizeof(err));
+			if (ns)
+				v[e][st->ok++] = ns;
+			else if (!st->error[0])
+				snprintf(st->error, sizeof(st->error), "%s", err);
+		}
+	for (int e = 0; e < ENG_N; e++)
+		summarise(v[e], &r->s[e]);
 }
 
 static void print_stats_cell(const struct row *r, enum engine e)
@@ -226,11 +361,22 @@ static void print_stats_cell(const struct row *r, enum engine e)
 		printf(" %8.2f %8.2f %8.2f", s->median_ms, s->min_ms, s->max_ms);
 }
 
+/* num's median over den's, or 0 when either was not measured */
+static double ratio_of(const struct row *r, enum engine num, enum engine den)
+{
+	if (!r->have[num] || !r->have[den] || !r->s[num].ok || !r->s[den].ok)
+		return 0;
+	return r->s[num].median_ms / r->s[den].median_ms;
+}
+
 static double ratio(const struct row *r)
 {
-	if (!r->have[ENG_DPDK] || !r->s[ENG_DPDK].ok || !r->s[ENG_HP].ok)
-		return 0;
-	return r->s[ENG_DPDK].median_ms / r->s[ENG_HP].median_ms;
+	return ratio_of(r, ENG_DPDK, ENG_HP);
+}
+
+static double floor_ratio(const struct row *r)
+{
+	return ratio_of(r, ENG_HP, ENG_FLOOR);
 }
 
 static const struct row *find_row(const struct row *rows, unsigned n, unsigned mb)
@@ -246,13 +392,18 @@ static void print_table(const struct row *rows, unsigned n, unsigned runs, size_
 	const struct row *r16 = find_row(rows, n, 16), *r1g = find_row(rows, n, 1024);
 
 	printf("init-bench: hp_init --socket-mem=SIZE on node 0, %zu KiB pages, %u runs per size, "
-	       "each in a fresh process; times in ms (median, min, max)\n",
+	       "each in a fresh process, engines taking turns; times in ms (median, min, max)\n",
 	       ps >> 10, runs);
+	printf("floor: a hugetlb memfd of SIZE bound to node 0, faulted in by %u threads with %s, "
+	       "no library\n",
+	       floor_threads(UINT32_MAX),
+	       floor_method == M_TOUCH ? "one store per page" : "madvise(MADV_POPULATE_WRITE)");
 	if (dpdk)
 		printf("DPDK: rte_eal_init --in-memory -m SIZE --no-pci --no-telemetry -l 0\n");
-	printf("\n%8s %8s %8s %8s", "size MiB", "hp med", "min", "max");
+	printf("\n%8s %8s %8s %8s %9s %8s %8s %9s", "size MiB", "hp med", "min", "max", "floor med",
+	       "min", "max", "hp/floor");
 	if (dpdk)
-		printf(" %8s %8s %8s %11s", "dpdk med", "min", "max", "dpdk/hp");
+		printf(" %8s %8s %8s %8s", "dpdk med", "min", "max", "dpdk/hp");
 	printf("\n");
 	for (unsigned i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
@@ -263,10 +414,16 @@ static void print_table(const struct row *rows, unsigned n, unsigned runs, size_
 			continue;
 		}
 		print_stats_cell(r, ENG_HP);
+		printf(" ");
+		print_stats_cell(r, ENG_FLOOR);
+		if (floor_ratio(r) > 0)
+			printf(" %8.2fx", floor_ratio(r));
+		else
+			printf(" %9s", "-");
 		if (dpdk) {
 			print_stats_cell(r, ENG_DPDK);
 			if (ratio(r) > 0)
-				printf(" %10.2fx", ratio(r));
+				printf(" %7.2fx", ratio(r));
 		}
 		printf("\n");
 		for (int e = 0; e < ENG_N; e++)
@@ -279,6 +436,8 @@ static void print_table(const struct row *rows, unsigned n, unsigned runs, size_
 		printf("fixed cost (16 MiB): %.2f ms\n", r16->s[ENG_HP].median_ms);
 	if (r1g && ratio(r1g) > 0)
 		printf("1 GiB: DPDK takes %.2fx hugepool's time\n", ratio(r1g));
+	if (r1g && floor_ratio(r1g) > 0)
+		printf("1 GiB: hugepool takes %.2fx the kernel's floor\n", floor_ratio(r1g));
 }
 
 static void json_stats(const char *key, const struct stats *s)
@@ -292,8 +451,9 @@ static void print_json(const struct row *rows, unsigned n, unsigned runs, size_t
 	const struct row *r16 = find_row(rows, n, 16);
 
 	printf("{\"bench\":\"init\",\"node\":0,\"page_size\":%zu,\"runs\":%u,\"dpdk\":%s,"
-	       "\"results\":[",
-	       ps, runs, dpdk ? "true" : "false");
+	       "\"floor_threads\":%u,\"floor_method\":\"%s\",\"results\":[",
+	       ps, runs, dpdk ? "true" : "false", floor_threads(UINT32_MAX),
+	       method_names[floor_method]);
 	for (unsigned i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 
@@ -308,6 +468,8 @@ static void print_json(const struct row *rows, unsigned n, unsigned runs, size_t
 				json_stats(engine_names[e], &r->s[e]);
 		if (ratio(r) > 0)
 			printf(",\"ratio_dpdk_over_hp\":%.3f", ratio(r));
+		if (floor_ratio(r) > 0)
+			printf(",\"ratio_hp_over_floor\":%.3f", floor_ratio(r));
 		printf("}");
 	}
 	printf("],\"fixed_cost_ms\":");
@@ -339,9 +501,12 @@ static int parse_sizes(const char *arg, struct row *rows, unsigned *n)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: init-bench [--runs N] [--sizes MB,MB,...] [--no-dpdk] [--json]\n"
+		"usage: init-bench [--runs N] [--sizes MB,MB,...] [--floor-method M] [--no-dpdk] "
+		"[--json]\n"
 		"  --runs N      runs per size and runtime (default 7, at most %d)\n"
 		"  --sizes LIST  MiB to reserve on node 0 (default 16,256,1024)\n"
+		"  --floor-method madvise|touch\n"
+		"                how the floor faults pages in (default: as hugepool does)\n"
 		"  --no-dpdk     leave DPDK's rte_eal_init out\n"
 		"  --json        one JSON object instead of the table\n",
 		MAX_RUNS);
@@ -350,9 +515,13 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"runs", required_argument, NULL, 'r'}, {"sizes", required_argument, NULL, 's'},
-	    {"no-dpdk", no_argument, NULL, 'n'},    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	    {"runs", required_argument, NULL, 'r'},
+	    {"sizes", required_argument, NULL, 's'},
+	    {"no-dpdk", no_argument, NULL, 'n'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"floor-method", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct row rows[MAX_SIZES];
 	unsigned n = 0, runs = 7;
@@ -386,6 +555,17 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			dpdk = false;
+			break;
+		case 'f':
+			if (strcmp(optarg, "madvise") == 0) {
+				floor_method = M_MADVISE;
+			} else if (strcmp(optarg, "touch") == 0) {
+				floor_method = M_TOUCH;
+			} else {
+				fprintf(stderr,
+					"init-bench: --floor-method takes madvise or touch\n");
+				return 2;
+			}
 			break;
 		case 'j':
 			json = true;

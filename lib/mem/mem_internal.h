@@ -130,6 +130,8 @@ void *mem_range_alloc_skew(size_t len, size_t align, size_t skew, int node, unsi
 #define MEM_HOOK_TOUCH 0x4
 /* raise(SIGSTOP) halfway through populating (kill tests) */
 #define MEM_HOOK_STOP 0x8
+/* populate with MADV_POPULATE_WRITE whatever the default */
+#define MEM_HOOK_MADVISE 0x10
 #ifdef HP_TEST_HOOKS
 extern unsigned mem_test_hooks;
 #else

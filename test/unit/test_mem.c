@@ -493,21 +493,50 @@ static void test_iova_pa_without_frames_is_eperm_and_auto_falls_back_to_va(void 
 
 /* ---- population paths and an empty pool ----------------------------------------------------- */
 
-static void test_populating_by_touch_gives_the_same_pages(void **state)
+/* Pages that hold anything but zeroes: what the kernel hands out, whichever way it was faulted */
+static int count_dirty_page(const struct hp_memseg *ms, void *arg)
+{
+	const uint64_t *w = ms->va;
+	size_t i;
+
+	for (i = 0; i < ms->len / sizeof(*w); i++)
+		if (w[i]) {
+			(*(unsigned *)arg)++;
+			break;
+		}
+	return 0;
+}
+
+/* Populating with the method hooks force gives every page on node 0, its IOVA, all zeroes. */
+static void populating_gives_the_same_pages(unsigned hooks)
 {
 	struct page_check c = {.node = 0};
+	unsigned dirty = 0;
 
-	(void)state;
 	if (!have_huge(64))
 		hp_test_skip("needs 64 MiB of free hugepages on node 0");
-	hp_test_mem_hooks(MEM_HOOK_TOUCH);
+	hp_test_mem_hooks(hooks);
 	init_ok("--socket-mem=64");
 	hp_test_mem_hooks(0);
 	c.pa = hp_iova_mode() == HP_IOVA_PA;
 	assert_int_equal(hp_memseg_walk(check_page, &c), 0);
 	assert_int_equal(c.pages, 64 * MB / hpsz());
 	assert_int_equal(c.wrong_node + c.wrong_iova, 0);
+	assert_int_equal(hp_memseg_walk(count_dirty_page, &dirty), 0);
+	assert_int_equal(dirty, 0);
 	hp_cleanup();
+}
+
+static void test_populating_by_touch_gives_the_same_pages(void **state)
+{
+	(void)state;
+	populating_gives_the_same_pages(MEM_HOOK_TOUCH);
+}
+
+static void test_populating_by_madvise_gives_the_same_pages(void **state)
+{
+	(void)state;
+	populating_gives_the_same_pages(MEM_HOOK_MADVISE);
 }
 
 /* An empty pool at fault time (no up-front check, no mmap reservation) is -ENOMEM, not SIGBUS. */
@@ -525,7 +554,7 @@ static void short_pool_at_fault_time(unsigned hooks)
 static void test_short_pool_at_fault_time_is_enomem_with_madvise(void **state)
 {
 	(void)state;
-	short_pool_at_fault_time(0);
+	short_pool_at_fault_time(MEM_HOOK_MADVISE);
 }
 
 static void test_short_pool_at_fault_time_is_enomem_under_the_sigbus_guard(void **state)
@@ -630,6 +659,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_teardown(
 		test_iova_pa_without_frames_is_eperm_and_auto_falls_back_to_va, stop_runtime),
 	    cmocka_unit_test_teardown(test_populating_by_touch_gives_the_same_pages, stop_runtime),
+	    cmocka_unit_test_teardown(test_populating_by_madvise_gives_the_same_pages,
+				      stop_runtime),
 	    cmocka_unit_test_teardown(test_short_pool_at_fault_time_is_enomem_with_madvise,
 				      stop_runtime),
 	    cmocka_unit_test_teardown(

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * heap-bench: nanoseconds per malloc + free pair for hugepool's hp_malloc/hp_free, glibc's
+ * malloc/free and (built with HP_HAVE_DPDK) DPDK's rte_malloc/rte_free, for block sizes from
+ * 64 B to 1 MiB, on one thread and on two at once. Every allocator gets the same loop: each
+ * thread keeps a window of live blocks and, again and again, frees the oldest and allocates a
+ * new one in its place (FIFO), writing the new block's first byte. The allocators take turns,
+ * cell by cell, and each keeps its best turn: one run, compared within itself only.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hugepool.h>
+#ifdef HP_HAVE_DPDK
+#include <rte_malloc.h>
+#include "bench_dpdk.h"
+#endif
+
+#define MAX_THREADS 2
+#define WINDOW 32      /* live blocks per thread */
+#define MEM_MB 512     /* hugepage memory each runtime starts with: no growth while timing */
+#define CHECK_EVERY 64 /* pairs between looks at the clock */
+
+static const size_t sizes[] = {64, 256, 1024, 4096, 65536, 1 << 20};
+#define N_SIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+enum alloc { A_HP, A_GLIBC, A_DPDK, A_N };
+static const char *const alloc_names[A_N] = {"hugepool", "glibc", "dpdk"};
+
+static void *hp_alloc(size_t n)
+{
+	return hp_malloc(n, 0, HP_NODE_ANY);
+}
+
+static void *glibc_alloc(size_t n)
+{
+	return malloc(n);
+}
+
+#ifdef HP_HAVE_DPDK
+static void *dpdk_alloc(size_t n)
+{
+	return rte_malloc(NULL, n, 0);
+}
+#endif
+
+struct alloc_ops {
+	void *(*alloc)(size_t n);
+	void (*free)(void *p);
+};
+
+static const struct alloc_ops ops[A_N] = {
+    [A_HP] = {hp_alloc, hp_free},
+    [A_GLIBC] = {glibc_alloc, free},
+#ifdef HP_HAVE_DPDK
+    [A_DPDK] = {dpdk_alloc, rte_free},
+#endif
+};
+
+struct job {
+	const struct alloc_ops *ops;
+	size_t size;
+	uint64_t ns;	    /* wall time of the turn */
+	uint64_t pairs;	    /* out: malloc + free pairs done */
+	uint64_t elapsed;   /* out: ns the pairs took */
+	int failed;	    /* out: an allocation failed */
+	_Atomic int *ready; /* threads at the start line */
+	unsigned threads;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The loop every allocator runs: fill the window, then free the oldest and replace it. */
+static void *run_job(void *arg)
+{
+	struct job *j = arg;
+	void *win[WINDOW] = {NULL};
+	uint64_t t0, t, end, pairs = 0;
+	unsigned i, k = 0;
+
+	for (i = 0; i < WINDOW; i++) {
+		win[i] = j->ops->alloc(j->size);
+		if (!win[i])
+			j->failed = 1;
+		else
+			*(volatile char *)win[i] = 1;
+	}
+	atomic_fetch_add(j->ready, 1);
+	while (atomic_load(j->ready) < (int)j->threads)
+		;
+	t0 = now_ns();
+	end = t0 + j->ns;
+	do {
+		for (i = 0; i < CHECK_EVERY && !j->failed; i++) {
+			j->ops->free(win[k]);
+			win[k] = j->ops->alloc(j->size);
+			if (!win[k]) {
+				j->failed = 1;
+				break;
+			}
+			*(volatile char *)win[k] = 1;
+			k = k + 1 == WINDOW ? 0 : k + 1;
+		}
+		pairs += i;
+		t = now_ns();
+	} while (t < end && !j->failed);
+	j->elapsed = t - t0;
+	j->pairs = pairs;
+	for (i = 0; i < WINDOW; i++)
+		j->ops->free(win[i]); /* free(NULL) is a no-op for all three */
+	return NULL;
+}
+
+/* One turn of threads at once (one per CPU): ns per pair, averaged over the threads; <0 if not */
+static double turn(enum alloc a, size_t size, unsigned threads, uint64_t ns)
+{
+	struct job jobs[MAX_THREADS];
+	pthread_t tid[MAX_THREADS];
+	_Atomic int ready = 0;
+	unsigned i, started = 0;
+	double sum = 0;
+	int failed = 0;
+
+	for (i = 0; i < threads; i++)
+		jobs[i] = (struct job){
+		    .ops = &ops[a], .size = size, .ns = ns, .ready = &ready, .threads = threads};
+	for (i = 0; i < threads; i++) {
+		pthread_attr_t attr;
+		cpu_set_t cpus;
+
+		CPU_ZERO(&cpus);
+		CPU_SET(i, &cpus);
+		pthread_attr_init(&attr);
+		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
+		if (pthread_create(&tid[i], &attr, run_job, &jobs[i]) == 0)
+			started++;
+		pthread_attr_destroy(&attr);
+		if (started <= i)
+			break;
+	}
+	if (started < threads) {
+		/* let the started ones pass the start line and finish */
+		atomic_fetch_add(&ready, (int)(threads - started));
+		failed = 1;
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(tid[i], NULL);
+		failed |= jobs[i].failed;
+		if (jobs[i].pairs)
+			sum += (double)jobs[i].elapsed / (double)jobs[i].pairs;
+	}
+	return failed ? -1 : sum / threads;
+}
+
+struct cell {
+	size_t size;
+	unsigned threads;
+	double ns[A_N]; /* best turn, ns per pair; 0 = not run */
+};
+
+static double ratio(const struct cell *c, enum alloc a)
+{
+	return c->ns[a] > 0 && c->ns[A_HP] > 0 ? c->ns[a] / c->ns[A_HP] : 0;
+}
+
+static void print_table(const struct cell *cells, unsigned n, const int *on)
+{
+	printf("%10s %7s %12s %12s %9s", "size", "threads", "hugepool ns", "glibc ns", "glibc/hp");
+	if (on[A_DPDK])
+		printf(" %12s %9s", "dpdk ns", "dpdk/hp");
+	printf("\n");
+	for (unsigned i = 0; i < n; i++) {
+		const struct cell *c = &cells[i];
+
+		printf("%10zu %7u %12.1f %12.1f %8.2fx", c->size, c->threads, c->ns[A_HP],
+		       c->ns[A_GLIBC], ratio(c, A_GLIBC));
+		if (on[A_DPDK])
+			printf(" %12.1f %8.2fx", c->ns[A_DPDK], ratio(c, A_DPDK));
+		printf("\n");
+	}
+}
+
+static void print_json(const struct cell *cells, unsigned n, const int *on, double seconds,
+		       unsigned repeat)
+{
+	printf("{\"bench\": \"heap\", \"window\": %d, \"seconds_per_cell\": %.3f, \"repeat\": %u, "
+	       "\"unit\": \"ns per malloc+free pair per thread (best turn)\", \"dpdk\": %s, "
+	       "\"cells\": [",
+	       WINDOW, seconds, repeat, on[A_DPDK] ? "true" : "false");
+	for (unsigned i = 0; i < n; i++) {
+		const struct cell *c = &cells[i];
+
+		printf("%s{\"size\": %zu, \"threads\": %u, \"hugepool\": %.2f, \"glibc\": %.2f, "
+		       "\"ratio_glibc_over_hp\": %.3f",
+		       i ? ", " : "", c->size, c->threads, c->ns[A_HP], c->ns[A_GLIBC],
+		       ratio(c, A_GLIBC));
+		if (on[A_DPDK])
+			printf(", \"dpdk\": %.2f, \"ratio_dpdk_over_hp\": %.3f", c->ns[A_DPDK],
+			       ratio(c, A_DPDK));
+		printf("}");
+	}
+	printf("]}\n");
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: heap-bench [--seconds S] [--repeat R] [--no-dpdk] [--json]\n"
+		   "  --seconds S  time per cell and allocator (default 0.2)\n"
+		   "  --repeat R   split that time into R turns, keep the best (default 10, "
+		   "1 to 1000)\n"
+		   "  --no-dpdk    do not run DPDK's rte_malloc beside hugepool\n"
+		   "  --json       one JSON object instead of the table\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"seconds", required_argument, NULL, 's'}, {"repeat", required_argument, NULL, 'r'},
+	    {"no-dpdk", no_argument, NULL, 'D'},       {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0}};
+	char mem[32], *hp_argv[] = {"heap-bench", mem, "--log-level=error", NULL};
+	struct cell cells[N_SIZES * MAX_THREADS];
+	int opt, json = 0, no_dpdk = 0, on[A_N] = {1, 1, 0};
+	unsigned n = 0, repeat = 10;
+	double seconds = 0.2;
+
+	while ((opt = getopt_long(argc, argv, "s:r:Djh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			seconds = atof(optarg);
+			break;
+		case 'r':
+			repeat = (unsigned)atoi(optarg);
+			break;
+		case 'D':
+			no_dpdk = 1;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (seconds <= 0 || seconds > 60 || repeat < 1 || repeat > 1000) {
+		fprintf(stderr, "heap-bench: --seconds must be in (0, 60], --repeat in 1..1000\n");
+		return 2;
+	}
+	snprintf(mem, sizeof(mem), "--socket-mem=%d", MEM_MB);
+	if (hp_init(3, hp_argv) < 0) {
+		fprintf(stderr, "heap-bench: hp_init: %s\n", hp_last_error());
+		return 1;
+	}
+#ifdef HP_HAVE_DPDK
+	if (!no_dpdk && bench_dpdk_init("heap-bench", MEM_MB, 0) == 0) {
+		on[A_DPDK] = 1;
+		if (!json)
+			printf("# DPDK %s in the same run\n", bench_dpdk_version());
+	}
+#else
+	(void)no_dpdk;
+#endif
+	if (!json)
+		printf("# malloc + free pairs, a window of %d live blocks per thread freed oldest "
+		       "first, %.2f s per cell and allocator in %u turns (best kept); ns per pair "
+		       "per thread (one run: compare within it only)\n",
+		       WINDOW, seconds, repeat);
+	for (unsigned s = 0; s < N_SIZES; s++)
+		for (unsigned t = 1; t <= MAX_THREADS; t++)
+			cells[n++] = (struct cell){.size = sizes[s], .threads = t};
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned r = 0; r < repeat; r++)
+			for (unsigned k = 0; k < A_N; k++) {
+				/* the allocators take turns, starting one further each round */
+				enum alloc a = (enum alloc)((r + k) % A_N);
+				double v;
+
+				if (!on[a])
+					continue;
+				v = turn(a, cells[i].size, cells[i].threads,
+					 (uint64_t)(seconds / repeat * 1e9));
+				if (v < 0) {
+					fprintf(stderr,
+						"heap-bench: %s: an allocation of %zu bytes failed "
+						"(%u threads)\n",
+						alloc_names[a], cells[i].size, cells[i].threads);
+					return 1;
+				}
+				if (cells[i].ns[a] == 0 || v < cells[i].ns[a])
+					cells[i].ns[a] = v;
+			}
+	if (json)
+		print_json(cells, n, on, seconds, repeat);
+	else
+		print_table(cells, n, on);
+	hp_cleanup();
+	return 0;
+}
