@@ -59,17 +59,27 @@ struct names {
 	char (*v)[HP_MEMPOOL_NAMESIZE > HP_RING_NAMESIZE ? HP_MEMPOOL_NAMESIZE : HP_RING_NAMESIZE];
 };
 
+/* Room for one more element of size elt in *v (n used of *max): doubles, from first. */
+static int room_for_one(void **v, unsigned n, unsigned *max, size_t elt, unsigned first)
+{
+	unsigned m;
+	void *bigger;
+
+	if (n < *max)
+		return 0;
+	m = *max ? *max * 2 : first;
+	bigger = realloc(*v, m * elt);
+	if (!bigger)
+		return -ENOMEM;
+	*v = bigger;
+	*max = m;
+	return 0;
+}
+
 static int names_add(struct names *l, const char *name)
 {
-	if (l->n == l->max) {
-		unsigned max = l->max ? l->max * 2 : 64;
-		void *v = realloc(l->v, max * sizeof(*l->v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->max = max;
-	}
+	if (room_for_one((void **)&l->v, l->n, &l->max, sizeof(*l->v), 64))
+		return -ENOMEM;
 	snprintf(l->v[l->n++], sizeof(*l->v), "%s", name);
 	return 0;
 }
@@ -576,15 +586,8 @@ static int rdma_map_cb(const struct rdma_map_info *m, void *arg)
 {
 	struct rdma_snap *s = arg;
 
-	if (s->n == s->max) {
-		unsigned max = s->max ? s->max * 2 : 4;
-		void *v = realloc(s->v, max * sizeof(*s->v));
-
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->max = max;
-	}
+	if (room_for_one((void **)&s->v, s->n, &s->max, sizeof(*s->v), 4))
+		return -ENOMEM;
 	s->v[s->n++] = *m;
 	return 0;
 }
