@@ -1,17 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # /init of the VM lane's initramfs (busybox sh): loads the modules in /modules/order, mounts the
-# host's / (9p tag "host", read-only) at /host and the run folder (9p tag "job", writable, the
-# parent of this guest's job folder) at its own path inside it, then chroots into the host's
-# userland to run guest.sh. Kernel arguments: hp_guest=PATH (guest.sh) hp_job=PATH (this guest's
-# job folder). Always ends in poweroff.
+# run folder (9p tag "job", writable) at /job and reads this guest's JOB/boot (written by run.sh:
+# guest.sh's path, the run folder's path, then "TAG PATH" per shared tree), mounts the host's /
+# (9p tag "host", read-only) at /host with tmpfs over /tmp and /run, then each shared tree and
+# the run folder at their own paths inside it, and chroots into the host's userland to run
+# guest.sh. Kernel argument: hp_name=NAME (this guest's job folder in the run folder).
+# Always ends in poweroff.
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 
 say() { echo "hp-vm-init: $*" >/dev/console; }
 die() {
 	say "$*"
-	[ -n "$JOB" ] && [ -d "/host$JOB" ] && echo "guest setup: $*" >"/host$JOB/setup-error"
+	[ -n "$NAME" ] && [ -d "/job/$NAME" ] && echo "guest setup: $*" >"/job/$NAME/setup-error"
 	sync
 	poweroff -f
 }
@@ -33,15 +35,17 @@ done
 
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
-	hp_guest=*) GUEST=${arg#hp_guest=} ;;
-	hp_job=*) JOB=${arg#hp_job=} ;;
+	hp_name=*) NAME=${arg#hp_name=} ;;
 	esac
 done
-[ -n "$GUEST" ] && [ -n "$JOB" ] || die "kernel arguments hp_guest= and hp_job= are required"
+[ -n "$NAME" ] || die "kernel argument hp_name= is required"
 
 o=trans=virtio,version=9p2000.L,msize=262144
-mount -t 9p -o "$o,ro" host /host || die "cannot mount the host's / over 9p (9p modules:$failed)"
-mount -t 9p -o "$o" job "/host${JOB%/*}" || die "cannot mount the run folder ${JOB%/*} over 9p"
+mkdir -p /job
+mount -t 9p -o "$o" job /job || die "cannot mount the run folder over 9p (9p modules:$failed)"
+[ -f "/job/$NAME/boot" ] || die "no $NAME/boot in the run folder"
+{ read -r GUEST; read -r RUN; } <"/job/$NAME/boot"
+mount -t 9p -o "$o,ro" host /host || die "cannot mount the host's / over 9p"
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
@@ -52,7 +56,14 @@ mount -t hugetlbfs hugetlbfs /host/dev/hugepages
 mount -t tmpfs tmp /host/tmp
 mount -t tmpfs run /host/run
 [ -d /host/sys/kernel/config ] && mount -t configfs configfs /host/sys/kernel/config
+# Shared trees (parents first), then the run folder: all at the paths they have on the host.
+tail -n +3 "/job/$NAME/boot" | while read -r tag path; do
+	mkdir -p "/host$path" 2>/dev/null
+	mount -t 9p -o "$o,ro" "$tag" "/host$path" || die "cannot mount $path (9p tag $tag)"
+done
+mkdir -p "/host$RUN" 2>/dev/null
+mount -o bind /job "/host$RUN" || die "cannot mount the run folder at $RUN"
 
-chroot /host /bin/bash "$GUEST" "$JOB" </dev/console >/dev/console 2>&1
+chroot /host /bin/bash "$GUEST" "$RUN/$NAME" </dev/console >/dev/console 2>&1
 sync
 poweroff -f

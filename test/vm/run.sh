@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Boots Debian's 6.1 kernel under qemu with two NUMA nodes (1 GiB and one CPU each), per-node
 # hugepages and an rxe soft-RoCE device, runs a command there from the current directory (the
-# host's / is the guest's read-only userland over 9p) and returns its output and exit status.
+# host's / is the guest's read-only userland over 9p; the source tree, the current directory and
+# the run folder are shared again at their own paths, so they show even where the guest mounts a
+# tmpfs, as over /tmp and /run) and returns its output and exit status.
 # --two-host boots two such guests joined by a virtual wire, each running its own command.
 # Exit: the command's status; 1 when the guest failed or timed out; 77 when qemu cannot start.
 set -uo pipefail
@@ -78,8 +80,8 @@ if [ -z "$ASSETS" ]; then
 	else ASSETS=${XDG_CACHE_HOME:-$HOME/.cache}/hugepool-vm
 	fi
 fi
-case "$PWD/" in /tmp/*|/run/*|/proc/*|/sys/*|/dev/*)
-	echo "run.sh: the guest mounts its own $PWD; run from a directory outside /tmp, /run, /dev" >&2
+case "$PWD/" in /proc/*|/sys/*|/dev/*)
+	echo "run.sh: the guest mounts its own $PWD; run from a directory outside /proc, /sys, /dev" >&2
 	exit 2 ;;
 esac
 # skip REASON: the lane cannot run here at all (exit 77, or a TAP skip with --tap).
@@ -127,18 +129,53 @@ write_job() {
 	} >"$RUN/$name/job.env"
 }
 
+# Trees the guest sees again at their own paths over 9p (the guest's tmpfs over /tmp and /run
+# would hide them): the source tree and the current directory read-only, the run folder
+# writable. A tree inside another one listed is left out; parents are mounted first.
+SRC=$(cd "$HERE/../.." && pwd)
+SHARES=()
+add_share() { # add_share PATH
+	local s
+	[ "$1" = / ] && return
+	for s in "${SHARES[@]}"; do
+		case "$1/" in "$s"/*) return ;; esac
+	done
+	SHARES+=("$1")
+}
+for d in "$SRC" "$PWD"; do add_share "$d"; done
+VIRTFS=()
+for i in "${!SHARES[@]}"; do
+	# qemu options are comma-separated: a comma in a path is written twice
+	VIRTFS+=(-virtfs "local,path=${SHARES[$i]//,/,,},mount_tag=tree$i,security_model=none,readonly=on,multidevs=remap")
+done
+
+# write_boot NAME: what init.sh reads from the run folder before anything else is mounted (the
+# kernel command line cannot carry paths with blanks): guest.sh, the run folder, then one
+# "TAG PATH" line per shared tree.
+write_boot() {
+	local i
+	{
+		echo "$HERE/guest.sh"
+		echo "$RUN"
+		for i in "${!SHARES[@]}"; do
+			echo "tree$i ${SHARES[$i]}"
+		done
+	} >"$RUN/$1/boot"
+}
+
 # start_guest NAME [QEMU ARGS...]: boots one guest in the background; its pid goes to PIDS.
 start_guest() {
 	local name=$1
 	shift
+	write_boot "$name"
 	timeout -k 10 "$TIMEOUT" "$QEMU" "${ACCEL_ARGS[@]}" -machine q35 -nographic -no-reboot \
 		-smp 2 -m 2G \
 		-object memory-backend-ram,size=1G,id=m0 -object memory-backend-ram,size=1G,id=m1 \
 		-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1 \
 		-kernel "$ASSETS/vmlinuz" -initrd "$ASSETS/initramfs.gz" \
-		-append "console=ttyS0 quiet panic=-1 hp_guest=$HERE/guest.sh hp_job=$RUN/$name" \
+		-append "console=ttyS0 quiet panic=-1 hp_name=$name" \
 		-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
-		-virtfs "local,path=$RUN,mount_tag=job,security_model=none" \
+		-virtfs "local,path=${RUN//,/,,},mount_tag=job,security_model=none" "${VIRTFS[@]}" \
 		-serial "file:$RUN/$name/console.log" -monitor none "$@" \
 		>"$RUN/$name/qemu.log" 2>&1 </dev/null &
 	PIDS="${PIDS:-} $!"
