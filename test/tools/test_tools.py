@@ -13,8 +13,10 @@ import os
 import re
 import shutil
 import struct
+import stat
 import subprocess
 import sys
+import tempfile
 
 SYSTEM = "--system" in sys.argv[1:]
 ARGS = [a for a in sys.argv[1:] if a != "--system"]
@@ -44,18 +46,71 @@ def system_case(fn):
     return fn
 
 
+NOBODY = 65534
+
+
+def readable_by_others(path):
+    """True when a user who is neither owner nor in the group can read path (every directory
+    above it searchable by others, the file readable by others)."""
+    path = os.path.realpath(path)
+    if not os.stat(path).st_mode & stat.S_IROTH:
+        return False
+    d = os.path.dirname(path)
+    while True:
+        if not os.stat(d).st_mode & stat.S_IXOTH:
+            return False
+        if d == "/":
+            return True
+        d = os.path.dirname(d)
+
+
+def loaded_libraries(program):
+    """Paths of the shared libraries the loader resolves for program (ldd)."""
+    r = subprocess.run(["ldd", program], capture_output=True, text=True, timeout=60)
+    return re.findall(r"=> (/\S+) \(0x", r.stdout)
+
+
+# (program, environment) that user 65534 can run: hp-info where it is, or a copy of it and of
+# the libraries it loads from places that user cannot read (a tree under /root, mode 0700)
+unprivileged_hp_info = None
+
+
+def hp_info_for_nobody():
+    global unprivileged_hp_info
+    if unprivileged_hp_info is not None:
+        return unprivileged_hp_info
+    hidden = [p for p in [HP_INFO, *loaded_libraries(HP_INFO)] if not readable_by_others(p)]
+    if not hidden:
+        unprivileged_hp_info = (HP_INFO, None)
+        return unprivileged_hp_info
+    try:
+        d = tempfile.mkdtemp(prefix="hp-tools-test-")
+        os.chmod(d, 0o755)
+        for p in hidden:
+            dst = os.path.join(d, os.path.basename(p))
+            shutil.copy2(p, dst)
+            os.chmod(dst, 0o755)
+    except OSError as e:
+        raise Skip(f"user {NOBODY} cannot read {hidden[0]} and copying it to a readable "
+                   f"place failed ({e}); the unprivileged cases need such a copy")
+    env = dict(os.environ, LD_LIBRARY_PATH=d)
+    unprivileged_hp_info = (os.path.join(d, os.path.basename(HP_INFO)), env)
+    return unprivileged_hp_info
+
+
 def run_unprivileged(*args):
     """Run hp-info where it cannot change anything, even if it wrongly accepted its input."""
     if os.geteuid() == 0 and shutil.which("setpriv"):
-        return run(*args, user=65534)
+        return run(*args, user=NOBODY)
     return run(*args)
 
 
 def run(*args, user=None):
-    cmd = [HP_INFO, *args]
+    cmd, env = [HP_INFO, *args], None
     if user is not None:
-        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        prog, env = hp_info_for_nobody()
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", prog, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
 
 
 def read_int(path):
@@ -244,7 +299,7 @@ def test_reserve_without_root_fails_saying_root():
     if os.geteuid() != 0:
         r = run("--reserve", "0:2M")
     elif shutil.which("setpriv"):
-        r = run("--reserve", "0:2M", user=65534)
+        r = run("--reserve", "0:2M", user=NOBODY)
     else:
         raise Skip("cannot drop root here (no setpriv)")
     stderr_sentence(r, "root")
@@ -334,5 +389,14 @@ def main():
     return 1 if failed else 0
 
 
+def remove_copy():
+    if unprivileged_hp_info and unprivileged_hp_info[1]:
+        shutil.rmtree(os.path.dirname(unprivileged_hp_info[0]), ignore_errors=True)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        rc = main()
+    finally:
+        remove_copy()
+    sys.exit(rc)
