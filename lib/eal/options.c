@@ -4,6 +4,7 @@
  * hp_init_opts(). Only syntax lives here; whether a node, page size or amount of memory exists
  * is lib/mem's to say. Depends on libc and log.c only (the fuzz target builds this file alone).
  * Thread-safe: the only state is the calling thread's copy of HUGEPOOL_OPTS (env_buf).
+ * HUGEPOOL_OPTS is read with secure_getenv(), so it is ignored in a setuid/setgid/setcap process.
  */
 #include <limits.h>
 #include <stdint.h>
@@ -32,11 +33,13 @@ struct optdef {
 	const char *forms; /* accepted forms, quoted in every error about this option */
 };
 
-/* Decimal digits only (no sign, no blanks) in [s, end), at most max. */
+/* Decimal digits only (no sign, no blanks) in [s, end), at most max: 0, -1 when [s, end) is
+ * not a number, -2 when it is one above max. */
 static int parse_dec(const char *s, const char *end, unsigned long long max,
 		     unsigned long long *out)
 {
 	unsigned long long v = 0;
+	bool above = false;
 
 	if (s >= end)
 		return -1;
@@ -44,9 +47,12 @@ static int parse_dec(const char *s, const char *end, unsigned long long max,
 		if (*s < '0' || *s > '9')
 			return -1;
 		if (v > (max - (unsigned)(*s - '0')) / 10)
-			return -1;
-		v = v * 10 + (unsigned)(*s - '0');
+			above = true;
+		else
+			v = v * 10 + (unsigned)(*s - '0');
 	}
+	if (above)
+		return -2;
 	*out = v;
 	return 0;
 }
@@ -70,7 +76,14 @@ static int parse_mb_list(const char *val, unsigned mb[HP_MAX_NUMA_NODES], unsign
 				 HP_MAX_NUMA_NODES);
 			return -1;
 		}
-		if (parse_dec(p, comma, UINT_MAX, &v)) {
+		switch (parse_dec(p, comma, UINT_MAX, &v)) {
+		case 0:
+			break;
+		case -2:
+			snprintf(why, whylen, "entry %u is above the largest value, %u MiB", n,
+				 UINT_MAX);
+			return -1;
+		default:
 			snprintf(why, whylen, "entry %u is not a decimal number of MiB", n);
 			return -1;
 		}
@@ -404,9 +417,10 @@ static int parse_list(int argc, char **argv, int start, struct hp_init_opts *o, 
 	return i;
 }
 
+/* secure_getenv: a setuid or setcap program takes no options from whoever runs it. */
 static int parse_env(struct hp_init_opts *o)
 {
-	const char *env = getenv("HUGEPOOL_OPTS");
+	const char *env = secure_getenv("HUGEPOOL_OPTS");
 	char *words[MAX_ENV_TOKENS], *save = NULL, *tok;
 	size_t len;
 	int n = 0;

@@ -5,12 +5,15 @@
  * Runs with --no-huge: nothing here needs hugepages. Threads wait on barriers, never on sleeps.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <numa.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hp_test.h"
@@ -194,6 +197,7 @@ static void test_each_malformed_or_unknown_option_fails_with_a_sentence_naming_i
 	    {{"--socket-mem=+5"}, "--socket-mem", "+5"},
 	    {{"--socket-mem=64,"}, "--socket-mem", "64,"},
 	    {{"--socket-mem=99999999999"}, "--socket-mem", "99999999999"},
+	    {{"--socket-mem=64,999999999999"}, "entry 1 is above the largest value", "4294967295"},
 	    {{nine}, "--socket-mem", "nodes"},
 	    {{"--socket-mem"}, "--socket-mem", "needs a value"},
 	    {{"--huge-size=2"}, "--huge-size", "'2'"},
@@ -319,6 +323,61 @@ static void test_a_bad_hugepool_opts_is_named_as_coming_from_the_environment(voi
 	setenv("HUGEPOOL_OPTS", big, 1);
 	assert_int_equal(parse(&o, 0, NULL), -EINVAL);
 	assert_non_null(strstr(hp_last_error(), "HUGEPOOL_OPTS"));
+}
+
+/* Child side: the exit status says whether hp_parse_args read HUGEPOOL_OPTS. */
+#define SECURE_ENV_CHILD "--secure-env-child"
+static int secure_env_child(void)
+{
+	struct hp_init_opts o;
+
+	_exit(hp_parse_args(0, NULL, &o) == 0 && o.n_socket_mem == 0 ? 0 : 1); /* no LSan run */
+}
+
+/* Copy this test's program to dst (no shell: the tree's path may hold any character). */
+static void copy_self(const char *dst)
+{
+	char buf[65536];
+	ssize_t n;
+	int in = open("/proc/self/exe", O_RDONLY), out = open(dst, O_WRONLY | O_CREAT, 0700);
+
+	assert_true(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	close(out);
+}
+
+static void test_a_setuid_program_ignores_hugepool_opts(void **state)
+{
+	char dir[] = "/tmp/hp-test-setuid-XXXXXX", copy[64];
+	int st;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0)
+		hp_test_skip("making a setuid copy of this test needs root");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(copy, sizeof(copy), "%s/t", dir);
+	copy_self(copy);
+	/* owned by nobody and setuid: run by root, the process has AT_SECURE set */
+	assert_int_equal(chown(copy, 65534, 65534), 0);
+	assert_int_equal(chmod(copy, 04755), 0);
+	setenv("HUGEPOOL_OPTS", "--socket-mem=64", 1);
+	pid = fork();
+	if (pid == 0) {
+		execl(copy, copy, SECURE_ENV_CHILD, (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	unlink(copy);
+	rmdir(dir);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+		hp_test_skip("cannot run a setuid copy in /tmp (mounted nosuid?)");
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 static void test_return_value_counts_consumed_args_and_stops_at_the_first_non_option(void **state)
@@ -752,7 +811,7 @@ static void test_last_error_is_per_thread(void **state)
 	assert_string_equal(hp_last_error(), "main's failure");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_teardown(f, teardown)
@@ -762,6 +821,7 @@ int main(void)
 	    T(test_unknown_option_lists_each_option_the_parser_knows),
 	    T(test_hugepool_opts_merges_with_argv_and_argv_wins),
 	    T(test_a_bad_hugepool_opts_is_named_as_coming_from_the_environment),
+	    T(test_a_setuid_program_ignores_hugepool_opts),
 	    T(test_return_value_counts_consumed_args_and_stops_at_the_first_non_option),
 	    T(test_init_copies_the_options_so_callers_may_free_theirs),
 	    T(test_init_opts_rejects_an_inconsistent_struct),
@@ -782,6 +842,8 @@ int main(void)
 #undef T
 	};
 
+	if (argc > 1 && !strcmp(argv[1], SECURE_ENV_CHILD))
+		return secure_env_child();
 	unsetenv("HUGEPOOL_OPTS");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
