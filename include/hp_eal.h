@@ -83,13 +83,18 @@ struct hp_init_opts {
  * HUGEPOOL_OPTS, split on blanks, is read first; argv adds to it and wins where
  * both set the same option.
  *
+ * HUGEPOOL_OPTS is read with secure_getenv(): a setuid, setgid or setcap program ignores it.
+ *
  * @param argc number of entries in argv
  * @param argv program arguments; not modified
  * @return the number of argv entries consumed (counting argv[0] and "--"), or
- *         -EINVAL (unknown or malformed option), -ENOMEM (not enough hugepages on a node),
- *         -ENODEV (a node that does not exist), -EPERM (IOVA PA asked without the right to
- *         read frame numbers), -EBUSY (already initialised, or another running program uses the
- *         same --file-prefix: its telemetry socket is live), or the errno of creating the
+ *         -EINVAL (unknown or malformed option; a --huge-dir that is missing or not a hugetlbfs
+ *         mount of the page size), -ENOMEM (not enough hugepages on a node, or a --huge-dir
+ *         mount whose size= limit is too small), -ENODEV (a node that does not exist),
+ *         -EPERM (IOVA PA asked without the right to read frame numbers; a --huge-dir the
+ *         process may not create files in), -ENOSPC (every memory event subscriber slot is
+ *         taken), -EBUSY (already initialised, or another running program uses the same
+ *         --file-prefix: its telemetry socket is live), or the errno of creating the
  *         telemetry directory or socket (-EACCES, -EPERM, -ENAMETOOLONG...; --no-telemetry
  *         starts without them). On failure nothing stays reserved.
  */

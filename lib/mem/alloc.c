@@ -484,8 +484,7 @@ static int alloc_init(const struct hp_init_opts *opts)
 	int rc;
 
 	(void)opts;
-	alloc_reset();
-	hp_mem_event_unregister("mem_range_alloc"); /* left over from a failed init, if any */
+	alloc_reset(); /* a failed init ran alloc_cleanup, so no subscription is left over */
 	rc = hp_mem_event_register("mem_range_alloc", on_mem_event, NULL);
 	if (rc < 0)
 		return rc;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Discovery of the system's hugepages, usable without hp_init(): pools per node and page size
- * (sysfs), setting a pool's size, the default page size, hugetlbfs mounts and the IOVA mode a
- * process would get. Nothing here keeps state except the interned mount paths, which are only
- * appended (under mount_lock) and never freed, so a returned path stays valid for the process.
+ * (sysfs), setting a pool's size, the default page size (/proc/meminfo), hugetlbfs mounts
+ * (/proc/mounts, read on every call) and the IOVA mode a process would get. No library reads
+ * these for us: libhugetlbfs would add HUGETLB_* environment variables read at load time. Nothing
+ * here keeps state except the interned mount paths, which are only appended (under mount_lock) and
+ * never freed, so a returned path stays valid for the process.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -18,8 +20,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <hugetlbfs.h>
 
 #include "eal/eal_internal.h"
 #include "mem_internal.h"
@@ -183,24 +183,31 @@ HP_API int hp_hugepage_pools(struct hp_hugepage_pool *pools, unsigned max)
 	return (int)pl.n;
 }
 
+/* The kernel has a pool of that page size: a directory hugepages-<kB>kB in sysfs. */
 static bool size_supported(size_t page_size)
 {
-	long sizes[16];
-	int n = gethugepagesizes(sizes, 16);
 	char path[PATH_MAX];
 	struct stat st;
 
-	for (int i = 0; i < n; i++)
-		if ((size_t)sizes[i] == page_size)
-			return true;
-	/* libhugetlbfs failed or is older than the kernel: ask sysfs */
+	if (page_size < 4096 || page_size & (page_size - 1))
+		return false;
 	snprintf(path, sizeof(path), GLOBAL_HP_DIR "/hugepages-%zukB", page_size >> 10);
-	return page_size >= 4096 && stat(path, &st) == 0;
+	return stat(path, &st) == 0;
+}
+
+/* "2048 kB", or "3 bytes" for a size that is no whole number of KiB. */
+static const char *size_words(char *buf, size_t len, size_t bytes)
+{
+	if (bytes && !(bytes & 1023))
+		snprintf(buf, len, "%zu kB", bytes >> 10);
+	else
+		snprintf(buf, len, "%zu bytes", bytes);
+	return buf;
 }
 
 HP_API int hp_hugepage_set(int node, size_t page_size, unsigned count)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 64], buf[32];
+	char dir[PATH_MAX], path[PATH_MAX + 64], buf[32], sz[32];
 	unsigned long now = 0;
 	int fd, len, rc;
 
@@ -210,8 +217,8 @@ HP_API int hp_hugepage_set(int node, size_t page_size, unsigned count)
 	if (!size_supported(page_size))
 		return hp_fail(
 		    -EINVAL,
-		    "the kernel has no %zu kB hugepages; see the sizes it has with: hp-info",
-		    page_size >> 10);
+		    "the kernel has no hugepages of %s; see the sizes it has with: hp-info",
+		    size_words(sz, sizeof(sz), page_size));
 	if (geteuid() != 0)
 		return hp_fail(
 		    -EPERM, "setting the hugepage pool of node %d needs root; run as root (sudo)",
@@ -331,14 +338,8 @@ static const char *proc_mounts_find(size_t page_size)
 
 HP_API const char *hp_hugetlbfs_mount(size_t page_size)
 {
-	const char *p;
-
 	if (page_size == 0)
 		return NULL;
-	/* libhugetlbfs reads the mount table once at load: a later mount shows only in /proc */
-	p = hugetlbfs_find_path_for_size((long)page_size);
-	if (p)
-		return intern(p);
 	return proc_mounts_find(page_size);
 }
 

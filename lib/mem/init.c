@@ -222,8 +222,13 @@ static int mem_start(const struct hp_init_opts *o)
 		rc = pick_iova_mode(o);
 	if (rc)
 		return rc;
-	if (o->huge_dir && !o->no_huge)
+	if (o->huge_dir && !o->no_huge) {
 		snprintf(cfg.huge_dir, sizeof(cfg.huge_dir), "%s", o->huge_dir);
+		/* now, not at the first grow, which may never come */
+		rc = mem_huge_dir_check(&cfg);
+		if (rc)
+			return rc;
+	}
 	snprintf(cfg.prefix, sizeof(cfg.prefix), "%s",
 		 o->file_prefix ? o->file_prefix : "hugepool");
 	for (i = 0; i < o->n_socket_limit && i < HP_MAX_NUMA_NODES; i++)

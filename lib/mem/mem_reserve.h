@@ -28,6 +28,12 @@ struct mem_cfg {
  */
 int mem_reserve(const struct mem_cfg *cfg, int node, size_t len, struct mem_list **out);
 
+/*
+ * The --huge-dir of cfg is usable: it exists, is a hugetlbfs mount of cfg's page size, and this
+ * process may create files in it. @return 0, -EINVAL or -EPERM through hp_fail().
+ */
+int mem_huge_dir_check(const struct mem_cfg *cfg);
+
 /* Unmap, close and free a list (published or not). */
 void mem_list_destroy(struct mem_list *l);
 

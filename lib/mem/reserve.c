@@ -95,12 +95,37 @@ static void node_pool(size_t page_size, int node, unsigned *free_pages, unsigned
 		}
 }
 
+/*
+ * A --huge-dir mount with a size= limit holds at most that many pages, whatever the pool has:
+ * -ENOMEM naming the mount when n_pages do not fit in what is left of it, else 0.
+ */
+static int mount_short(const struct mem_cfg *cfg, int node, size_t n_pages)
+{
+	char a[32], l[32], f[32];
+	struct statfs sfs;
+
+	if (!cfg->huge_dir[0] || statfs(cfg->huge_dir, &sfs) != 0 || sfs.f_blocks == 0 ||
+	    n_pages <= sfs.f_bavail)
+		return 0; /* f_blocks is 0 on a mount without size= */
+	return hp_fail(-ENOMEM,
+		       "node %d: asked %s, but the hugetlbfs mount --huge-dir=%s is limited to %s "
+		       "(its size= option) and has %s left; remount it with a larger size= "
+		       "(mount -o remount,size=SIZE %s) or ask less",
+		       node, eal_size_str(a, sizeof(a), n_pages * cfg->page_size), cfg->huge_dir,
+		       eal_size_str(l, sizeof(l), (size_t)sfs.f_blocks * cfg->page_size),
+		       eal_size_str(f, sizeof(f), (size_t)sfs.f_bavail * cfg->page_size), cfg->huge_dir);
+}
+
 /* -ENOMEM with the sentence users need: what was asked, what is free, what to run. */
-static int fail_short(const struct mem_cfg *cfg, int node, unsigned n_pages, const char *when)
+static int fail_short(const struct mem_cfg *cfg, int node, size_t n_pages, const char *when)
 {
 	char a[32], f[32], p[32], c[32], o[32];
-	unsigned free_pages, total, more;
+	unsigned free_pages, total;
+	size_t more;
+	int rc = mount_short(cfg, node, n_pages);
 
+	if (rc)
+		return rc;
 	node_pool(cfg->page_size, node, &free_pages, &total);
 	more = n_pages > free_pages ? n_pages - free_pages : n_pages;
 	return hp_fail(-ENOMEM,
@@ -114,7 +139,7 @@ static int fail_short(const struct mem_cfg *cfg, int node, unsigned n_pages, con
 }
 
 /* Fail early, before touching anything, when sysfs already says the node's pool is short. */
-static int precheck_free(const struct mem_cfg *cfg, int node, unsigned n_pages)
+static int precheck_free(const struct mem_cfg *cfg, int node, size_t n_pages)
 {
 	unsigned free_pages, total;
 
@@ -122,7 +147,7 @@ static int precheck_free(const struct mem_cfg *cfg, int node, unsigned n_pages)
 		return 0;
 	node_pool(cfg->page_size, node, &free_pages, &total);
 	if (free_pages >= n_pages)
-		return 0;
+		return mount_short(cfg, node, n_pages);
 	return fail_short(cfg, node, n_pages, "");
 }
 
@@ -131,12 +156,9 @@ static int page_shift(size_t page_size)
 	return __builtin_ctzl(page_size);
 }
 
-/* An unlinked file on the hugetlbfs mount: O_TMPFILE never has a name, so kill -9 leaks nothing. */
-static int open_dir_file(const struct mem_cfg *cfg, int node)
+int mem_huge_dir_check(const struct mem_cfg *cfg)
 {
-	char path[PATH_MAX + 96];
 	struct statfs sfs;
-	int fd;
 
 	if (statfs(cfg->huge_dir, &sfs) != 0)
 		return hp_fail(-EINVAL,
@@ -154,6 +176,22 @@ static int open_dir_file(const struct mem_cfg *cfg, int node)
 			       "-o pagesize=%zuK or change --huge-size",
 			       cfg->huge_dir, (long)sfs.f_bsize >> 10, cfg->page_size >> 10,
 			       cfg->page_size >> 10);
+	if (access(cfg->huge_dir, W_OK | X_OK) != 0)
+		return hp_fail(-EPERM,
+			       "--huge-dir=%s: this process may not create files there (%s); "
+			       "check the mount's owner and mode (mount -o uid=,gid=,mode=)",
+			       cfg->huge_dir, strerror(errno));
+	return 0;
+}
+
+/* An unlinked file on the hugetlbfs mount: O_TMPFILE never has a name, so kill -9 leaks nothing. */
+static int open_dir_file(const struct mem_cfg *cfg, int node)
+{
+	char path[PATH_MAX + 96];
+	int fd, rc = mem_huge_dir_check(cfg);
+
+	if (rc)
+		return rc;
 	fd = open(cfg->huge_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0)
 		return fd;
@@ -478,15 +516,32 @@ static struct mem_list *list_new(const struct mem_cfg *cfg, int node, size_t len
 	return l;
 }
 
+/*
+ * The size checks, in the order that names the real limit first: nothing asked, more than the
+ * node has at all, more than its pool has free (sysfs, or a --huge-dir mount's size=), and
+ * only then the build's memseg limit.
+ */
 static int check_size(const struct mem_cfg *cfg, int node, size_t len)
 {
-	size_t n = len / cfg->page_size;
+	size_t n = len / cfg->page_size + (len % cfg->page_size != 0);
+	long long node_bytes = numa_ok()
+				   ? numa_node_size64(node, NULL)
+				   : (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
+	char a[32], m[32];
+	int rc;
 
 	if (len == 0)
 		return hp_fail(-EINVAL,
 			       "node %d: asked to reserve 0 bytes; ask for at least one page "
 			       "(%zu KiB)",
 			       node, cfg->page_size >> 10);
+	if (node_bytes > 0 && len > (unsigned long long)node_bytes)
+		return hp_fail(
+		    -ENOMEM, "node %d: asked %s, more than the node's whole memory (%s); ask less",
+		    node, eal_size_str(a, sizeof(a), len), eal_size_str(m, sizeof(m), (size_t)node_bytes));
+	rc = precheck_free(cfg, node, n);
+	if (rc)
+		return rc;
 	if (n > UINT_MAX || n + mem_total_pages() > HP_MAX_MEMSEGS)
 		return hp_fail(
 		    -ENOMEM,
@@ -513,14 +568,12 @@ int mem_reserve(const struct mem_cfg *cfg, int node, size_t len, struct mem_list
 	double ms[4] = {0};
 	int rc;
 
-	len = HP_ALIGN_UP(len, cfg->page_size);
 	rc = check_node(node);
 	if (!rc)
 		rc = check_size(cfg, node, len);
-	if (!rc)
-		rc = precheck_free(cfg, node, (unsigned)(len / cfg->page_size));
 	if (rc)
 		return rc;
+	len = HP_ALIGN_UP(len, cfg->page_size); /* cannot wrap: len fits in the node's memory */
 	l = list_new(cfg, node, len);
 	if (!l)
 		return -errno;
@@ -540,7 +593,7 @@ int mem_reserve(const struct mem_cfg *cfg, int node, size_t len, struct mem_list
 					       "node %d: out of memory faulting in %zu bytes; free "
 					       "memory or ask less",
 					       node, len);
-			return fail_short(cfg, node, (unsigned)(len / cfg->page_size),
+			return fail_short(cfg, node, len / cfg->page_size,
 					  " when faulting them in");
 		}
 	}

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
@@ -635,6 +636,138 @@ static void test_kill_during_init_on_huge_dir_leaves_no_file(void **state)
 	assert_int_equal(hp_test_unmount_hugetlbfs(), 0);
 }
 
+/* ---- what an error names ------------------------------------------------------------------ */
+
+/* Mount a hugetlbfs of the default page size on a fresh /tmp directory; skips when it cannot. */
+static void mount_hugetlbfs(char dir[], unsigned long flags, const char *opts)
+{
+	if (geteuid() != 0)
+		hp_test_skip("mounting hugetlbfs needs root");
+	assert_non_null(mkdtemp(dir));
+	if (mount("nodev", dir, "hugetlbfs", flags, opts) != 0) {
+		rmdir(dir);
+		hp_test_skip("mount -t hugetlbfs -o %s failed: %s", opts ? opts : "",
+			     strerror(errno));
+	}
+}
+
+static void unmount_hugetlbfs(const char *dir)
+{
+	assert_int_equal(umount(dir), 0);
+	rmdir(dir);
+}
+
+static void test_huge_dir_is_checked_at_init_even_without_socket_mem(void **state)
+{
+	char dir[] = "/tmp/hp-test-hugetlbfs-XXXXXX", opts[128];
+
+	(void)state;
+	if (!hpsz())
+		hp_test_skip("no hugepages on this machine");
+	expect_failure("--huge-dir=/etc", -EINVAL, "not a hugetlbfs mount");
+	expect_failure("--huge-dir=/nonexistent-hp-dir", -EINVAL, "/nonexistent-hp-dir");
+	mount_hugetlbfs(dir, MS_RDONLY, NULL);
+	snprintf(opts, sizeof(opts), "--huge-dir=%s", dir);
+	expect_failure(opts, -EPERM, "may not create files");
+	unmount_hugetlbfs(dir);
+}
+
+static void test_a_mount_size_limit_is_named_when_it_is_what_falls_short(void **state)
+{
+	char dir[] = "/tmp/hp-test-hugetlbfs-XXXXXX", opts[160];
+
+	(void)state;
+	if (!have_huge(16))
+		hp_test_skip("needs 16 MiB of free hugepages on node 0");
+	mount_hugetlbfs(dir, 0, "size=4M");
+	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=8", dir);
+	expect_failure(opts, -ENOMEM, "size=");
+	assert_null(strstr(hp_last_error(), "hp-info --reserve"));
+	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=4", dir);
+	init_ok(opts);
+	assert_int_equal(hp_mem_grow(0, 2 * MB), -ENOMEM);
+	assert_non_null(strstr(hp_last_error(), "size="));
+	hp_cleanup();
+	unmount_hugetlbfs(dir);
+}
+
+/* What the machine has is checked before the build's memseg limit, and sizes never wrap. */
+static void test_too_large_a_request_names_what_the_machine_has(void **state)
+{
+	static const size_t sizes[] = {1ULL << 40, SIZE_MAX, SIZE_MAX - 4096, 1ULL << 62};
+	unsigned i;
+
+	(void)state;
+	if (!hpsz())
+		hp_test_skip("no hugepages on this machine");
+	expect_failure("--socket-mem=2000000", -ENOMEM, "node 0");
+	assert_null(strstr(hp_last_error(), "max_memsegs"));
+	init_ok("");
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		assert_int_equal(hp_mem_grow(0, sizes[i]), -ENOMEM);
+		if (strstr(hp_last_error(), "max_memsegs") || strstr(hp_last_error(), " 0 bytes"))
+			fail_msg("hp_mem_grow(0, %zu): '%s'", sizes[i], hp_last_error());
+	}
+	assert_int_equal(held_kb(), 0);
+	assert_int_equal(hp_mem_reserved(HP_NODE_ANY), 0);
+}
+
+static void test_hugepage_set_names_a_size_below_a_kib_in_bytes(void **state)
+{
+	(void)state;
+	assert_int_equal(hp_hugepage_set(0, 3, 0), -EINVAL);
+	assert_non_null(strstr(hp_last_error(), "3 bytes"));
+	assert_int_equal(hp_hugepage_set(0, 3 << 10, 0), -EINVAL);
+	assert_non_null(strstr(hp_last_error(), "3 kB"));
+}
+
+static char logged[8192];
+
+static void keep_line(enum hp_log_level level, const char *msg, void *arg)
+{
+	(void)arg;
+	snprintf(logged + strlen(logged), sizeof(logged) - strlen(logged), "%d %s\n", level, msg);
+}
+
+static void test_start_up_logs_nothing_that_reads_like_an_error(void **state)
+{
+	static const char *const words[] = {"no ", "not ", "cannot", "fail", "error", "named"};
+	unsigned i;
+
+	(void)state;
+	logged[0] = '\0';
+	hp_log_set_handler(keep_line, NULL);
+	hp_test_init(8, "--socket-mem=8 --log-level=debug");
+	hp_cleanup();
+	hp_log_set_handler(NULL, NULL);
+	hp_log_set_level(HP_LOG_WARNING);
+	assert_true(logged[0] != '\0'); /* the reservation itself is logged */
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(logged, words[i]))
+			fail_msg("start-up logged '%s':\n%s", words[i], logged);
+}
+
+/* Discovery reads sysfs and /proc itself: libhugetlbfs and its HUGETLB_* variables stay out. */
+static void test_libhugetlbfs_is_not_loaded_and_mounts_come_from_proc(void **state)
+{
+	char dir[] = "/tmp/hp-test-hugetlbfs-XXXXXX", *maps = hp_test_read_file("/proc/self/maps");
+	const char *m;
+
+	(void)state;
+	if (strstr(maps, "libhugetlbfs"))
+		fail_msg("libhugetlbfs is mapped in this process");
+	free(maps);
+	if (!hpsz())
+		hp_test_skip("no hugepages on this machine");
+	mount_hugetlbfs(dir, 0, NULL); /* after start-up: a table read once at load misses it */
+	m = hp_hugetlbfs_mount(hpsz());
+	assert_non_null(m);
+	maps = hp_test_read_file("/proc/mounts");
+	assert_non_null(strstr(maps, m));
+	free(maps);
+	unmount_hugetlbfs(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -668,6 +801,18 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_teardown(test_kill_during_init_leaks_nothing, stop_runtime),
 	    cmocka_unit_test_teardown(test_kill_during_use_leaks_nothing, stop_runtime),
 	    cmocka_unit_test_teardown(test_kill_during_init_on_huge_dir_leaves_no_file,
+				      stop_runtime),
+	    cmocka_unit_test_teardown(test_huge_dir_is_checked_at_init_even_without_socket_mem,
+				      stop_runtime),
+	    cmocka_unit_test_teardown(test_a_mount_size_limit_is_named_when_it_is_what_falls_short,
+				      stop_runtime),
+	    cmocka_unit_test_teardown(test_too_large_a_request_names_what_the_machine_has,
+				      stop_runtime),
+	    cmocka_unit_test_teardown(test_hugepage_set_names_a_size_below_a_kib_in_bytes,
+				      stop_runtime),
+	    cmocka_unit_test_teardown(test_start_up_logs_nothing_that_reads_like_an_error,
+				      stop_runtime),
+	    cmocka_unit_test_teardown(test_libhugetlbfs_is_not_loaded_and_mounts_come_from_proc,
 				      stop_runtime),
 	};
 
