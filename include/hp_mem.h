@@ -86,8 +86,9 @@ HP_API size_t hp_mem_reserved(int node);
  * the allocator grows by itself goes back to the kernel when unused). Fires HP_MEM_EVENT_ALLOC.
  * @param node NUMA node (not HP_NODE_ANY)
  * @param len bytes; rounded up to whole pages
- * @return 0, -ENOMEM (the node's pool is short: hp_last_error() says what to reserve; or it
- *         would pass --socket-limit), -ENODEV (no such node), -EINVAL (len 0 or before hp_init)
+ * @return 0, -ENOMEM (the node's pool is short: hp_last_error() says what to reserve; or len is
+ *         more than the node's memory, or than the build's max_memsegs allows; or it would
+ *         pass --socket-limit), -ENODEV (no such node), -EINVAL (len 0 or before hp_init)
  */
 HP_API int hp_mem_grow(int node, size_t len);
 
@@ -110,7 +111,8 @@ typedef void (*hp_mem_event_cb_t)(enum hp_mem_event ev, const void *va, size_t l
  * with hp_memseg_contig_walk() under hp_mem_lock_read() to do both without a gap.
  * @param name unique name of the subscriber (up to 31 characters)
  * @param cb callback, called with the memory lock held for writing: it must not allocate runtime
- * memory
+ * memory nor call memzone, mempool, ring or heap functions (their locks come before the memory
+ * lock)
  * @param arg passed to cb
  * @return 0, -EEXIST (name taken), -EINVAL, -ENOSPC (too many subscribers)
  */

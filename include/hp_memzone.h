@@ -42,7 +42,8 @@ struct hp_memzone {
  * @param flags 0 or HP_MZ_IOVA_CONTIG
  * @param align power of two, or 0 for a cache line
  * @return the zone, or NULL with errno EINVAL (bad argument, or before hp_init()), EEXIST (name
- *         taken), ENOMEM (no run long enough and no more pages on the node), ENODEV (no such
+ *         taken), ENOMEM (no run long enough and no more pages on the node, or len/align more
+ *         than any node can hold: "too large" is ENOMEM, as for hp_malloc()), ENODEV (no such
  *         node), ENOSPC (all zones of the table in use)
  */
 HP_API const struct hp_memzone *hp_memzone_reserve(const char *name, size_t len, int node,
@@ -63,7 +64,9 @@ HP_API const struct hp_memzone *hp_memzone_lookup(const char *name);
 HP_API int hp_memzone_free(const struct hp_memzone *mz);
 
 /**
- * Call fn for every zone. fn may look up, reserve and free zones (the table lock is recursive).
+ * Call fn for every zone, holding the zone table's lock, which comes before every other lock of
+ * the library: fn may call any public function (look up, reserve and free zones: the lock is
+ * recursive; use pools, rings, the heap), from any thread, while other threads do the same.
  * @param fn callback; a non-zero return stops the walk
  * @param arg passed to fn
  * @return 0, or the first non-zero value fn returned, or -EINVAL (fn is NULL)

@@ -321,12 +321,17 @@ void *mem_range_alloc_skew(size_t len, size_t align, size_t skew, int node, unsi
 				   node, eal_node_count() - 1);
 	if (align < BUDDY_UNIT)
 		align = BUDDY_UNIT;
-	if (len == 0 || (align & (align - 1)) || len > SIZE_MAX / 4 || align > SIZE_MAX / 4 ||
-	    skew >= align)
+	if (len == 0 || (align & (align - 1)) || skew >= align)
 		return hp_fail_ptr(-EINVAL,
-				   "mem_range_alloc: length %zu / align %zu not allowed; ask "
-				   "for 1 byte or more, aligned to a power of two",
+				   "asked %zu bytes aligned to %zu; ask for 1 byte or more, "
+				   "aligned to a power of two",
 				   len, align);
+	/* too large is ENOMEM everywhere (as hp_malloc's), never EINVAL */
+	if (len > SIZE_MAX / 4 || align > SIZE_MAX / 4)
+		return hp_fail_ptr(-ENOMEM,
+				   "node %d: asked %zu bytes aligned to %zu, more than any node "
+				   "can hold; ask for less",
+				   node, len, align);
 	len = HP_ALIGN_UP(len, BUDDY_UNIT);
 	p = take_locked(node, len, align, skew, flags, &best);
 	if (p)

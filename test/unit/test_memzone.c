@@ -133,6 +133,29 @@ static void test_namesize_counts_the_terminating_nul(void **state)
 	assert_int_equal(hp_memzone_free(mz), 0);
 }
 
+/* "Too large" is ENOMEM, as for hp_malloc, with a sentence that names no internal function. */
+static void test_too_large_a_zone_fails_enomem_like_hp_malloc(void **state)
+{
+	const struct {
+		size_t len, align;
+	} big[] = {{SIZE_MAX, 0}, {1ULL << 62, 0}, {4096, 1ULL << 63}};
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		errno = 0;
+		assert_null(hp_memzone_reserve("huge", big[i].len, 0, 0, big[i].align));
+		assert_int_equal(errno, ENOMEM);
+		if (strstr(hp_last_error(), "mem_range_alloc") ||
+		    !strstr(hp_last_error(), "ask for less"))
+			fail_msg("len %zu align %zu: '%s'", big[i].len, big[i].align,
+				 hp_last_error());
+	}
+	errno = 0;
+	assert_null(hp_malloc(SIZE_MAX, 0, 0));
+	assert_int_equal(errno, ENOMEM);
+	assert_null(hp_memzone_lookup("huge"));
+}
+
 static void test_nonexistent_node_fails_enodev(void **state)
 {
 	int nodes = numa_available() < 0 ? 1 : numa_max_node() + 1;
@@ -479,6 +502,7 @@ int main(void)
 	    T(test_bad_name_length_or_align_fails_einval),
 	    T(test_namesize_counts_the_terminating_nul),
 	    T(test_nonexistent_node_fails_enodev),
+	    T(test_too_large_a_zone_fails_enomem_like_hp_malloc),
 	    T(test_zones_honour_alignment_from_64_bytes_to_1_gib),
 	    T(test_iova_contig_zones_are_contiguous_page_by_page),
 	    T(test_zones_within_socket_mem_use_it_without_growing),
