@@ -4,6 +4,10 @@
  * walk callback may look up, reserve or free) guards every slot's state and contents. A slot
  * being reserved is BUSY: its name is taken, but lookup and walk do not see it until it is LIVE;
  * memory is allocated with mz_lock dropped, so a slow grow does not stall lookups.
+ * Lock order: mz_lock comes first, before every other lock of the library (the pool and ring
+ * registries, the heap, then lib/mem's grow, memory, event and allocator locks), so a walk's
+ * callback may call any public function. Nothing takes mz_lock while holding one of those:
+ * pools and rings take no memzone, and memory event callbacks must not call memzone functions.
  */
 #include <pthread.h>
 #include <stdatomic.h>

@@ -7,8 +7,12 @@
  * overruns. One runtime for the whole group; the main thread has an lcore id.
  */
 #include <pthread.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "hp_test.h"
 #include "mem/mem_internal.h"
@@ -773,6 +777,73 @@ static void test_overrun_is_caught_by_put_and_by_audit(void **state)
 }
 #endif
 
+/* ---- lock order: a memzone walk's callback may use pools while other threads create them -- */
+
+#define RACE_ROUNDS 3000
+
+static int lookup_in_walk(const struct hp_memzone *mz, void *arg)
+{
+	(void)mz;
+	hp_mempool_lookup(arg); /* the pool registry's lock, from inside the memzone walk */
+	return 0;
+}
+
+static void *create_and_free_pools(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < RACE_ROUNDS; i++) {
+		struct hp_mempool *mp = hp_mempool_create("t.race", 16, 64, 0, 0, 0);
+
+		if (mp)
+			hp_mempool_free(mp);
+	}
+	return NULL;
+}
+
+/* In a child, so that a deadlock is killed after a bounded wait instead of hanging the test. */
+static void race_walks_against_creates(void)
+{
+	const struct hp_memzone *mz = hp_memzone_reserve("t.race.zone", 4096, 0, 0, 0);
+	pthread_t t;
+
+	if (!mz || pthread_create(&t, NULL, create_and_free_pools, NULL) != 0)
+		_exit(2);
+	for (int i = 0; i < RACE_ROUNDS; i++)
+		hp_memzone_walk(lookup_in_walk, "t.race");
+	pthread_join(t, NULL);
+	_exit(0);
+}
+
+static void test_a_memzone_walk_callback_may_use_pools_while_pools_are_created(void **state)
+{
+	struct pollfd pfd = {.events = POLLIN};
+	int fds[2], st = 0, ready;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	fflush(stdout);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		race_walks_against_creates(); /* the write end closes when the child exits */
+	}
+	close(fds[1]);
+	pfd.fd = fds[0];
+	ready = poll(&pfd, 1, 60 * 1000);
+	close(fds[0]);
+	if (ready == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		fail_msg("deadlock: %d walks and %d creates did not finish in 60 s", RACE_ROUNDS,
+			 RACE_ROUNDS);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -803,6 +874,7 @@ int main(void)
 	    cmocka_unit_test(test_dump_names_the_pool_backend_and_counts),
 	    cmocka_unit_test(test_ring_backend_reports_objects_that_do_not_fit),
 	    cmocka_unit_test(test_stack_backend_reports_objects_that_do_not_fit),
+	    cmocka_unit_test(test_a_memzone_walk_callback_may_use_pools_while_pools_are_created),
 #ifdef HP_MEMPOOL_DEBUG
 	    cmocka_unit_test(test_double_free_is_reported_with_pool_and_object),
 	    cmocka_unit_test(test_foreign_pointer_is_reported_with_pool_and_object),

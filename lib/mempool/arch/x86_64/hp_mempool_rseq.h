@@ -114,10 +114,9 @@ static inline int __hp_mempool_rseq_pop(struct hp_mempool_cache *s, void **objs,
 								"%[t]",
 								"%[objs]") "movq %[len], (%[c])\n"
 									   "2:\n"
-	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x),
-	      "=m"(*(void *(*)[])objs)
+	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x)
 	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [n] "r"(n)
-	    : "cc", "xmm0"
+	    : "cc", "xmm0", "memory"
 	    : miss);
 	return 1;
 miss:
@@ -162,8 +161,8 @@ static inline int __hp_mempool_rseq_push(struct hp_mempool_cache *s, void *const
 								"%[t]") "movq %[len], (%[c])\n"
 									"2:\n"
 	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x)
-	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [n] "r"(n), "m"(*(void *const(*)[])objs)
-	    : "cc", "xmm0"
+	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [n] "r"(n)
+	    : "cc", "xmm0", "memory"
 	    : miss);
 	return 1;
 miss:
@@ -181,24 +180,24 @@ static inline uintptr_t __hp_mempool_rseq_pop_upto(struct hp_mempool_cache *s, v
 {
 	uintptr_t c, t, len, i, x, k;
 
-	__asm__ volatile(HP_RSEQ_ASM_TABLE HP_RSEQ_ASM_ENTER(
-			     "5f") "movq (%[c]), %[len]\n\t"
-				   "movq %[max], %[k]\n\t"
-				   "cmpq %[len], %[k]\n\t"
-				   "cmovaq %[len], %[k]\n\t"
-				   "testq %[k], %[k]\n\t"
-				   "jz 6f\n\t"
-				   "subq %[k], %[len]\n\t"
-				   "leaq 64(%[c],%[len],8), %[t]\n\t"
-				   "movq %[k], %[i]\n\t" HP_RSEQ_ASM_COPY(
-				       "%[t]", "%[objs]") "movq %[len], (%[c])\n"
-							  "2:\tjmp 6f\n"
-							  "5:\txorl %k[k], %k[k]\n"
-							  "6:\n"
-			 : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x),
-			   [k] "=&r"(k), "=m"(*(void *(*)[])objs)
-			 : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [max] "r"(max)
-			 : "cc", "xmm0");
+	__asm__ volatile(
+	    HP_RSEQ_ASM_TABLE HP_RSEQ_ASM_ENTER("5f") "movq (%[c]), %[len]\n\t"
+						      "movq %[max], %[k]\n\t"
+						      "cmpq %[len], %[k]\n\t"
+						      "cmovaq %[len], %[k]\n\t"
+						      "testq %[k], %[k]\n\t"
+						      "jz 6f\n\t"
+						      "subq %[k], %[len]\n\t"
+						      "leaq 64(%[c],%[len],8), %[t]\n\t"
+						      "movq %[k], %[i]\n\t" HP_RSEQ_ASM_COPY(
+							  "%[t]",
+							  "%[objs]") "movq %[len], (%[c])\n"
+								     "2:\tjmp 6f\n"
+								     "5:\txorl %k[k], %k[k]\n"
+								     "6:\n"
+	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x), [k] "=&r"(k)
+	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [max] "r"(max)
+	    : "cc", "xmm0", "memory");
 	return k;
 }
 
