@@ -113,7 +113,8 @@ static int mount_short(const struct mem_cfg *cfg, int node, size_t n_pages)
 		       "(mount -o remount,size=SIZE %s) or ask less",
 		       node, eal_size_str(a, sizeof(a), n_pages * cfg->page_size), cfg->huge_dir,
 		       eal_size_str(l, sizeof(l), (size_t)sfs.f_blocks * cfg->page_size),
-		       eal_size_str(f, sizeof(f), (size_t)sfs.f_bavail * cfg->page_size), cfg->huge_dir);
+		       eal_size_str(f, sizeof(f), (size_t)sfs.f_bavail * cfg->page_size),
+		       cfg->huge_dir);
 }
 
 /* -ENOMEM with the sentence users need: what was asked, what is free, what to run. */
@@ -538,7 +539,8 @@ static int check_size(const struct mem_cfg *cfg, int node, size_t len)
 	if (node_bytes > 0 && len > (unsigned long long)node_bytes)
 		return hp_fail(
 		    -ENOMEM, "node %d: asked %s, more than the node's whole memory (%s); ask less",
-		    node, eal_size_str(a, sizeof(a), len), eal_size_str(m, sizeof(m), (size_t)node_bytes));
+		    node, eal_size_str(a, sizeof(a), len),
+		    eal_size_str(m, sizeof(m), (size_t)node_bytes));
 	rc = precheck_free(cfg, node, n);
 	if (rc)
 		return rc;
