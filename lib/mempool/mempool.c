@@ -275,19 +275,25 @@ HP_API struct hp_mempool *hp_mempool_create_ops(const char *name, unsigned n, un
 				   "ring_sp_sc, ring_sp_mc, ring_mp_sc, stack or a registered one",
 				   name, ops_name);
 	pthread_mutex_lock(&mempool_lock);
-	if (find_locked(name)) {
-		pthread_mutex_unlock(&mempool_lock);
+	mp = find_locked(name);
+	pthread_mutex_unlock(&mempool_lock);
+	if (mp)
 		return hp_fail_ptr(-EEXIST,
 				   "mempool '%s' exists already; pick another name or "
 				   "hp_mempool_free() the old one",
 				   name);
-	}
+	/*
+	 * Set up with the registry lock dropped: reserving memzones takes the zone table's lock,
+	 * which comes first (a memzone walk's callback may look pools up). The pool's memzone
+	 * name is unique in that table, so two creates of one name cannot both get here.
+	 */
 	mp = setup(name, n, elt_size, cache_size, node, flags, ops);
 	if (mp) {
+		pthread_mutex_lock(&mempool_lock);
 		mp->next = pools;
 		pools = mp;
+		pthread_mutex_unlock(&mempool_lock);
 	}
-	pthread_mutex_unlock(&mempool_lock);
 	return mp;
 }
 
@@ -333,8 +339,9 @@ HP_API void hp_mempool_free(struct hp_mempool *mp)
 	unlink_locked(mp);
 	mempool_detach_user_caches(mp);
 	mempool_percpu_drain(mp); /* the backend gets every object back before it goes */
-	release(mp, true);
 	pthread_mutex_unlock(&mempool_lock);
+	/* unlisted now: its memzones go with the registry lock dropped (the zone lock is first) */
+	release(mp, true);
 }
 
 /* hp_cleanup: pools live in runtime memory, which is about to go. */
