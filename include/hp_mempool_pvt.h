@@ -145,6 +145,9 @@ static inline int __hp_mempool_cache_get(struct hp_mempool *mp, void **objs, uns
 {
 	unsigned long long len = c->len;
 
+	if (HP_UNLIKELY(n == 0))
+		return 0; /* nothing to do, and slot 0, shared by threads without an lcore id, is
+			   * never written */
 	if (HP_LIKELY(n <= len)) {
 		len -= n;
 		__hp_ptrcopy(objs, &c->objs[len], n);
@@ -170,6 +173,8 @@ static inline void __hp_mempool_cache_put(struct hp_mempool *mp, void *const *ob
 {
 	unsigned long long len = c->len;
 
+	if (HP_UNLIKELY(n == 0))
+		return; /* as for the get: slot 0 is never written */
 	if (HP_LIKELY(len + n <= c->flushthresh)) {
 		__hp_ptrcopy(&c->objs[len], objs, n);
 		/* len is stored after the copy, so that it can stay in a register from one get
