@@ -8,9 +8,10 @@ shift
 [ -n "${HP_VM_ADDR:-}" ] || { echo "not in the VM lane (HP_VM_ADDR unset): no rxe0 here" >&2; exit 77; }
 port=$((18000 + RANDOM % 1000))
 out=$(mktemp)
-"$X" --server --bind "$HP_VM_ADDR" --port "$port" >"$out" 2>&1 &
+# two programs at once: each its own --file-prefix (its telemetry socket names the instance)
+"$X" --file-prefix=xfer-server -- --server --bind "$HP_VM_ADDR" --port "$port" >"$out" 2>&1 &
 srv=$!
-"$X" --connect "$HP_VM_ADDR" --port "$port" "$@"
+"$X" --file-prefix=xfer-client -- --connect "$HP_VM_ADDR" --port "$port" "$@"
 rc=$?
 [ "$rc" = 0 ] || kill "$srv" 2>/dev/null
 wait "$srv" || rc=1
