@@ -266,13 +266,15 @@ static void stress(const struct shape *sh)
 				      sh->ops);
 	assert_non_null(s->mp);
 	assert_int_equal(hp_mempool_obj_iter(s->mp, number, s), N_OBJS);
-	s->deadline_ns = eal_now_ns() + (uint64_t)(seconds * 1e9);
-	m.deadline_ns = s->deadline_ns;
 	for (i = 0; i < n_threads; i++) {
 		w[i] = (struct worker){
 		    .s = s, .id = i, .kind = sh->per_cpu ? PER_CPU : (enum kind)(i % 3)};
 		assert_int_equal(pthread_create(&t[i], NULL, run, &w[i]), 0);
 	}
+	/* the run starts once every worker exists: starting many threads (under TSan, slowly)
+	 * must not eat the time the workers and the mover are given */
+	s->deadline_ns = eal_now_ns() + (uint64_t)(seconds * 1e9);
+	m.deadline_ns = s->deadline_ns;
 	if (sh->move)
 		assert_int_equal(pthread_create(&mt, NULL, move_workers, &m), 0);
 	atomic_store(&s->go, 1);
