@@ -198,12 +198,12 @@ static void test_pages_that_go_back_are_deregistered_and_registered_when_they_re
 	assert_int_equal(hp_rdma_lkey(m, va, 64, &key), -ENOENT);
 	assert_null(hp_rdma_mr_of(m, va, 64));
 	rdma_test_check_covers_every_memseg(m);
-	/* they come back in place, and so does a registration */
+	/* memory grows again (those pages, or a new list where the kernel's pool is fragmented),
+	 * and it is registered as it arrives */
 	mz = hp_memzone_reserve("rdma_back2", big, 0, 0, 0);
 	if (!mz)
 		fail_msg("growing again: %s", hp_last_error());
-	assert_ptr_equal(mz->va, va);
-	assert_int_equal(hp_rdma_lkey(m, va, 64, &key), 0);
+	assert_int_equal(hp_rdma_lkey(m, mz->va, 64, &key), 0);
 	assert_non_null(hp_rdma_mr_of(m, mz->va, mz->len));
 	rdma_test_check_covers_every_memseg(m);
 	hp_test_note("%s map", real ? "device" : "test");
