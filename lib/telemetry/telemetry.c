@@ -13,11 +13,13 @@
  * Ownership of a prefix: an flock on <dir>/hugepool.lock, held for the program's life (the
  * kernel drops it on kill -9). With it held, a socket file that refuses connections was left
  * by a dead program and is replaced; one that accepts belongs to a live program (a DPDK program
- * with the same prefix, say) and hp_init fails.
+ * with the same prefix, say) and hp_init fails. Each start also removes the directories of other
+ * prefixes whose lock nobody holds (programs killed with -9): see sweep_dead().
  *
  * Locks: cmd_lock guards the command table (held only to copy an entry out, never while a
  * callback runs). Start and stop run under lib/eal's init_lock (subsystem hooks).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "eal/eal_internal.h"
@@ -429,6 +432,86 @@ static int live_pid(const struct sockaddr_un *sun)
 	return pid;
 }
 
+/*
+ * <runtime dir>/dpdk is flocked around the two things that must not interleave: a start takes it
+ * shared from make_dir() of its prefix until it holds the prefix's lock; a sweep takes it
+ * exclusive, so it never removes a directory that a program is starting in. Order: this lock,
+ * then a prefix's lock file. Neither is held while the program runs.
+ */
+static int lock_runtime_dir(const char *dpdk_dir, int how)
+{
+	int fd = open(dpdk_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (how == LOCK_EX) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		close(fd);
+		return -1; /* another program starts or sweeps: it sweeps another time */
+	}
+	/* a sweep holds it for a few milliseconds; one stopped in a debugger is not waited for */
+	for (int i = 0; i < 2000; i++) {
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+			return fd;
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+	}
+	close(fd);
+	return -1;
+}
+
+/* Remove prefix directory name if a hugepool program left it and is gone: its lock is free. */
+static void sweep_one(int dfd, const char *dpdk_dir, const char *name)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct stat st;
+	int pfd, lfd;
+
+	pfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return;
+	if (fstat(pfd, &st) < 0 || st.st_uid != geteuid())
+		goto out;
+	lfd = openat(pfd, LOCK_NAME, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (lfd < 0)
+		goto out; /* no lock file: not a hugepool program's directory */
+	if (flock(lfd, LOCK_EX | LOCK_NB) == 0 &&
+	    (size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s/%s", dpdk_dir, name,
+			     SOCKET_NAME) < sizeof(sun.sun_path)) {
+		/* a socket that answers belongs to a live DPDK program sharing the prefix */
+		if (live_pid(&sun) < 0)
+			unlinkat(pfd, SOCKET_NAME, 0);
+		unlinkat(pfd, LOCK_NAME, 0);
+		if (unlinkat(dfd, name, AT_REMOVEDIR) == 0)
+			HP_LOG_I("telemetry: removed %s/%s, left by a program that is gone",
+				 dpdk_dir, name);
+	}
+	close(lfd);
+out:
+	close(pfd);
+}
+
+/* Sweep every other prefix's directory left by a dead hugepool program (see sweep_one()). */
+static void sweep_dead(const char *dpdk_dir, const char *self)
+{
+	int dfd = lock_runtime_dir(dpdk_dir, LOCK_EX);
+	struct dirent *e;
+	DIR *d;
+
+	if (dfd < 0)
+		return;
+	d = opendir(dpdk_dir);
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || strcmp(e->d_name, self) == 0)
+			continue;
+		if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)
+			sweep_one(dfd, dpdk_dir, e->d_name);
+	}
+	if (d)
+		closedir(d);
+	close(dfd); /* drops the flock */
+}
+
 static int bind_socket(const char *prefix)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -556,10 +639,17 @@ static int telemetry_start(const struct hp_init_opts *o)
 	snprintf(srv.dir, sizeof(srv.dir), "%s/dpdk/%s", rd, prefix);
 	snprintf(srv.lockpath, sizeof(srv.lockpath), "%s/%s", srv.dir, LOCK_NAME);
 	rc = make_dir(dpdk_dir);
-	if (!rc)
+	if (!rc) {
+		int dfd;
+
+		sweep_dead(dpdk_dir, prefix);
+		dfd = lock_runtime_dir(dpdk_dir, LOCK_SH);
 		rc = make_dir(srv.dir);
-	if (!rc)
-		rc = take_lock(prefix);
+		if (!rc)
+			rc = take_lock(prefix);
+		if (dfd >= 0)
+			close(dfd);
+	}
 	if (!rc)
 		rc = bind_socket(prefix);
 	if (!rc)

@@ -3,7 +3,8 @@
 # The telemetry socket read by the tools people use: DPDK's dpdk-telemetry.py (Debian's
 # dpdk-dev) and hp-info --live, against telemetry_target, a program that prints what the public
 # API says of its pool (objects out, some in its lcore's cache), zones and ring. Also: kill -9
-# then a restart with the same prefix, two live programs with one prefix, --no-telemetry.
+# then a restart with the same prefix, a start removing what killed programs left, two live
+# programs with one prefix, --no-telemetry.
 # Usage: test_telemetry.py TELEMETRY_TARGET HP_INFO; prints TAP.
 import json
 import os
@@ -152,6 +153,29 @@ def kill_9_then_restart_with_the_same_prefix():
         assert info["pid"] == t2.p.pid != t.p.pid
     finally:
         t2.stop()
+
+
+@case
+def a_start_removes_what_killed_programs_left():
+    gone, live, other = PREFIX + "_gone", PREFIX + "_live", PREFIX + "_other"
+    foreign = os.path.join(runtime_dir(), PREFIX + "_foreign")  # no hugepool.lock: not ours
+    os.makedirs(foreign)
+    open(os.path.join(foreign, "keep"), "w").close()
+    t_live = Target(f"--file-prefix={live}")
+    try:
+        t = Target(f"--file-prefix={gone}")
+        t.kill9()
+        assert os.path.exists(sock_path(gone)), "a killed program leaves its socket file"
+        t2 = Target(f"--file-prefix={other}")
+        t2.stop()
+        assert not os.path.exists(os.path.dirname(sock_path(gone))), \
+            "the next start removes the killed program's directory"
+        (info,) = dpdk_telemetry(live, "/info")  # a live program's socket is left alone
+        assert info["pid"] == t_live.p.pid
+        assert os.path.exists(os.path.join(foreign, "keep")), "a directory of another kind stays"
+    finally:
+        t_live.stop()
+        shutil.rmtree(foreign)
 
 
 @case
