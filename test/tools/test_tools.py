@@ -67,7 +67,7 @@ def readable_by_others(path):
 def loaded_libraries(program):
     """Paths of the shared libraries the loader resolves for program (ldd)."""
     r = subprocess.run(["ldd", program], capture_output=True, text=True, timeout=60)
-    return re.findall(r"=> (/\S+) \(0x", r.stdout)
+    return re.findall(r"=> (/.*) \(0x[0-9a-f]+\)$", r.stdout, re.M)  # paths may hold blanks
 
 
 # (program, environment) that user 65534 can run: hp-info where it is, or a copy of it and of
