@@ -7,10 +7,10 @@
  * new one in its place (FIFO), writing the new block's first byte. The allocators take turns,
  * cell by cell, and each keeps its best turn: one run, compared within itself only.
  */
-#include <getopt.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include <hugepool.h>
+#include "app_opts.h"
 #ifdef HP_HAVE_DPDK
 #include <rte_malloc.h>
 #include "bench_dpdk.h"
@@ -215,54 +216,29 @@ static void print_json(const struct cell *cells, unsigned n, const int *on, doub
 	printf("]}\n");
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: heap-bench [--seconds S] [--repeat R] [--no-dpdk] [--json]\n"
-		   "  --seconds S  time per cell and allocator (default 0.2)\n"
-		   "  --repeat R   split that time into R turns, keep the best (default 10, "
-		   "1 to 1000)\n"
-		   "  --no-dpdk    do not run DPDK's rte_malloc beside hugepool\n"
-		   "  --json       one JSON object instead of the table\n");
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"seconds", required_argument, NULL, 's'}, {"repeat", required_argument, NULL, 'r'},
-	    {"no-dpdk", no_argument, NULL, 'D'},       {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0}};
 	char mem[32], *hp_argv[] = {"heap-bench", mem, "--log-level=error", NULL};
 	struct cell cells[N_SIZES * MAX_THREADS];
-	int opt, json = 0, no_dpdk = 0, on[A_N] = {1, 1, 0};
+	int on[A_N] = {1, 1, 0};
+	bool json = false, no_dpdk = false;
 	unsigned n = 0, repeat = 10;
 	double seconds = 0.2;
+	const struct app_opt opts[] = {
+	    {"seconds", 's', APP_DOUBLE, &seconds, "S", "time per cell and allocator (default 0.2)",
+	     0, 60, "give seconds, above 0 and at most 60"},
+	    {"repeat", 'r', APP_UINT, &repeat, "R",
+	     "split that time into R turns, keep the best (default 10, 1 to 1000)", 1, 1000,
+	     "give 1 to 1000"},
+	    {"no-dpdk", 'D', APP_FLAG, &no_dpdk, NULL,
+	     "do not run DPDK's rte_malloc beside hugepool"},
+	    {"json", 'j', APP_FLAG, &json, NULL, "one JSON object instead of the table"},
+	    {NULL}};
+	const struct app_cli cli = {.prog = "heap-bench", .opts = opts};
+	int rc = app_parse(&cli, argc, argv);
 
-	while ((opt = getopt_long(argc, argv, "s:r:Djh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			seconds = atof(optarg);
-			break;
-		case 'r':
-			repeat = (unsigned)atoi(optarg);
-			break;
-		case 'D':
-			no_dpdk = 1;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (seconds <= 0 || seconds > 60 || repeat < 1 || repeat > 1000) {
-		fprintf(stderr, "heap-bench: --seconds must be in (0, 60], --repeat in 1..1000\n");
-		return 2;
-	}
+	if (rc != APP_RUN)
+		return rc;
 	snprintf(mem, sizeof(mem), "--socket-mem=%d", MEM_MB);
 	if (hp_init(3, hp_argv) < 0) {
 		fprintf(stderr, "heap-bench: hp_init: %s\n", hp_last_error());

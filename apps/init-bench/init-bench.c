@@ -10,7 +10,6 @@
  * "error SENTENCE" on a pipe; the parent keeps the statistics.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <numa.h>
 #include <numaif.h>
@@ -25,6 +24,7 @@
 #include <linux/memfd.h>
 
 #include <hugepool.h>
+#include "app_opts.h"
 #include "eal/eal_util.h"
 #ifdef HP_HAVE_DPDK
 #include <rte_eal.h>
@@ -480,115 +480,88 @@ static void print_json(const struct row *rows, unsigned n, unsigned runs, size_t
 	printf("}\n");
 }
 
-static int parse_sizes(const char *arg, struct row *rows, unsigned *n)
+/* The sizes of --sizes, for parse_sizes(). */
+struct size_list {
+	struct row *rows;
+	unsigned n;
+};
+
+static int parse_sizes(const char *arg, void *target)
 {
+	struct size_list *l = target;
 	const char *p = arg;
 	char *end;
 
-	*n = 0;
-	while (*p && *n < MAX_SIZES) {
+	l->n = 0;
+	while (*p && l->n < MAX_SIZES) {
 		unsigned long v = strtoul(p, &end, 10);
 
 		if (end == p || v == 0 || v > (1u << 20) || (*end && *end != ','))
 			return -1;
-		memset(&rows[*n], 0, sizeof(rows[0]));
-		rows[(*n)++].size_mb = (unsigned)v;
+		memset(&l->rows[l->n], 0, sizeof(l->rows[0]));
+		l->rows[l->n++].size_mb = (unsigned)v;
 		p = *end ? end + 1 : end;
 	}
-	return *p || *n == 0 ? -1 : 0;
+	return *p || l->n == 0 ? -1 : 0;
 }
 
-static void usage(FILE *f)
+static int parse_method(const char *arg, void *target)
 {
-	fprintf(f,
-		"usage: init-bench [--runs N] [--sizes MB,MB,...] [--floor-method M] [--no-dpdk] "
-		"[--json]\n"
-		"  --runs N      runs per size and runtime (default 7, at most %d)\n"
-		"  --sizes LIST  MiB to reserve on node 0 (default 16,256,1024)\n"
-		"  --floor-method madvise|touch\n"
-		"                how the floor faults pages in (default: as hugepool does)\n"
-		"  --no-dpdk     leave DPDK's rte_eal_init out\n"
-		"  --json        one JSON object instead of the table\n",
-		MAX_RUNS);
+	enum method *m = target;
+
+	if (strcmp(arg, "madvise") == 0)
+		*m = M_MADVISE;
+	else if (strcmp(arg, "touch") == 0)
+		*m = M_TOUCH;
+	else
+		return -1;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"runs", required_argument, NULL, 'r'},
-	    {"sizes", required_argument, NULL, 's'},
-	    {"no-dpdk", no_argument, NULL, 'n'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"floor-method", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct row rows[MAX_SIZES];
-	unsigned n = 0, runs = 7;
-	bool json = false, dpdk = false;
+	struct size_list sizes = {.rows = rows};
+	unsigned runs = 7;
+	bool json = false, no_dpdk = false, dpdk = false;
+	const struct app_opt opts[] = {
+	    {"runs", 0, APP_UINT, &runs, "N",
+	     "runs per size and runtime (default 7, at most " APP_STR(MAX_RUNS) ")", 1, MAX_RUNS,
+	     "give 1 to " APP_STR(MAX_RUNS)},
+	    {"sizes", 0, APP_CALL, &sizes, "LIST", "MiB to reserve on node 0 (default 16,256,1024)",
+	     .hint = "give up to " APP_STR(MAX_SIZES) " sizes in MiB, e.g. --sizes 16,256,1024",
+	     .call = parse_sizes},
+	    {"floor-method", 0, APP_CALL, &floor_method, "madvise|touch",
+	     "how the floor faults pages in (default: as hugepool does)",
+	     .hint = "give madvise or touch", .call = parse_method},
+	    {"no-dpdk", 0, APP_FLAG, &no_dpdk, NULL, "leave DPDK's rte_eal_init out"},
+	    {"json", 0, APP_FLAG, &json, NULL, "one JSON object instead of the table"},
+	    {NULL}};
+	const struct app_cli cli = {.prog = "init-bench", .opts = opts};
 	size_t ps;
-	int c;
+	int rc;
 
 #ifdef HP_HAVE_DPDK
 	dpdk = true;
 #endif
 	if (argc == 5 && strcmp(argv[1], "--child") == 0)
 		return child_main(argv[2], (unsigned)strtoul(argv[3], NULL, 10), atoi(argv[4]));
-	parse_sizes("16,256,1024", rows, &n);
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			runs = (unsigned)strtoul(optarg, NULL, 10);
-			if (runs == 0 || runs > MAX_RUNS) {
-				fprintf(stderr, "init-bench: --runs takes 1 to %d\n", MAX_RUNS);
-				return 2;
-			}
-			break;
-		case 's':
-			if (parse_sizes(optarg, rows, &n) < 0) {
-				fprintf(stderr,
-					"init-bench: --sizes takes up to %d sizes in MiB, e.g. "
-					"--sizes 16,256,1024\n",
-					MAX_SIZES);
-				return 2;
-			}
-			break;
-		case 'n':
-			dpdk = false;
-			break;
-		case 'f':
-			if (strcmp(optarg, "madvise") == 0) {
-				floor_method = M_MADVISE;
-			} else if (strcmp(optarg, "touch") == 0) {
-				floor_method = M_TOUCH;
-			} else {
-				fprintf(stderr,
-					"init-bench: --floor-method takes madvise or touch\n");
-				return 2;
-			}
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
+	parse_sizes("16,256,1024", &sizes);
+	rc = app_parse(&cli, argc, argv);
+	if (rc != APP_RUN)
+		return rc;
+	dpdk = dpdk && !no_dpdk;
 	ps = hp_hugepage_default_size();
 	if (!ps) {
 		fprintf(stderr, "init-bench: this kernel has no hugepages (no Hugepagesize in "
 				"/proc/meminfo)\n");
 		return 1;
 	}
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < sizes.n; i++)
 		run_size(&rows[i], runs, ps, dpdk);
 	if (json)
-		print_json(rows, n, runs, ps, dpdk);
+		print_json(rows, sizes.n, runs, ps, dpdk);
 	else
-		print_table(rows, n, runs, ps, dpdk);
+		print_table(rows, sizes.n, runs, ps, dpdk);
 	return 0;
 }

@@ -8,7 +8,7 @@
  * rather than one of them its only measurement. Nothing here is asserted: it only prints.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <hugepool.h>
+#include "app_opts.h"
 #include "bench.h"
 #include "eal/eal_util.h"
 
@@ -247,20 +248,6 @@ static void print_json(const struct row *rows, unsigned n)
 	printf("]}\n");
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: ring-bench [--json] [--seconds S] [--repeat R] [--iterations N] "
-		   "[--no-dpdk] [-- hugepool options]\n"
-		   "  --seconds S     time per row and ring (default 0.3)\n"
-		   "  --repeat R      split it into R turns, the rings alternating; keep the best "
-		   "(default 30, 1 to 1000)\n"
-		   "  --iterations N  elements per turn instead of --seconds\n"
-		   "  --no-dpdk       do not run DPDK's rte_ring beside ours\n"
-		   "  --json          one JSON object instead of the table\n"
-		   "  -- ...          options for hp_init, e.g. -- --no-huge "
-		   "(HUGEPOOL_OPTS too)\n");
-}
-
 #ifdef HP_HAVE_DPDK
 /* Whether hugepool was told --no-huge (argv or HUGEPOOL_OPTS): then DPDK runs without too. */
 static int asked_no_huge(char **argv, int argc)
@@ -274,68 +261,39 @@ static int asked_no_huge(char **argv, int argc)
 }
 #endif
 
-/* 0, 1 for --help, or -1 on a bad option. */
-static int parse(int argc, char **argv, bool *dpdk)
-{
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"seconds", required_argument, NULL, 's'},
-	    {"iterations", required_argument, NULL, 'i'},
-	    {"no-dpdk", no_argument, NULL, 'n'},
-	    {"repeat", required_argument, NULL, 'r'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			cfg.json = true;
-			break;
-		case 's':
-			cfg.seconds = strtod(optarg, NULL);
-			if (cfg.seconds <= 0)
-				return -1;
-			break;
-		case 'r':
-			cfg.repeat = (unsigned)strtoul(optarg, NULL, 10);
-			if (cfg.repeat < 1 || cfg.repeat > 1000)
-				return -1;
-			break;
-		case 'i':
-			cfg.elements = strtoull(optarg, NULL, 0);
-			if (!cfg.elements)
-				return -1;
-			break;
-		case 'n':
-			*dpdk = false;
-			break;
-		case 'h':
-			return 1;
-		default:
-			return -1;
-		}
-	}
-	return optind < argc ? -1 : 0; /* argc ends before "--" */
-}
-
 int main(int argc, char **argv)
 {
 	static const unsigned bulks[] = {1, 8, 32};
 	struct row rows[12];
 	unsigned n = 0;
-	bool dpdk = true;
+	bool no_dpdk = false;
 	int split, used, rc, hp_argc = 1;
 	char **hp_argv = argv;
+	const struct app_opt opts[] = {
+	    {"json", 0, APP_FLAG, &cfg.json, NULL, "one JSON object instead of the table"},
+	    {"seconds", 0, APP_DOUBLE, &cfg.seconds, "S", "time per row and ring (default 0.3)", 0,
+	     HUGE_VAL, "give seconds, above 0"},
+	    {"repeat", 0, APP_UINT, &cfg.repeat, "R",
+	     "split it into R turns, the rings alternating; keep the best\n(default 30, 1 to 1000)",
+	     1, 1000, "give 1 to 1000"},
+	    {"iterations", 0, APP_U64, &cfg.elements, "N", "elements per turn instead of --seconds",
+	     1, (double)UINT64_MAX, "give a whole number of elements, 1 or more"},
+	    {"no-dpdk", 0, APP_FLAG, &no_dpdk, NULL, "do not run DPDK's rte_ring beside ours"},
+	    {NULL}};
+	const struct app_cli cli = {
+	    .prog = "ring-bench",
+	    .synopsis = "[--json] [--seconds S] [--repeat R] [--iterations N] [--no-dpdk] "
+			"[-- hugepool options]",
+	    .opts = opts,
+	    .footer =
+		"  -- ...          options for hp_init, e.g. -- --no-huge (HUGEPOOL_OPTS too)\n"};
 
+	/* ring-bench's own options come first; what follows "--" is for hp_init */
 	for (split = 1; split < argc && strcmp(argv[split], "--") != 0; split++)
 		;
-	rc = parse(split, argv, &dpdk);
-	if (rc) {
-		usage(rc > 0 ? stdout : stderr);
-		return rc > 0 ? 0 : 2;
-	}
+	rc = app_parse(&cli, split, argv);
+	if (rc != APP_RUN)
+		return rc;
 	/* what follows "--" is for hp_init, behind the program name */
 	if (split < argc) {
 		argv[split] = argv[0];
@@ -351,7 +309,7 @@ int main(int argc, char **argv)
 	pick_cpus();
 	engines[0] = &bench_hugepool_ops;
 #ifdef HP_HAVE_DPDK
-	if (dpdk && bench_dpdk_init("ring-bench", 64, asked_no_huge(hp_argv, hp_argc)) == 0)
+	if (!no_dpdk && bench_dpdk_init("ring-bench", 64, asked_no_huge(hp_argv, hp_argc)) == 0)
 		engines[1] = &bench_dpdk_ops;
 #endif
 	for (int single = 1; single >= 0; single--)
