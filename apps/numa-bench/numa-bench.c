@@ -8,7 +8,6 @@
  * is the best of a few passes. --compare-4k measures a 4 KiB-page buffer beside a hugepage one.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <numa.h>
 #include <pthread.h>
 #include <sched.h>
@@ -23,6 +22,7 @@
 #endif
 
 #include <hugepool.h>
+#include "app_opts.h"
 
 #define LINE 64
 #define PASSES 3
@@ -376,62 +376,6 @@ static void report(const struct opts *o, const struct matrix *mx, const char *hv
 	}
 }
 
-static int parse(int argc, char **argv, struct opts *o)
-{
-	static const struct option longopts[] = {
-	    {"size", required_argument, NULL, 's'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"compare-4k", no_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	unsigned long mib;
-	char *end;
-	int c;
-
-	o->size = 64u << 20;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			errno = 0;
-			mib = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || optarg[0] == '-' || mib < 2 ||
-			    mib > (1ul << 20)) {
-				fprintf(stderr,
-					"numa-bench: --size %s: give MiB, 2 or more (e.g. "
-					"--size 256)\n",
-					optarg);
-				return 2;
-			}
-			o->size = mib << 20;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'c':
-			o->compare_4k = true;
-			break;
-		case 'h':
-			printf("usage: numa-bench [HUGEPOOL-OPTIONS --] [--size MiB] [--json] "
-			       "[--compare-4k]\n");
-			exit(0);
-		default:
-			fprintf(stderr,
-				"numa-bench: unknown option or missing value: %s\nusage: "
-				"numa-bench [HUGEPOOL-OPTIONS --] [--size MiB] [--json] "
-				"[--compare-4k]\n",
-				argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "numa-bench: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	return 0;
-}
-
 /* CPU nodes: nodes with a CPU this process may use; memory nodes: nodes with memory. */
 static int find_nodes(struct matrix *mx)
 {
@@ -462,18 +406,32 @@ int main(int argc, char **argv)
 	static struct matrix mx;
 	struct result huge = {0}, small = {0};
 	struct opts o = {0};
+	struct hp_init_opts hp;
+	unsigned size_mib = 64;
 	char hv[13];
-	int n, i, rc, cmp_node = 0;
+	int rc, cmp_node = 0;
+	const struct app_opt opts[] = {
+	    {"size", 0, APP_UINT, &size_mib, "MiB",
+	     "buffer size, 2 or more (default 64; larger than the last-level cache)", 2, 1u << 20,
+	     "give MiB, 2 or more (e.g. --size 256)"},
+	    {"json", 0, APP_FLAG, &o.json, NULL, "one JSON object instead of the table"},
+	    {"compare-4k", 0, APP_FLAG, &o.compare_4k, NULL,
+	     "also a buffer of 4 KiB pages beside a hugepage one"},
+	    {NULL}};
+	const struct app_cli cli = {
+	    .prog = "numa-bench",
+	    .synopsis = "[HUGEPOOL-OPTIONS --] [--size MiB] [--json] [--compare-4k]",
+	    .opts = opts};
 
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		;
-	n = hp_init(i < argc ? argc : 1, argv);
-	if (n < 0) {
+	rc = app_parse_hp(&cli, argc, argv, &hp);
+	if (rc != APP_RUN)
+		return rc;
+	o.size = (size_t)size_mib << 20;
+	rc = 0;
+	if (hp_init_opts(&hp) < 0) {
 		fprintf(stderr, "numa-bench: hp_init: %s\n", hp_last_error());
 		return 1;
 	}
-	argv[n - 1] = argv[0];
-	rc = parse(argc - n + 1, argv + n - 1, &o);
 	if (!rc && find_nodes(&mx)) {
 		fprintf(stderr, "numa-bench: no NUMA node with both a usable CPU and memory\n");
 		rc = 1;

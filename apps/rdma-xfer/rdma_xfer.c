@@ -5,26 +5,15 @@
  * object with --json); the server prints its registration figures. Exit 0 only when every byte
  * was verified.
  */
-#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_opts.h"
 #include "xfer.h"
 
 static const size_t default_sizes[] = {64, 256, 1024, 4096, 16384, 65536, 262144, 1048576};
-
-static void usage(FILE *f)
-{
-	fprintf(
-	    f, "usage: rdma-xfer [HUGEPOOL-OPTIONS --] --server [--bind ADDR] [--port P] [--json]\n"
-	       "       rdma-xfer [HUGEPOOL-OPTIONS --] --connect ADDR [--port P] [--iters N]\n"
-	       "                 [--sizes LIST] [--json]\n"
-	       "       rdma-xfer [HUGEPOOL-OPTIONS --] --lookup-bench [--objs N] [--json]\n"
-	       "RDMA WRITE, READ and SEND/RECV of mempool objects between two endpoints joined by\n"
-	       "rdma_cm, every byte verified; sizes 64 B to 1 MiB (chains of 64 KiB objects).\n"
-	       "See rdma-xfer(1).\n");
-}
 
 static int parse_size(const char *s, size_t *out)
 {
@@ -41,11 +30,14 @@ static int parse_size(const char *s, size_t *out)
 	return 0;
 }
 
-static int parse_sizes(char *list, struct xfer_opts *o)
+/* --sizes: 0, or -1 after saying what is wrong with the list. */
+static int parse_sizes(const char *arg, void *target)
 {
-	char *save = NULL, *tok;
+	struct xfer_opts *o = target;
+	char list[256], *save = NULL, *tok;
 
 	o->n_sizes = 0;
+	snprintf(list, sizeof(list), "%s", arg);
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (o->n_sizes == XFER_MAX_SIZES || parse_size(tok, &o->sizes[o->n_sizes++])) {
 			fprintf(stderr,
@@ -55,71 +47,9 @@ static int parse_sizes(char *list, struct xfer_opts *o)
 			return -1;
 		}
 	}
+	if (!o->n_sizes)
+		fprintf(stderr, "rdma-xfer: --sizes: give at least one size, e.g. --sizes 4K,1M\n");
 	return o->n_sizes ? 0 : -1;
-}
-
-static int parse(int argc, char **argv, struct xfer_opts *o)
-{
-	static const struct option lo[] = {{"server", no_argument, NULL, 's'},
-					   {"connect", required_argument, NULL, 'c'},
-					   {"bind", required_argument, NULL, 'b'},
-					   {"port", required_argument, NULL, 'p'},
-					   {"iters", required_argument, NULL, 'n'},
-					   {"sizes", required_argument, NULL, 'z'},
-					   {"json", no_argument, NULL, 'j'},
-					   {"lookup-bench", no_argument, NULL, 'l'},
-					   {"objs", required_argument, NULL, 'o'},
-					   {"help", no_argument, NULL, 'h'},
-					   {NULL, 0, NULL, 0}};
-	int c;
-
-	*o = (struct xfer_opts){.port = "18515", .iters = 100, .bench_objs = 65536};
-	memcpy(o->sizes, default_sizes, sizeof(default_sizes));
-	o->n_sizes = sizeof(default_sizes) / sizeof(default_sizes[0]);
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			o->server = true;
-			break;
-		case 'c':
-			o->addr = optarg;
-			break;
-		case 'b':
-			o->addr = optarg;
-			break;
-		case 'p':
-			o->port = optarg;
-			break;
-		case 'n':
-			o->iters = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case 'z':
-			if (parse_sizes(optarg, o))
-				return -1;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'l':
-			o->lookup_bench = true;
-			break;
-		case 'o':
-			o->bench_objs = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (optind < argc || !o->iters || !o->bench_objs ||
-	    (!o->lookup_bench && !o->server && !o->addr)) {
-		usage(stderr);
-		return -1;
-	}
-	return 0;
 }
 
 static void print_reg(const struct xfer_ep *ep, const char *role)
@@ -209,32 +139,54 @@ static int run(const struct xfer_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct xfer_opts o;
-	char **args;
-	int n, rc, i;
+	struct xfer_opts o = {.port = "18515", .iters = 100, .bench_objs = 65536};
+	struct hp_init_opts hp;
+	int rc;
+	const struct app_opt opts[] = {
+	    {"server", 0, APP_FLAG, &o.server, NULL, "wait for one client, serve it, and exit"},
+	    {"bind", 0, APP_STRING, &o.addr, "ADDR",
+	     "address the server listens on (default: all)"},
+	    {"connect", 0, APP_STRING, &o.addr, "ADDR", "connect to a server at ADDR"},
+	    {"port", 0, APP_STRING, &o.port, "P", "rdma_cm port (default 18515)"},
+	    {"iters", 0, APP_UINT, &o.iters, "N", "operations per size and kind (default 100)", 1,
+	     UINT_MAX, "give 1 or more"},
+	    {"sizes", 0, APP_CALL, &o, "LIST",
+	     "comma-separated sizes with optional K or M, up to 1M\n"
+	     "(default 64,256,1K,4K,16K,64K,256K,1M)",
+	     .call = parse_sizes},
+	    {"json", 0, APP_FLAG, &o.json, NULL, "one JSON object instead of the table"},
+	    {"lookup-bench", 0, APP_FLAG, &o.lookup_bench, NULL, "run the lookup benchmark"},
+	    {"objs", 0, APP_UINT, &o.bench_objs, "N",
+	     "objects in the lookup benchmark's pool (default 65536)", 1, UINT_MAX,
+	     "give 1 or more"},
+	    {NULL}};
+	const struct app_cli cli = {
+	    .prog = "rdma-xfer",
+	    .synopsis =
+		"[HUGEPOOL-OPTIONS --] --server [--bind ADDR] [--port P] [--json]\n"
+		"       rdma-xfer [HUGEPOOL-OPTIONS --] --connect ADDR [--port P] [--iters N]\n"
+		"                 [--sizes LIST] [--json]\n"
+		"       rdma-xfer [HUGEPOOL-OPTIONS --] --lookup-bench [--objs N] [--json]",
+	    .opts = opts,
+	    .footer = "RDMA WRITE, READ and SEND/RECV of mempool objects between two endpoints "
+		      "joined by\nrdma_cm, every byte verified; sizes 64 B to 1 MiB (chains of 64 "
+		      "KiB objects).\nSee rdma-xfer(1).\n"};
 
-	/* hugepool options, if any, come first and end with "--"; else only HUGEPOOL_OPTS */
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		;
-	n = hp_init(i < argc ? argc : 1, argv);
-
-	if (n < 0) {
+	memcpy(o.sizes, default_sizes, sizeof(default_sizes));
+	o.n_sizes = sizeof(default_sizes) / sizeof(default_sizes[0]);
+	rc = app_parse_hp(&cli, argc, argv, &hp);
+	if (rc != APP_RUN)
+		return rc;
+	if (!o.lookup_bench && !o.server && !o.addr) {
+		fprintf(stderr, "rdma-xfer: give --server, --connect ADDR or --lookup-bench; see "
+				"rdma-xfer --help\n");
+		return 2;
+	}
+	if (hp_init_opts(&hp) < 0) {
 		fprintf(stderr, "rdma-xfer: hp_init: %s\n", hp_last_error());
 		return 1;
 	}
-	args = calloc((size_t)(argc - n) + 2, sizeof(*args));
-	if (!args)
-		return 1;
-	args[0] = argv[0];
-	for (i = n; i < argc; i++)
-		args[i - n + 1] = argv[i];
-	if (parse(argc - n + 1, args, &o)) {
-		free(args);
-		hp_cleanup();
-		return 2;
-	}
 	rc = o.lookup_bench ? xfer_lookup_bench(&o) : run(&o);
-	free(args);
 	hp_cleanup();
 	return rc;
 }

@@ -7,7 +7,6 @@
  * 2 for a bad command line (options, interfaces).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app_opts.h"
 #include "fwd.h"
 
 #ifndef AF_XDP
@@ -27,21 +27,6 @@ struct opts {
 	bool json;
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: xdp-fwd [HUGEPOOL-OPTIONS --] --port IF --port IF [--port IF --port IF "
-		   "...]\n"
-		   "               [--workers N] [--stats SECONDS] [--json]\n"
-		   "  --port IF     a network interface; ports pair up in order (1st<->2nd, "
-		   "3rd<->4th, ...)\n"
-		   "  --workers N   worker threads between the port threads (1 to the number of "
-		   "ports; default 1)\n"
-		   "  --stats S     statistics every S seconds (0: only the totals at exit; "
-		   "default 1)\n"
-		   "  --json        statistics and totals as JSON lines on stdout\n"
-		   "Runs until SIGINT or SIGTERM. See man xdp-fwd.\n");
-}
-
 static int bad(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "xdp-fwd: ");
@@ -50,21 +35,10 @@ static int bad(const char *fmt, const char *arg)
 	return 2;
 }
 
-static int parse_uint(const char *s, unsigned max, unsigned *out)
+/* --port: 0, or 2 after saying why the interface is refused. */
+static int add_port(const char *name, void *target)
 {
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max || s[0] == '-')
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
-static int add_port(struct fwd *f, const char *name)
-{
+	struct fwd *f = target;
 	unsigned i;
 
 	if (strlen(name) >= IF_NAMESIZE || !name[0])
@@ -84,49 +58,11 @@ static int add_port(struct fwd *f, const char *name)
 	return 0;
 }
 
-static int parse(int argc, char **argv, struct fwd *f, struct opts *o)
+/* The checks of the whole command line, once every option is taken: 0, or 2 after saying why. */
+static int check(struct fwd *f)
 {
-	static const struct option longopts[] = {
-	    {"port", required_argument, NULL, 'p'},  {"workers", required_argument, NULL, 'w'},
-	    {"stats", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
-	};
 	unsigned i;
-	int c, rc;
 
-	f->n_workers = 1;
-	o->stats_s = 1;
-	o->json = false;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			rc = add_port(f, optarg);
-			if (rc)
-				return rc;
-			break;
-		case 'w':
-			if (parse_uint(optarg, FWD_MAX_PORTS, &f->n_workers) || !f->n_workers)
-				return bad("--workers %s: give 1 to the number of ports", optarg);
-			break;
-		case 's':
-			if (parse_uint(optarg, 86400, &o->stats_s))
-				return bad("--stats %s: give whole seconds, 0 to 86400", optarg);
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return bad("unknown option or missing value: %s", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return bad("unexpected argument '%s' (interfaces are given with --port)",
-			   argv[optind]);
 	if (f->n_ports < 2)
 		return bad("%s: frames received on one port go out of another, so give at least "
 			   "two (--port IF --port IF)",
@@ -271,20 +207,33 @@ int main(int argc, char **argv)
 {
 	static struct fwd f;
 	struct hp_init_opts hp;
-	struct opts o;
+	struct opts o = {.stats_s = 1};
 	sigset_t sigs;
-	int n, i, rc;
+	int i, rc;
+	const struct app_opt opts[] = {
+	    {"port", 0, APP_CALL, &f, "IF",
+	     "a network interface; ports pair up in order (1st<->2nd, 3rd<->4th, ...)",
+	     .call = add_port},
+	    {"workers", 0, APP_UINT, &f.n_workers, "N",
+	     "worker threads between the port threads (1 to the number of ports;\ndefault 1)", 1,
+	     FWD_MAX_PORTS, "give 1 to the number of ports"},
+	    {"stats", 0, APP_UINT, &o.stats_s, "S",
+	     "statistics every S seconds (0: only the totals at exit; default 1)", 0, 86400,
+	     "give whole seconds, 0 to 86400"},
+	    {"json", 0, APP_FLAG, &o.json, NULL, "statistics and totals as JSON lines on stdout"},
+	    {NULL}};
+	const struct app_cli cli = {
+	    .prog = "xdp-fwd",
+	    .synopsis = "[HUGEPOOL-OPTIONS --] --port IF --port IF [--port IF --port IF ...]\n"
+			"               [--workers N] [--stats SECONDS] [--json]",
+	    .opts = opts,
+	    .footer = "Runs until SIGINT or SIGTERM. See man xdp-fwd.\n"};
 
-	/* hugepool options, if any, come first and end with "--"; else only HUGEPOOL_OPTS */
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		;
-	n = hp_parse_args(i < argc ? argc : 1, argv, &hp);
-	if (n < 0) {
-		fprintf(stderr, "xdp-fwd: %s\n", hp_last_error());
-		return 2;
-	}
-	argv[n - 1] = argv[0];
-	rc = parse(argc - n + 1, argv + n - 1, &f, &o);
+	f.n_workers = 1;
+	rc = app_parse_hp(&cli, argc, argv, &hp);
+	if (rc != APP_RUN)
+		return rc;
+	rc = check(&f);
 	if (rc)
 		return rc;
 	if (check_af_xdp())
