@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <hugepool.h>
+#include "app_opts.h"
 
 #define DEMO_MB 64
 #define ZONE_LEN (1u << 20)
@@ -177,12 +178,18 @@ int main(int argc, char **argv)
 	struct pools before, during, after;
 	size_t ps;
 	int n_args = 0, rc;
+	const struct app_opt no_opts[] = {{NULL}};
+	const struct app_cli cli = {
+	    .prog = "hp-demo",
+	    .synopsis = "[hugepool options, e.g. --socket-mem=128,128 --huge-size=1G]",
+	    .opts = no_opts,
+	    .footer =
+		"Without options: " APP_STR(DEMO_MB) " MiB on each node that has them free, else "
+						     "--no-huge.\n"};
 
+	/* every other argument is a hugepool option */
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf(
-		    "usage: hp-demo [hugepool options, e.g. --socket-mem=128,128 --huge-size=1G]\n"
-		    "Without options: %d MiB on each node that has them free, else --no-huge.\n",
-		    DEMO_MB);
+		app_usage(&cli, stdout);
 		return 0;
 	}
 	pools_read(&before);

@@ -6,7 +6,6 @@
  * without hp_init(). Exit status: 0 when everything asked was done, 1 otherwise, 2 for bad usage.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <numa.h>
 #include <stdbool.h>
@@ -18,6 +17,7 @@
 #include <hugepool.h>
 #include "eal/eal_util.h"
 
+#include "app_opts.h"
 #include "live.h"
 
 #define MAX_POOLS 256
@@ -34,27 +34,6 @@ struct request {
 	int node;
 	unsigned long long bytes;
 };
-
-static void usage(FILE *f)
-{
-	fprintf(
-	    f,
-	    "usage: %s [--json] [--reserve NODE:SIZE[,NODE:SIZE...]] [--size 2M|1G] [--clear]\n"
-	    "       %s --live [PREFIX] [--json]\n"
-	    "  (no option)          table of page sizes, per-node pools, mounts, IOVA mode\n"
-	    "  --json               the same as one JSON object\n"
-	    "  --reserve 0:1G,1:1G  set node 0's and node 1's pool to 1 GiB of pages (root)\n"
-	    "  --size 2M|1G         page size for --reserve/--clear (default: the system's "
-	    "default;\n"
-	    "                       --clear without --size clears every size)\n"
-	    "  --clear              give every free hugepage back to the kernel (root)\n"
-	    "  --live               the running hugepool programs (prefix, pid, program)\n"
-	    "  --live PREFIX        what the program of that --file-prefix holds: memory per\n"
-	    "                       node, zones, pools, rings (read from its telemetry socket)\n"
-	    "  --help               this text\n"
-	    "SIZE takes a suffix K, M, G or T (bytes); a bare number is MiB.\n",
-	    prog, prog);
-}
 
 /* "2M", "1G", "512", "2048K", "0"; a bare number is MiB. Returns 0, or -1 on bad syntax. */
 static int parse_size(const char *s, unsigned long long *bytes)
@@ -512,69 +491,52 @@ static int check_size(const struct snapshot *s, const char *arg, size_t *size)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"reserve", required_argument, NULL, 'r'},
-	    {"size", required_argument, NULL, 's'},
-	    {"clear", no_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"live", no_argument, NULL, 'l'},
-	    {NULL, 0, NULL, 0},
-	};
 	const char *reserve = NULL, *size_arg = NULL;
 	bool json = false, clear = false, live = false;
 	struct snapshot snap;
 	size_t size = 0;
-	int c, rc = 0;
+	int rc = 0, arg;
+	const struct app_opt opts[] = {
+	    {"json", 0, APP_FLAG, &json, NULL, "the same as one JSON object"},
+	    {"reserve", 0, APP_STRING, &reserve, "0:1G,1:1G",
+	     "set node 0's and node 1's pool to 1 GiB of pages (root)"},
+	    {"size", 0, APP_STRING, &size_arg, "2M|1G",
+	     "page size for --reserve/--clear (default: the system's default;\n"
+	     "--clear without --size clears every size)"},
+	    {"clear", 0, APP_FLAG, &clear, NULL,
+	     "give every free hugepage back to the kernel (root)"},
+	    {"live", 0, APP_FLAG, &live, NULL,
+	     "the running hugepool programs (prefix, pid, program); with PREFIX:\n"
+	     "what the program of that --file-prefix holds: memory per node,\n"
+	     "zones, pools, rings (read from its telemetry socket)"},
+	    {NULL}};
+	const struct app_cli cli = {
+	    .prog = "hp-info",
+	    .synopsis = "[--json] [--reserve NODE:SIZE[,NODE:SIZE...]] [--size 2M|1G] [--clear]\n"
+			"       hp-info --live [PREFIX] [--json]\n"
+			"  (no option: a table of page sizes, per-node pools, mounts, IOVA mode)",
+	    .opts = opts,
+	    .footer = "SIZE takes a suffix K, M, G or T (bytes); a bare number is MiB.\n",
+	    .operands = &arg};
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'r':
-			reserve = optarg;
-			break;
-		case 's':
-			size_arg = optarg;
-			break;
-		case 'c':
-			clear = true;
-			break;
-		case 'l':
-			live = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			if (optopt == 'r' || optopt == 's')
-				fprintf(stderr, "%s: option %s needs a value; see %s --help\n",
-					prog, argv[optind - 1], prog);
-			else if (optopt)
-				fprintf(stderr, "%s: unknown option -%c; see %s --help\n", prog,
-					optopt, prog);
-			else
-				fprintf(stderr, "%s: unknown option %s; see %s --help\n", prog,
-					argv[optind - 1], prog);
-			return 2;
-		}
-	}
+	rc = app_parse(&cli, argc, argv);
+	if (rc != APP_RUN)
+		return rc;
+	rc = 0;
 	if (live) {
 		if (reserve || clear || size_arg) {
 			fprintf(stderr, "%s: --live takes only a prefix and --json\n", prog);
 			return 2;
 		}
-		if (optind + 1 < argc) {
+		if (arg + 1 < argc) {
 			fprintf(stderr, "%s: --live takes one prefix, got '%s' too\n", prog,
-				argv[optind + 1]);
+				argv[arg + 1]);
 			return 2;
 		}
-		return live_main(optind < argc ? argv[optind] : NULL, json);
+		return live_main(arg < argc ? argv[arg] : NULL, json);
 	}
-	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s'; see %s --help\n", prog, argv[optind],
+	if (arg < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'; see %s --help\n", prog, argv[arg],
 			prog);
 		return 2;
 	}
