@@ -15,14 +15,13 @@ import subprocess
 import sys
 import time
 
+import tap  # test/tools/tap.py, beside this script
+from tap import Skip
+
 TARGET, HP_INFO = sys.argv[1], sys.argv[2]
 CLIENT = shutil.which("dpdk-telemetry.py")
 PREFIX = f"hp_test_tools_{os.getpid()}"
 results = []
-
-
-class Skip(Exception):
-    pass
 
 
 def case(fn):
@@ -252,21 +251,7 @@ def hp_info_live():
 
 
 def main():
-    print(f"1..{len(results)}")
-    failed = 0
-    for i, fn in enumerate(results, 1):
-        try:
-            fn()
-            print(f"ok {i} - {fn.__name__}")
-        except Skip as e:
-            print(f"ok {i} - {fn.__name__} # SKIP {e}")
-        except Exception as e:  # noqa: BLE001 - every failure is reported as TAP
-            failed += 1
-            print(f"not ok {i} - {fn.__name__}")
-            for line in repr(e).splitlines():
-                print(f"# {line}")
-        sys.stdout.flush()
-    return 1 if failed else 0
+    return tap.run(results)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ import subprocess
 import sys
 import tempfile
 
+import tap  # test/tools/tap.py, beside this script
+from tap import Skip
+
 SYSTEM = "--system" in sys.argv[1:]
 ARGS = [a for a in sys.argv[1:] if a != "--system"]
 HP_INFO = ARGS[0]
@@ -26,10 +29,6 @@ NODE_DIR = "/sys/devices/system/node"
 GIB = 1 << 30
 
 results = []
-
-
-class Skip(Exception):
-    pass
 
 
 def case(fn):
@@ -372,21 +371,7 @@ def test_demo_runs_and_names_node_0():
 
 
 def main():
-    print(f"1..{len(results)}", flush=True)
-    failed = 0
-    for i, fn in enumerate(results, 1):
-        try:
-            fn()
-            print(f"ok {i} - {fn.__name__}")
-        except Skip as e:
-            print(f"ok {i} - {fn.__name__} # SKIP {e}")
-        except Exception as e:  # an assertion or a tool that would not run
-            failed += 1
-            for line in f"{type(e).__name__}: {e}".splitlines():
-                print(f"# {line}")
-            print(f"not ok {i} - {fn.__name__}")
-        sys.stdout.flush()
-    return 1 if failed else 0
+    return tap.run(results)
 
 
 def remove_copy():
