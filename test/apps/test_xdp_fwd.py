@@ -95,14 +95,17 @@ def hugepages_free():
     return 0
 
 
-def wait_hugepages(want, seconds=15):
-    """HugePages_Free once it is back to want (the kernel releases a UMEM in a work item)."""
+def expect_hugepages_back(want, seconds=15):
+    """Waits until HugePages_Free is back (the kernel releases a UMEM in a work item); raises
+    unless it is exactly want."""
     end = time.monotonic() + seconds
     while True:
         got = hugepages_free()
         if got >= want or time.monotonic() > end:
-            return got
+            break
         time.sleep(0.1)
+    if got != want:
+        raise AssertionError(f"HugePages_Free {got}, was {want} before xdp-fwd")
 
 
 def topology_up():
@@ -277,9 +280,7 @@ def check_forwarding(free_before):
 
     @case("after exit, every hugepage is free again and no XDP program is left on the ports")
     def _():
-        got = wait_hugepages(free_before)
-        if got != free_before:
-            raise AssertionError(f"HugePages_Free {got}, was {free_before} before xdp-fwd")
+        expect_hugepages_back(free_before)
         for dev in (P0, P1):
             if "xdp" in sh("ip", "link", "show", dev).stdout:
                 raise AssertionError(f"an XDP program is still attached to {dev}")
@@ -294,9 +295,7 @@ def check_kill9(free_before):
             raise AssertionError("xdp-fwd holds no hugepage while running")
         fwd.kill()
         fwd.wait(timeout=30)
-        got = wait_hugepages(free_before)
-        if got != free_before:
-            raise AssertionError(f"HugePages_Free {got}, was {free_before} before xdp-fwd")
+        expect_hugepages_back(free_before)
 
 
 def main():
