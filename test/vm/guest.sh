@@ -29,6 +29,12 @@ reserve_hugepages() {
 		[ "$got" = "$n" ] || fail "node $i: asked $n hugepages of 2 MiB, the kernel gave $got"
 		log "node $i: $got hugepages of 2 MiB"
 	done
+	# 1 GiB pages come from the kernel command line, which falls back to another node silently
+	for i in "${!HP_VM_GIB[@]}"; do
+		got=$(cat /sys/devices/system/node/node$i/hugepages/hugepages-1048576kB/nr_hugepages 2>/dev/null || echo 0)
+		[ "$got" = "${HP_VM_GIB[$i]}" ] ||
+			fail "node $i: asked ${HP_VM_GIB[$i]} hugepages of 1 GiB at boot, the kernel gave $got"
+	done
 }
 
 wait_rxe_active() {

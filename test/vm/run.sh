@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Boots Debian's 6.1 kernel under qemu with two NUMA nodes (1 GiB and one CPU each), per-node
+# Boots Debian's 6.1 kernel under qemu with two NUMA nodes (1 GiB and one CPU each, plus any 1 GiB pages), per-node
 # hugepages and an rxe soft-RoCE device, runs a command there from the current directory (the
 # host's / is the guest's read-only userland over 9p; the source tree, the current directory and
 # the run folder are shared again at their own paths, so they show even where the guest mounts a
@@ -18,6 +18,8 @@ usage: run.sh [options] -- CMD [ARG...]
 Runs CMD in a qemu guest with two NUMA nodes and soft-RoCE (rxe0), in the current directory.
 options:
   --huge N0,N1     2 MiB hugepages to reserve on node 0 and node 1 (default 128,128; 0 allowed)
+  --gib N0,N1      1 GiB hugepages the kernel reserves at boot on node 0 and node 1 (default
+                   0,0); such a node gets 3 GiB more memory than it has pages
   --timeout SEC    kill the guest(s) after SEC seconds and fail (default 600)
   --assets DIR     where the kernel and initramfs are cached (default: BUILD/vm-assets)
   --keep           keep the run folder (console logs, outputs) and print its path
@@ -34,6 +36,7 @@ EOF
 }
 
 HUGE=128,128
+GIB=0,0
 TIMEOUT=600
 ASSETS=${HP_VM_ASSETS:-}
 KEEP=0
@@ -44,6 +47,7 @@ CMD_B=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--huge) HUGE=$2; shift 2 ;;
+	--gib) GIB=$2; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--assets) ASSETS=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
@@ -62,6 +66,15 @@ else
 	[ $# -gt 0 ] || usage
 fi
 [[ "$HUGE" =~ ^[0-9]+,[0-9]+$ ]] || { echo "run.sh: --huge wants N0,N1 (pages of 2 MiB per node)" >&2; exit 2; }
+[[ "$GIB" =~ ^[0-4],[0-4]$ ]] || { echo "run.sh: --gib wants N0,N1 (pages of 1 GiB per node, 0 to 4)" >&2; exit 2; }
+# Node sizes in GiB: 1 for the kernel, the programs and the 2 MiB pages. The kernel takes 1 GiB
+# pages at boot from free 1 GiB-aligned ranges of the node; the first ones hold the kernel, the
+# initramfs and the node's own data (node 0 has 2 GiB below the PCI hole), so a node with such
+# pages gets 3 GiB more than it has pages. nokaslr keeps the kernel image at the bottom.
+gib_node_mem() { [ "$1" = 0 ] && echo 1 || echo $((3 + $1)); }
+MEM0=$(gib_node_mem "${GIB%,*}") MEM1=$(gib_node_mem "${GIB#*,}")
+BOOT_ARGS=""
+[ "$GIB" = 0,0 ] || BOOT_ARGS="nokaslr hugepagesz=1G hugepages=0:${GIB%,*},1:${GIB#*,}"
 
 # The cache lives in a build directory: the current one, the one holding the command, or ./build.
 build_dir_of() {
@@ -123,6 +136,7 @@ write_job() {
 		echo "HP_VM_SHARED=$(printf '%q' "$RUN/shared")"
 		echo "HP_VM_CWD=$(printf '%q' "$PWD")"
 		echo "HP_VM_HUGE=(${HUGE/,/ })"
+		echo "HP_VM_GIB=(${GIB/,/ })"
 		printf 'HP_VM_CMD=('
 		printf '%q ' "$@"
 		echo ')'
@@ -169,11 +183,12 @@ start_guest() {
 	shift
 	write_boot "$name"
 	timeout -k 10 "$TIMEOUT" "$QEMU" "${ACCEL_ARGS[@]}" -machine q35 -nographic -no-reboot \
-		-smp 2 -m 2G \
-		-object memory-backend-ram,size=1G,id=m0 -object memory-backend-ram,size=1G,id=m1 \
+		-smp 2 -m $((MEM0 + MEM1))G \
+		-object memory-backend-ram,size=${MEM0}G,id=m0 \
+		-object memory-backend-ram,size=${MEM1}G,id=m1 \
 		-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1 \
 		-kernel "$ASSETS/vmlinuz" -initrd "$ASSETS/initramfs.gz" \
-		-append "console=ttyS0 quiet panic=-1 hp_name=$name" \
+		-append "console=ttyS0 quiet panic=-1 hp_name=$name $BOOT_ARGS" \
 		-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=${RUN//,/,,},mount_tag=job,security_model=none" "${VIRTFS[@]}" \
 		-serial "file:$RUN/$name/console.log" -monitor none "$@" \
