@@ -3,11 +3,12 @@
  * @file hp_mempool_rseq.h
  * @internal The per-CPU caches' restartable sequences on x86-64, inline in the caller (included
  * by hp_mempool_pvt.h; see doc/percpu-cache.md). Each stores its descriptor in the thread's rseq
- * area, then reads cpu_id, finds that CPU's cache, checks it, copies the pointers and commits
- * with one store of the new length, its last instruction. The kernel resumes a thread that was
- * preempted, migrated or signalled before that store at the abort handler, which counts the
- * abort in slot 0 and starts over. Labels are numeric and local to each asm statement, and each
- * copy emits its own descriptor, so the compiler may inline or duplicate these freely.
+ * area, then reads cpu_id, finds that CPU's cache in slot 0's table, checks it, copies the
+ * pointers and commits with one store of the new length, its last instruction. The kernel
+ * resumes a thread that was preempted, migrated or signalled before that store at the abort
+ * handler, which counts the abort in slot 0 and starts over. Labels are numeric and local to
+ * each asm statement, and each copy emits its own descriptor, so the compiler may inline or
+ * duplicate these freely.
  * A per-CPU cache: len at 0, limit at 8 (0 while a drain holds it; read before len), objs at 64.
  * Slot 0 (the cache of threads without an lcore id) says where they are: s below.
  */
@@ -21,12 +22,13 @@
 /** @internal Architecture of the sequences, "" where there are none. */
 #define HP_MEMPOOL_RSEQ_ARCH "x86-64"
 
-/** @internal The operands every sequence reads from slot 0 s (see struct hp_mempool_cache). */
+/**
+ * @internal The operands every sequence reads from slot 0 s (see struct hp_mempool_cache),
+ * loaded in C so that a loop of calls keeps them in registers.
+ */
 #define HP_RSEQ_SLOT0_OPERANDS(s)                                                                  \
-	[s] "r"(s), [obase] "i"(offsetof(struct hp_mempool_cache, percpu_base)),                   \
-	    [ostride] "i"(offsetof(struct hp_mempool_cache, percpu_stride)),                       \
-	    [oncpu] "i"(offsetof(struct hp_mempool_cache, percpu_ncpu)),                           \
-	    [orseq] "i"(offsetof(struct hp_mempool_cache, percpu_rseq)),                           \
+	[s] "r"(s), [tab] "r"((s)->percpu_table), [ncpu] "r"((s)->percpu_ncpu),                    \
+	    [off] "r"((s)->percpu_rseq),                                                           \
 	    [oaborts] "i"(offsetof(struct hp_mempool_cache, percpu_aborts))
 
 /**
@@ -48,20 +50,18 @@
 
 /**
  * @internal Point rseq_cs at the descriptor; inside the sequence, find the calling CPU's cache
- * (%[c]) and load its limit (%[t]); a CPU past the caches or a limit of 0 goes to \p miss.
+ * (%[c]) and load its limit (%[t], 0 while a drain holds it) before its len (the drain's
+ * release store of the limit then orders its len = 0 before our read). A CPU past the table
+ * (cpu_id of a thread whose registration failed) goes to \p miss.
  */
 #define HP_RSEQ_ASM_ENTER(miss)                                                                    \
-	"0:\tmovq %c[orseq](%[s]), %[t]\n\t"                                                       \
-	"leaq 3b(%%rip), %[c]\n\t"                                                                 \
-	"movq %[c], %%fs:8(%[t])\n"                                                                \
-	"1:\tmovl %%fs:4(%[t]), %k[c]\n\t"                                                         \
-	"cmpq %c[oncpu](%[s]), %[c]\n\t"                                                           \
+	"0:\tleaq 3b(%%rip), %[c]\n\t"                                                             \
+	"movq %[c], %%fs:8(%[off])\n"                                                              \
+	"1:\tmovl %%fs:4(%[off]), %k[c]\n\t"                                                       \
+	"cmpq %[ncpu], %[c]\n\t"                                                                   \
 	"jae " miss "\n\t"                                                                         \
-	"imulq %c[ostride](%[s]), %[c]\n\t"                                                        \
-	"addq %c[obase](%[s]), %[c]\n\t"                                                           \
-	"movq 8(%[c]), %[t]\n\t"                                                                   \
-	"testq %[t], %[t]\n\t"                                                                     \
-	"jz " miss "\n\t"
+	"movq (%[tab],%[c],8), %[c]\n\t"                                                           \
+	"movq 8(%[c]), %[t]\n\t"
 
 /**
  * @internal Copy %[i] pointers (>= 1; counted down to 0) from (src) to (dst): the last one
@@ -82,7 +82,9 @@
 
 /**
  * @internal Take n objects (n >= 1) from the top of the calling CPU's cache, all or nothing.
- * @param s slot 0 of the pool's lcore caches
+ * len - n below the limit says both that len >= n (else it wraps) and that no drain holds the
+ * cache (limit 0), since len never passes the limit.
+ * @param s slot 0 of the pool's lcore caches, with per-CPU caches (percpu_table not 0)
  * @return 1 if taken, 0 if that cache had fewer or is being drained
  */
 static inline int __hp_mempool_rseq_pop(struct hp_mempool_cache *s, void **objs, uintptr_t n)
@@ -93,7 +95,8 @@ static inline int __hp_mempool_rseq_pop(struct hp_mempool_cache *s, void **objs,
 		__asm__ volatile goto(HP_RSEQ_ASM_TABLE HP_RSEQ_ASM_ENTER(
 					  "%l[miss]") "movq (%[c]), %[len]\n\t"
 						      "subq $1, %[len]\n\t"
-						      "jb %l[miss]\n\t"
+						      "cmpq %[t], %[len]\n\t"
+						      "jae %l[miss]\n\t"
 						      "movq 64(%[c],%[len],8), %[t]\n\t"
 						      "movq %[t], (%[objs])\n\t"
 						      "movq %[len], (%[c])\n"
@@ -108,7 +111,8 @@ static inline int __hp_mempool_rseq_pop(struct hp_mempool_cache *s, void **objs,
 	__asm__ volatile goto(
 	    HP_RSEQ_ASM_TABLE HP_RSEQ_ASM_ENTER("%l[miss]") "movq (%[c]), %[len]\n\t"
 							    "subq %[n], %[len]\n\t"
-							    "jb %l[miss]\n\t"
+							    "cmpq %[t], %[len]\n\t"
+							    "jae %l[miss]\n\t"
 							    "leaq 64(%[c],%[len],8), %[t]\n\t"
 							    "movq %[n], %[i]\n\t" HP_RSEQ_ASM_COPY(
 								"%[t]",
@@ -124,8 +128,9 @@ miss:
 }
 
 /**
- * @internal Put n objects (n >= 1) on top of the calling CPU's cache, all or nothing.
- * @param s slot 0 of the pool's lcore caches
+ * @internal Put n objects (n >= 1) on top of the calling CPU's cache, all or nothing (a limit
+ * of 0, a drain, refuses any n).
+ * @param s slot 0 of the pool's lcore caches, with per-CPU caches (percpu_table not 0)
  * @return 1 if put, 0 if they do not fit under its limit or it is being drained
  */
 static inline int __hp_mempool_rseq_push(struct hp_mempool_cache *s, void *const *objs, uintptr_t n)
@@ -155,7 +160,7 @@ static inline int __hp_mempool_rseq_push(struct hp_mempool_cache *s, void *const
 							    "cmpq %[t], %[i]\n\t"
 							    "ja %l[miss]\n\t"
 							    "leaq 64(%[c],%[len],8), %[t]\n\t"
-							    "addq %[n], %[len]\n\t"
+							    "movq %[i], %[len]\n\t"
 							    "movq %[n], %[i]\n\t" HP_RSEQ_ASM_COPY(
 								"%[objs]",
 								"%[t]") "movq %[len], (%[c])\n"
@@ -172,7 +177,7 @@ miss:
 /**
  * @internal Take up to max objects (max >= 1) from the top of the calling CPU's cache (the
  * library's flush, not the hot path).
- * @param s slot 0 of the pool's lcore caches
+ * @param s slot 0 of the pool's lcore caches, with per-CPU caches
  * @return how many were taken (0 if it is empty or being drained)
  */
 static inline uintptr_t __hp_mempool_rseq_pop_upto(struct hp_mempool_cache *s, void **objs,
@@ -181,7 +186,9 @@ static inline uintptr_t __hp_mempool_rseq_pop_upto(struct hp_mempool_cache *s, v
 	uintptr_t c, t, len, i, x, k;
 
 	__asm__ volatile(
-	    HP_RSEQ_ASM_TABLE HP_RSEQ_ASM_ENTER("5f") "movq (%[c]), %[len]\n\t"
+	    HP_RSEQ_ASM_TABLE HP_RSEQ_ASM_ENTER("5f") "testq %[t], %[t]\n\t"
+						      "jz 5f\n\t"
+						      "movq (%[c]), %[len]\n\t"
 						      "movq %[max], %[k]\n\t"
 						      "cmpq %[len], %[k]\n\t"
 						      "cmovaq %[len], %[k]\n\t"
