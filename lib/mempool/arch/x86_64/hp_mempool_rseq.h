@@ -23,12 +23,14 @@
 #define HP_MEMPOOL_RSEQ_ARCH "x86-64"
 
 /**
- * @internal The operands every sequence reads from slot 0 s (see struct hp_mempool_cache),
- * loaded in C so that a loop of calls keeps them in registers.
+ * @internal The operands every sequence reads from slot 0 s (see struct hp_mempool_cache). The
+ * sequences load its fields themselves: as register operands they would cost a loop of gets
+ * and puts more registers than the loads cost.
  */
 #define HP_RSEQ_SLOT0_OPERANDS(s)                                                                  \
-	[s] "r"(s), [tab] "r"((s)->percpu_table), [ncpu] "r"((s)->percpu_ncpu),                    \
-	    [off] "r"((s)->percpu_rseq),                                                           \
+	[s] "r"(s), [otab] "i"(offsetof(struct hp_mempool_cache, percpu_table)),                   \
+	    [oncpu] "i"(offsetof(struct hp_mempool_cache, percpu_ncpu)),                           \
+	    [orseq] "i"(offsetof(struct hp_mempool_cache, percpu_rseq)),                           \
 	    [oaborts] "i"(offsetof(struct hp_mempool_cache, percpu_aborts))
 
 /**
@@ -55,30 +57,45 @@
  * (cpu_id of a thread whose registration failed) goes to \p miss.
  */
 #define HP_RSEQ_ASM_ENTER(miss)                                                                    \
-	"0:\tleaq 3b(%%rip), %[c]\n\t"                                                             \
-	"movq %[c], %%fs:8(%[off])\n"                                                              \
-	"1:\tmovl %%fs:4(%[off]), %k[c]\n\t"                                                       \
-	"cmpq %[ncpu], %[c]\n\t"                                                                   \
+	"0:\tmovq %c[orseq](%[s]), %[t]\n\t"                                                       \
+	"leaq 3b(%%rip), %[c]\n\t"                                                                 \
+	"movq %[c], %%fs:8(%[t])\n"                                                                \
+	"1:\tmovl %%fs:4(%[t]), %k[c]\n\t"                                                         \
+	"cmpq %c[oncpu](%[s]), %[c]\n\t"                                                           \
 	"jae " miss "\n\t"                                                                         \
-	"movq (%[tab],%[c],8), %[c]\n\t"                                                           \
+	"movq %c[otab](%[s]), %[t]\n\t"                                                            \
+	"movq (%[t],%[c],8), %[c]\n\t"                                                             \
 	"movq 8(%[c]), %[t]\n\t"
 
+/* VEX-encoded where the compiler's own code is, so no SSE/AVX transition is paid */
+#ifdef __AVX__
+#define HP_RSEQ_MOVU "vmovups "
+#else
+#define HP_RSEQ_MOVU "movups "
+#endif
+
 /**
- * @internal Copy %[i] pointers (>= 1; counted down to 0) from (src) to (dst): the last one
- * alone if the count is odd, then pairs from the end. %[x] and %%xmm0 are clobbered.
+ * @internal Copy %[i] pointers (>= 1; counted down to 0) from (src) to (dst), from the end:
+ * one if the count is odd, two if it is 2 modulo 4, then four at a time. %[x], %%xmm0 and
+ * %%xmm1 are clobbered.
  */
 #define HP_RSEQ_ASM_COPY(src, dst)                                                                 \
 	"testb $1, %b[i]\n\t"                                                                      \
-	"jz 7f\n\t"                                                                                \
+	"jz 11f\n\t"                                                                               \
 	"decq %[i]\n\t"                                                                            \
 	"movq (" src ",%[i],8), %[x]\n\t"                                                          \
 	"movq %[x], (" dst ",%[i],8)\n\t"                                                          \
-	"jz 8f\n"                                                                                  \
-	"7:\tsubq $2, %[i]\n\t"                                                                    \
-	"movups (" src ",%[i],8), %%xmm0\n\t"                                                      \
-	"movups %%xmm0, (" dst ",%[i],8)\n\t"                                                      \
-	"jnz 7b\n"                                                                                 \
-	"8:\t"
+	"jz 13f\n"                                                                                 \
+	"11:\ttestb $2, %b[i]\n\t"                                                                 \
+	"jz 12f\n\t"                                                                               \
+	"subq $2, %[i]\n\t" HP_RSEQ_MOVU "(" src ",%[i],8), %%xmm0\n\t" HP_RSEQ_MOVU               \
+	"%%xmm0, (" dst ",%[i],8)\n\t"                                                             \
+	"jz 13f\n"                                                                                 \
+	"12:\tsubq $4, %[i]\n\t" HP_RSEQ_MOVU "(" src ",%[i],8), %%xmm0\n\t" HP_RSEQ_MOVU          \
+	"16(" src ",%[i],8), %%xmm1\n\t" HP_RSEQ_MOVU "%%xmm0, (" dst ",%[i],8)\n\t" HP_RSEQ_MOVU  \
+	"%%xmm1, 16(" dst ",%[i],8)\n\t"                                                           \
+	"jnz 12b\n"                                                                                \
+	"13:\t"
 
 /**
  * @internal Take n objects (n >= 1) from the top of the calling CPU's cache, all or nothing.
@@ -118,9 +135,10 @@ static inline int __hp_mempool_rseq_pop(struct hp_mempool_cache *s, void **objs,
 								"%[t]",
 								"%[objs]") "movq %[len], (%[c])\n"
 									   "2:\n"
-	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x)
+	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x),
+	      "+m"(*(void *(*)[n])objs)
 	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [n] "r"(n)
-	    : "cc", "xmm0", "memory"
+	    : "cc", "xmm0", "xmm1"
 	    : miss);
 	return 1;
 miss:
@@ -166,8 +184,8 @@ static inline int __hp_mempool_rseq_push(struct hp_mempool_cache *s, void *const
 								"%[t]") "movq %[len], (%[c])\n"
 									"2:\n"
 	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x)
-	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [n] "r"(n)
-	    : "cc", "xmm0", "memory"
+	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [n] "r"(n), "m"(*(void *const(*)[n])objs)
+	    : "cc", "xmm0", "xmm1"
 	    : miss);
 	return 1;
 miss:
@@ -204,7 +222,7 @@ static inline uintptr_t __hp_mempool_rseq_pop_upto(struct hp_mempool_cache *s, v
 								     "6:\n"
 	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x), [k] "=&r"(k)
 	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [max] "r"(max)
-	    : "cc", "xmm0", "memory");
+	    : "cc", "xmm0", "xmm1", "memory");
 	return k;
 }
 
