@@ -8,10 +8,10 @@
  * A cache is a stack written only by the thread that owns it (its lcore, or the owner of a user
  * cache). A get the cache can serve, or a put that stays within flushthresh, touches only the
  * cache; anything else goes out of line to __hp_mempool_get_slow() / __hp_mempool_put_slow(),
- * which call the backend once per bulk. A cache of size 0 (slot 0, for threads without an lcore
- * id, or a pool without caches) sends every call to the calling CPU's cache where the pool has
- * per-CPU caches (hp_mempool_rseq.h, __hp_mempool_percpu_get/put_slow() when it cannot serve),
- * else to the backend.
+ * which call the backend once per bulk. A thread without an lcore id goes to the calling CPU's
+ * cache through slot 0 where the pool has per-CPU caches (hp_mempool_rseq.h,
+ * __hp_mempool_percpu_get/put_slow() when it cannot serve), else to the backend, as does a
+ * cache of size 0 (a pool without caches).
  */
 #ifndef HP_MEMPOOL_PVT_H
 #define HP_MEMPOOL_PVT_H
