@@ -67,13 +67,42 @@
 	"movq (%[t],%[c],8), %[c]\n\t"                                                             \
 	"movq 8(%[c]), %[t]\n\t"
 
-/* VEX-encoded where the compiler's own code is, so no SSE/AVX transition is paid */
 #ifdef __AVX__
-#define HP_RSEQ_MOVU "vmovups "
+/**
+ * @internal Copy %[i] pointers (>= 1; counted down to 0) from (src) to (dst), from the end:
+ * one if the count is odd, two and four as its next bits say, then eight at a time in two
+ * 32-byte moves. %[x], %%ymm0 and %%ymm1 are clobbered; naming ymm in the clobbers makes the
+ * compiler clear their upper halves (vzeroupper) before it calls or returns to SSE code.
+ */
+#define HP_RSEQ_ASM_COPY(src, dst)                                                                 \
+	"testb $1, %b[i]\n\t"                                                                      \
+	"jz 11f\n\t"                                                                               \
+	"decq %[i]\n\t"                                                                            \
+	"movq (" src ",%[i],8), %[x]\n\t"                                                          \
+	"movq %[x], (" dst ",%[i],8)\n\t"                                                          \
+	"jz 13f\n"                                                                                 \
+	"11:\ttestb $2, %b[i]\n\t"                                                                 \
+	"jz 12f\n\t"                                                                               \
+	"subq $2, %[i]\n\t"                                                                        \
+	"vmovups (" src ",%[i],8), %%xmm0\n\t"                                                     \
+	"vmovups %%xmm0, (" dst ",%[i],8)\n\t"                                                     \
+	"jz 13f\n"                                                                                 \
+	"12:\ttestb $4, %b[i]\n\t"                                                                 \
+	"jz 14f\n\t"                                                                               \
+	"subq $4, %[i]\n\t"                                                                        \
+	"vmovups (" src ",%[i],8), %%ymm0\n\t"                                                     \
+	"vmovups %%ymm0, (" dst ",%[i],8)\n\t"                                                     \
+	"jz 13f\n"                                                                                 \
+	"14:\tsubq $8, %[i]\n\t"                                                                   \
+	"vmovups (" src ",%[i],8), %%ymm0\n\t"                                                     \
+	"vmovups 32(" src ",%[i],8), %%ymm1\n\t"                                                   \
+	"vmovups %%ymm0, (" dst ",%[i],8)\n\t"                                                     \
+	"vmovups %%ymm1, 32(" dst ",%[i],8)\n\t"                                                   \
+	"jnz 14b\n"                                                                                \
+	"13:\t"
+/** @internal The vector registers HP_RSEQ_ASM_COPY clobbers. */
+#define HP_RSEQ_COPY_CLOBBERS "ymm0", "ymm1"
 #else
-#define HP_RSEQ_MOVU "movups "
-#endif
-
 /**
  * @internal Copy %[i] pointers (>= 1; counted down to 0) from (src) to (dst), from the end:
  * one if the count is odd, two if it is 2 modulo 4, then four at a time. %[x], %%xmm0 and
@@ -88,14 +117,20 @@
 	"jz 13f\n"                                                                                 \
 	"11:\ttestb $2, %b[i]\n\t"                                                                 \
 	"jz 12f\n\t"                                                                               \
-	"subq $2, %[i]\n\t" HP_RSEQ_MOVU "(" src ",%[i],8), %%xmm0\n\t" HP_RSEQ_MOVU               \
-	"%%xmm0, (" dst ",%[i],8)\n\t"                                                             \
+	"subq $2, %[i]\n\t"                                                                        \
+	"movups (" src ",%[i],8), %%xmm0\n\t"                                                      \
+	"movups %%xmm0, (" dst ",%[i],8)\n\t"                                                      \
 	"jz 13f\n"                                                                                 \
-	"12:\tsubq $4, %[i]\n\t" HP_RSEQ_MOVU "(" src ",%[i],8), %%xmm0\n\t" HP_RSEQ_MOVU          \
-	"16(" src ",%[i],8), %%xmm1\n\t" HP_RSEQ_MOVU "%%xmm0, (" dst ",%[i],8)\n\t" HP_RSEQ_MOVU  \
-	"%%xmm1, 16(" dst ",%[i],8)\n\t"                                                           \
+	"12:\tsubq $4, %[i]\n\t"                                                                   \
+	"movups (" src ",%[i],8), %%xmm0\n\t"                                                      \
+	"movups 16(" src ",%[i],8), %%xmm1\n\t"                                                    \
+	"movups %%xmm0, (" dst ",%[i],8)\n\t"                                                      \
+	"movups %%xmm1, 16(" dst ",%[i],8)\n\t"                                                    \
 	"jnz 12b\n"                                                                                \
 	"13:\t"
+/** @internal The vector registers HP_RSEQ_ASM_COPY clobbers. */
+#define HP_RSEQ_COPY_CLOBBERS "xmm0", "xmm1"
+#endif
 
 /**
  * @internal Take n objects (n >= 1) from the top of the calling CPU's cache, all or nothing.
@@ -138,7 +173,7 @@ static inline int __hp_mempool_rseq_pop(struct hp_mempool_cache *s, void **objs,
 	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x),
 	      "+m"(*(void *(*)[n])objs)
 	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [n] "r"(n)
-	    : "cc", "xmm0", "xmm1"
+	    : "cc", HP_RSEQ_COPY_CLOBBERS
 	    : miss);
 	return 1;
 miss:
@@ -185,7 +220,7 @@ static inline int __hp_mempool_rseq_push(struct hp_mempool_cache *s, void *const
 									"2:\n"
 	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x)
 	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [n] "r"(n), "m"(*(void *const(*)[n])objs)
-	    : "cc", "xmm0", "xmm1"
+	    : "cc", HP_RSEQ_COPY_CLOBBERS
 	    : miss);
 	return 1;
 miss:
@@ -222,7 +257,7 @@ static inline uintptr_t __hp_mempool_rseq_pop_upto(struct hp_mempool_cache *s, v
 								     "6:\n"
 	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x), [k] "=&r"(k)
 	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [max] "r"(max)
-	    : "cc", "xmm0", "xmm1", "memory");
+	    : "cc", HP_RSEQ_COPY_CLOBBERS, "memory");
 	return k;
 }
 
