@@ -67,14 +67,13 @@
 	"movq (%[t],%[c],8), %[c]\n\t"                                                             \
 	"movq 8(%[c]), %[t]\n\t"
 
-#ifdef __AVX__
-/**
- * @internal Copy %[i] pointers (>= 1; counted down to 0) from (src) to (dst), from the end:
- * one if the count is odd, two and four as its next bits say, then eight at a time in two
- * 32-byte moves. %[x], %%ymm0 and %%ymm1 are clobbered; naming ymm in the clobbers makes the
- * compiler clear their upper halves (vzeroupper) before it calls or returns to SSE code.
+/*
+ * The copy of %[i] pointers (>= 1; counted down to 0) from (src) to (dst), from the end:
+ * HP_RSEQ_ASM_COPY_LOW moves one if the count is odd and two if its next bit is set (and ends
+ * at 13 when nothing is left), HP_RSEQ_ASM_COPY4 moves the rest, a multiple of 4, and is all
+ * that a count known to be a multiple of 4 needs. %[x] and two vector registers are clobbered.
  */
-#define HP_RSEQ_ASM_COPY(src, dst)                                                                 \
+#define HP_RSEQ_ASM_COPY_LOW(src, dst)                                                             \
 	"testb $1, %b[i]\n\t"                                                                      \
 	"jz 11f\n\t"                                                                               \
 	"decq %[i]\n\t"                                                                            \
@@ -83,10 +82,14 @@
 	"jz 13f\n"                                                                                 \
 	"11:\ttestb $2, %b[i]\n\t"                                                                 \
 	"jz 12f\n\t"                                                                               \
-	"subq $2, %[i]\n\t"                                                                        \
-	"vmovups (" src ",%[i],8), %%xmm0\n\t"                                                     \
-	"vmovups %%xmm0, (" dst ",%[i],8)\n\t"                                                     \
-	"jz 13f\n"                                                                                 \
+	"subq $2, %[i]\n\t" HP_RSEQ_MOVU "(" src ",%[i],8), %%xmm0\n\t" HP_RSEQ_MOVU               \
+	"%%xmm0, (" dst ",%[i],8)\n\t"                                                             \
+	"jz 13f\n"
+#ifdef __AVX__
+/* VEX-encoded, as the compiler's own code is, so no SSE/AVX transition is paid */
+#define HP_RSEQ_MOVU "vmovups "
+/** @internal Four if the count's bit 2 is set, then eight a turn in two 32-byte moves. */
+#define HP_RSEQ_ASM_COPY4(src, dst)                                                                \
 	"12:\ttestb $4, %b[i]\n\t"                                                                 \
 	"jz 14f\n\t"                                                                               \
 	"subq $4, %[i]\n\t"                                                                        \
@@ -100,27 +103,15 @@
 	"vmovups %%ymm1, 32(" dst ",%[i],8)\n\t"                                                   \
 	"jnz 14b\n"                                                                                \
 	"13:\t"
-/** @internal The vector registers HP_RSEQ_ASM_COPY clobbers. */
+/**
+ * @internal The vector registers the copy clobbers. Naming ymm makes the compiler clear their
+ * upper halves (vzeroupper) before it calls or returns to SSE code.
+ */
 #define HP_RSEQ_COPY_CLOBBERS "ymm0", "ymm1"
 #else
-/**
- * @internal Copy %[i] pointers (>= 1; counted down to 0) from (src) to (dst), from the end:
- * one if the count is odd, two if it is 2 modulo 4, then four at a time. %[x], %%xmm0 and
- * %%xmm1 are clobbered.
- */
-#define HP_RSEQ_ASM_COPY(src, dst)                                                                 \
-	"testb $1, %b[i]\n\t"                                                                      \
-	"jz 11f\n\t"                                                                               \
-	"decq %[i]\n\t"                                                                            \
-	"movq (" src ",%[i],8), %[x]\n\t"                                                          \
-	"movq %[x], (" dst ",%[i],8)\n\t"                                                          \
-	"jz 13f\n"                                                                                 \
-	"11:\ttestb $2, %b[i]\n\t"                                                                 \
-	"jz 12f\n\t"                                                                               \
-	"subq $2, %[i]\n\t"                                                                        \
-	"movups (" src ",%[i],8), %%xmm0\n\t"                                                      \
-	"movups %%xmm0, (" dst ",%[i],8)\n\t"                                                      \
-	"jz 13f\n"                                                                                 \
+#define HP_RSEQ_MOVU "movups "
+/** @internal Four a turn in two 16-byte moves. */
+#define HP_RSEQ_ASM_COPY4(src, dst)                                                                \
 	"12:\tsubq $4, %[i]\n\t"                                                                   \
 	"movups (" src ",%[i],8), %%xmm0\n\t"                                                      \
 	"movups 16(" src ",%[i],8), %%xmm1\n\t"                                                    \
@@ -128,9 +119,46 @@
 	"movups %%xmm1, 16(" dst ",%[i],8)\n\t"                                                    \
 	"jnz 12b\n"                                                                                \
 	"13:\t"
-/** @internal The vector registers HP_RSEQ_ASM_COPY clobbers. */
+/** @internal The vector registers the copy clobbers. */
 #define HP_RSEQ_COPY_CLOBBERS "xmm0", "xmm1"
 #endif
+/** @internal Copy any count (>= 1). */
+#define HP_RSEQ_ASM_COPY(src, dst) HP_RSEQ_ASM_COPY_LOW(src, dst) HP_RSEQ_ASM_COPY4(src, dst)
+
+/** @internal The bulk pop of __hp_mempool_rseq_pop(), with copy, a HP_RSEQ_ASM_COPY*. */
+#define HP_RSEQ_POP_BULK(copy)                                                                     \
+	__asm__ volatile goto(                                                                     \
+	    HP_RSEQ_ASM_TABLE HP_RSEQ_ASM_ENTER(                                                   \
+		"%l[miss]") "movq (%[c]), %[len]\n\t"                                              \
+			    "subq %[n], %[len]\n\t"                                                \
+			    "cmpq %[t], %[len]\n\t"                                                \
+			    "jae %l[miss]\n\t"                                                     \
+			    "leaq 64(%[c],%[len],8), %[t]\n\t"                                     \
+			    "movq %[n], %[i]\n\t" copy("%[t]", "%[objs]") "movq %[len], (%[c])\n"  \
+									  "2:\n"                   \
+	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x),            \
+	      "+m"(*(void *(*)[n])objs)                                                            \
+	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [n] "r"(n)                              \
+	    : "cc", HP_RSEQ_COPY_CLOBBERS                                                          \
+	    : miss)
+
+/** @internal The bulk push of __hp_mempool_rseq_push(), as for the pop. */
+#define HP_RSEQ_PUSH_BULK(copy)                                                                    \
+	__asm__ volatile goto(                                                                     \
+	    HP_RSEQ_ASM_TABLE HP_RSEQ_ASM_ENTER(                                                   \
+		"%l[miss]") "movq (%[c]), %[len]\n\t"                                              \
+			    "leaq (%[len],%[n]), %[i]\n\t"                                         \
+			    "cmpq %[t], %[i]\n\t"                                                  \
+			    "ja %l[miss]\n\t"                                                      \
+			    "leaq 64(%[c],%[len],8), %[t]\n\t"                                     \
+			    "movq %[i], %[len]\n\t"                                                \
+			    "movq %[n], %[i]\n\t" copy("%[objs]", "%[t]") "movq %[len], (%[c])\n"  \
+									  "2:\n"                   \
+	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x)             \
+	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [n] "r"(n),                             \
+	      "m"(*(void *const(*)[n])objs)                                                        \
+	    : "cc", HP_RSEQ_COPY_CLOBBERS                                                          \
+	    : miss)
 
 /**
  * @internal Take n objects (n >= 1) from the top of the calling CPU's cache, all or nothing.
@@ -160,21 +188,10 @@ static inline int __hp_mempool_rseq_pop(struct hp_mempool_cache *s, void **objs,
 				      : miss);
 		return 1;
 	}
-	__asm__ volatile goto(
-	    HP_RSEQ_ASM_TABLE HP_RSEQ_ASM_ENTER("%l[miss]") "movq (%[c]), %[len]\n\t"
-							    "subq %[n], %[len]\n\t"
-							    "cmpq %[t], %[len]\n\t"
-							    "jae %l[miss]\n\t"
-							    "leaq 64(%[c],%[len],8), %[t]\n\t"
-							    "movq %[n], %[i]\n\t" HP_RSEQ_ASM_COPY(
-								"%[t]",
-								"%[objs]") "movq %[len], (%[c])\n"
-									   "2:\n"
-	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x),
-	      "+m"(*(void *(*)[n])objs)
-	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [n] "r"(n)
-	    : "cc", HP_RSEQ_COPY_CLOBBERS
-	    : miss);
+	if (__builtin_constant_p(n % 4) && n % 4 == 0)
+		HP_RSEQ_POP_BULK(HP_RSEQ_ASM_COPY4);
+	else
+		HP_RSEQ_POP_BULK(HP_RSEQ_ASM_COPY);
 	return 1;
 miss:
 	return 0;
@@ -207,21 +224,10 @@ static inline int __hp_mempool_rseq_push(struct hp_mempool_cache *s, void *const
 				      : miss);
 		return 1;
 	}
-	__asm__ volatile goto(
-	    HP_RSEQ_ASM_TABLE HP_RSEQ_ASM_ENTER("%l[miss]") "movq (%[c]), %[len]\n\t"
-							    "leaq (%[len],%[n]), %[i]\n\t"
-							    "cmpq %[t], %[i]\n\t"
-							    "ja %l[miss]\n\t"
-							    "leaq 64(%[c],%[len],8), %[t]\n\t"
-							    "movq %[i], %[len]\n\t"
-							    "movq %[n], %[i]\n\t" HP_RSEQ_ASM_COPY(
-								"%[objs]",
-								"%[t]") "movq %[len], (%[c])\n"
-									"2:\n"
-	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x)
-	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [n] "r"(n), "m"(*(void *const(*)[n])objs)
-	    : "cc", HP_RSEQ_COPY_CLOBBERS
-	    : miss);
+	if (__builtin_constant_p(n % 4) && n % 4 == 0)
+		HP_RSEQ_PUSH_BULK(HP_RSEQ_ASM_COPY4);
+	else
+		HP_RSEQ_PUSH_BULK(HP_RSEQ_ASM_COPY);
 	return 1;
 miss:
 	return 0;
