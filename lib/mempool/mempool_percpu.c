@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Per-CPU caches for threads without an lcore id (doc/percpu-cache.md). Each pool with a cache
- * has one per possible CPU, after its lcore caches in the pool's memzone; the inline get/put
- * reach the calling CPU's cache through one restartable sequence (arch/x86_64/hp_mempool_rseq.h),
+ * has one per possible CPU, after its lcore caches in the pool's memzone behind a table of their
+ * addresses (slot 0 points at it); the inline get/put reach the calling CPU's cache through one
+ * restartable sequence (arch/x86_64/hp_mempool_rseq.h),
  * which the kernel aborts and restarts if the thread is preempted, migrated or signalled before
  * its single committing store. This file decides once whether they are on, and holds the slow
  * half: refill and flush in bulk from and to the backend, and the drain.
