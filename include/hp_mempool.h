@@ -49,13 +49,13 @@ extern "C" {
 static inline int hp_mempool_get_bulk(struct hp_mempool *mp, void **objs, unsigned n)
 {
 #ifdef HP_MEMPOOL_DEBUG
-	int rc = __hp_mempool_cache_get(mp, objs, n, __hp_mempool_lcore_cache(mp));
+	int rc = __hp_mempool_default_get(mp, objs, n);
 
 	if (rc == 0)
 		__hp_mempool_debug_got(mp, objs, n);
 	return rc;
 #else
-	return __hp_mempool_cache_get(mp, objs, n, __hp_mempool_lcore_cache(mp));
+	return __hp_mempool_default_get(mp, objs, n);
 #endif
 }
 
@@ -70,7 +70,7 @@ static inline void hp_mempool_put_bulk(struct hp_mempool *mp, void *const *objs,
 #ifdef HP_MEMPOOL_DEBUG
 	__hp_mempool_debug_put(mp, objs, n, NULL, 1);
 #else
-	__hp_mempool_cache_put(mp, objs, n, __hp_mempool_lcore_cache(mp));
+	__hp_mempool_default_put(mp, objs, n);
 #endif
 }
 

@@ -53,11 +53,10 @@ struct hp_mempool_cache {
 	struct hp_mempool_cache *next;	/**< user caches attached to the same pool */
 	int node;			/**< user caches: node given at create */
 	/* slot 0 only (threads without an lcore id): where the pool's per-CPU caches are */
-	uintptr_t percpu_base;	 /**< the first one, 0 when the pool has none */
-	uintptr_t percpu_stride; /**< bytes from one to the next */
-	uintptr_t percpu_ncpu;	 /**< how many (possible CPUs) */
-	intptr_t percpu_rseq;	 /**< offset of the rseq area from the thread pointer */
-	uint64_t percpu_aborts;	 /**< sequences the kernel aborted (atomic) */
+	uintptr_t percpu_table; /**< each CPU's cache by cpu_id; 0 when there are none */
+	uintptr_t percpu_ncpu;	/**< entries of the table (possible CPUs) */
+	intptr_t percpu_rseq;	/**< offset of the rseq area from the thread pointer */
+	uint64_t percpu_aborts; /**< sequences the kernel aborted (atomic) */
 #ifdef HP_MEMPOOL_STATS
 	struct hp_mempool_stats stats; /**< counters (relaxed atomic adds) */
 #endif

@@ -8,10 +8,10 @@
  * A cache is a stack written only by the thread that owns it (its lcore, or the owner of a user
  * cache). A get the cache can serve, or a put that stays within flushthresh, touches only the
  * cache; anything else goes out of line to __hp_mempool_get_slow() / __hp_mempool_put_slow(),
- * which call the backend once per bulk. A cache of size 0 (slot 0, for threads without an lcore
- * id, or a pool without caches) sends every call to the calling CPU's cache where the pool has
- * per-CPU caches (hp_mempool_rseq.h, __hp_mempool_percpu_get/put_slow() when it cannot serve),
- * else to the backend.
+ * which call the backend once per bulk. A thread without an lcore id goes to the calling CPU's
+ * cache through slot 0 where the pool has per-CPU caches (hp_mempool_rseq.h,
+ * __hp_mempool_percpu_get/put_slow() when it cannot serve), else to the backend, as does a
+ * cache of size 0 (a pool without caches).
  */
 #ifndef HP_MEMPOOL_PVT_H
 #define HP_MEMPOOL_PVT_H
@@ -111,43 +111,65 @@ static inline struct hp_mempool_cache *__hp_mempool_lcore_cache(const struct hp_
 
 /**
  * @internal
- * Get through the calling CPU's cache; c is slot 0 (the cache of threads without an lcore id),
- * which says where the pool's per-CPU caches are.
+ * Get through the calling CPU's cache. s is slot 0 (or another cache of size 0, whose table
+ * is 0): without a table, the backend directly.
  */
 static inline int __hp_mempool_percpu_get(struct hp_mempool *mp, void **objs, unsigned n,
-					  struct hp_mempool_cache *c)
+					  struct hp_mempool_cache *s)
 {
-	if (HP_LIKELY(n && __hp_mempool_rseq_pop(c, objs, n))) {
-		__HP_MEMPOOL_STAT(c, gets, 1);
-		__HP_MEMPOOL_STAT(c, get_objs, n);
-		__HP_MEMPOOL_STAT_BULK(c, n);
-		return 0;
+	if (HP_LIKELY(s->percpu_table)) {
+		if (HP_LIKELY(n && __hp_mempool_rseq_pop(s, objs, n))) {
+			__HP_MEMPOOL_STAT(s, gets, 1);
+			__HP_MEMPOOL_STAT(s, get_objs, n);
+			__HP_MEMPOOL_STAT_BULK(s, n);
+			return 0;
+		}
+		return __hp_mempool_percpu_get_slow(mp, objs, n);
 	}
-	return __hp_mempool_percpu_get_slow(mp, objs, n);
+	if (HP_UNLIKELY(n == 0))
+		return 0;
+#ifndef HP_MEMPOOL_STATS
+	return mp->ops->dequeue(mp, objs, n); /* no cache: one call into the backend */
+#else
+	return __hp_mempool_get_slow(mp, objs, n, s);
+#endif
 }
 
-/** @internal Put through the calling CPU's cache; c is slot 0, as for the get. */
+/** @internal Put through the calling CPU's cache; s as for the get. */
 static inline void __hp_mempool_percpu_put(struct hp_mempool *mp, void *const *objs, unsigned n,
-					   struct hp_mempool_cache *c)
+					   struct hp_mempool_cache *s)
 {
-	if (HP_LIKELY(n && __hp_mempool_rseq_push(c, objs, n))) {
-		__HP_MEMPOOL_STAT(c, puts, 1);
-		__HP_MEMPOOL_STAT(c, put_objs, n);
-		__HP_MEMPOOL_STAT_BULK(c, n);
+	if (HP_LIKELY(s->percpu_table)) {
+		if (HP_LIKELY(n && __hp_mempool_rseq_push(s, objs, n))) {
+			__HP_MEMPOOL_STAT(s, puts, 1);
+			__HP_MEMPOOL_STAT(s, put_objs, n);
+			__HP_MEMPOOL_STAT_BULK(s, n);
+			return;
+		}
+		__hp_mempool_percpu_put_slow(mp, objs, n);
 		return;
 	}
-	__hp_mempool_percpu_put_slow(mp, objs, n);
+	if (HP_UNLIKELY(n == 0))
+		return;
+#ifndef HP_MEMPOOL_STATS
+	int rc = mp->ops->enqueue(mp, objs, n); /* no cache: one call into the backend */
+
+	if (HP_UNLIKELY(rc < 0))
+		__hp_mempool_put_refused(mp, n, rc);
+#else
+	__hp_mempool_put_slow(mp, objs, n, s);
+#endif
 }
 
-/** @internal Get n objects through cache c (never NULL, attached to mp). */
+/**
+ * @internal Get n objects through cache c (never NULL, attached to mp, not slot 0: slot 0 is
+ * shared, and the callers send threads without an lcore id to __hp_mempool_percpu_get()).
+ */
 static inline int __hp_mempool_cache_get(struct hp_mempool *mp, void **objs, unsigned n,
 					 struct hp_mempool_cache *c)
 {
 	unsigned long long len = c->len;
 
-	if (HP_UNLIKELY(n == 0))
-		return 0; /* nothing to do, and slot 0, shared by threads without an lcore id, is
-			   * never written */
 	if (HP_LIKELY(n <= len)) {
 		len -= n;
 		__hp_ptrcopy(objs, &c->objs[len], n);
@@ -157,24 +179,17 @@ static inline int __hp_mempool_cache_get(struct hp_mempool *mp, void **objs, uns
 		__HP_MEMPOOL_STAT_BULK(c, n);
 		return 0;
 	}
-	if (c->size == 0) { /* a pool without caches, or a thread without an lcore id */
-		if (c->percpu_base)
-			return __hp_mempool_percpu_get(mp, objs, n, c);
-#ifndef HP_MEMPOOL_STATS
-		return mp->ops->dequeue(mp, objs, n); /* no cache: one call into the backend */
-#endif
-	}
+	if (c->size == 0) /* a pool without caches */
+		return __hp_mempool_percpu_get(mp, objs, n, c);
 	return __hp_mempool_get_slow(mp, objs, n, c);
 }
 
-/** @internal Put n objects through cache c (never NULL, attached to mp). */
+/** @internal Put n objects through cache c (never NULL, attached to mp, not slot 0). */
 static inline void __hp_mempool_cache_put(struct hp_mempool *mp, void *const *objs, unsigned n,
 					  struct hp_mempool_cache *c)
 {
 	unsigned long long len = c->len;
 
-	if (HP_UNLIKELY(n == 0))
-		return; /* as for the get: slot 0 is never written */
 	if (HP_LIKELY(len + n <= c->flushthresh)) {
 		__hp_ptrcopy(&c->objs[len], objs, n);
 		/* len is stored after the copy, so that it can stay in a register from one get
@@ -186,19 +201,40 @@ static inline void __hp_mempool_cache_put(struct hp_mempool *mp, void *const *ob
 		return;
 	}
 	if (c->size == 0) {
-		if (c->percpu_base) {
-			__hp_mempool_percpu_put(mp, objs, n, c);
-			return;
-		}
-#ifndef HP_MEMPOOL_STATS
-		int rc = mp->ops->enqueue(mp, objs, n); /* no cache: one call into the backend */
-
-		if (HP_UNLIKELY(rc < 0))
-			__hp_mempool_put_refused(mp, n, rc);
+		__hp_mempool_percpu_put(mp, objs, n, c);
 		return;
-#endif
 	}
 	__hp_mempool_put_slow(mp, objs, n, c);
+}
+
+/**
+ * @internal Get n objects through the calling thread's cache: its lcore's, or (no lcore id)
+ * its CPU's, through slot 0.
+ */
+static inline int __hp_mempool_default_get(struct hp_mempool *mp, void **objs, unsigned n)
+{
+	unsigned id = hp_lcore_id();
+
+	if (id == HP_LCORE_ANY)
+		return __hp_mempool_percpu_get(mp, objs, n,
+					       (struct hp_mempool_cache *)mp->cache_base);
+	return __hp_mempool_cache_get(
+	    mp, objs, n,
+	    (struct hp_mempool_cache *)(mp->cache_base + (uintptr_t)(id + 1u) * mp->cache_stride));
+}
+
+/** @internal Put n objects through the calling thread's cache, as for the get. */
+static inline void __hp_mempool_default_put(struct hp_mempool *mp, void *const *objs, unsigned n)
+{
+	unsigned id = hp_lcore_id();
+
+	if (id == HP_LCORE_ANY) {
+		__hp_mempool_percpu_put(mp, objs, n, (struct hp_mempool_cache *)mp->cache_base);
+		return;
+	}
+	__hp_mempool_cache_put(
+	    mp, objs, n,
+	    (struct hp_mempool_cache *)(mp->cache_base + (uintptr_t)(id + 1u) * mp->cache_stride));
 }
 
 #ifdef __cplusplus

@@ -221,13 +221,14 @@ static void print_summary(const struct cell *cells, unsigned n, int dpdk, int js
 				       k++ ? ", " : "", bulks[b], constant ? "true" : "false",
 				       one->hp, ratio(one), scale, dscale);
 			else if (dpdk)
-				printf("goal: cached, keep 128, %s bulk %2u: %.2fx DPDK; "
+				printf("summary: cached, keep 128, %s bulk %2u: %.2fx DPDK; "
 				       "2 threads = %.2fx 1 thread (DPDK's: %.2fx)\n",
 				       how, bulks[b], ratio(one), scale, dscale);
 			else
-				printf("goal: cached, keep 128, %s bulk %2u: 2 threads = %.2fx 1 "
-				       "thread\n",
-				       how, bulks[b], scale);
+				printf(
+				    "summary: cached, keep 128, %s bulk %2u: 2 threads = %.2fx 1 "
+				    "thread\n",
+				    how, bulks[b], scale);
 		}
 }
 
@@ -251,7 +252,7 @@ static void print_json(const struct cell *cells, unsigned n, double seconds, uns
 			printf(", \"dpdk\": %.2f, \"ratio\": %.3f", c->dpdk, ratio(c));
 		printf("}");
 	}
-	printf("], \"goals\": [");
+	printf("], \"summary\": [");
 	print_summary(cells, n, dpdk, 1);
 	printf("], ");
 	bench_unregistered_print(dpdk, 1);

@@ -14,7 +14,7 @@ static void put_as_release(struct hp_mempool *mp, void *const *objs, unsigned n,
 	if (!n)
 		return;
 	if (lcore)
-		__hp_mempool_cache_put(mp, objs, n, __hp_mempool_lcore_cache(mp));
+		__hp_mempool_default_put(mp, objs, n);
 	else if (c && c->mp == mp)
 		__hp_mempool_cache_put(mp, objs, n, c);
 	else

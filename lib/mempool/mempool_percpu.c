@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Per-CPU caches for threads without an lcore id (doc/percpu-cache.md). Each pool with a cache
- * has one per possible CPU, after its lcore caches in the pool's memzone; the inline get/put
- * reach the calling CPU's cache through one restartable sequence (arch/x86_64/hp_mempool_rseq.h),
+ * has one per possible CPU, after its lcore caches in the pool's memzone behind a table of their
+ * addresses (slot 0 points at it); the inline get/put reach the calling CPU's cache through one
+ * restartable sequence (arch/x86_64/hp_mempool_rseq.h),
  * which the kernel aborts and restarts if the thread is preempted, migrated or signalled before
  * its single committing store. This file decides once whether they are on, and holds the slow
  * half: refill and flush in bulk from and to the backend, and the drain.
@@ -164,10 +165,16 @@ static size_t stride_of(unsigned cache_size)
 			   HP_CACHE_LINE_SIZE);
 }
 
+/* Bytes of the table of cache addresses in front of the caches. */
+static size_t table_bytes(void)
+{
+	return HP_ALIGN_UP(ncpu * sizeof(uintptr_t), HP_CACHE_LINE_SIZE);
+}
+
 size_t mempool_percpu_bytes(unsigned cache_size)
 {
 	mempool_percpu_detect();
-	return enabled && cache_size ? ncpu * stride_of(cache_size) : 0;
+	return enabled && cache_size ? table_bytes() + ncpu * stride_of(cache_size) : 0;
 }
 
 static struct hp_mempool_cache *slot0(const struct hp_mempool *mp)
@@ -177,28 +184,33 @@ static struct hp_mempool_cache *slot0(const struct hp_mempool *mp)
 
 static struct mempool_percpu *cpu_cache(const struct hp_mempool *mp, unsigned cpu)
 {
-	const struct hp_mempool_cache *s = slot0(mp);
-
-	return (struct mempool_percpu *)(s->percpu_base + cpu * s->percpu_stride);
+	return (struct mempool_percpu *)((const uintptr_t *)slot0(mp)->percpu_table)[cpu];
 }
 
+/*
+ * The table, then one cache per possible CPU: the sequences find theirs with one load by
+ * cpu_id (an index and a multiplication cost more on every call).
+ */
 void mempool_percpu_setup(struct hp_mempool *mp, void *mem)
 {
 	struct hp_mempool_cache *s = slot0(mp);
+	uintptr_t *table = mem;
+	size_t stride = stride_of(mp->cache_size);
 	unsigned cpu;
 
 	if (!mempool_percpu_bytes(mp->cache_size))
 		return;
-	s->percpu_base = (uintptr_t)mem;
-	s->percpu_stride = stride_of(mp->cache_size);
-	s->percpu_ncpu = ncpu;
-	s->percpu_rseq = rseq_off;
 	for (cpu = 0; cpu < ncpu; cpu++) {
-		struct mempool_percpu *pc = cpu_cache(mp, cpu);
+		struct mempool_percpu *pc =
+		    (struct mempool_percpu *)((char *)mem + table_bytes() + cpu * stride);
 
 		pc->len = 0;
 		pc->limit = mp->cache_size * 3 / 2;
+		table[cpu] = (uintptr_t)pc;
 	}
+	s->percpu_ncpu = ncpu;
+	s->percpu_rseq = rseq_off;
+	s->percpu_table = (uintptr_t)table;
 }
 
 unsigned mempool_percpu_count(const struct hp_mempool *mp)
@@ -206,7 +218,7 @@ unsigned mempool_percpu_count(const struct hp_mempool *mp)
 	uint64_t n = 0;
 	unsigned cpu;
 
-	if (!slot0(mp)->percpu_base)
+	if (!slot0(mp)->percpu_table)
 		return 0;
 	for (cpu = 0; cpu < ncpu; cpu++)
 		n += __atomic_load_n(&cpu_cache(mp, cpu)->len, __ATOMIC_RELAXED);
@@ -240,7 +252,7 @@ unsigned mempool_percpu_drain(struct hp_mempool *mp)
 {
 	unsigned cpu, moved = 0;
 
-	if (!slot0(mp)->percpu_base)
+	if (!slot0(mp)->percpu_table)
 		return 0;
 	pthread_mutex_lock(&drain_lock);
 	stop_all(mp);
@@ -336,7 +348,7 @@ int mempool_percpu_audit(struct hp_mempool *mp, uint64_t *held)
 	unsigned cpu, i;
 	int rc = 0;
 
-	if (!slot0(mp)->percpu_base)
+	if (!slot0(mp)->percpu_table)
 		return 0;
 	pthread_mutex_lock(&drain_lock);
 	stop_all(mp);
@@ -377,10 +389,10 @@ void mempool_percpu_dump(FILE *f, const struct hp_mempool *mp)
 
 	mempool_percpu_detect();
 	fprintf(f, "  per-CPU caches (threads without an lcore id): %s\n",
-		slot0(mp)->percpu_base ? why
-		: enabled	       ? "none: the pool has no cache"
-				       : why);
-	if (!slot0(mp)->percpu_base)
+		slot0(mp)->percpu_table ? why
+		: enabled		? "none: the pool has no cache"
+					: why);
+	if (!slot0(mp)->percpu_table)
 		return;
 	fprintf(f, "  sequences restarted after an abort: %lu\n",
 		(unsigned long)__atomic_load_n(&slot0(mp)->percpu_aborts, __ATOMIC_RELAXED));
