@@ -11,7 +11,6 @@
 #define HP_RING_H
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -173,9 +172,9 @@ static inline unsigned hp_ring_count(const struct hp_ring *r)
 {
 	/* acquire pairs with the consumers' release of cons.tail: the prod.tail they had seen
 	 * happens before our load of it, so pt is never behind ct */
-	uint32_t ct = atomic_load_explicit(&r->cons.tail, memory_order_acquire);
+	uint32_t ct = __atomic_load_n(&r->cons.tail, __ATOMIC_ACQUIRE);
 	/* relaxed: a snapshot; no slot is read on the strength of it */
-	uint32_t pt = atomic_load_explicit(&r->prod.tail, memory_order_relaxed);
+	uint32_t pt = __atomic_load_n(&r->prod.tail, __ATOMIC_RELAXED);
 	uint32_t n = pt - ct;
 
 	return n > r->capacity ? r->capacity : n;

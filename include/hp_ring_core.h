@@ -8,7 +8,6 @@
 #ifndef HP_RING_CORE_H
 #define HP_RING_CORE_H
 
-#include <stdatomic.h>
 #include <stdint.h>
 #include <hp_common.h>
 #include <hp_memzone.h>
@@ -30,16 +29,18 @@ extern "C" {
  * has a line of its own, so that polling it never takes away the line this side claims on. An
  * empty line follows each, so that the adjacent-line prefetcher, which fetches lines in pairs,
  * never pairs a hot line with another hot line.
+ * head and tail are read and written only through the compiler's __atomic builtins, which C and
+ * C++ share (C++ before C++23 has no _Atomic), so the header compiles in both.
  */
 struct hp_ring_headtail {
 	/** next index this side claims (CAS when several threads; unused by a single thread,
 	 *  whose head is its tail) */
-	_Atomic uint32_t head;
+	uint32_t head;
 	uint32_t single;   /**< 1: one thread at a time on this side; set at init */
 	uint32_t opp_tail; /**< single side only: a recent copy of the other side's tail */
 	HP_CACHE_ALIGNED char pad0[HP_CACHE_LINE_SIZE]; /**< keeps the prefetcher off tail */
 	/** everything before it is finished by this side */
-	HP_CACHE_ALIGNED _Atomic uint32_t tail;
+	HP_CACHE_ALIGNED uint32_t tail;
 	HP_CACHE_ALIGNED char pad1[HP_CACHE_LINE_SIZE]; /**< keeps the prefetcher off the next */
 };
 

@@ -11,7 +11,6 @@
 #ifndef HP_RING_PVT_H
 #define HP_RING_PVT_H
 
-#include <stdatomic.h>
 #include <stdint.h>
 #include <hp_common.h>
 #include <hp_ptrcopy_pvt.h>
@@ -35,7 +34,7 @@ static inline void __hp_ring_pause(void)
 #elif defined(__aarch64__)
 	__asm__ volatile("yield" ::: "memory");
 #else
-	atomic_signal_fence(memory_order_seq_cst);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 #endif
 }
 
@@ -124,13 +123,13 @@ static inline uint32_t __hp_ring_move_head(struct hp_ring *r, enum __hp_ring_sid
 
 	if (single) {
 		/* relaxed: our head is our tail, and only we write it */
-		h = atomic_load_explicit(&own->tail, memory_order_relaxed);
+		h = __atomic_load_n(&own->tail, __ATOMIC_RELAXED);
 		avail = base + own->opp_tail - h;
 		if (avail < n || reread) {
 			/* pairs with the other side's release store of its tail
 			 * (__hp_ring_publish): what it did to the slots up to there happens before
 			 * what we do to them, here and in later calls that trust the copy */
-			own->opp_tail = atomic_load_explicit(&other->tail, memory_order_acquire);
+			own->opp_tail = __atomic_load_n(&other->tail, __ATOMIC_ACQUIRE);
 			avail = base + own->opp_tail - h;
 		}
 		n = __hp_ring_fit(n, avail, burst);
@@ -138,18 +137,18 @@ static inline uint32_t __hp_ring_move_head(struct hp_ring *r, enum __hp_ring_sid
 		/* acquire pairs with the CAS below in the thread of this side that wrote this head:
 		 * the other side's tail it saw happens before the one we load, so avail cannot
 		 * wrap */
-		h = atomic_load_explicit(&own->head, memory_order_acquire);
+		h = __atomic_load_n(&own->head, __ATOMIC_ACQUIRE);
 		do {
 			/* pairs with the other side's release store of its tail (publish) */
-			avail = base + atomic_load_explicit(&other->tail, memory_order_acquire) - h;
+			avail = base + __atomic_load_n(&other->tail, __ATOMIC_ACQUIRE) - h;
 			n = __hp_ring_fit(want, avail, burst);
 			if (!n)
 				break;
 			/* release pairs with the acquire head loads of this side's next claimers
 			 * (acquire on success only because C11 wants it at least as strong as on
 			 * failure) */
-		} while (!atomic_compare_exchange_weak_explicit(
-		    &own->head, &h, h + n, memory_order_acq_rel, memory_order_acquire));
+		} while (!__atomic_compare_exchange_n(&own->head, &h, h + n, 1, __ATOMIC_ACQ_REL,
+						      __ATOMIC_ACQUIRE));
 	}
 	*head = h;
 	*entries = avail;
@@ -167,12 +166,12 @@ static inline void __hp_ring_publish(struct hp_ring_headtail *ht, int single, ui
 	if (!single) {
 		/* acquire pairs with the release store below in the thread that claimed just
 		 * before us: its copies happen before our release, so the other side sees them */
-		while (atomic_load_explicit(&ht->tail, memory_order_acquire) != head)
+		while (__atomic_load_n(&ht->tail, __ATOMIC_ACQUIRE) != head)
 			__hp_ring_pause();
 	}
 	/* release pairs with the other side's acquire load of this tail in its head move: our
 	 * slot writes (producers) or slot reads (consumers) happen before it moves on */
-	atomic_store_explicit(&ht->tail, head + n, memory_order_release);
+	__atomic_store_n(&ht->tail, head + n, __ATOMIC_RELEASE);
 }
 
 /** @internal Enqueue: claim, copy in, publish. */

@@ -116,10 +116,8 @@ HP_API int hp_ring_init(struct hp_ring *r, const char *name, unsigned count, uns
 	r->capacity = (flags & HP_RING_EXACT_SZ) ? count : size - 1;
 	r->prod.single = !!(flags & HP_RING_SP_ENQ);
 	r->cons.single = !!(flags & HP_RING_SC_DEQ);
-	atomic_init(&r->prod.head, 0);
-	atomic_init(&r->prod.tail, 0);
-	atomic_init(&r->cons.head, 0);
-	atomic_init(&r->cons.tail, 0);
+	r->prod.head = r->prod.tail = 0;
+	r->cons.head = r->cons.tail = 0;
 	r->magic = HP_RING_MAGIC;
 	return 0;
 }
@@ -209,7 +207,7 @@ HP_API void hp_ring_free(struct hp_ring *r)
 /* A side's head; a single thread's side keeps none apart from its tail. */
 static uint32_t side_head(const struct hp_ring_headtail *ht)
 {
-	return atomic_load_explicit(ht->single ? &ht->tail : &ht->head, memory_order_relaxed);
+	return __atomic_load_n(ht->single ? &ht->tail : &ht->head, __ATOMIC_RELAXED);
 }
 
 HP_API void hp_ring_dump(FILE *f, const struct hp_ring *r)
@@ -218,9 +216,9 @@ HP_API void hp_ring_dump(FILE *f, const struct hp_ring *r)
 		"ring %s: size %" PRIu32 " capacity %" PRIu32 " flags 0x%x prod %s %" PRIu32
 		"/%" PRIu32 " cons %s %" PRIu32 "/%" PRIu32 " count %u\n",
 		r->name, r->size, r->capacity, r->flags, r->prod.single ? "single" : "multi",
-		side_head(&r->prod), atomic_load_explicit(&r->prod.tail, memory_order_relaxed),
+		side_head(&r->prod), __atomic_load_n(&r->prod.tail, __ATOMIC_RELAXED),
 		r->cons.single ? "single" : "multi", side_head(&r->cons),
-		atomic_load_explicit(&r->cons.tail, memory_order_relaxed), hp_ring_count(r));
+		__atomic_load_n(&r->cons.tail, __ATOMIC_RELAXED), hp_ring_count(r));
 }
 
 /* The out-of-line half of the pointer copy shared by the ring and the mempool. */

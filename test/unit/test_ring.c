@@ -273,10 +273,10 @@ static void test_indexes_wrap_past_uint32_max(void **state)
 		uint32_t start = UINT32_MAX - 3;
 
 		/* as if 2^32 - 4 objects had gone through already */
-		atomic_store(&r->prod.head, start);
-		atomic_store(&r->prod.tail, start);
-		atomic_store(&r->cons.head, start);
-		atomic_store(&r->cons.tail, start);
+		__atomic_store_n(&r->prod.head, start, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&r->prod.tail, start, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&r->cons.head, start, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&r->cons.tail, start, __ATOMIC_SEQ_CST);
 		r->prod.opp_tail = start;
 		r->cons.opp_tail = start;
 		for (int round = 0; round < 4; round++) {
