@@ -84,7 +84,7 @@ static void test_kill_at_random_points_on_huge_dir_leaves_no_file(void **state)
 	(void)state;
 	if (!ps || (uint64_t)hp_test_free_hugepages(0, ps) * ps < 256UL << 20)
 		hp_test_skip("needs 256 MiB of free hugepages on node 0");
-	dir = hp_test_mount_hugetlbfs();
+	dir = hp_test_mount_hugetlbfs(0, NULL);
 	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=256", dir);
 	hp_test_note("%u kills", kill_loop(opts, dir));
 	assert_int_equal(hp_test_unmount_hugetlbfs(), 0);

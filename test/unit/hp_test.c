@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -224,19 +226,19 @@ double hp_test_stress_seconds(void)
 
 static char mount_dir[64]; /* "" when nothing is mounted */
 
-const char *hp_test_mount_hugetlbfs(void)
+const char *hp_test_mount_hugetlbfs(unsigned long flags, const char *opts)
 {
 	assert_true(mount_dir[0] == '\0');
 	if (geteuid() != 0)
 		hp_test_skip("mounting hugetlbfs needs root");
 	snprintf(mount_dir, sizeof(mount_dir), "/tmp/hp-test-hugetlbfs-XXXXXX");
 	assert_non_null(mkdtemp(mount_dir));
-	if (mount("nodev", mount_dir, "hugetlbfs", 0, NULL) != 0) {
+	if (mount("nodev", mount_dir, "hugetlbfs", flags, opts) != 0) {
 		int e = errno;
 
 		rmdir(mount_dir);
 		mount_dir[0] = '\0';
-		hp_test_skip("mount -t hugetlbfs failed: %s", strerror(e));
+		hp_test_skip("mount -t hugetlbfs -o %s failed: %s", opts ? opts : "", strerror(e));
 	}
 	return mount_dir;
 }
@@ -250,6 +252,57 @@ int hp_test_unmount_hugetlbfs(void)
 	rmdir(mount_dir);
 	mount_dir[0] = '\0';
 	return 0;
+}
+
+struct watchdog {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	int seconds;
+	const char *what;
+};
+
+static void *watch(void *arg)
+{
+	struct watchdog *w = arg;
+	struct timespec until;
+	int rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += w->seconds;
+	pthread_mutex_lock(&w->lock);
+	while (!w->done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&w->cond, &w->lock, &until);
+	if (!w->done) {
+		/* the threads are stuck for good: say so and end the process, which fails the test
+		 */
+		fprintf(stderr, "deadlock: %s did not finish in %d s\n", w->what, w->seconds);
+		_exit(1);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+void hp_test_bounded(void (*fn)(void *arg), void *arg, int seconds, const char *what)
+{
+	struct watchdog w = {.seconds = seconds, .what = what};
+	pthread_condattr_t ca;
+	pthread_t t;
+
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w.cond, &ca);
+	assert_int_equal(pthread_create(&t, NULL, watch, &w), 0);
+	fn(arg);
+	pthread_mutex_lock(&w.lock);
+	w.done = true;
+	pthread_cond_signal(&w.cond);
+	pthread_mutex_unlock(&w.lock);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	pthread_cond_destroy(&w.cond);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_destroy(&w.lock);
 }
 
 int hp_test_hugetlbfs_teardown(void **state)

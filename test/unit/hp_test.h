@@ -97,10 +97,11 @@ int hp_test_teardown(void **state);
 double hp_test_stress_seconds(void);
 
 /*
- * Mount a fresh hugetlbfs on a new directory under /tmp and return its path; skips the test
- * without root or when the mount fails. One at a time: hp_test_unmount_hugetlbfs() undoes it.
+ * Mount a fresh hugetlbfs of the default page size on a new directory under /tmp and return its
+ * path; skips the test without root or when the mount fails. flags (MS_RDONLY...) and opts
+ * ("size=4M", or NULL) go to mount(2). One at a time: hp_test_unmount_hugetlbfs() undoes it.
  */
-const char *hp_test_mount_hugetlbfs(void);
+const char *hp_test_mount_hugetlbfs(unsigned long flags, const char *opts);
 
 /*
  * Unmount the hugetlbfs of hp_test_mount_hugetlbfs() and remove its directory. 0 when nothing
@@ -109,6 +110,13 @@ const char *hp_test_mount_hugetlbfs(void);
  * case leaves no mount behind.
  */
 int hp_test_unmount_hugetlbfs(void);
+
+/*
+ * Run fn(arg) with a watchdog: when it has not returned within seconds (threads deadlocked), the
+ * process prints what hung and exits 1, so that the test fails instead of hanging. (Not in a
+ * child: a child would share the runtime's hugepages, and the allocator's free lists in them.)
+ */
+void hp_test_bounded(void (*fn)(void *arg), void *arg, int seconds, const char *what);
 
 /* A cmocka teardown: hp_test_unmount_hugetlbfs(). */
 int hp_test_hugetlbfs_teardown(void **state);

@@ -346,7 +346,7 @@ static void test_huge_dir_leaves_no_file_on_the_mount(void **state)
 	(void)state;
 	if (!have_huge(16))
 		hp_test_skip("needs 16 MiB of free hugepages on node 0");
-	dir = hp_test_mount_hugetlbfs();
+	dir = hp_test_mount_hugetlbfs(0, NULL);
 	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=16", dir);
 	init_ok(opts);
 	assert_int_equal(hp_mem_reserved(0), 16 * MB);
@@ -634,7 +634,7 @@ static void test_kill_during_init_on_huge_dir_leaves_no_file(void **state)
 	(void)state;
 	if (!have_huge(256))
 		hp_test_skip("needs 256 MiB of free hugepages on node 0");
-	dir = hp_test_mount_hugetlbfs();
+	dir = hp_test_mount_hugetlbfs(0, NULL);
 	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=256", dir);
 	kill_child(opts, 256, MEM_HOOK_STOP, dir);
 	assert_int_equal(hp_test_unmount_hugetlbfs(), 0);
@@ -642,48 +642,31 @@ static void test_kill_during_init_on_huge_dir_leaves_no_file(void **state)
 
 /* ---- what an error names ------------------------------------------------------------------ */
 
-/* Mount a hugetlbfs of the default page size on a fresh /tmp directory; skips when it cannot. */
-static void mount_hugetlbfs(char dir[], unsigned long flags, const char *opts)
-{
-	if (geteuid() != 0)
-		hp_test_skip("mounting hugetlbfs needs root");
-	assert_non_null(mkdtemp(dir));
-	if (mount("nodev", dir, "hugetlbfs", flags, opts) != 0) {
-		rmdir(dir);
-		hp_test_skip("mount -t hugetlbfs -o %s failed: %s", opts ? opts : "",
-			     strerror(errno));
-	}
-}
-
-static void unmount_hugetlbfs(const char *dir)
-{
-	assert_int_equal(umount(dir), 0);
-	rmdir(dir);
-}
-
 static void test_huge_dir_is_checked_at_init_even_without_socket_mem(void **state)
 {
-	char dir[] = "/tmp/hp-test-hugetlbfs-XXXXXX", opts[128];
+	const char *dir;
+	char opts[128];
 
 	(void)state;
 	if (!hpsz())
 		hp_test_skip("no hugepages on this machine");
 	expect_failure("--huge-dir=/etc", -EINVAL, "not a hugetlbfs mount");
 	expect_failure("--huge-dir=/nonexistent-hp-dir", -EINVAL, "/nonexistent-hp-dir");
-	mount_hugetlbfs(dir, MS_RDONLY, NULL);
+	dir = hp_test_mount_hugetlbfs(MS_RDONLY, NULL);
 	snprintf(opts, sizeof(opts), "--huge-dir=%s", dir);
 	expect_failure(opts, -EPERM, "may not create files");
-	unmount_hugetlbfs(dir);
+	assert_int_equal(hp_test_unmount_hugetlbfs(), 0);
 }
 
 static void test_a_mount_size_limit_is_named_when_it_is_what_falls_short(void **state)
 {
-	char dir[] = "/tmp/hp-test-hugetlbfs-XXXXXX", opts[160];
+	const char *dir;
+	char opts[160];
 
 	(void)state;
 	if (!have_huge(16))
 		hp_test_skip("needs 16 MiB of free hugepages on node 0");
-	mount_hugetlbfs(dir, 0, "size=4M");
+	dir = hp_test_mount_hugetlbfs(0, "size=4M");
 	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=8", dir);
 	expect_failure(opts, -ENOMEM, "size=");
 	assert_null(strstr(hp_last_error(), "hp-info --reserve"));
@@ -692,7 +675,7 @@ static void test_a_mount_size_limit_is_named_when_it_is_what_falls_short(void **
 	assert_int_equal(hp_mem_grow(0, 2 * MB), -ENOMEM);
 	assert_non_null(strstr(hp_last_error(), "size="));
 	hp_cleanup();
-	unmount_hugetlbfs(dir);
+	assert_int_equal(hp_test_unmount_hugetlbfs(), 0);
 }
 
 /* What the machine has is checked before the build's memseg limit, and sizes never wrap. */
@@ -754,7 +737,7 @@ static void test_start_up_logs_nothing_that_reads_like_an_error(void **state)
 /* Discovery reads sysfs and /proc itself: libhugetlbfs and its HUGETLB_* variables stay out. */
 static void test_libhugetlbfs_is_not_loaded_and_mounts_come_from_proc(void **state)
 {
-	char dir[] = "/tmp/hp-test-hugetlbfs-XXXXXX", *maps = hp_test_read_file("/proc/self/maps");
+	char *maps = hp_test_read_file("/proc/self/maps");
 	const char *m;
 
 	(void)state;
@@ -763,13 +746,13 @@ static void test_libhugetlbfs_is_not_loaded_and_mounts_come_from_proc(void **sta
 	free(maps);
 	if (!hpsz())
 		hp_test_skip("no hugepages on this machine");
-	mount_hugetlbfs(dir, 0, NULL); /* after start-up: a table read once at load misses it */
+	hp_test_mount_hugetlbfs(0, NULL); /* after start-up: a table read once at load misses it */
 	m = hp_hugetlbfs_mount(hpsz());
 	assert_non_null(m);
 	maps = hp_test_read_file("/proc/mounts");
 	assert_non_null(strstr(maps, m));
 	free(maps);
-	unmount_hugetlbfs(dir);
+	assert_int_equal(hp_test_unmount_hugetlbfs(), 0);
 }
 
 int main(int argc, char **argv)

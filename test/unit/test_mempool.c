@@ -7,11 +7,8 @@
  * overruns. One runtime for the whole group; the main thread has an lcore id.
  */
 #include <pthread.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hp_test.h"
@@ -800,48 +797,25 @@ static void *create_and_free_pools(void *arg)
 	return NULL;
 }
 
-/* In a child, so that a deadlock is killed after a bounded wait instead of hanging the test. */
-static void race_walks_against_creates(void)
+/* Under hp_test_bounded(), so that a deadlock fails the test instead of hanging it. */
+static void race_walks_against_creates(void *arg)
 {
 	const struct hp_memzone *mz = hp_memzone_reserve("t.race.zone", 4096, 0, 0, 0);
 	pthread_t t;
 
-	if (!mz || pthread_create(&t, NULL, create_and_free_pools, NULL) != 0)
-		_exit(2);
+	(void)arg;
+	assert_non_null(mz);
+	assert_int_equal(pthread_create(&t, NULL, create_and_free_pools, NULL), 0);
 	for (int i = 0; i < RACE_ROUNDS; i++)
 		hp_memzone_walk(lookup_in_walk, "t.race");
-	pthread_join(t, NULL);
-	_exit(0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(hp_memzone_free(mz), 0);
 }
 
 static void test_a_memzone_walk_callback_may_use_pools_while_pools_are_created(void **state)
 {
-	struct pollfd pfd = {.events = POLLIN};
-	int fds[2], st = 0, ready;
-	pid_t pid;
-
 	(void)state;
-	assert_int_equal(pipe(fds), 0);
-	fflush(stdout);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		race_walks_against_creates(); /* the write end closes when the child exits */
-	}
-	close(fds[1]);
-	pfd.fd = fds[0];
-	ready = poll(&pfd, 1, 60 * 1000);
-	close(fds[0]);
-	if (ready == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-		fail_msg("deadlock: %d walks and %d creates did not finish in 60 s", RACE_ROUNDS,
-			 RACE_ROUNDS);
-	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	hp_test_bounded(race_walks_against_creates, NULL, 60, "memzone walks looking pools up");
 }
 
 static int group_setup(void **state)
