@@ -220,8 +220,12 @@ static unsigned sorted_lists(const struct mem_list *out[MEM_MAX_LISTS])
 HP_API int hp_memseg_walk(int (*fn)(const struct hp_memseg *ms, void *arg), void *arg)
 {
 	const struct mem_list *ls[MEM_MAX_LISTS];
-	unsigned i, j, n = sorted_lists(ls);
+	unsigned i, j, n;
 	int rc;
+
+	if (!fn)
+		return hp_fail(-EINVAL, "hp_memseg_walk: callback is NULL; pass a function");
+	n = sorted_lists(ls);
 
 	for (i = 0; i < n; i++)
 		for (j = 0; j < ls[i]->n_pages; j++) {
@@ -237,8 +241,12 @@ HP_API int hp_memseg_walk(int (*fn)(const struct hp_memseg *ms, void *arg), void
 HP_API int hp_memseg_contig_walk(int (*fn)(const struct hp_memseg *run, void *arg), void *arg)
 {
 	const struct mem_list *ls[MEM_MAX_LISTS];
-	unsigned i, j, m, n = sorted_lists(ls);
+	unsigned i, j, m, n;
 	int rc;
+
+	if (!fn)
+		return hp_fail(-EINVAL, "hp_memseg_contig_walk: callback is NULL; pass a function");
+	n = sorted_lists(ls);
 
 	for (i = 0; i < n; i++) {
 		const struct mem_list *l = ls[i];

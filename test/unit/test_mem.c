@@ -734,6 +734,17 @@ static void test_start_up_logs_nothing_that_reads_like_an_error(void **state)
 			fail_msg("start-up logged '%s':\n%s", words[i], logged);
 }
 
+static void test_memseg_walks_with_a_null_callback_fail_with_einval(void **state)
+{
+	(void)state;
+	hp_test_init(4, "--socket-mem=4");
+	assert_true(hp_mem_reserved(0) > 0); /* the walks have something to visit */
+	assert_int_equal(hp_memseg_walk(NULL, NULL), -EINVAL);
+	assert_non_null(strstr(hp_last_error(), "callback is NULL"));
+	assert_int_equal(hp_memseg_contig_walk(NULL, NULL), -EINVAL);
+	assert_non_null(strstr(hp_last_error(), "callback is NULL"));
+}
+
 /* Discovery reads sysfs and /proc itself: libhugetlbfs and its HUGETLB_* variables stay out. */
 static void test_libhugetlbfs_is_not_loaded_and_mounts_come_from_proc(void **state)
 {
@@ -800,6 +811,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_teardown(test_start_up_logs_nothing_that_reads_like_an_error,
 				      stop_runtime),
 	    cmocka_unit_test_teardown(test_libhugetlbfs_is_not_loaded_and_mounts_come_from_proc,
+				      stop_runtime),
+	    cmocka_unit_test_teardown(test_memseg_walks_with_a_null_callback_fail_with_einval,
 				      stop_runtime),
 	};
 
