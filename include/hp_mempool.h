@@ -209,9 +209,16 @@ HP_API struct hp_mempool *hp_mempool_lookup(const char *name);
 
 /**
  * Destroy a pool and give its memory back (objects still out become invalid). NULL is ignored.
+ * A pool freed already, or a pointer that is no pool, is refused with a sentence and an error
+ * log line, and nothing is freed: the addresses of the last 64 pools freed are remembered, and
+ * no new pool starts at one of them meanwhile (no memory is held for it) (beyond that, a stale
+ * pointer is refused as "not a pool" unless a new pool took its address). A pool freed while a
+ * hp_mempool_walk() is under way keeps its memory until the walk ends. (Returns int where DPDK's
+ * rte_mempool_free returns void: callers that ignore it compile unchanged.)
  * @param mp the pool
+ * @return 0 (freed, or mp NULL), or -EINVAL (freed already, or not a pool)
  */
-HP_API void hp_mempool_free(struct hp_mempool *mp);
+HP_API int hp_mempool_free(struct hp_mempool *mp);
 
 /**
  * Objects available: in the backend and in every cache (lcore caches, per-CPU caches and
@@ -221,13 +228,14 @@ HP_API void hp_mempool_free(struct hp_mempool *mp);
  * the backend during the call may be counted twice or not at all: the result is then within
  * the number of objects in flight of the true count, and never above the pool's size.
  * @param mp the pool
- * @return the count
+ * @return the count; 0 with errno EINVAL (and a sentence) when mp is NULL
  */
 HP_API unsigned hp_mempool_avail_count(const struct hp_mempool *mp);
 
 /**
  * @param mp the pool
- * @return objects taken and not given back (size - avail_count)
+ * @return objects taken and not given back (size - avail_count); 0 with errno EINVAL when mp
+ *         is NULL
  */
 HP_API unsigned hp_mempool_in_use_count(const struct hp_mempool *mp);
 
@@ -236,7 +244,7 @@ HP_API unsigned hp_mempool_in_use_count(const struct hp_mempool *mp);
  * @param mp the pool
  * @param fn callback; idx counts from 0
  * @param arg passed to fn
- * @return the number of objects visited
+ * @return the number of objects visited, or -EINVAL (mp or fn NULL)
  */
 HP_API int hp_mempool_obj_iter(struct hp_mempool *mp,
 			       void (*fn)(struct hp_mempool *mp, void *arg, void *obj,
@@ -262,7 +270,7 @@ HP_API int hp_mempool_mem_iter(struct hp_mempool *mp,
  * Check a pool's counts (and, in a debug build, every object's cookies and the number of
  * objects marked in use). Run it while no other thread uses the pool.
  * @param mp the pool
- * @return 0, or -EFAULT with hp_last_error() naming the first problem found
+ * @return 0, -EFAULT with hp_last_error() naming the first problem found, or -EINVAL (mp NULL)
  */
 HP_API int hp_mempool_audit(struct hp_mempool *mp);
 
@@ -270,15 +278,16 @@ HP_API int hp_mempool_audit(struct hp_mempool *mp);
  * Write a description of the pool (sizes, backend, counts, caches, statistics) to f.
  * @param f stream
  * @param mp the pool
+ * @return 0, or -EINVAL (f or mp NULL)
  */
-HP_API void hp_mempool_dump(FILE *f, const struct hp_mempool *mp);
+HP_API int hp_mempool_dump(FILE *f, const struct hp_mempool *mp);
 
 /**
  * Bad puts seen so far, in objects: in every build, objects the backend refused because the pool
  * already held all its objects (an object put twice); in a debug build (-Dmempool_debug=true)
  * also the puts refused for a double free, a foreign pointer or an overrun. Each is logged too.
  * @param mp the pool
- * @return the count
+ * @return the count; 0 with errno EINVAL when mp is NULL
  */
 HP_API uint64_t hp_mempool_debug_errors(const struct hp_mempool *mp);
 
@@ -327,12 +336,11 @@ HP_API void hp_mempool_cache_flush(struct hp_mempool_cache *c);
 HP_API void hp_mempool_cache_free(struct hp_mempool_cache *c);
 
 /**
- * Call fn for every pool, oldest first (as DPDK's rte_mempool_walk). The pool registry lock is
- * held throughout (it is recursive): fn may call any pool function, create and free pools
- * included; a pool freed during the walk is not visited afterwards, one created is not visited.
- * Another thread's hp_mempool_create()/hp_mempool_free() waits for the walk to finish. Lock
- * order: the registry lock before the memzone lock (a hp_memzone_walk() callback must not walk
- * or create pools while another thread does).
+ * Call fn for every pool, oldest first (as DPDK's rte_mempool_walk). fn runs with no lock of the
+ * library held, so it may call any public function (create, look up, free and walk pools, rings
+ * and memzones), from any thread, while other threads do the same. A pool freed during the walk
+ * is not visited afterwards (its memory waits for the walk to end, so the pool fn was given
+ * stays readable until fn returns), one created is not visited.
  * @param fn callback; a non-zero return stops the walk
  * @param arg passed to fn
  * @return 0, or the first non-zero value fn returned, or -EINVAL (fn is NULL), -ENOMEM

@@ -19,7 +19,7 @@ extern "C" {
 
 /** Longest pool name + 1. */
 #define HP_MEMPOOL_NAMESIZE 24
-/** Most memory chunks (memzones) a pool's objects may come from. */
+/** Most memory chunks a pool's objects may come from. */
 #define HP_MEMPOOL_MAX_CHUNKS 16
 
 struct hp_mempool_ops;
@@ -63,12 +63,11 @@ struct hp_mempool_cache {
 	HP_CACHE_ALIGNED void *objs[]; /**< the objects */
 };
 
-/** @internal Where a pool's objects are: one memzone. */
+/** @internal Where a pool's objects are: one block of runtime memory. */
 struct hp_mempool_chunk {
 	char *va;	/**< start */
 	size_t len;	/**< bytes */
 	unsigned count; /**< objects carved from it */
-	const void *mz; /**< the memzone */
 };
 
 /**
@@ -94,8 +93,8 @@ struct hp_mempool {
 	char name[HP_MEMPOOL_NAMESIZE];	  /**< unique name */
 	struct hp_mempool_chunk chunks[HP_MEMPOOL_MAX_CHUNKS]; /**< where the objects are */
 	unsigned n_chunks;				       /**< used entries of chunks */
-	const void *mz; /**< the memzone holding this struct and the lcore caches */
-	struct hp_mempool_cache *user_caches; /**< user caches attached (under the registry lock) */
+	size_t len; /**< bytes of the block holding this struct and its caches */
+	struct hp_mempool_cache *user_caches; /**< user caches attached (under mempool_lock) */
 	struct hp_mempool *next;	      /**< registry of named pools */
 	uint64_t debug_errors; /**< bad puts seen, see hp_mempool_debug_errors() (atomic) */
 };

@@ -2,7 +2,8 @@
 /**
  * @file hp_memzone.h
  * Memzones: named, aligned reservations of runtime memory on a node, optionally contiguous
- * in IOVA space. Rings and mempools live in memzones.
+ * in IOVA space. Rings and mempools take their memory from the same allocator but are no
+ * memzones: their names never collide with memzone names.
  */
 #ifndef HP_MEMZONE_H
 #define HP_MEMZONE_H

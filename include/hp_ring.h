@@ -3,9 +3,10 @@
  * @file hp_ring.h
  * Lock-free ring of pointers: fixed size, FIFO, multi-producer/multi-consumer by default,
  * single-producer and/or single-consumer when created so. A ring of count slots holds
- * count - 1 objects, or exactly count with HP_RING_EXACT_SZ. Named rings live in a memzone on a
- * NUMA node. Enqueue and dequeue are inline here; the ring's layout is in hp_ring_core.h and its
- * memory ordering in hp_ring_pvt.h, both private.
+ * count - 1 objects, or exactly count with HP_RING_EXACT_SZ. Named rings live in runtime memory
+ * on a NUMA node, found by name in a registry of rings only (no memzone). Enqueue and dequeue are
+ * inline here; the ring's layout is in hp_ring_core.h and its memory ordering in hp_ring_pvt.h,
+ * both private.
  */
 #ifndef HP_RING_H
 #define HP_RING_H
@@ -53,7 +54,8 @@ HP_API ssize_t hp_ring_get_memsize(unsigned count, unsigned flags);
 HP_API int hp_ring_init(struct hp_ring *r, const char *name, unsigned count, unsigned flags);
 
 /**
- * Create a named ring in a memzone on a NUMA node.
+ * Create a named ring in runtime memory on a NUMA node. It takes no memzone: memzone names never
+ * collide with ring names.
  * @param name 1 to HP_RING_NAMESIZE - 1 characters, unique among rings
  * @param count slots: a power of two (holds count - 1), or with HP_RING_EXACT_SZ any number
  *        up to HP_RING_SZ_MASK (holds exactly count)
@@ -74,16 +76,25 @@ HP_API struct hp_ring *hp_ring_lookup(const char *name);
 /**
  * Destroy a ring made by hp_ring_create() and give its memory back. Nobody may use it
  * afterwards. NULL, and rings from hp_ring_init() (whose memory is the caller's), are ignored.
+ * A ring freed already, or a pointer that is no ring, is refused with a sentence and an error
+ * log line, and nothing is freed: the addresses of the last 64 rings freed are remembered, and
+ * no new ring starts at one of them meanwhile (no memory is held for it) (beyond that, a stale
+ * pointer is refused as "not a ring" unless a new ring took its address). A ring freed while a
+ * hp_ring_walk() is under way keeps its memory until the walk ends. (Returns int where DPDK's
+ * rte_ring_free returns void: callers that ignore it compile unchanged.)
  * @param r the ring
+ * @return 0 (freed, r NULL, or a ring of hp_ring_init()), or -EINVAL (freed already, or not a
+ *         ring)
  */
-HP_API void hp_ring_free(struct hp_ring *r);
+HP_API int hp_ring_free(struct hp_ring *r);
 
 /**
  * Write a one-line summary of the ring (name, size, capacity, heads, tails, count) to f.
  * @param f stream
  * @param r the ring
+ * @return 0, or -EINVAL (f or r NULL)
  */
-HP_API void hp_ring_dump(FILE *f, const struct hp_ring *r);
+HP_API int hp_ring_dump(FILE *f, const struct hp_ring *r);
 
 /**
  * Enqueue all of n objects, or none.
@@ -218,11 +229,12 @@ static inline int hp_ring_full(const struct hp_ring *r)
 }
 
 /**
- * Call fn for every ring made by hp_ring_create() (rings from hp_ring_init() are not listed).
- * The walk holds the rings' lock and the memzone table's lock (both recursive) throughout: fn may
- * create, look up and free rings; another thread's create or free waits for the walk. Lock
- * order: the rings' lock before the memzone lock (a hp_memzone_walk() callback must not create
- * or free rings while another thread walks them).
+ * Call fn for every ring made by hp_ring_create() (rings from hp_ring_init() are not listed),
+ * oldest first. fn runs with no lock of the library held, so it may call any public function
+ * (create, look up, free and walk rings, pools and memzones), from any thread, while other
+ * threads do the same. A ring freed during the walk is not visited afterwards (its memory waits
+ * for the walk to end, so the ring fn was given stays readable until fn returns), one created
+ * is not visited.
  * @param fn callback; a non-zero return stops the walk
  * @param arg passed to fn
  * @return 0, or the first non-zero value fn returned, or -EINVAL (fn is NULL)

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-/** Longest ring name + 1 (the memzone behind a ring is named "RG_" + name). */
+/** Longest ring name + 1. */
 #define HP_RING_NAMESIZE (HP_MEMZONE_NAMESIZE - 3)
 
 /** @internal Value of hp_ring::magic while a ring is live. */
@@ -56,7 +56,8 @@ struct hp_ring {
 	uint32_t size;		     /**< slots, a power of two */
 	uint32_t mask;		     /**< size - 1 */
 	uint32_t capacity;	     /**< most objects held at once */
-	const struct hp_memzone *mz; /**< the zone holding the ring, NULL after hp_ring_init() */
+	int node;		     /**< NUMA node of a named ring, -1 after hp_ring_init() */
+	struct hp_ring *next;	     /**< registry of named rings (hp_ring_create()) */
 	/** producers' side (head and tail each on a line of its own) */
 	HP_CACHE_ALIGNED struct hp_ring_headtail prod;
 	/** consumers' side (head and tail each on a line of its own) */

@@ -13,6 +13,8 @@
 #define HP_EAL_INTERNAL_H
 
 #include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <hp_eal.h>
 
@@ -45,6 +47,66 @@ int eal_node_count(void);
 
 /** @return true when node is a node id this system and this build have (0 to count - 1). */
 bool eal_node_exists(int node);
+
+/**
+ * Check a node for an allocation, HP_NODE_ANY becoming the caller's node.
+ * @param node in: a node or HP_NODE_ANY; out: the node
+ * @param who what is being allocated, for the sentence (e.g. "ring \"rx\"")
+ * @return 0, or -ENODEV through hp_fail()
+ */
+int eal_node_resolve(int *node, const char *who);
+
+/** Freed objects of a registry whose address no new object takes (see registry.c). */
+#define EAL_REGISTRY_QUARANTINE 64
+
+/**
+ * A registry of named objects in runtime memory (mempools, rings), linked through a pointer
+ * field of the object; registry.c tells the life of an object and its lock.
+ */
+struct eal_registry {
+	const char *kind; /* "mempool", "ring": names the calls (hp_<kind>_free) in sentences */
+	size_t name_off;  /* offset of the object's NUL-terminated name */
+	size_t next_off;  /* offset of the object's link (void *) */
+	void (*retire)(void *obj); /* give back everything of a freed object */
+	pthread_mutex_t lock;
+	void *live, *dying;
+	void *freed[EAL_REGISTRY_QUARANTINE];
+	unsigned freed_next, walkers;
+};
+
+#define EAL_REGISTRY_INIT(kind_, type, name_field, next_field, retire_)                            \
+	{                                                                                          \
+		.kind = (kind_), .name_off = offsetof(type, name_field),                           \
+		.next_off = offsetof(type, next_field), .retire = (retire_),                       \
+		.lock = PTHREAD_MUTEX_INITIALIZER                                                  \
+	}
+
+/** @return true when addr is a freed object's, where no new object may start yet. */
+bool eal_registry_quarantined(struct eal_registry *reg, const void *addr);
+/**
+ * Allocate len bytes of runtime memory on node (a real node), cache-line aligned, for a new
+ * object: never at a quarantined address. @return the block, or NULL (sentence set).
+ */
+void *eal_registry_alloc(struct eal_registry *reg, size_t len, int node);
+/** @return the live object called name, or NULL. */
+void *eal_registry_find(struct eal_registry *reg, const char *name);
+/** List obj (its name set): 0, or -EEXIST (a live object has its name; nothing is set). */
+int eal_registry_add(struct eal_registry *reg, void *obj);
+/**
+ * Free a live object: off the list, given back now or when the last walk under way ends.
+ * @return 0; -EINVAL for an object freed already (sentence set and logged); -ENOENT for a
+ *         pointer the registry never had or has forgotten (nothing set: the caller tells why)
+ */
+int eal_registry_free(struct eal_registry *reg, void *obj);
+/**
+ * Call fn for each object live when the walk starts and still live when its turn comes, oldest
+ * first, with no lock held: fn may call anything. Objects freed meanwhile keep their memory
+ * until the walk ends.
+ * @return 0, the first non-zero value of fn, or -ENOMEM (sentence set)
+ */
+int eal_registry_walk(struct eal_registry *reg, int (*fn)(void *obj, void *arg), void *arg);
+/** hp_cleanup(): give back every object and forget the quarantine. */
+void eal_registry_clear(struct eal_registry *reg);
 
 /** A subsystem's start and stop, run by hp_init()/hp_cleanup() in order. */
 struct eal_subsys {

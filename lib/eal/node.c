@@ -38,3 +38,15 @@ bool eal_node_exists(int node)
 {
 	return node >= 0 && node < HP_MAX_NUMA_NODES && node < eal_node_count();
 }
+
+int eal_node_resolve(int *node, const char *who)
+{
+	if (*node == HP_NODE_ANY)
+		*node = eal_current_node();
+	if (!eal_node_exists(*node))
+		return hp_fail(-ENODEV,
+			       "%s: node %d does not exist; this machine has nodes 0-%d (or pass "
+			       "HP_NODE_ANY)",
+			       who, *node, eal_node_count() - 1);
+	return 0;
+}

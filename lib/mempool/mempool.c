@@ -1,33 +1,27 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Mempool life cycle: create (check arguments, one memzone for the pool struct, its lcore
- * caches and its per-CPU caches, memzones for the objects, carve, fill the backend), lookup,
- * free, and the registry of named pools (mempool_lock). Objects are carved so that none
- * straddles an IOVA break unless HP_MEMPOOL_F_NO_IOVA_CONTIG; the 8 bytes before each object
- * hold its IOVA.
+ * Mempool life cycle: create (check arguments, one block of runtime memory for the pool struct,
+ * its lcore caches and its per-CPU caches, blocks for the objects, carve, fill the backend),
+ * lookup, free, and the registry of named pools (lib/eal/registry.c: freed pools keep their
+ * struct for a while, so a stale pointer is refused, never taken for a newer pool). Pools take
+ * no memzone: their names never meet memzone names. Objects are carved so that none straddles
+ * an IOVA break unless HP_MEMPOOL_F_NO_IOVA_CONTIG; the 8 bytes before each object hold its
+ * IOVA. Locks: the registry's (a leaf), mempool_lock (user caches; taken before the per-CPU
+ * drain_lock), then the allocator's; nothing here takes the memzone lock.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <hp_memzone.h>
-
 #include "mem/mem_internal.h"
 #include "mempool_internal.h"
 
-/* recursive: a hp_mempool_walk() callback may call any pool function, create and free included */
+/* recursive: a put refused under it is logged, and the program's log handler may use pools */
 pthread_mutex_t mempool_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
-static struct hp_mempool *pools; /* named pools, under mempool_lock */
 
-static struct hp_mempool *find_locked(const char *name)
-{
-	struct hp_mempool *mp;
-
-	for (mp = pools; mp; mp = mp->next)
-		if (!strcmp(mp->name, name))
-			return mp;
-	return NULL;
-}
+static void retire(void *obj);
+static struct eal_registry pools =
+    EAL_REGISTRY_INIT("mempool", struct hp_mempool, name, next, retire);
 
 static int check_args(const char *name, unsigned n, unsigned elt_size, unsigned cache_size,
 		      unsigned flags)
@@ -132,15 +126,14 @@ static size_t chunk_len(const struct hp_mempool *mp, unsigned want)
 	return len;
 }
 
-/* Reserve memzones and carve mp->size objects from them. */
+/* Allocate blocks and carve mp->size objects from them. */
 static int populate(struct hp_mempool *mp)
 {
 	unsigned placed = 0;
 
 	while (placed < mp->size) {
 		struct hp_mempool_chunk *ch = &mp->chunks[mp->n_chunks];
-		const struct hp_memzone *mz;
-		char zname[HP_MEMZONE_NAMESIZE];
+		size_t len = chunk_len(mp, mp->size - placed);
 		unsigned got;
 
 		if (mp->n_chunks == HP_MEMPOOL_MAX_CHUNKS)
@@ -148,14 +141,10 @@ static int populate(struct hp_mempool *mp)
 				       "mempool '%s': %u of %u objects fit in %d chunks; use "
 				       "fewer or smaller objects, or HP_MEMPOOL_F_NO_IOVA_CONTIG",
 				       mp->name, placed, mp->size, HP_MEMPOOL_MAX_CHUNKS);
-		snprintf(zname, sizeof(zname), "mp.%s.%u", mp->name, mp->n_chunks);
-		mz = hp_memzone_reserve(zname, chunk_len(mp, mp->size - placed), mp->node, 0,
-					HP_CACHE_LINE_SIZE);
-		if (!mz)
+		ch->va = mem_range_alloc(len, HP_CACHE_LINE_SIZE, mp->node, 0);
+		if (!ch->va)
 			return fail_from(mp->name, "no memory for the objects");
-		ch->va = mz->va;
-		ch->len = mz->len;
-		ch->mz = mz;
+		ch->len = len;
 		mp->n_chunks++;
 		got = mempool_chunk_walk(mp, ch, mp->size - placed, set_iova, NULL);
 		ch->count = got;
@@ -181,15 +170,36 @@ static void fill_backend(struct hp_mempool *mp)
 		mempool_backend_put(mp, b.objs, b.n);
 }
 
-static void release(struct hp_mempool *mp, bool backend)
+/* Give back the backend (if started), the objects, and the block of the struct and caches. */
+static void destroy(struct hp_mempool *mp, bool backend)
 {
 	unsigned i;
 
 	if (backend)
 		mp->ops->free(mp);
 	for (i = 0; i < mp->n_chunks; i++)
-		hp_memzone_free(mp->chunks[i].mz);
-	hp_memzone_free(mp->mz);
+		mem_range_release(mp->chunks[i].va, mp->chunks[i].len);
+	mem_range_release(mp, mp->len);
+}
+
+/* The registry's: a freed pool goes, once no walk can visit it. */
+static void retire(void *obj)
+{
+	struct hp_mempool *mp = obj;
+
+	pthread_mutex_lock(&mempool_lock);
+	mempool_detach_user_caches(mp);
+	mempool_percpu_drain(mp); /* the backend gets every object back before it goes */
+	pthread_mutex_unlock(&mempool_lock);
+	destroy(mp, true);
+}
+
+static struct hp_mempool *exists(const char *name)
+{
+	return hp_fail_ptr(-EEXIST,
+			   "mempool '%s' exists already; pick another name or hp_mempool_free() "
+			   "the old one",
+			   name);
 }
 
 static const char *default_ops(unsigned flags)
@@ -205,30 +215,25 @@ static struct hp_mempool *setup(const char *name, unsigned n, unsigned elt_size,
 {
 	size_t stride = mempool_cache_bytes(cache_size);
 	size_t head = HP_ALIGN_UP(sizeof(struct hp_mempool), HP_CACHE_LINE_SIZE);
-	const struct hp_memzone *mz;
+	size_t len = head + (HP_MAX_LCORES + 1) * stride + mempool_percpu_bytes(cache_size);
 	struct hp_mempool *mp;
-	char zname[HP_MEMZONE_NAMESIZE];
 	int rc;
 
-	snprintf(zname, sizeof(zname), "mp.%s", name);
-	mz = hp_memzone_reserve(
-	    zname, head + (HP_MAX_LCORES + 1) * stride + mempool_percpu_bytes(cache_size), node, 0,
-	    HP_CACHE_LINE_SIZE);
-	if (!mz) {
+	mp = eal_registry_alloc(&pools, len, node); /* never where a freed pool was, lately */
+	if (!mp) {
 		fail_from(name, "no memory for the pool and its caches");
 		return NULL;
 	}
-	mp = mz->va;
 	memset(mp, 0, head);
 	snprintf(mp->name, sizeof(mp->name), "%s", name);
-	mp->mz = mz;
+	mp->len = len;
 	mp->size = n;
 	mp->elt_size = elt_size;
 	mp->cache_size = cache_size;
 	mp->flags = flags;
-	mp->node = mz->node;
+	mp->node = node;
 	mp->ops = ops;
-	mp->cache_base = (uintptr_t)mz->va + head;
+	mp->cache_base = (uintptr_t)mp + head;
 	mp->cache_stride = stride;
 #ifdef HP_MEMPOOL_DEBUG
 	mp->header_size = 16;
@@ -238,18 +243,18 @@ static struct hp_mempool *setup(const char *name, unsigned n, unsigned elt_size,
 #endif
 	mp->obj_align = (flags & HP_MEMPOOL_F_NO_CACHE_ALIGN) ? 8 : HP_CACHE_LINE_SIZE;
 	init_caches(mp);
-	mempool_percpu_setup(mp, (char *)mz->va + head + (HP_MAX_LCORES + 1) * stride);
+	mempool_percpu_setup(mp, (char *)mp + head + (HP_MAX_LCORES + 1) * stride);
 
 	rc = ops->alloc(mp);
 	if (rc < 0) {
 		fail_from(name, "the backend could not start");
-		release(mp, false);
+		destroy(mp, false);
 		return NULL;
 	}
 	if (populate(mp) < 0) {
 		int err = errno;
 
-		release(mp, true);
+		destroy(mp, true);
 		errno = err;
 		return NULL;
 	}
@@ -261,6 +266,7 @@ HP_API struct hp_mempool *hp_mempool_create_ops(const char *name, unsigned n, un
 						unsigned cache_size, int node, unsigned flags,
 						const char *ops_name)
 {
+	char who[HP_MEMPOOL_NAMESIZE + 16];
 	const struct hp_mempool_ops *ops;
 	struct hp_mempool *mp;
 
@@ -274,25 +280,16 @@ HP_API struct hp_mempool *hp_mempool_create_ops(const char *name, unsigned n, un
 				   "mempool '%s': no backend named '%s'; use ring_mp_mc, "
 				   "ring_sp_sc, ring_sp_mc, ring_mp_sc, stack or a registered one",
 				   name, ops_name);
-	pthread_mutex_lock(&mempool_lock);
-	mp = find_locked(name);
-	pthread_mutex_unlock(&mempool_lock);
-	if (mp)
-		return hp_fail_ptr(-EEXIST,
-				   "mempool '%s' exists already; pick another name or "
-				   "hp_mempool_free() the old one",
-				   name);
-	/*
-	 * Set up with the registry lock dropped: reserving memzones takes the zone table's lock,
-	 * which comes first (a memzone walk's callback may look pools up). The pool's memzone
-	 * name is unique in that table, so two creates of one name cannot both get here.
-	 */
+	if (eal_registry_find(&pools, name))
+		return exists(name);
+	snprintf(who, sizeof(who), "mempool '%s'", name);
+	if (eal_node_resolve(&node, who) < 0)
+		return NULL;
+	/* set up with no lock held; a create of the same name meanwhile makes one of them lose */
 	mp = setup(name, n, elt_size, cache_size, node, flags, ops);
-	if (mp) {
-		pthread_mutex_lock(&mempool_lock);
-		mp->next = pools;
-		pools = mp;
-		pthread_mutex_unlock(&mempool_lock);
+	if (mp && eal_registry_add(&pools, mp) < 0) {
+		destroy(mp, true);
+		return exists(name);
 	}
 	return mp;
 }
@@ -309,9 +306,7 @@ HP_API struct hp_mempool *hp_mempool_lookup(const char *name)
 
 	if (!name)
 		return hp_fail_ptr(-EINVAL, "mempool lookup: name is NULL; pass a pool name");
-	pthread_mutex_lock(&mempool_lock);
-	mp = find_locked(name);
-	pthread_mutex_unlock(&mempool_lock);
+	mp = eal_registry_find(&pools, name);
 	if (!mp)
 		return hp_fail_ptr(-ENOENT,
 				   "no mempool named '%s'; create it with "
@@ -320,42 +315,26 @@ HP_API struct hp_mempool *hp_mempool_lookup(const char *name)
 	return mp;
 }
 
-static void unlink_locked(struct hp_mempool *mp)
+HP_API int hp_mempool_free(struct hp_mempool *mp)
 {
-	struct hp_mempool **pp;
+	int rc;
 
-	for (pp = &pools; *pp; pp = &(*pp)->next)
-		if (*pp == mp) {
-			*pp = mp->next;
-			return;
-		}
-}
-
-HP_API void hp_mempool_free(struct hp_mempool *mp)
-{
 	if (!mp)
-		return;
-	pthread_mutex_lock(&mempool_lock);
-	unlink_locked(mp);
-	mempool_detach_user_caches(mp);
-	mempool_percpu_drain(mp); /* the backend gets every object back before it goes */
-	pthread_mutex_unlock(&mempool_lock);
-	/* unlisted now: its memzones go with the registry lock dropped (the zone lock is first) */
-	release(mp, true);
+		return 0;
+	rc = eal_registry_free(&pools, mp);
+	if (rc != -ENOENT)
+		return rc;
+	rc = hp_fail(-EINVAL,
+		     "hp_mempool_free(%p): not a pool; pass what hp_mempool_create() returned",
+		     (void *)mp);
+	HP_LOG_E("%s", hp_last_error());
+	return rc;
 }
 
 /* hp_cleanup: pools live in runtime memory, which is about to go. */
 static void mempool_cleanup(void)
 {
-	pthread_mutex_lock(&mempool_lock);
-	while (pools) {
-		struct hp_mempool *mp = pools;
-
-		pools = mp->next;
-		mempool_detach_user_caches(mp);
-		release(mp, true);
-	}
-	pthread_mutex_unlock(&mempool_lock);
+	eal_registry_clear(&pools);
 }
 
 static int mempool_init(const struct hp_init_opts *opts)
@@ -373,42 +352,24 @@ static struct eal_subsys mempool_subsys = {
 };
 EAL_SUBSYS_REGISTER(mempool_subsys)
 
-/* true if mp is on the registry now; caller holds mempool_lock */
-static bool listed_locked(const struct hp_mempool *mp)
-{
-	const struct hp_mempool *p;
+struct walk_arg {
+	int (*fn)(struct hp_mempool *mp, void *arg);
+	void *arg;
+};
 
-	for (p = pools; p && p != mp; p = p->next)
-		;
-	return p != NULL;
+static int visit(void *obj, void *arg)
+{
+	const struct walk_arg *w = arg;
+
+	return w->fn(obj, w->arg);
 }
 
-/*
- * The registry is copied first and each pool checked again before its call, so that fn may
- * create and free pools (the lock is recursive) without the walk following a freed link.
- */
+/* Pools are visited with no lock held (see eal_registry_walk): fn may call anything. */
 HP_API int hp_mempool_walk(int (*fn)(struct hp_mempool *mp, void *arg), void *arg)
 {
-	struct hp_mempool **snap, *mp;
-	unsigned n = 0, i;
-	int rc = 0;
+	struct walk_arg w = {fn, arg};
 
 	if (!fn)
 		return hp_fail(-EINVAL, "hp_mempool_walk: callback is NULL; pass a function");
-	pthread_mutex_lock(&mempool_lock);
-	for (mp = pools; mp; mp = mp->next)
-		n++;
-	snap = malloc((n ? n : 1) * sizeof(*snap));
-	if (!snap) {
-		pthread_mutex_unlock(&mempool_lock);
-		return hp_fail(-ENOMEM, "hp_mempool_walk: out of memory for %u pointers", n);
-	}
-	for (i = n, mp = pools; mp; mp = mp->next)
-		snap[--i] = mp; /* oldest first */
-	for (i = 0; i < n && !rc; i++)
-		if (listed_locked(snap[i]))
-			rc = fn(snap[i], arg);
-	pthread_mutex_unlock(&mempool_lock);
-	free(snap);
-	return rc;
+	return eal_registry_walk(&pools, visit, &w);
 }

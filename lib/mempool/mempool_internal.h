@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Private to lib/mempool: object layout, debug cookies, cache sizing, the backend registry and
- * the pool registry lock. The registry lock (mempool_lock) guards the list of pools and each
- * pool's list of attached user caches; nothing on the get/put fast path takes it.
+ * Private to lib/mempool (and telemetry's pool counts): object layout, debug cookies, cache
+ * sizing, the backend registry and mempool_lock, which guards each pool's list of attached user
+ * caches; nothing on the get/put fast path takes it. The registry of pools has its own lock.
  */
 #ifndef HP_MEMPOOL_INTERNAL_H
 #define HP_MEMPOOL_INTERNAL_H
@@ -58,6 +58,9 @@ const struct hp_mempool_ops *mempool_ops_find(const char *name);
 
 /* Store n objects in mp's backend; what it refuses is logged and counted, never silent. */
 void mempool_backend_put(struct hp_mempool *mp, void *const *objs, unsigned n);
+
+/* Objects in mp's attached user caches (and, if caches, how many caches), under mempool_lock. */
+unsigned mempool_user_cache_count(const struct hp_mempool *mp, unsigned *caches);
 
 /* Detach every user cache from mp (pool going away); caller holds mempool_lock. */
 void mempool_detach_user_caches(struct hp_mempool *mp);

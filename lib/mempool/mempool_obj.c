@@ -100,28 +100,51 @@ static const struct hp_mempool_cache *lcore_slot(const struct hp_mempool *mp, un
 	return (const struct hp_mempool_cache *)(mp->cache_base + i * mp->cache_stride);
 }
 
-HP_API unsigned hp_mempool_avail_count(const struct hp_mempool *mp)
+unsigned mempool_user_cache_count(const struct hp_mempool *mp, unsigned *caches)
 {
 	const struct hp_mempool_cache *c;
-	uint64_t n = mp->ops->count(mp) + mempool_percpu_count(mp);
+	unsigned n = 0, k = 0;
+
+	pthread_mutex_lock(&mempool_lock);
+	for (c = mp->user_caches; c; c = c->next, k++)
+		n += (unsigned)__atomic_load_n(&c->len, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&mempool_lock);
+	if (caches)
+		*caches = k;
+	return n;
+}
+
+/* A NULL pool given to a call that returns a count: errno EINVAL, a sentence, and 0. */
+static unsigned null_pool(const char *fn)
+{
+	hp_fail(-EINVAL, "%s: the pool is NULL; pass what hp_mempool_create() returned", fn);
+	return 0;
+}
+
+HP_API unsigned hp_mempool_avail_count(const struct hp_mempool *mp)
+{
+	uint64_t n;
 	unsigned i;
 
+	if (!mp)
+		return null_pool(__func__);
+	n = mp->ops->count(mp) + mempool_percpu_count(mp) + mempool_user_cache_count(mp, NULL);
 	for (i = 1; i <= HP_MAX_LCORES; i++)
 		n += __atomic_load_n(&lcore_slot(mp, i)->len, __ATOMIC_RELAXED);
-	pthread_mutex_lock(&mempool_lock);
-	for (c = mp->user_caches; c; c = c->next)
-		n += __atomic_load_n(&c->len, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&mempool_lock);
 	return n > mp->size ? mp->size : (unsigned)n;
 }
 
 HP_API unsigned hp_mempool_in_use_count(const struct hp_mempool *mp)
 {
+	if (!mp)
+		return null_pool(__func__);
 	return mp->size - hp_mempool_avail_count(mp);
 }
 
 HP_API uint64_t hp_mempool_debug_errors(const struct hp_mempool *mp)
 {
+	if (!mp)
+		return null_pool(__func__);
 	return __atomic_load_n(&mp->debug_errors, __ATOMIC_RELAXED);
 }
 
@@ -148,8 +171,12 @@ static void audit_one(struct hp_mempool *mp, void *obj, void *arg)
 
 HP_API int hp_mempool_audit(struct hp_mempool *mp)
 {
-	uint64_t held = mp->ops->count(mp);
+	uint64_t held;
 	unsigned i;
+
+	if (!mp)
+		return hp_fail(-EINVAL, "hp_mempool_audit: the pool is NULL; pass a pool");
+	held = mp->ops->count(mp);
 
 	for (i = 0; i <= HP_MAX_LCORES; i++) {
 		const struct hp_mempool_cache *c = lcore_slot(mp, i);
@@ -207,10 +234,13 @@ static void dump_stats(FILE *f, const char *who, const struct hp_mempool_stats *
 }
 #endif
 
-HP_API void hp_mempool_dump(FILE *f, const struct hp_mempool *mp)
+HP_API int hp_mempool_dump(FILE *f, const struct hp_mempool *mp)
 {
 	unsigned i;
 
+	if (!f || !mp)
+		return hp_fail(-EINVAL, "hp_mempool_dump: %s is NULL; pass a stream and a pool",
+			       f ? "the pool" : "the stream");
 	fprintf(f,
 		"mempool '%s': %u objects of %u B (header %u B, trailer %u B, align %u), node %d, "
 		"backend %s, cache %u per lcore\n",
@@ -232,4 +262,5 @@ HP_API void hp_mempool_dump(FILE *f, const struct hp_mempool *mp)
 		dump_stats(f, who, &lcore_slot(mp, i)->stats);
 	}
 #endif
+	return 0;
 }

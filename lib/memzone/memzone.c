@@ -12,6 +12,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "eal/eal_internal.h"
@@ -39,6 +40,7 @@ static int find(const char *name)
 
 static int check_args(const char *name, size_t len, int *node, unsigned flags, size_t *align)
 {
+	char who[HP_MEMZONE_NAMESIZE + 16];
 	size_t n;
 
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
@@ -64,14 +66,8 @@ static int check_args(const char *name, size_t len, int *node, unsigned flags, s
 			       "memzone '%s': unknown flags 0x%x; the only flag is "
 			       "HP_MZ_IOVA_CONTIG",
 			       name, flags & ~(unsigned)HP_MZ_IOVA_CONTIG);
-	if (*node == HP_NODE_ANY)
-		*node = eal_current_node();
-	if (!eal_node_exists(*node))
-		return hp_fail(-ENODEV,
-			       "memzone '%s': node %d does not exist; this machine has "
-			       "nodes 0-%d (or pass HP_NODE_ANY)",
-			       name, *node, eal_node_count() - 1);
-	return 0;
+	snprintf(who, sizeof(who), "memzone '%s'", name);
+	return eal_node_resolve(node, who);
 }
 
 /* Take a slot for name, marked BUSY; or -errno. */

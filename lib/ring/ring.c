@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Ring set-up: sizing, initialisation in caller memory, and named rings in memzones (the zone
- * is "RG_" + name, so the memzone table is the ring registry and its lock is ours). Enqueue and
- * dequeue are inline in hp_ring.h; nothing here touches a ring that threads are using, except
- * hp_ring_free, after which nobody may use the ring.
+ * Ring set-up: sizing, initialisation in caller memory, and named rings in runtime memory with
+ * a registry of their own (lib/eal/registry.c: a freed ring keeps its struct for a while, so a
+ * stale pointer is refused, never taken for a newer ring). Rings take no memzone: their names
+ * never meet memzone names, and nothing here takes the memzone lock. Locks: the registry's (a
+ * leaf), then the allocator's. Enqueue and dequeue are inline in hp_ring.h; nothing here touches
+ * a ring that threads are using, except hp_ring_free, after which nobody may use the ring.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -13,16 +15,12 @@
 
 #include <hp_ring.h>
 #include "eal/eal_internal.h"
+#include "mem/mem_internal.h"
 
-#define RING_MZ_PREFIX "RG_"
 #define RING_FLAGS (HP_RING_SP_ENQ | HP_RING_SC_DEQ | HP_RING_EXACT_SZ)
 
-/*
- * Held (recursive) by hp_ring_walk and while hp_ring_create/hp_ring_free write a ring's header,
- * so that a walk never reads a ring half made or half freed. Lock order: walk_lock before the
- * memzone lock. Lookups and enqueue/dequeue never take it.
- */
-static pthread_mutex_t walk_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+static void retire(void *obj);
+static struct eal_registry rings = EAL_REGISTRY_INIT("ring", struct hp_ring, name, next, retire);
 
 static int is_pow2(uint32_t x)
 {
@@ -118,19 +116,30 @@ HP_API int hp_ring_init(struct hp_ring *r, const char *name, unsigned count, uns
 	r->cons.single = !!(flags & HP_RING_SC_DEQ);
 	r->prod.head = r->prod.tail = 0;
 	r->cons.head = r->cons.tail = 0;
+	r->node = -1;
 	r->magic = HP_RING_MAGIC;
 	return 0;
 }
 
-static void zone_name(char *buf, size_t len, const char *name)
+/* The registry's: a freed ring goes, once no walk can visit it. */
+static void retire(void *obj)
 {
-	snprintf(buf, len, RING_MZ_PREFIX "%s", name);
+	struct hp_ring *r = obj;
+
+	r->magic = 0;
+	mem_range_release(r, (size_t)hp_ring_get_memsize(
+				 r->flags & HP_RING_EXACT_SZ ? r->capacity : r->size, r->flags));
+}
+
+static struct hp_ring *exists(const char *name)
+{
+	return hp_fail_ptr(
+	    -EEXIST, "ring \"%s\" exists already; pick another name or hp_ring_lookup() it", name);
 }
 
 HP_API struct hp_ring *hp_ring_create(const char *name, unsigned count, int node, unsigned flags)
 {
-	char mzname[HP_MEMZONE_NAMESIZE], why[256];
-	const struct hp_memzone *mz;
+	char who[HP_RING_NAMESIZE + 16], why[256];
 	struct hp_ring *r;
 	ssize_t len;
 	int rc;
@@ -141,67 +150,62 @@ HP_API struct hp_ring *hp_ring_create(const char *name, unsigned count, int node
 	len = hp_ring_get_memsize(count, flags);
 	if (len < 0)
 		return NULL;
-	zone_name(mzname, sizeof(mzname), name);
-	pthread_mutex_lock(&walk_lock);
-	mz = hp_memzone_reserve(mzname, (size_t)len, node, 0, HP_CACHE_LINE_SIZE);
-	if (!mz) {
+	if (eal_registry_find(&rings, name))
+		return exists(name);
+	snprintf(who, sizeof(who), "ring \"%s\"", name);
+	if (eal_node_resolve(&node, who) < 0)
+		return NULL;
+	r = eal_registry_alloc(&rings, (size_t)len,
+			       node); /* never where a freed ring was, lately */
+	if (!r) {
 		rc = -errno;
-		pthread_mutex_unlock(&walk_lock);
 		snprintf(why, sizeof(why), "%s", hp_last_error());
-		if (rc == -EEXIST)
-			return hp_fail_ptr(rc,
-					   "ring \"%s\" exists already; pick another name or "
-					   "hp_ring_lookup() it",
-					   name);
 		return hp_fail_ptr(rc, "ring \"%s\" (%zd bytes on node %d): %s", name, len, node,
 				   why);
 	}
-	r = mz->va;
 	hp_ring_init(r, name, count, flags); /* arguments checked above */
-	r->mz = mz;
-	pthread_mutex_unlock(&walk_lock);
+	r->node = node;
+	/* a create of the same name since the check above makes one of them lose */
+	if (eal_registry_add(&rings, r) < 0) {
+		mem_range_release(r, (size_t)len);
+		return exists(name);
+	}
 	HP_LOG_D("ring %s: %u slots, holds %u, node %d, flags 0x%x", name, r->size, r->capacity,
-		 mz->node, flags);
+		 node, flags);
 	return r;
 }
 
 HP_API struct hp_ring *hp_ring_lookup(const char *name)
 {
-	char mzname[HP_MEMZONE_NAMESIZE];
-	const struct hp_memzone *mz;
 	struct hp_ring *r;
 
 	if (check_name(name) < 0)
 		return NULL;
-	zone_name(mzname, sizeof(mzname), name);
-	mz = hp_memzone_lookup(mzname);
-	if (!mz)
+	r = eal_registry_find(&rings, name);
+	if (!r)
 		return hp_fail_ptr(-ENOENT, "no ring named \"%s\"; create it with hp_ring_create()",
 				   name);
-	r = mz->va;
-	if (r->magic != HP_RING_MAGIC || r->mz != mz)
-		return hp_fail_ptr(-ENOENT,
-				   "ring \"%s\" is being created or freed; retry the lookup", name);
 	return r;
 }
 
-HP_API void hp_ring_free(struct hp_ring *r)
+HP_API int hp_ring_free(struct hp_ring *r)
 {
-	const struct hp_memzone *mz;
+	int rc;
 
 	if (!r)
-		return;
-	mz = r->mz;
-	if (!mz) {
+		return 0;
+	rc = eal_registry_free(&rings, r);
+	if (rc != -ENOENT)
+		return rc;
+	/* never listed: a ring of hp_ring_init() is its caller's to free, anything else is wrong */
+	if (r->magic == HP_RING_MAGIC && r->node < 0) {
 		HP_LOG_D("hp_ring_free(%s): ring is in caller memory; nothing to free", r->name);
-		return;
+		return 0;
 	}
-	pthread_mutex_lock(&walk_lock);
-	r->magic = 0;
-	r->mz = NULL;
-	if (hp_memzone_free(mz) < 0)
-		HP_LOG_W("hp_ring_free(%s): %s", r->name, hp_last_error());
-	pthread_mutex_unlock(&walk_lock);
+	rc = hp_fail(-EINVAL, "hp_ring_free(%p): not a ring; pass what hp_ring_create() returned",
+		     (void *)r);
+	HP_LOG_E("%s", hp_last_error());
+	return rc;
 }
 
 /* A side's head; a single thread's side keeps none apart from its tail. */
@@ -210,8 +214,11 @@ static uint32_t side_head(const struct hp_ring_headtail *ht)
 	return __atomic_load_n(ht->single ? &ht->tail : &ht->head, __ATOMIC_RELAXED);
 }
 
-HP_API void hp_ring_dump(FILE *f, const struct hp_ring *r)
+HP_API int hp_ring_dump(FILE *f, const struct hp_ring *r)
 {
+	if (!f || !r)
+		return hp_fail(-EINVAL, "hp_ring_dump: %s is NULL; pass a stream and a ring",
+			       f ? "the ring" : "the stream");
 	fprintf(f,
 		"ring %s: size %" PRIu32 " capacity %" PRIu32 " flags 0x%x prod %s %" PRIu32
 		"/%" PRIu32 " cons %s %" PRIu32 "/%" PRIu32 " count %u\n",
@@ -219,6 +226,7 @@ HP_API void hp_ring_dump(FILE *f, const struct hp_ring *r)
 		side_head(&r->prod), __atomic_load_n(&r->prod.tail, __ATOMIC_RELAXED),
 		r->cons.single ? "single" : "multi", side_head(&r->cons),
 		__atomic_load_n(&r->cons.tail, __ATOMIC_RELAXED), hp_ring_count(r));
+	return 0;
 }
 
 /* The out-of-line half of the pointer copy shared by the ring and the mempool. */
@@ -235,28 +243,32 @@ struct walk_arg {
 	void *arg;
 };
 
-static int walk_zone(const struct hp_memzone *mz, void *arg)
+static int visit(void *obj, void *arg)
 {
 	const struct walk_arg *w = arg;
-	struct hp_ring *r = mz->va;
 
-	if (strncmp(mz->name, RING_MZ_PREFIX, strlen(RING_MZ_PREFIX)))
-		return 0;
-	/* a ring being created has no magic or no mz yet; one being freed has lost both */
-	if (r->magic != HP_RING_MAGIC || r->mz != mz)
-		return 0;
-	return w->fn(r, w->arg);
+	return w->fn(obj, w->arg);
 }
 
+/* Rings are visited with no lock held (see eal_registry_walk): fn may call anything. */
 HP_API int hp_ring_walk(int (*fn)(struct hp_ring *r, void *arg), void *arg)
 {
 	struct walk_arg w = {fn, arg};
-	int rc;
 
 	if (!fn)
 		return hp_fail(-EINVAL, "hp_ring_walk: callback is NULL; pass a function");
-	pthread_mutex_lock(&walk_lock);
-	rc = hp_memzone_walk(walk_zone, &w);
-	pthread_mutex_unlock(&walk_lock);
-	return rc;
+	return eal_registry_walk(&rings, visit, &w);
 }
+
+/* hp_cleanup: rings live in runtime memory, which is about to go. */
+static void ring_cleanup(void)
+{
+	eal_registry_clear(&rings);
+}
+
+static struct eal_subsys ring_subsys = {
+    .name = "ring",
+    .order = 35,
+    .cleanup = ring_cleanup,
+};
+EAL_SUBSYS_REGISTER(ring_subsys)

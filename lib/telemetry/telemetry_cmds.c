@@ -2,9 +2,9 @@
 /*
  * The commands about the runtime, with DPDK's names and fields where DPDK has the same thing
  * (/mempool/..., /eal/memzone_..., /eal/heap_..., /ring/...) and hugepool's own under /hugepool/.
- * Each command copies what it needs inside a walk callback (the registry lock keeps the object
- * alive meanwhile) and writes the reply after the walk, with no lock held. Counts are snapshots
- * read without stopping anybody: caches and rings move while they are read.
+ * Each command copies what it needs inside a walk callback (the walk keeps the object's memory
+ * meanwhile, even if another thread frees it) and writes the reply after the walk. Counts are
+ * snapshots read without stopping anybody: caches and rings move while they are read.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@
 
 #include "eal/eal_internal.h"
 #include "mem/mem_internal.h"
+#include "mempool/mempool_internal.h"
 #include "memzone/memzone_internal.h"
 #ifdef HP_HAVE_RDMA
 #include "rdma/rdma_internal.h"
@@ -141,7 +142,6 @@ static const struct hp_mempool_cache *lcore_cache(const struct hp_mempool *mp, u
 static int pool_info_cb(struct hp_mempool *mp, void *arg)
 {
 	struct pool_snap *s = arg;
-	const struct hp_memzone *mz = mp->mz;
 	const struct hp_mempool_cache *c;
 	unsigned i;
 
@@ -178,18 +178,13 @@ static int pool_info_cb(struct hp_mempool *mp, void *arg)
 		s->total_cache += cs.len;
 		s->caches[s->n_caches++] = cs;
 	}
-	/* the registry lock (held by the walk, recursive) guards the list of user caches */
-	for (c = mp->user_caches; c; c = c->next) {
-		s->user_caches++;
-		s->user_cache_count += (unsigned)__atomic_load_n(&c->len, __ATOMIC_RELAXED);
-	}
+	s->user_cache_count = mempool_user_cache_count(mp, &s->user_caches);
 	s->total_cache += s->user_cache_count;
-	if (mz) {
-		snprintf(s->mz_name, sizeof(s->mz_name), "%s", mz->name);
-		s->mz_len = mz->len;
-		s->mz_node = mz->node;
-		s->mz_flags = mz->flags;
-	}
+	/* no memzone behind a pool: DPDK's mz_ fields describe the block of its struct and caches
+	 */
+	snprintf(s->mz_name, sizeof(s->mz_name), "%s", mp->name);
+	s->mz_len = mp->len;
+	s->mz_node = mp->node;
 	s->mz_page = hp_mem_page_size();
 	s->debug_errors = hp_mempool_debug_errors(mp);
 	return 1;
@@ -301,16 +296,17 @@ static int ring_info_cb(struct hp_ring *r, void *arg)
 		return 0;
 	s->found = true;
 	snprintf(s->name, sizeof(s->name), "%s", r->name);
-	snprintf(s->mz_name, sizeof(s->mz_name), "%s", r->mz->name);
+	/* no memzone behind a ring: DPDK's mz_ fields describe the ring's own block */
+	snprintf(s->mz_name, sizeof(s->mz_name), "%s", r->name);
 	s->flags = r->flags;
 	s->size = r->size;
 	s->mask = r->mask;
 	s->capacity = r->capacity;
 	s->count = hp_ring_count(r);
 	s->free = s->capacity - s->count;
-	s->mz_len = r->mz->len;
-	s->mz_node = r->mz->node;
-	s->mz_flags = r->mz->flags;
+	s->mz_len = (size_t)hp_ring_get_memsize(r->flags & HP_RING_EXACT_SZ ? r->capacity : r->size,
+						r->flags);
+	s->mz_node = r->node;
 	return 1;
 }
 

@@ -818,6 +818,134 @@ static void test_a_memzone_walk_callback_may_use_pools_while_pools_are_created(v
 	hp_test_bounded(race_walks_against_creates, NULL, 60, "memzone walks looking pools up");
 }
 
+/* ---- stale pointers, NULL, names ---------------------------------------------------------- */
+
+/* Free a pool, keeping the error line it logs (if any) in logged. */
+static int free_logged(struct hp_mempool *mp)
+{
+	int rc;
+
+	logged[0] = 0;
+	hp_log_set_handler(capture, NULL);
+	rc = hp_mempool_free(mp);
+	hp_log_set_handler(NULL, NULL);
+	return rc;
+}
+
+static void test_a_stale_pool_pointer_is_refused_and_frees_no_other_pool(void **state)
+{
+	struct hp_mempool *p1 = hp_mempool_create("t.stale1", 64, 64, 0, 0, 0), *p2;
+	void *o;
+
+	(void)state;
+	assert_non_null(p1);
+	assert_int_equal(free_logged(p1), 0);
+	assert_string_equal(logged, "");
+	/* same sizes: the allocator would hand p1's memory out again first */
+	p2 = hp_mempool_create("t.stale2", 64, 64, 0, 0, 0);
+	assert_non_null(p2);
+	assert_ptr_not_equal(p2, p1);
+	errno = 0;
+	assert_int_equal(free_logged(p1), -EINVAL);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(hp_last_error(), "freed already"));
+	assert_non_null(strstr(logged, "freed already"));
+	assert_ptr_equal(hp_mempool_lookup("t.stale2"), p2);
+	assert_int_equal(hp_mempool_get(p2, &o), 0);
+	hp_mempool_put(p2, o);
+	assert_int_equal(hp_mempool_audit(p2), 0);
+	assert_int_equal(free_logged((struct hp_mempool *)&o), -EINVAL);
+	assert_non_null(strstr(logged, "not a pool"));
+	assert_int_equal(hp_mempool_free(p2), 0);
+	assert_int_equal(free_logged(p2), -EINVAL);
+	assert_non_null(strstr(logged, "freed already"));
+}
+
+static void test_calls_given_a_null_pool_fail_with_einval(void **state)
+{
+	struct hp_mempool *mp = hp_mempool_create("t.null", 16, 8, 0, 0, 0);
+
+	(void)state;
+	assert_non_null(mp);
+#define ZERO_EINVAL(call)                                                                          \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		assert_int_equal(call, 0);                                                         \
+		assert_int_equal(errno, EINVAL);                                                   \
+		assert_non_null(strstr(hp_last_error(), "NULL"));                                  \
+	} while (0)
+	ZERO_EINVAL(hp_mempool_avail_count(NULL));
+	ZERO_EINVAL(hp_mempool_in_use_count(NULL));
+	ZERO_EINVAL(hp_mempool_debug_errors(NULL));
+#undef ZERO_EINVAL
+	assert_int_equal(hp_mempool_audit(NULL), -EINVAL);
+	assert_non_null(strstr(hp_last_error(), "NULL"));
+	assert_int_equal(hp_mempool_dump(stdout, NULL), -EINVAL);
+	assert_non_null(strstr(hp_last_error(), "the pool is NULL"));
+	assert_int_equal(hp_mempool_dump(NULL, mp), -EINVAL);
+	assert_non_null(strstr(hp_last_error(), "the stream is NULL"));
+	assert_int_equal(hp_mempool_free(NULL), 0);
+	assert_int_equal(hp_mempool_free(mp), 0);
+}
+
+/* Pools take no memzone: no name of one kind blocks the other, nor a pool's hidden name. */
+static void test_pool_names_never_meet_memzone_names(void **state)
+{
+	const char *const pairs[][2] = {{"gam", "gam.0"}, {"dlt.0", "dlt"}};
+	const struct hp_memzone *mz;
+	struct hp_mempool *a, *b;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		a = hp_mempool_create(pairs[i][0], 16, 8, 0, 0, 0);
+		b = hp_mempool_create(pairs[i][1], 16, 8, 0, 0, 0);
+		if (!a || !b)
+			fail_msg("pools '%s' and '%s': %s", pairs[i][0], pairs[i][1],
+				 hp_last_error());
+		assert_int_equal(hp_mempool_free(a), 0);
+		assert_int_equal(hp_mempool_free(b), 0);
+	}
+	mz = hp_memzone_reserve("mp.alpha", 4096, 0, 0, 0);
+	assert_non_null(mz);
+	a = hp_mempool_create("alpha", 16, 8, 0, 0, 0);
+	if (!a)
+		fail_msg("pool 'alpha' beside zone 'mp.alpha': %s", hp_last_error());
+	assert_ptr_equal(hp_mempool_lookup("alpha"), a);
+	errno = 0;
+	assert_null(hp_mempool_create("alpha", 16, 8, 0, 0, 0));
+	assert_int_equal(errno, EEXIST);
+	assert_non_null(strstr(hp_last_error(), "mempool 'alpha' exists"));
+	/* and a zone may take any name a pool has */
+	assert_int_equal(hp_memzone_free(mz), 0);
+	mz = hp_memzone_reserve("alpha", 4096, 0, 0, 0);
+	assert_non_null(mz);
+	assert_int_equal(hp_mempool_free(a), 0);
+	assert_int_equal(hp_memzone_free(mz), 0);
+}
+
+/* Pools take no slot of the memzone table (2048 zones, two a pool before): memory is the limit. */
+static void test_more_pools_than_the_memzone_table_used_to_allow(void **state)
+{
+	enum { N = 1100 };
+	struct hp_mempool **mp = calloc(N, sizeof(*mp));
+	char name[HP_MEMPOOL_NAMESIZE];
+	unsigned i;
+
+	(void)state;
+	assert_non_null(mp);
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "t.many%u", i);
+		mp[i] = hp_mempool_create(name, 1, 8, 0, 0, 0);
+		if (!mp[i])
+			fail_msg("pool %u of %d: %s", i, N, hp_last_error());
+	}
+	assert_ptr_equal(hp_mempool_lookup("t.many1099"), mp[N - 1]);
+	for (i = 0; i < N; i++)
+		assert_int_equal(hp_mempool_free(mp[i]), 0);
+	free(mp);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -849,6 +977,10 @@ int main(void)
 	    cmocka_unit_test(test_ring_backend_reports_objects_that_do_not_fit),
 	    cmocka_unit_test(test_stack_backend_reports_objects_that_do_not_fit),
 	    cmocka_unit_test(test_a_memzone_walk_callback_may_use_pools_while_pools_are_created),
+	    cmocka_unit_test(test_a_stale_pool_pointer_is_refused_and_frees_no_other_pool),
+	    cmocka_unit_test(test_calls_given_a_null_pool_fail_with_einval),
+	    cmocka_unit_test(test_pool_names_never_meet_memzone_names),
+	    cmocka_unit_test(test_more_pools_than_the_memzone_table_used_to_allow),
 #ifdef HP_MEMPOOL_DEBUG
 	    cmocka_unit_test(test_double_free_is_reported_with_pool_and_object),
 	    cmocka_unit_test(test_foreign_pointer_is_reported_with_pool_and_object),

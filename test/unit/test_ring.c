@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Ring tests: single-thread semantics on rings in test-owned memory (full, empty, wrap-around,
- * bulk against burst, out-params, counts, every SP/MP x SC/MC mix), named rings in memzones
- * (create, lookup, free, bad arguments), and threads that must move every value exactly once.
+ * bulk against burst, out-params, counts, every SP/MP x SC/MC mix), named rings and their registry
+ * (create, lookup, free, stale pointers, names beside memzone names, bad arguments), a memzone
+ * walk's callback using rings while another thread creates them, and threads that must move
+ * every value exactly once.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -557,6 +559,152 @@ static void test_exact_size_mpsc_ring_keeps_each_producers_order(void **state)
 	move_every_value_once(HP_RING_SC_DEQ | HP_RING_EXACT_SZ, 3, 1, 37);
 }
 
+static char logged[512];
+
+static void capture(enum hp_log_level level, const char *msg, void *arg)
+{
+	(void)arg;
+	if (level == HP_LOG_ERR)
+		snprintf(logged, sizeof(logged), "%s", msg);
+}
+
+/* Free a ring, keeping the error line it logs (if any) in logged. */
+static int free_logged(struct hp_ring *r)
+{
+	int rc;
+
+	logged[0] = '\0';
+	hp_log_set_handler(capture, NULL);
+	rc = hp_ring_free(r);
+	hp_log_set_handler(NULL, NULL);
+	return rc;
+}
+
+static void test_a_stale_ring_pointer_is_refused_and_frees_no_other_ring(void **state)
+{
+	struct hp_ring *r1 = hp_ring_create("rt_stale1", 64, 0, 0), *r2;
+	char junk[sizeof(struct hp_ring)] HP_CACHE_ALIGNED = {0};
+
+	(void)state;
+	assert_non_null(r1);
+	assert_int_equal(free_logged(r1), 0);
+	assert_string_equal(logged, "");
+	r2 = hp_ring_create("rt_stale2", 64, 0, 0); /* same size: r1's memory would come first */
+	assert_non_null(r2);
+	assert_ptr_not_equal(r2, r1);
+	errno = 0;
+	assert_int_equal(free_logged(r1), -EINVAL);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(hp_last_error(), "freed already"));
+	assert_non_null(strstr(logged, "freed already"));
+	assert_ptr_equal(hp_ring_lookup("rt_stale2"), r2);
+	assert_int_equal(hp_ring_enqueue(r2, VAL(1)), 0);
+	assert_int_equal(hp_ring_count(r2), 1);
+	assert_int_equal(free_logged((struct hp_ring *)junk), -EINVAL);
+	assert_non_null(strstr(logged, "not a ring"));
+	assert_int_equal(hp_ring_free(r2), 0);
+	assert_int_equal(free_logged(r2), -EINVAL);
+	assert_non_null(strstr(logged, "freed already"));
+}
+
+static void test_dump_of_a_null_ring_or_stream_fails_with_einval(void **state)
+{
+	struct hp_ring *r = ring_new(8, 0);
+
+	(void)state;
+	assert_int_equal(hp_ring_dump(stdout, NULL), -EINVAL);
+	assert_non_null(strstr(hp_last_error(), "the ring is NULL"));
+	assert_int_equal(hp_ring_dump(NULL, r), -EINVAL);
+	assert_non_null(strstr(hp_last_error(), "the stream is NULL"));
+	free(r);
+}
+
+/* Rings have a registry of their own: a memzone's name never makes a ring exist, nor blocks one. */
+static void test_ring_names_never_meet_memzone_names(void **state)
+{
+	const struct hp_memzone *mz = hp_memzone_reserve("RG_beta", 4096, 0, 0, 0), *mz2;
+	struct hp_ring *r;
+
+	(void)state;
+	assert_non_null(mz);
+	errno = 0;
+	assert_null(hp_ring_lookup("beta"));
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(strstr(hp_last_error(), "no ring named"));
+	r = hp_ring_create("beta", 64, 0, 0);
+	if (!r)
+		fail_msg("ring 'beta' beside zone 'RG_beta': %s", hp_last_error());
+	assert_ptr_equal(hp_ring_lookup("beta"), r);
+	errno = 0;
+	assert_null(hp_ring_create("beta", 64, 0, 0));
+	assert_int_equal(errno, EEXIST);
+	mz2 = hp_memzone_reserve("beta", 4096, 0, 0, 0); /* a zone may have a ring's name */
+	assert_non_null(mz2);
+	assert_int_equal(hp_ring_free(r), 0);
+	assert_int_equal(hp_memzone_free(mz), 0);
+	assert_int_equal(hp_memzone_free(mz2), 0);
+}
+
+/* ---- a memzone walk's callback uses rings while another thread creates and frees them ----- */
+
+#define RACE_ROUNDS 2000
+
+static int count_ring(struct hp_ring *r, void *arg)
+{
+	(void)r;
+	++*(unsigned *)arg;
+	return 0;
+}
+
+/* Under the zone lock: look up, create, walk and free rings. */
+static int rings_in_zone_walk(const struct hp_memzone *mz, void *arg)
+{
+	unsigned n = 0;
+	struct hp_ring *r;
+
+	(void)mz, (void)arg;
+	hp_ring_lookup("rt_race");
+	r = hp_ring_create("rt_in_walk", 16, 0, 0);
+	hp_ring_walk(count_ring, &n);
+	assert_non_null(r);
+	assert_int_equal(hp_ring_free(r), 0);
+	assert_true(n > 0);
+	return 0;
+}
+
+static void *create_and_free_rings(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < RACE_ROUNDS; i++) {
+		struct hp_ring *r = hp_ring_create("rt_race", 16, 0, 0);
+
+		if (r)
+			hp_ring_free(r);
+	}
+	return NULL;
+}
+
+static void race_zone_walks_against_ring_creates(void *arg)
+{
+	const struct hp_memzone *mz = hp_memzone_reserve("rt_race_zone", 4096, 0, 0, 0);
+	pthread_t t;
+
+	(void)arg;
+	assert_non_null(mz);
+	assert_int_equal(pthread_create(&t, NULL, create_and_free_rings, NULL), 0);
+	for (int i = 0; i < RACE_ROUNDS; i++)
+		hp_memzone_walk(rings_in_zone_walk, NULL);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(hp_memzone_free(mz), 0);
+}
+
+static void test_a_memzone_walk_callback_may_use_rings_while_rings_are_created(void **state)
+{
+	(void)state;
+	hp_test_bounded(race_zone_walks_against_ring_creates, NULL, 60,
+			"memzone walks using rings beside ring creates");
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -580,6 +728,10 @@ int main(void)
 	    cmocka_unit_test(test_create_refuses_bad_counts_flags_and_names),
 	    cmocka_unit_test(test_free_ignores_null_and_rings_in_caller_memory),
 	    cmocka_unit_test(test_dump_shows_heads_tails_and_count_in_every_mode),
+	    cmocka_unit_test(test_a_stale_ring_pointer_is_refused_and_frees_no_other_ring),
+	    cmocka_unit_test(test_dump_of_a_null_ring_or_stream_fails_with_einval),
+	    cmocka_unit_test(test_ring_names_never_meet_memzone_names),
+	    cmocka_unit_test(test_a_memzone_walk_callback_may_use_rings_while_rings_are_created),
 	    cmocka_unit_test(test_two_producers_two_consumers_move_every_value_once),
 	    cmocka_unit_test(test_exact_size_mpmc_ring_moves_every_value_once),
 	    cmocka_unit_test(test_single_producer_single_consumer_move_every_value_once),

@@ -2,7 +2,8 @@
 /*
  * hp_mempool_walk and hp_ring_walk: every object once, oldest pool first, the early stop, a
  * callback that calls the API (counts, create, free) without deadlocking or following a freed
- * pool, rings from hp_ring_init() left out, and a walk racing another thread's creates and frees.
+ * pool, an object freed in a walk kept whole until the walk ends, rings from hp_ring_init() left
+ * out, and a walk racing another thread's creates, frees and second frees.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -165,6 +166,7 @@ static void test_ring_walk(void **state)
 }
 
 static atomic_bool stop;
+static atomic_uint bad_frees; /* second frees that were not refused with -EINVAL */
 
 static void *creator(void *arg)
 {
@@ -180,6 +182,11 @@ static void *creator(void *arg)
 		r = hp_ring_create(name, 64, 0, 0);
 		hp_mempool_free(mp);
 		hp_ring_free(r);
+		/* freed while walks may hold it: a second free is still told apart */
+		if (mp && hp_mempool_free(mp) != -EINVAL)
+			atomic_fetch_add(&bad_frees, 1);
+		if (r && hp_ring_free(r) != -EINVAL)
+			atomic_fetch_add(&bad_frees, 1);
 	}
 	return NULL;
 }
@@ -203,6 +210,7 @@ static void test_walks_race_creates(void **state)
 
 	(void)state;
 	atomic_store(&stop, false);
+	atomic_store(&bad_frees, 0);
 	assert_int_equal(pthread_create(&t, NULL, creator, NULL), 0);
 	for (int i = 0; i < 2000; i++) {
 		assert_int_equal(hp_mempool_walk(count_pool, &pools), 0);
@@ -210,8 +218,63 @@ static void test_walks_race_creates(void **state)
 	}
 	atomic_store(&stop, true);
 	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(atomic_load(&bad_frees), 0);
 	hp_test_note("walks saw %u pools and %u rings while another thread made and freed them",
 		     pools, rings);
+}
+
+/* Free the pool or ring being visited, then make one of the same size: it must land elsewhere. */
+struct kept {
+	void *freed, *made;
+	int second_free;
+};
+
+static int free_visited_pool(struct hp_mempool *mp, void *arg)
+{
+	struct kept *k = arg;
+
+	if (hp_mempool_free(mp) != 0)
+		return -1;
+	k->freed = mp;
+	k->made = hp_mempool_create("kept1", 32, 64, 0, 0, 0);
+	k->second_free = hp_mempool_free(mp);
+	/* its memory waits for the walk: still whole while the callback runs */
+	return strcmp(mp->name, "kept0") || hp_mempool_avail_count(mp) != 32;
+}
+
+static int free_visited_ring(struct hp_ring *r, void *arg)
+{
+	struct kept *k = arg;
+
+	if (hp_ring_free(r) != 0)
+		return -1;
+	k->freed = r;
+	k->made = hp_ring_create("kept1", 64, 0, 0);
+	k->second_free = hp_ring_free(r);
+	return strcmp(r->name, "kept0") != 0;
+}
+
+static void test_an_object_freed_in_a_walk_keeps_its_memory_until_the_walk_ends(void **state)
+{
+	struct kept k = {0};
+
+	(void)state;
+	assert_non_null(hp_mempool_create("kept0", 32, 64, 0, 0, 0));
+	assert_int_equal(hp_mempool_walk(free_visited_pool, &k), 0);
+	assert_non_null(k.made);
+	assert_ptr_not_equal(k.made, k.freed);
+	assert_int_equal(k.second_free, -EINVAL);
+	assert_int_equal(hp_mempool_free(k.freed), -EINVAL); /* after the walk: quarantined */
+	assert_int_equal(hp_mempool_free(k.made), 0);
+
+	k = (struct kept){0};
+	assert_non_null(hp_ring_create("kept0", 64, 0, 0));
+	assert_int_equal(hp_ring_walk(free_visited_ring, &k), 0);
+	assert_non_null(k.made);
+	assert_ptr_not_equal(k.made, k.freed);
+	assert_int_equal(k.second_free, -EINVAL);
+	assert_int_equal(hp_ring_free(k.freed), -EINVAL);
+	assert_int_equal(hp_ring_free(k.made), 0);
 }
 
 int main(void)
@@ -222,6 +285,9 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ring_walk, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_walks_race_creates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_an_object_freed_in_a_walk_keeps_its_memory_until_the_walk_ends, setup,
+		teardown),
 	};
 
 	return cmocka_run_group_tests_name("walk", tests, NULL, NULL);
