@@ -3,10 +3,11 @@
  * libFuzzer target for the public API: each input is a program of one-byte operations (and
  * their argument bytes) over a few slots of pools, rings, memzones and heap blocks: create,
  * lookup, free, get, put, enqueue, dequeue, walk, with names from a small set (so they
- * collide), random sizes and flags, NULL, and handles that were freed already where the call
- * documents that it detects them. After every input everything is freed, and the runtime must
- * hold what it held before (zones, pools). Every failure must come with errno and a sentence.
- * The runtime is started once, on hugepages when node 0 has 64 MiB free, else with --no-huge.
+ * collide), random sizes and flags, NULL, and handles that were freed already (pools and rings
+ * within their last 64 frees, memzones whose slot is free). After every input everything is freed,
+ * and the runtime must hold what it held before (zones, pools). Every failure must come with errno
+ * and a sentence. The runtime is started once, on hugepages when node 0 has 64 MiB free, else with
+ * --no-huge.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -67,6 +68,9 @@ struct pool {
 
 struct state {
 	struct pool pools[SLOTS];
+	struct hp_mempool *stale_pool; /* freed, fewer than 64 pool frees ago */
+	struct hp_ring *stale_ring;    /* freed, fewer than 64 ring frees ago */
+	unsigned pool_frees, ring_frees;
 	struct hp_ring *rings[SLOTS];
 	unsigned ring_count[SLOTS];
 	const struct hp_memzone *zones[SLOTS], *stale_zone;
@@ -135,7 +139,11 @@ static void pool_free(struct state *s, unsigned i)
 		return;
 	if (p->nheld)
 		hp_mempool_put_bulk(p->mp, p->held, p->nheld);
-	hp_mempool_free(p->mp);
+	CHECK(hp_mempool_free(p->mp) == 0);
+	if (!s->stale_pool || ++s->pool_frees == 64) {
+		s->stale_pool = p->mp;
+		s->pool_frees = 0;
+	}
 	*p = (struct pool){0};
 }
 
@@ -199,7 +207,11 @@ static void ring_op(struct state *s, struct input *in)
 		s->ring_count[i] -= n;
 		CHECK(hp_ring_count(r) == s->ring_count[i]);
 	} else if (op == 3 && r) {
-		hp_ring_free(r);
+		CHECK(hp_ring_free(r) == 0);
+		if (!s->stale_ring || ++s->ring_frees == 64) {
+			s->stale_ring = r;
+			s->ring_frees = 0;
+		}
 		s->rings[i] = NULL;
 	} else if (!hp_ring_lookup(name)) {
 		CHECK(errno == ENOENT || errno == EINVAL);
@@ -255,11 +267,19 @@ static void heap_op(struct state *s, struct input *in)
 }
 
 /* Calls with NULL or nonsense arguments fail, they never crash. */
-static void misuse(struct input *in)
+static void misuse(struct state *s, struct input *in)
 {
 	unsigned n = 0;
 
-	switch (take(in) % 6) {
+	switch (take(in) % 8) {
+	case 6: /* freed already: never another live pool or ring (the library holds the address) */
+		if (s->stale_pool)
+			CHECK_FAILED(hp_mempool_free(s->stale_pool));
+		break;
+	case 7:
+		if (s->stale_ring)
+			CHECK_FAILED(hp_ring_free(s->stale_ring));
+		break;
 	case 0:
 		CHECK(!hp_mempool_lookup(NULL) && errno == EINVAL);
 		break;
@@ -277,6 +297,17 @@ static void misuse(struct input *in)
 		break;
 	default:
 		CHECK(hp_memseg_walk(count_seg, &n) == 0 && n > 0);
+		CHECK_FAILED(hp_memseg_walk(NULL, NULL));
+		CHECK_FAILED(hp_memseg_contig_walk(NULL, NULL));
+		CHECK_FAILED(hp_mempool_walk(NULL, NULL));
+		CHECK_FAILED(hp_ring_walk(NULL, NULL));
+		CHECK(hp_mempool_avail_count(NULL) == 0 && errno == EINVAL);
+		CHECK(hp_mempool_in_use_count(NULL) == 0 && errno == EINVAL);
+		CHECK(hp_mempool_debug_errors(NULL) == 0 && errno == EINVAL);
+		CHECK_FAILED(hp_mempool_audit(NULL));
+		CHECK_FAILED(hp_mempool_dump(stderr, NULL));
+		CHECK_FAILED(hp_ring_dump(stderr, NULL));
+		CHECK_FAILED(hp_ring_dump(NULL, s->rings[0]));
 		break;
 	}
 }
@@ -346,7 +377,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			heap_op(&s, &in);
 			break;
 		case 7:
-			misuse(&in);
+			misuse(&s, &in);
 			break;
 		default:
 			walk_pools(&s);
