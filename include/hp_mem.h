@@ -59,17 +59,20 @@ HP_API int hp_mem_node_of(const void *va);
 
 /**
  * Call fn once for each page of runtime memory, in address order. Stops when fn returns non-zero.
+ * The layout is read without a lock: fn may call any public function. Under hp_mem_lock_read()
+ * (to hold the layout still) fn must not allocate runtime memory: growing waits for the lock.
  * @param fn callback
  * @param arg passed to fn
- * @return 0 after visiting all, or the first non-zero value fn returned
+ * @return 0 after visiting all, the first non-zero value fn returned, or -EINVAL (fn NULL)
  */
 HP_API int hp_memseg_walk(int (*fn)(const struct hp_memseg *ms, void *arg), void *arg);
 
 /**
  * Call fn once for each run of pages contiguous in both VA and IOVA (same node, same page size).
+ * What fn may call: as for hp_memseg_walk().
  * @param fn callback; run->len is the run's length
  * @param arg passed to fn
- * @return 0 after visiting all, or the first non-zero value fn returned
+ * @return 0 after visiting all, the first non-zero value fn returned, or -EINVAL (fn NULL)
  */
 HP_API int hp_memseg_contig_walk(int (*fn)(const struct hp_memseg *run, void *arg), void *arg);
 
@@ -110,9 +113,10 @@ typedef void (*hp_mem_event_cb_t)(enum hp_mem_event ev, const void *va, size_t l
  * Be told about memory added or removed from now on. Existing memory is not replayed; walk it
  * with hp_memseg_contig_walk() under hp_mem_lock_read() to do both without a gap.
  * @param name unique name of the subscriber (up to 31 characters)
- * @param cb callback, called with the memory lock held for writing: it must not allocate runtime
- * memory nor call memzone, mempool, ring or heap functions (their locks come before the memory
- * lock)
+ * @param cb callback, called with the memory lock held for writing: it must not allocate or free
+ * runtime memory (memzones, pools, rings, heap blocks) nor call memzone functions (the zone
+ * table's lock comes before the memory lock); looking pools and rings up is allowed (their
+ * registries' locks are leaves)
  * @param arg passed to cb
  * @return 0, -EEXIST (name taken), -EINVAL, -ENOSPC (too many subscribers)
  */

@@ -240,7 +240,8 @@ HP_API unsigned hp_mempool_avail_count(const struct hp_mempool *mp);
 HP_API unsigned hp_mempool_in_use_count(const struct hp_mempool *mp);
 
 /**
- * Call fn once for every object of the pool, in address order, whether free or in use.
+ * Call fn once for every object of the pool, in address order, whether free or in use. No lock
+ * is held: fn may call any public function, but must not free the pool.
  * @param mp the pool
  * @param fn callback; idx counts from 0
  * @param arg passed to fn
@@ -255,7 +256,8 @@ HP_API int hp_mempool_obj_iter(struct hp_mempool *mp,
  * Call fn once for every memory chunk the pool's objects are carved from, in address order of
  * the objects (DPDK: rte_mempool_mem_iter). Every object, with the header in front of it, lies
  * inside one chunk. A program that registers a pool's memory with a device (an AF_XDP UMEM, an
- * RDMA memory region) learns the ranges here.
+ * RDMA memory region) learns the ranges here. No lock is held: fn may call any public function,
+ * but must not free the pool.
  * @param mp the pool
  * @param fn callback: va and len of the chunk; idx counts from 0
  * @param arg passed to fn

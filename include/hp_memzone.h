@@ -67,7 +67,8 @@ HP_API int hp_memzone_free(const struct hp_memzone *mz);
 /**
  * Call fn for every zone, holding the zone table's lock, which comes before every other lock of
  * the library: fn may call any public function (look up, reserve and free zones: the lock is
- * recursive; use pools, rings, the heap), from any thread, while other threads do the same.
+ * recursive; create, free, look up and walk pools and rings; use the heap), from any thread,
+ * while other threads do the same. Other threads' zone calls wait for the walk.
  * @param fn callback; a non-zero return stops the walk
  * @param arg passed to fn
  * @return 0, or the first non-zero value fn returned, or -EINVAL (fn is NULL)

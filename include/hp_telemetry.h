@@ -33,7 +33,8 @@ extern "C" {
 struct hp_telemetry_out;
 
 /**
- * A command's callback, run by the telemetry thread (one command at a time).
+ * A command's callback, run by the telemetry thread (one command at a time) with no lock of the
+ * library held: it may call any public function, the walks included.
  * @param cmd the command, e.g. "/myapp/stats"
  * @param params what followed the first ',' of the request, or NULL
  * @param out the reply: write one value (an object, an array or a scalar with key NULL)

@@ -7,8 +7,8 @@
  * Lock order: mz_lock comes first, before every other lock of the library (the pool and ring
  * registries, the heap, then lib/mem's grow, memory, event and allocator locks), so a walk's
  * callback may call any public function. Nothing takes mz_lock while holding one of those:
- * pools reserve and free their memzones with their registry lock dropped, and memory event
- * callbacks must not call memzone functions.
+ * pools and rings take no memzone (their registries' locks are leaves, and their walks call
+ * back with no lock held), and memory event callbacks must not call memzone functions.
  */
 #include <pthread.h>
 #include <stdatomic.h>
