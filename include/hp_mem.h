@@ -123,8 +123,9 @@ typedef void (*hp_mem_event_cb_t)(enum hp_mem_event ev, const void *va, size_t l
 HP_API int hp_mem_event_register(const char *name, hp_mem_event_cb_t cb, void *arg);
 
 /**
+ * Stop a memory event subscription.
  * @param name name given to hp_mem_event_register()
- * @return 0 or -ENOENT
+ * @return 0, -ENOENT (no subscriber of that name) or -EINVAL (name is NULL)
  */
 HP_API int hp_mem_event_unregister(const char *name);
 

@@ -86,15 +86,19 @@ HP_API int hp_mem_event_unregister(const char *name)
 {
 	int i, rc = -ENOENT;
 
+	if (!name)
+		return hp_fail(-EINVAL,
+			       "hp_mem_event_unregister: name is NULL; pass the name given "
+			       "to hp_mem_event_register()");
 	pthread_mutex_lock(&ev_lock);
-	for (i = 0; i < MAX_SUBSCRIBERS && name; i++)
+	for (i = 0; i < MAX_SUBSCRIBERS; i++)
 		if (subs[i].cb && !strcmp(subs[i].name, name)) {
 			subs[i].cb = NULL;
 			rc = 0;
 		}
 	pthread_mutex_unlock(&ev_lock);
 	if (rc)
-		return hp_fail(rc, "no memory event subscriber named '%s'", name ? name : "(null)");
+		return hp_fail(rc, "no memory event subscriber named '%s'", name);
 	return 0;
 }
 

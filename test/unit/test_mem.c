@@ -428,6 +428,8 @@ static void test_grow_adds_a_list_and_fires_the_event(void **state)
 	assert_true(log.found_during_cb);
 	assert_int_equal(hp_mem_event_unregister("test"), 0);
 	assert_int_equal(hp_mem_event_unregister("test"), -ENOENT);
+	assert_int_equal(hp_mem_event_unregister(NULL), -EINVAL);
+	assert_non_null(strstr(hp_last_error(), "name is NULL"));
 }
 
 static void test_virt2phy_reads_a_stack_address(void **state)
