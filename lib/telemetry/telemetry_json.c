@@ -84,10 +84,16 @@ static int begin(struct hp_telemetry_out *o, const char *key, bool *wrote)
 {
 	*wrote = false;
 	if (o->depth == 0) {
-		if (o->top_done || o->skipped_depth || key)
-			return -EINVAL;
+		if (o->top_done || o->skipped_depth)
+			return hp_fail(-EINVAL, "telemetry: the reply has its one value already; "
+						"open an object or array first to write several");
+		if (key)
+			return hp_fail(-EINVAL, "telemetry: the reply's top value has no key; "
+						"pass key NULL");
 	} else if ((o->stack[o->depth - 1].type == '{') != (key != NULL)) {
-		return -EINVAL;
+		return hp_fail(-EINVAL, key ? "telemetry: a value in an array has no key; pass "
+					      "key NULL"
+					    : "telemetry: a value in an object needs a key");
 	}
 	if (o->full || o->error || o->skipped_depth)
 		return -ENOSPC;
@@ -125,7 +131,7 @@ static int scalar(struct hp_telemetry_out *o, const char *key, const char *text,
 	int rc;
 
 	if (!o)
-		return -EINVAL;
+		return hp_fail(-EINVAL, "telemetry: out is NULL; pass the reply the callback got");
 	mark = o->len;
 	rc = begin(o, key, &wrote);
 	if (rc == -EINVAL)
@@ -145,9 +151,10 @@ static int open_container(struct hp_telemetry_out *o, const char *key, char type
 	int rc;
 
 	if (!o)
-		return -EINVAL;
+		return hp_fail(-EINVAL, "telemetry: out is NULL; pass the reply the callback got");
 	if (o->depth + o->skipped_depth >= TELEMETRY_MAX_DEPTH)
-		return -EINVAL;
+		return hp_fail(-EINVAL, "telemetry: objects and arrays nest %d deep at most",
+			       TELEMETRY_MAX_DEPTH);
 	mark = o->len;
 	rc = begin(o, key, &wrote);
 	if (rc == -EINVAL)
@@ -190,13 +197,13 @@ HP_API int hp_telemetry_close(struct hp_telemetry_out *o)
 	int n;
 
 	if (!o)
-		return -EINVAL;
+		return hp_fail(-EINVAL, "telemetry: out is NULL; pass the reply the callback got");
 	if (o->skipped_depth) {
 		o->skipped_depth--;
 		return 0;
 	}
 	if (o->depth == 0)
-		return -EINVAL;
+		return hp_fail(-EINVAL, "telemetry: nothing is open to close");
 	type = o->stack[--o->depth].type;
 	o->reserve -= 1;
 	if (o->depth == 0 && type == '{') {
@@ -258,7 +265,8 @@ HP_API int hp_telemetry_error(struct hp_telemetry_out *out, const char *fmt, ...
 	va_list ap;
 
 	if (!out || !fmt)
-		return -EINVAL;
+		return hp_fail(-EINVAL, "telemetry: hp_telemetry_error needs the reply and a "
+					"format; one of them is NULL");
 	va_start(ap, fmt);
 	vsnprintf(out->why, sizeof(out->why), fmt, ap);
 	va_end(ap);

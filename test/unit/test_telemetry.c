@@ -463,24 +463,34 @@ static int big_str(const char *cmd, const char *params, struct hp_telemetry_out 
 }
 
 static int misuse_rc[12];
+static char misuse_why[4][256]; /* hp_last_error() after each misuse, in the server's thread */
+
+static void note_why(unsigned k)
+{
+	snprintf(misuse_why[k], sizeof(misuse_why[k]), "%s", hp_last_error());
+}
 
 static int misuse(const char *cmd, const char *params, struct hp_telemetry_out *out, void *arg)
 {
 	int i = 0;
 
 	(void)cmd, (void)params, (void)arg;
-	misuse_rc[i++] = hp_telemetry_close(out);	      /* nothing open */
-	misuse_rc[i++] = hp_telemetry_int(out, "key", 1);     /* key at the top */
-	misuse_rc[i++] = hp_telemetry_open_obj(out, NULL);    /* ok */
-	misuse_rc[i++] = hp_telemetry_int(out, NULL, 1);      /* no key in an object */
+	misuse_rc[i++] = hp_telemetry_close(out); /* nothing open */
+	note_why(0);
+	misuse_rc[i++] = hp_telemetry_int(out, "key", 1);  /* key at the top */
+	misuse_rc[i++] = hp_telemetry_open_obj(out, NULL); /* ok */
+	misuse_rc[i++] = hp_telemetry_int(out, NULL, 1);   /* no key in an object */
+	note_why(1);
 	misuse_rc[i++] = hp_telemetry_open_array(out, "arr"); /* ok */
 	misuse_rc[i++] = hp_telemetry_int(out, "key", 1);     /* key in an array */
+	note_why(2);
 	misuse_rc[i++] = hp_telemetry_double(out, NULL, 0.5); /* ok */
 	misuse_rc[i++] = hp_telemetry_bool(out, NULL, true);  /* ok */
 	misuse_rc[i++] = hp_telemetry_str(out, NULL, NULL);   /* ok: null */
 	hp_telemetry_close(out);
 	hp_telemetry_close(out);
 	misuse_rc[i++] = hp_telemetry_int(out, NULL, 2); /* a second top-level value */
+	note_why(3);
 	return 0;
 }
 
@@ -539,6 +549,12 @@ static void test_oversized_replies(void **state)
 	assert_int_equal(misuse_rc[7], 0);
 	assert_int_equal(misuse_rc[8], 0);
 	assert_int_equal(misuse_rc[9], -EINVAL);
+	assert_non_null(strstr(misuse_why[0], "nothing is open to close"));
+	assert_non_null(strstr(misuse_why[1], "a value in an object needs a key"));
+	assert_non_null(strstr(misuse_why[2], "a value in an array has no key"));
+	assert_non_null(strstr(misuse_why[3], "has its one value already"));
+	assert_int_equal(hp_telemetry_int(NULL, "k", 1), -EINVAL);
+	assert_non_null(strstr(hp_last_error(), "out is NULL"));
 
 	assert_string_equal(ask(fd, "/test/says_why,p1"),
 			    "{\"/test/says_why\":\"param p1 is wrong\"}");
