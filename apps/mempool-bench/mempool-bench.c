@@ -5,7 +5,6 @@
  * is found, on rte_mempool in the same run; objects per second per thread, a table or --json.
  * Every figure is one run of --seconds on this machine: compare within a run only.
  */
-#include <getopt.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app_opts.h"
 #include "bench.h"
 #include "eal/eal_util.h"
 
@@ -135,19 +135,6 @@ static int turn(struct cell *c, void *const *hp_pools, void *const *dpdk_pools, 
 	(void)dpdk;
 #endif
 	return 0;
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: mempool-bench [--seconds S] [--repeat R] [--quick] [--no-dpdk] "
-		   "[--no-huge] [--json]\n"
-		   "  --seconds S  time per cell and pool (default 0.1)\n"
-		   "  --repeat R   split that time into R turns, keep the best (default 50, "
-		   "1 to 1000)\n"
-		   "  --quick      only the summary cells (cached, keep 128, get = put)\n"
-		   "  --no-dpdk    do not run DPDK's rte_mempool beside hugepool\n"
-		   "  --no-huge    run both on ordinary 4 KiB pages\n"
-		   "  --json       one JSON object instead of the table\n");
 }
 
 static double ratio(const struct cell *c)
@@ -289,51 +276,31 @@ static unsigned make_cells(struct cell *cells, int quick)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"seconds", required_argument, NULL, 's'}, {"repeat", required_argument, NULL, 'r'},
-	    {"quick", no_argument, NULL, 'q'},	       {"no-dpdk", no_argument, NULL, 'D'},
-	    {"no-huge", no_argument, NULL, 'H'},       {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0}};
 	static struct cell cells[2 * BENCH_MAX_THREADS * 36];
 	void *hp_pools[2];
 	void *dpdk_pools[2] = {NULL, NULL};
 	double seconds = 0.1;
-	int opt, json = 0, no_dpdk = 0, no_huge = 0, quick = 0, dpdk = 0;
+	bool json = false, no_dpdk = false, no_huge = false, quick = false;
+	int dpdk = 0, rc;
 	unsigned n, i, r, repeat = 50;
+	const struct app_opt opts[] = {
+	    {"seconds", 's', APP_DOUBLE, &seconds, "S", "time per cell and pool (default 0.1)", 0,
+	     60, "give seconds, above 0 and at most 60"},
+	    {"repeat", 'r', APP_UINT, &repeat, "R",
+	     "split that time into R turns, keep the best (default 50, 1 to 1000)", 1, 1000,
+	     "give 1 to 1000"},
+	    {"quick", 'q', APP_FLAG, &quick, NULL,
+	     "only the summary cells (cached, keep 128, get = put)"},
+	    {"no-dpdk", 'D', APP_FLAG, &no_dpdk, NULL,
+	     "do not run DPDK's rte_mempool beside hugepool"},
+	    {"no-huge", 'H', APP_FLAG, &no_huge, NULL, "run both on ordinary 4 KiB pages"},
+	    {"json", 'j', APP_FLAG, &json, NULL, "one JSON object instead of the table"},
+	    {NULL}};
+	const struct app_cli cli = {.prog = "mempool-bench", .opts = opts};
 
-	while ((opt = getopt_long(argc, argv, "s:r:qDHjh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			seconds = atof(optarg);
-			break;
-		case 'r':
-			repeat = (unsigned)atoi(optarg);
-			break;
-		case 'q':
-			quick = 1;
-			break;
-		case 'D':
-			no_dpdk = 1;
-			break;
-		case 'H':
-			no_huge = 1;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (seconds <= 0 || seconds > 60 || repeat < 1 || repeat > 1000) {
-		fprintf(stderr,
-			"mempool-bench: --seconds must be in (0, 60], --repeat in 1..1000\n");
-		return 2;
-	}
+	rc = app_parse(&cli, argc, argv);
+	if (rc != APP_RUN)
+		return rc;
 	if (bench_hugepool_init(no_huge) < 0)
 		return 1;
 	hp_pools[0] = bench_hugepool_ops.pool(0);
