@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <hugepool.h>
 
@@ -21,6 +22,17 @@
 				       : hp_mempool_cache_flush(hp_mempool_default_cache(mp)))
 #include "loop.h"
 
+static struct hp_mempool *pools[2];
+
+/* At exit, whichever way main returns: the pools and the runtime go back (socket, pages). */
+static void hugepool_fini(void)
+{
+	for (int i = 0; i < 2; i++)
+		if (pools[i])
+			hp_mempool_free(pools[i]);
+	hp_cleanup();
+}
+
 int bench_hugepool_init(int no_huge)
 {
 	char *argv[] = {"mempool-bench", no_huge ? "--no-huge" : "--socket-mem=64",
@@ -30,6 +42,7 @@ int bench_hugepool_init(int no_huge)
 		fprintf(stderr, "mempool-bench: hp_init: %s\n", hp_last_error());
 		return -1;
 	}
+	atexit(hugepool_fini);
 	return 0;
 }
 
@@ -40,6 +53,7 @@ static void *hp_pool(int cached)
 
 	if (!mp)
 		fprintf(stderr, "mempool-bench: %s\n", hp_last_error());
+	pools[cached ? 1 : 0] = mp;
 	return mp;
 }
 
