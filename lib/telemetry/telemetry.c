@@ -433,22 +433,23 @@ static int live_pid(const struct sockaddr_un *sun)
 }
 
 /*
- * <runtime dir>/dpdk is flocked around the two things that must not interleave: a start takes it
- * shared from make_dir() of its prefix until it holds the prefix's lock; a sweep takes it
- * exclusive, so it never removes a directory that a program is starting in. Order: this lock,
- * then a prefix's lock file. Neither is held while the program runs.
+ * <runtime dir>/dpdk is flocked while a program starts, from make_dir() of its prefix until it
+ * holds the prefix's lock: exclusive for the one that gets it at once (it sweeps, see
+ * sweep_dead()), shared for the others, so a sweep never removes a directory that a program is
+ * starting in. Order: this lock, then a prefix's lock file. Neither is held while the program
+ * runs. Returns the flocked directory's fd (-1: none, the start goes on without) and whether it
+ * is exclusive.
  */
-static int lock_runtime_dir(const char *dpdk_dir, int how)
+static int lock_runtime_dir(const char *dpdk_dir, bool *exclusive)
 {
 	int fd = open(dpdk_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
+	*exclusive = false;
 	if (fd < 0)
 		return -1;
-	if (how == LOCK_EX) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return fd;
-		close(fd);
-		return -1; /* another program starts or sweeps: it sweeps another time */
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		*exclusive = true;
+		return fd;
 	}
 	/* a sweep holds it for a few milliseconds; one stopped in a debugger is not waited for */
 	for (int i = 0; i < 2000; i++) {
@@ -491,25 +492,28 @@ out:
 	close(pfd);
 }
 
-/* Sweep every other prefix's directory left by a dead hugepool program (see sweep_one()). */
-static void sweep_dead(const char *dpdk_dir, const char *self)
+/*
+ * Sweep every other prefix's directory left by a dead hugepool program (see sweep_one()); dfd is
+ * <runtime dir>/dpdk, flocked exclusive by the caller.
+ */
+static void sweep_dead(int dfd, const char *dpdk_dir, const char *self)
 {
-	int dfd = lock_runtime_dir(dpdk_dir, LOCK_EX);
+	int rfd = dup(dfd); /* closedir() closes it; dfd keeps the flock */
 	struct dirent *e;
-	DIR *d;
+	DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;
 
-	if (dfd < 0)
+	if (!d) {
+		if (rfd >= 0)
+			close(rfd);
 		return;
-	d = opendir(dpdk_dir);
-	while (d && (e = readdir(d))) {
+	}
+	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.' || strcmp(e->d_name, self) == 0)
 			continue;
 		if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)
 			sweep_one(dfd, dpdk_dir, e->d_name);
 	}
-	if (d)
-		closedir(d);
-	close(dfd); /* drops the flock */
+	closedir(d);
 }
 
 static int bind_socket(const char *prefix)
@@ -640,10 +644,11 @@ static int telemetry_start(const struct hp_init_opts *o)
 	snprintf(srv.lockpath, sizeof(srv.lockpath), "%s/%s", srv.dir, LOCK_NAME);
 	rc = make_dir(dpdk_dir);
 	if (!rc) {
-		int dfd;
+		bool exclusive;
+		int dfd = lock_runtime_dir(dpdk_dir, &exclusive);
 
-		sweep_dead(dpdk_dir, prefix);
-		dfd = lock_runtime_dir(dpdk_dir, LOCK_SH);
+		if (exclusive)
+			sweep_dead(dfd, dpdk_dir, prefix);
 		rc = make_dir(srv.dir);
 		if (!rc)
 			rc = take_lock(prefix);
