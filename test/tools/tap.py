@@ -1,12 +1,21 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# The TAP runner of the tools' test scripts (test_tools.py, test_telemetry.py): each case is a
-# function; it passes by returning, fails by raising, and is skipped (with a reason) by raising
-# Skip.
+# The TAP runner of the tools' test scripts (test_tools.py, test_telemetry.py, test_benches.py):
+# each case is a function; it passes by returning, fails by raising, and is skipped (with a
+# reason) by raising Skip. Also what those scripts share of the machine: runtime_dir().
+import os
 import sys
 
 
 class Skip(Exception):
     pass
+
+
+def runtime_dir():
+    """Where DPDK's EAL, dpdk-telemetry.py and hugepool put a prefix's directory."""
+    d = os.environ.get("RUNTIME_DIRECTORY")
+    if not d:
+        d = "/var/run" if os.getuid() == 0 else os.environ.get("XDG_RUNTIME_DIR", "/tmp")
+    return os.path.join(d, "dpdk")
 
 
 def run(cases):

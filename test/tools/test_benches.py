@@ -30,13 +30,6 @@ def free_pages():
     return 0
 
 
-def runtime_dir(prefix="hugepool"):
-    d = os.environ.get("RUNTIME_DIRECTORY")
-    if not d:
-        d = "/var/run" if os.getuid() == 0 else os.environ.get("XDG_RUNTIME_DIR", "/tmp")
-    return os.path.join(d, "dpdk", prefix)
-
-
 def run_json(*cmd, need_pages=64):
     """Run a bench; check its exit, that it gave the pages back and removed its directory."""
     if free_pages() * 2 < need_pages:
@@ -45,7 +38,8 @@ def run_json(*cmd, need_pages=64):
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, f"{cmd[0]} exited {p.returncode}: {p.stderr[-2000:]}"
     assert free_pages() == before, f"{cmd[0]} kept {before - free_pages()} hugepages"
-    assert not os.path.exists(runtime_dir()), f"{cmd[0]} left {runtime_dir()}"
+    left = os.path.join(tap.runtime_dir(), "hugepool")  # the benchmarks' prefix
+    assert not os.path.exists(left), f"{cmd[0]} left {left}"
     return json.loads(p.stdout)
 
 

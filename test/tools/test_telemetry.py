@@ -16,7 +16,7 @@ import sys
 import time
 
 import tap  # test/tools/tap.py, beside this script
-from tap import Skip
+from tap import Skip, runtime_dir
 
 TARGET, HP_INFO = sys.argv[1], sys.argv[2]
 CLIENT = shutil.which("dpdk-telemetry.py")
@@ -27,14 +27,6 @@ results = []
 def case(fn):
     results.append(fn)
     return fn
-
-
-def runtime_dir():
-    """Where DPDK's EAL and dpdk-telemetry.py put a prefix's directory."""
-    d = os.environ.get("RUNTIME_DIRECTORY")
-    if not d:
-        d = "/var/run" if os.getuid() == 0 else os.environ.get("XDG_RUNTIME_DIR", "/tmp")
-    return os.path.join(d, "dpdk")
 
 
 def sock_path(prefix):
