@@ -70,9 +70,10 @@ static inline const struct __hp_rdma_rec *__hp_rdma_rec_find(const struct hp_rdm
 
 /**
  * @internal Out of line: the failure of hp_rdma_lkey()/hp_rdma_rkey(), with its sentence.
+ * key is only tested for NULL; it is not const because gcc takes a const pointer to the
+ * caller's still unset key for a read (-Wmaybe-uninitialized in the caller's code).
  */
-HP_API int __hp_rdma_miss(const struct hp_rdma_map *map, const void *addr, size_t len,
-			  const void *key);
+HP_API int __hp_rdma_miss(const struct hp_rdma_map *map, const void *addr, size_t len, void *key);
 
 #ifdef __cplusplus
 }

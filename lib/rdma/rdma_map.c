@@ -422,8 +422,7 @@ HP_API void hp_rdma_map_destroy(struct hp_rdma_map *map)
 
 /* ---- lookup misses (the lookups are inline in hp_rdma.h) ---------------------------------- */
 
-HP_API int __hp_rdma_miss(const struct hp_rdma_map *map, const void *addr, size_t len,
-			  const void *key)
+HP_API int __hp_rdma_miss(const struct hp_rdma_map *map, const void *addr, size_t len, void *key)
 {
 	if (!map || !key)
 		return hp_fail(-EINVAL, "hp_rdma_lkey/rkey: map %p and key %p must not be NULL",

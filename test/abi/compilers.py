@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 # Every inline path a program instantiates: pools (constant and run-time bulks, any thread),
-# rings (both modes), packet buffers, RDMA keys.
+# rings (both modes), packet buffers, RDMA keys (where the build has RDMA).
 USE = r'''
 #include <hugepool.h>
 
@@ -35,6 +35,16 @@ int use(struct hp_mempool *mp, struct hp_ring *r, struct hp_pktbuf *b, unsigned 
 	hp_pktbuf_refcnt_update(b, 1);
 	return rc;
 }
+
+#ifdef HP_HAVE_RDMA
+int keys(const struct hp_rdma_map *map, const void *addr, size_t len);
+int keys(const struct hp_rdma_map *map, const void *addr, size_t len)
+{
+	uint32_t lkey, rkey;
+
+	return hp_rdma_lkey(map, addr, len, &lkey) + hp_rdma_rkey(map, addr, len, &rkey);
+}
+#endif
 '''
 
 CASES = [('gcc', 'c', ['-std=c11']), ('clang', 'c', ['-std=c11']),
