@@ -19,6 +19,7 @@
 
 #include <hugepool.h>
 #include "app_opts.h"
+#include "app_thread.h"
 #ifdef HP_HAVE_DPDK
 #include <rte_malloc.h>
 #include "bench_dpdk.h"
@@ -139,18 +140,9 @@ static double turn(enum alloc a, size_t size, unsigned threads, uint64_t ns)
 		jobs[i] = (struct job){
 		    .ops = &ops[a], .size = size, .ns = ns, .ready = &ready, .threads = threads};
 	for (i = 0; i < threads; i++) {
-		pthread_attr_t attr;
-		cpu_set_t cpus;
-
-		CPU_ZERO(&cpus);
-		CPU_SET(i, &cpus);
-		pthread_attr_init(&attr);
-		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
-		if (pthread_create(&tid[i], &attr, run_job, &jobs[i]) == 0)
-			started++;
-		pthread_attr_destroy(&attr);
-		if (started <= i)
+		if (app_thread_start_on(&tid[i], i, run_job, &jobs[i]) != 0)
 			break;
+		started++;
 	}
 	if (started < threads) {
 		/* let the started ones pass the start line and finish */

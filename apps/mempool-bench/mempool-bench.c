@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "app_opts.h"
+#include "app_thread.h"
 #include "bench.h"
 #include "eal/eal_util.h"
 
@@ -52,19 +53,9 @@ int bench_run_pinned(struct bench_job *jobs, unsigned threads, void *(*fn)(void 
 	unsigned i;
 	int rc = 0;
 
-	for (i = 0; i < threads; i++) {
-		pthread_attr_t a;
-		cpu_set_t cpus;
-
-		CPU_ZERO(&cpus);
-		CPU_SET(i, &cpus);
-		pthread_attr_init(&a);
-		pthread_attr_setaffinity_np(&a, sizeof(cpus), &cpus);
-		rc = pthread_create(&t[i], &a, fn, &jobs[i]);
-		pthread_attr_destroy(&a);
-		if (rc) /* the ones started wait at the start line for good: give up the run */
-			return -1;
-	}
+	for (i = 0; i < threads; i++)
+		if (app_thread_start_on(&t[i], i, fn, &jobs[i]) != 0)
+			return -1; /* the ones started wait at the start line for good: give up */
 	for (i = 0; i < threads; i++) {
 		pthread_join(t[i], NULL);
 		rc |= jobs[i].failed ? -1 : 0;
