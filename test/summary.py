@@ -4,6 +4,8 @@
 meson's own summary counts test programs; our unit and vm programs speak TAP, one line per
 case, so this reads every testlog.json given and counts each TAP case. A program that crashed
 or timed out counts as one more failure, and so do TAP cases it planned but never reported.
+Before the count it prints, for each failure, its failed cases with their comment lines (or the
+end of its output), so the last lines of a run say why it failed.
 Usage: summary.py LOG.json [LOG.json ...]   (exit 1 when anything failed)
 """
 import json
@@ -38,9 +40,25 @@ def count_tap(out):
     return passed, failed + missing, skipped, seen
 
 
+def why_failed(t, lines=12):
+    """The failed TAP cases of one test log with the '#' lines under each, else its last lines."""
+    out, picked, keep = (t.get('stdout') or '').splitlines(), [], False
+    for line in out:
+        stripped = line.strip()
+        if TAP_LINE.match(stripped):
+            keep = stripped.startswith('not ok') and '# SKIP' not in stripped.upper()
+        elif not stripped.startswith('#'):
+            keep = False
+        if keep:
+            picked.append(stripped)
+    if not picked:
+        picked = [x for x in (out + (t.get('stderr') or '').splitlines()) if x.strip()][-lines:]
+    return picked[:lines]
+
+
 def main(paths):
     total = [0, 0, 0]
-    failures = []
+    failures, details = [], []
     for path in paths:
         try:
             lines = open(path).read().splitlines()
@@ -59,9 +77,14 @@ def main(paths):
                 f = 1  # crashed, timed out or exited non-zero after its last case
             if f:
                 failures.append(f"{t['name']} ({result})")
+                details.append((failures[-1], why_failed(t)))
             total[0] += p
             total[1] += f
             total[2] += s
+    for name, why in details:
+        print(f'--- {name}')
+        for line in why:
+            print(f'    {line}')
     if failures:
         print('failed: ' + ', '.join(failures))
     print(f'{total[0]} passed, {total[1]} failed, {total[2]} skipped')

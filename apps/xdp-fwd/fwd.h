@@ -30,8 +30,9 @@
 struct fwd_counters {
 	uint64_t rx_pkts, rx_bytes; /* frames taken from the socket's rx ring */
 	uint64_t tx_pkts, tx_bytes; /* frames the kernel reported sent (completion ring) */
-	uint64_t ring_full;  /* frames dropped: an hp_ring toward a worker or port was full */
-	uint64_t pool_empty; /* fill-ring refills that found the pool empty */
+	uint64_t worker_full; /* frames received here, dropped: the ring to the worker was full */
+	uint64_t tx_full;     /* frames bound for here, dropped: this port's tx ring was full */
+	uint64_t pool_empty;  /* fill-ring refills that found the pool empty */
 };
 
 struct fwd;

@@ -279,7 +279,7 @@ static unsigned receive(struct fwd *f, struct fwd_port *p)
 	fwd_count(&p->c.rx_bytes, bytes);
 	k = hp_ring_enqueue_burst(p->to_worker, (void *const *)bufs, n, NULL);
 	if (k < n) {
-		fwd_count(&p->c.ring_full, n - k);
+		fwd_count(&p->c.worker_full, n - k);
 		hp_mempool_put_bulk(f->pool, (void *const *)(bufs + k), n - k);
 	}
 	return n;
@@ -371,7 +371,7 @@ static void *worker_main(void *arg)
 			/* L2 forwarding: the frame goes out untouched */
 			k = hp_ring_enqueue_burst(out->to_wire, bufs, n, NULL);
 			if (k < n) {
-				fwd_count(&out->c.ring_full, n - k);
+				fwd_count(&out->c.tx_full, n - k);
 				hp_mempool_put_bulk(f->pool, bufs + k, n - k);
 			}
 			work += n;

@@ -120,7 +120,7 @@ static int port_node(const struct fwd *f)
 }
 
 struct row {
-	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes, ring_full, pool_empty;
+	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes, worker_full, tx_full, ring_full, pool_empty;
 	uint64_t k_dropped, k_rx_full, k_fill_empty, k_tx_invalid;
 };
 
@@ -131,7 +131,9 @@ static void read_row(const struct fwd_port *p, struct row *r)
 	r->rx_bytes = __atomic_load_n(&p->c.rx_bytes, __ATOMIC_RELAXED);
 	r->tx_pkts = __atomic_load_n(&p->c.tx_pkts, __ATOMIC_RELAXED);
 	r->tx_bytes = __atomic_load_n(&p->c.tx_bytes, __ATOMIC_RELAXED);
-	r->ring_full = __atomic_load_n(&p->c.ring_full, __ATOMIC_RELAXED);
+	r->worker_full = __atomic_load_n(&p->c.worker_full, __ATOMIC_RELAXED);
+	r->tx_full = __atomic_load_n(&p->c.tx_full, __ATOMIC_RELAXED);
+	r->ring_full = r->worker_full + r->tx_full;
 	r->pool_empty = __atomic_load_n(&p->c.pool_empty, __ATOMIC_RELAXED);
 	fwd_kernel_stats(p, &r->k_dropped, &r->k_rx_full, &r->k_fill_empty, &r->k_tx_invalid);
 }
@@ -151,12 +153,14 @@ static void print_stats(const struct fwd *f, const struct opts *o, double t, boo
 			    out,
 			    "%s{\"port\": \"%s\", \"rx_packets\": %lu, \"rx_bytes\": %lu, "
 			    "\"tx_packets\": %lu, \"tx_bytes\": %lu, \"dropped\": %lu, "
-			    "\"ring_full\": %lu, \"pool_empty\": %lu, \"kernel_rx_dropped\": %lu, "
+			    "\"ring_full\": %lu, \"worker_ring_full\": %lu, \"tx_ring_full\": %lu, "
+			    "\"pool_empty\": %lu, \"kernel_rx_dropped\": %lu, "
 			    "\"kernel_rx_ring_full\": %lu, \"kernel_fill_ring_empty\": %lu, "
 			    "\"kernel_tx_invalid\": %lu}",
 			    i ? ", " : "", f->ports[i].name, r.rx_pkts, r.rx_bytes, r.tx_pkts,
 			    r.tx_bytes, r.k_dropped + r.k_rx_full + r.ring_full, r.ring_full,
-			    r.pool_empty, r.k_dropped, r.k_rx_full, r.k_fill_empty, r.k_tx_invalid);
+			    r.worker_full, r.tx_full, r.pool_empty, r.k_dropped, r.k_rx_full,
+			    r.k_fill_empty, r.k_tx_invalid);
 		}
 		fprintf(out, "]}\n");
 		fflush(out);
