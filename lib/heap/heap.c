@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * hp_malloc: every block has a 32-byte header just before the pointer handed out (magic, node,
- * size class, size, where its memory came from). Blocks up to SLAB_MAX_BLOCK bytes come from
- * per-node 64 KiB slabs of one size class; bigger or more aligned blocks come straight from
- * mem_range_alloc(). Per node, heap_lock[node] guards its slab lists and every slab of the node;
- * it is dropped around mem_range_alloc/mem_range_release (lock order: heap -> memory -> allocator).
+ * hp_malloc. Small blocks (up to SLAB_MAX_BLOCK bytes, cache-line aligned) come from per-node
+ * 64 KiB slabs of one size class and carry a 32-byte header just before the pointer (magic,
+ * node, size class, size, slab). Large or more aligned blocks come straight from
+ * mem_range_alloc() with no header: a block of 2^k units takes 2^k units. Their pointer is
+ * unit-aligned and recorded in a table (struct big), and no small block's pointer is
+ * unit-aligned, so the pointer's low bits tell which kind a free is for.
+ *
+ * Locks: heap_lock[node] guards the node's slab lists and every slab of the node; it is dropped
+ * around mem_range_alloc/mem_range_release (order: heap -> memory -> allocator). A big-table
+ * stripe lock guards that stripe's records only; nothing but libc's calloc/free runs under it.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "eal/eal_internal.h"
@@ -19,17 +25,17 @@
 #define HDR_LIVE 0x68704c56u   /* "hpLV" */
 #define HDR_FREE 0x68704672u   /* "hpFr" */
 #define SLAB_MAGIC 0x68705362u /* "hpSb" */
-#define CLS_LARGE 0xffffu
 #define MIN_ALIGN ((size_t)HP_CACHE_LINE_SIZE)
 #define SLAB_SIZE ((size_t)64 << 10)
 
+/* A small block's header; a large block is described by a struct big in big_tab instead. */
 struct hdr {
 	uint32_t magic;
 	uint16_t node;
-	uint16_t cls; /* size class, or CLS_LARGE */
+	uint16_t cls; /* size class */
 	size_t size;  /* bytes the caller asked for */
-	void *base;   /* the slab (small) or start of the mem_range_alloc'ed block (large) */
-	size_t len;   /* large: bytes given back to mem_range_release(base, len) */
+	void *base;   /* the slab */
+	size_t pad;
 };
 
 /* A slab: this header in its first cache line, then blocks of one class (each: pad, hdr, data). */
@@ -43,6 +49,12 @@ struct slab {
 };
 
 /* Block sizes, each a multiple of a cache line: the first line of a block holds its header. */
+/* Whether p is unit-aligned: true of every large block's pointer and of no small block's. */
+static inline bool unit_aligned(const void *p)
+{
+	return ((uintptr_t)p & (MEM_RANGE_UNIT - 1)) == 0;
+}
+
 static const size_t cls_size[] = {128,	192,  256,  384,  512,	768, 1024,
 				  1536, 2048, 3072, 4096, 6144, 8192};
 #define N_CLS (sizeof(cls_size) / sizeof(cls_size[0]))
@@ -103,6 +115,8 @@ static void slab_format(struct slab *s, unsigned cls, int node)
 
 	*s = (struct slab){.magic = SLAB_MAGIC, .cls = (uint16_t)cls, .node = (uint16_t)node};
 	for (; b + bsz <= (char *)s + SLAB_SIZE; b += bsz) {
+		if (unit_aligned(b + MIN_ALIGN))
+			continue; /* that pointer would read as a large block's */
 		*(void **)b = s->free;
 		s->free = b;
 		s->n_total++;
@@ -199,28 +213,147 @@ static int check_size(size_t size, size_t *align)
 	return 0;
 }
 
+/* ---- large blocks: their records ---------------------------------------------------------- */
+
+/* A live large block. */
+struct big {
+	uintptr_t ptr; /* 0: an empty slot */
+	size_t len;    /* bytes taken from mem_range_alloc(), a whole number of units */
+	size_t size;   /* bytes the caller asked for */
+	int node;
+};
+
 /*
- * A large block: the pointer is lead bytes into the block (its alignment, at most one
- * allocation unit) with the header in the cache line before it; a larger alignment is met by
- * where the block is placed (skew), so it costs no memory.
+ * The records, in BIG_STRIPES tables picked by the pointer's hash, so that frees on different
+ * threads seldom meet on one lock. Each is open-addressed (linear probing, at most half full).
+ */
+#define BIG_STRIPES 16
+static struct big_stripe {
+	pthread_mutex_t lock;
+	struct big *slot;
+	size_t cap, n; /* cap: a power of two, or 0 before the first record */
+} __attribute__((aligned(HP_CACHE_LINE_SIZE)))
+big_tab[BIG_STRIPES] = {[0 ... BIG_STRIPES - 1] = {.lock = PTHREAD_MUTEX_INITIALIZER}};
+
+static inline uint64_t big_hash(uintptr_t ptr)
+{
+	return (uint64_t)(ptr / MEM_RANGE_UNIT) * 0x9e3779b97f4a7c15ull;
+}
+
+static inline struct big_stripe *big_stripe_of(uintptr_t ptr)
+{
+	return &big_tab[big_hash(ptr) >> 60];
+}
+
+static inline size_t big_home(uintptr_t ptr, size_t cap)
+{
+	return (size_t)(big_hash(ptr) >> 24) & (cap - 1);
+}
+
+/* The slot holding ptr, or the empty slot where it would go (cap > 0, the table not full). */
+static struct big *big_slot(struct big *slot, size_t cap, uintptr_t ptr)
+{
+	size_t i = big_home(ptr, cap);
+
+	while (slot[i].ptr && slot[i].ptr != ptr)
+		i = (i + 1) & (cap - 1);
+	return &slot[i];
+}
+
+/* Record a block. @return 0, or -ENOMEM (error set) when the table cannot grow. */
+static int big_add(const struct big *rec)
+{
+	struct big_stripe *t = big_stripe_of(rec->ptr);
+
+	pthread_mutex_lock(&t->lock);
+	if (2 * (t->n + 1) > t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 64;
+		struct big *old = t->slot, *slot = calloc(cap, sizeof(*slot));
+
+		if (!slot) {
+			pthread_mutex_unlock(&t->lock);
+			return hp_fail(-ENOMEM, "hp_malloc: out of process memory for the heap's "
+						"block table; free some memory and retry");
+		}
+		t->slot = slot;
+		for (size_t i = 0; i < t->cap; i++)
+			if (old[i].ptr)
+				*big_slot(slot, cap, old[i].ptr) = old[i];
+		t->cap = cap;
+		free(old);
+	}
+	*big_slot(t->slot, t->cap, rec->ptr) = *rec;
+	t->n++;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+/*
+ * Copy out the record of ptr into *rec; with take, also remove it (the block is then the
+ * caller's to release). @return false when ptr is not a live large block.
+ */
+static bool big_find(uintptr_t ptr, struct big *rec, bool take)
+{
+	struct big_stripe *t = big_stripe_of(ptr);
+	struct big *s;
+	size_t i, j;
+
+	pthread_mutex_lock(&t->lock);
+	s = t->cap ? big_slot(t->slot, t->cap, ptr) : NULL;
+	if (!s || !s->ptr) {
+		pthread_mutex_unlock(&t->lock);
+		return false;
+	}
+	*rec = *s;
+	if (take) {
+		/* backward-shift delete: move up every later record of the run that may sit here */
+		i = (size_t)(s - t->slot);
+		for (j = (i + 1) & (t->cap - 1); t->slot[j].ptr; j = (j + 1) & (t->cap - 1)) {
+			size_t home = big_home(t->slot[j].ptr, t->cap);
+
+			if (((j - home) & (t->cap - 1)) >= ((j - i) & (t->cap - 1))) {
+				t->slot[i] = t->slot[j];
+				i = j;
+			}
+		}
+		t->slot[i].ptr = 0;
+		t->n--;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return true;
+}
+
+/* A record's size after an in-place realloc. */
+static void big_set_size(uintptr_t ptr, size_t size)
+{
+	struct big_stripe *t = big_stripe_of(ptr);
+	struct big *s;
+
+	pthread_mutex_lock(&t->lock);
+	s = t->cap ? big_slot(t->slot, t->cap, ptr) : NULL;
+	if (s && s->ptr == ptr)
+		s->size = size;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* ---- blocks ------------------------------------------------------------------------------ */
+
+/*
+ * A large block: whole units, placed so that the pointer (the block's start) is aligned; a
+ * large alignment is met by placement, so it costs no memory.
  */
 static void *large_get(size_t size, size_t align, int node)
 {
-	size_t lead = align < MEM_RANGE_UNIT ? align : MEM_RANGE_UNIT;
-	size_t len = HP_ALIGN_UP(size, MIN_ALIGN) + lead;
-	char *base = mem_range_alloc_skew(len, align, lead % align, node, 0), *ptr;
-	struct hdr *h;
+	struct big rec = {.len = HP_ALIGN_UP(size, MEM_RANGE_UNIT), .size = size, .node = node};
+	void *ptr = mem_range_alloc(rec.len, align, node, 0);
 
-	if (!base)
+	if (!ptr)
 		return NULL;
-	ptr = base + lead;
-	h = hdr_of(ptr);
-	*h = (struct hdr){.magic = HDR_LIVE,
-			  .node = (uint16_t)node,
-			  .cls = CLS_LARGE,
-			  .size = size,
-			  .base = base,
-			  .len = len};
+	rec.ptr = (uintptr_t)ptr;
+	if (big_add(&rec) < 0) {
+		mem_range_release(ptr, rec.len);
+		return NULL;
+	}
 	return ptr;
 }
 
@@ -249,48 +382,70 @@ static void *alloc_block(size_t size, size_t align, int node)
 	return large_get(size, align, node);
 }
 
-/* Bytes the block at ptr can hold. */
-static size_t capacity(const struct hdr *h)
-{
-	if (h->cls == CLS_LARGE)
-		return (size_t)((const char *)h->base + h->len - (const char *)(h + 1));
-	return cls_size[h->cls] - MIN_ALIGN;
-}
+/* What hp_free and hp_realloc need to know of a live block, small or large. */
+struct blk {
+	struct hdr *h; /* small: its header; NULL for a large block */
+	struct big big;
+	size_t size, capacity;
+	int node;
+};
 
 /*
- * The header of a live block, or NULL after logging why ptr is not one. Checks that the header
- * lies in runtime memory before reading it, so a foreign pointer cannot crash us.
+ * Look ptr up (and, with take, remove a large block's record). @return false after logging why
+ * ptr is not a live block. A small block's header is read only once ptr is known to lie in
+ * runtime memory, so a foreign pointer cannot crash us.
  */
-static struct hdr *live_hdr(void *ptr, const char *who)
+static bool live_block(void *ptr, const char *who, bool take, struct blk *k)
 {
-	struct hdr *h = hdr_of(ptr);
 	const struct mem_list *l = mem_list_of(ptr);
+	struct hdr *h = hdr_of(ptr);
 
-	if (!l || mem_list_of(h) != l || ((uintptr_t)ptr & (MIN_ALIGN - 1))) {
+	if (!l || ((uintptr_t)ptr & (MIN_ALIGN - 1))) {
 		HP_LOG_E("%s(%p): not a block from hp_malloc (not in runtime memory); ignored", who,
 			 ptr);
-		return NULL;
+		return false;
+	}
+	if (unit_aligned(ptr)) {
+		if (!big_find((uintptr_t)ptr, &k->big, take)) {
+			HP_LOG_E("%s(%p): not a live block from hp_malloc (freed already, or a "
+				 "pointer into a block); ignored",
+				 who, ptr);
+			return false;
+		}
+		*k = (struct blk){.big = k->big,
+				  .size = k->big.size,
+				  .capacity = k->big.len,
+				  .node = k->big.node};
+		return true;
+	}
+	if (mem_list_of(h) != l) {
+		HP_LOG_E("%s(%p): not a block from hp_malloc (not in runtime memory); ignored", who,
+			 ptr);
+		return false;
 	}
 	if (h->magic == HDR_FREE) {
 		HP_LOG_E("%s(%p): block is free already (double free?); ignored", who, ptr);
-		return NULL;
+		return false;
 	}
-	if (h->magic != HDR_LIVE || h->node >= HP_MAX_NUMA_NODES ||
-	    (h->cls != CLS_LARGE && h->cls >= N_CLS)) {
+	if (h->magic != HDR_LIVE || h->node >= HP_MAX_NUMA_NODES || h->cls >= N_CLS) {
 		HP_LOG_E("%s(%p): not a block from hp_malloc (bad header; overrun?); ignored", who,
 			 ptr);
-		return NULL;
+		return false;
 	}
-	return h;
+	*k = (struct blk){
+	    .h = h, .size = h->size, .capacity = cls_size[h->cls] - MIN_ALIGN, .node = h->node};
+	return true;
 }
 
-static void free_block(void *ptr, struct hdr *h)
+/* Give back a block live_block() found (a large one with take, so its record is gone). */
+static void free_block(void *ptr, const struct blk *k)
 {
-	h->magic = HDR_FREE;
-	if (h->cls == CLS_LARGE)
-		mem_range_release(h->base, h->len);
-	else
-		slab_put(h->base, (char *)ptr - MIN_ALIGN);
+	if (!k->h) {
+		mem_range_release(ptr, k->big.len);
+		return;
+	}
+	k->h->magic = HDR_FREE;
+	slab_put(k->h->base, (char *)ptr - MIN_ALIGN);
 }
 
 /* ---- API -------------------------------------------------------------------------------- */
@@ -313,47 +468,48 @@ HP_API void *hp_zmalloc(size_t size, size_t align, int node)
 
 HP_API void hp_free(void *ptr)
 {
-	struct hdr *h;
+	struct blk k;
 
 	if (!ptr || !atomic_load_explicit(&ready, memory_order_acquire))
 		return;
-	h = live_hdr(ptr, "hp_free");
-	if (h)
-		free_block(ptr, h);
+	if (live_block(ptr, "hp_free", true, &k))
+		free_block(ptr, &k);
 }
 
 HP_API void *hp_realloc(void *ptr, size_t size, size_t align, int node)
 {
-	struct hdr *h;
+	struct blk k;
 	void *n;
 
 	if (!ptr)
 		return hp_malloc(size, align, node);
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
 		return hp_fail_ptr(-EINVAL, "the heap is not set up; call hp_init() first");
-	h = live_hdr(ptr, "hp_realloc");
-	if (!h)
+	if (!live_block(ptr, "hp_realloc", false, &k))
 		return hp_fail_ptr(-EINVAL,
 				   "hp_realloc: %p is not a live block from hp_malloc; "
 				   "pass a block hp_malloc returned and that was not freed",
 				   ptr);
 	if (size == 0) {
-		free_block(ptr, h);
+		hp_free(ptr);
 		return NULL;
 	}
 	if (node == HP_NODE_ANY)
-		node = h->node;
+		node = k.node;
 	if (check_node(&node) < 0 || check_size(size, &align) < 0)
 		return NULL;
-	if (size <= capacity(h) && node == h->node && !((uintptr_t)ptr & (align - 1))) {
-		h->size = size;
+	if (size <= k.capacity && node == k.node && !((uintptr_t)ptr & (align - 1))) {
+		if (k.h)
+			k.h->size = size;
+		else
+			big_set_size((uintptr_t)ptr, size);
 		return ptr;
 	}
 	n = alloc_block(size, align, node);
 	if (!n)
 		return NULL;
-	memcpy(n, ptr, size < h->size ? size : h->size);
-	free_block(ptr, h);
+	memcpy(n, ptr, size < k.size ? size : k.size);
+	hp_free(ptr);
 	return n;
 }
 
@@ -397,13 +553,20 @@ HP_API int hp_heap_dump(FILE *f)
 
 /* ---- subsystem -------------------------------------------------------------------------- */
 
-/* The memory under every slab goes away with the allocator's state at cleanup: just forget. */
+/* The memory under every block goes away with the allocator's state at cleanup: just forget. */
 static void heap_reset(void)
 {
 	for (int i = 0; i < HP_MAX_NUMA_NODES; i++) {
 		pthread_mutex_lock(&heap_lock[i]);
 		memset(&heaps[i], 0, sizeof(heaps[i]));
 		pthread_mutex_unlock(&heap_lock[i]);
+	}
+	for (int i = 0; i < BIG_STRIPES; i++) {
+		pthread_mutex_lock(&big_tab[i].lock);
+		free(big_tab[i].slot);
+		big_tab[i].slot = NULL;
+		big_tab[i].cap = big_tab[i].n = 0;
+		pthread_mutex_unlock(&big_tab[i].lock);
 	}
 }
 

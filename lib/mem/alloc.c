@@ -310,7 +310,7 @@ static void give_back(int node)
 void *mem_range_alloc_skew(size_t len, size_t align, size_t skew, int node, unsigned flags)
 {
 	size_t best = 0, want, psz = hp_mem_page_size();
-	char why[256] = "not tried", msg[640];
+	char why[256], msg[640];
 	struct grow_req req;
 	uintptr_t p;
 
@@ -336,6 +336,7 @@ void *mem_range_alloc_skew(size_t len, size_t align, size_t skew, int node, unsi
 	p = take_locked(node, len, align, skew, flags, &best);
 	if (p)
 		return (void *)p;
+	snprintf(why, sizeof(why), "not tried");
 	/* room to place it inside a fresh list, which starts on a page boundary */
 	want = len + (align > psz || skew ? align : 0);
 	req = (struct grow_req){.len = len, .align = align, .skew = skew, .flags = flags};

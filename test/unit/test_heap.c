@@ -235,6 +235,74 @@ static void test_double_and_foreign_frees_are_logged_and_ignored(void **state)
 	assert_ptr_not_equal(hp_malloc(100, 0, 0), keep);
 }
 
+/*
+ * A large block takes whole 4 KiB units and nothing more (no header unit), a pointer into it at
+ * a unit boundary is refused, and hundreds of them freed in a shuffled order, each freed twice,
+ * merge back to the free total the heap started with. Small blocks never sit at a unit boundary.
+ */
+static void test_large_blocks_take_whole_units_and_only_their_start_frees_them(void **state)
+{
+	enum { N = 600 };
+	static char *big[N];
+	struct hp_heap_stats before, during;
+	unsigned seed = 5;
+	char *p, *q;
+
+	(void)state;
+	assert_int_equal(hp_heap_stats(0, &before), 0);
+	p = hp_malloc(1 << 20, 0, 0);
+	assert_non_null(p);
+	assert_int_equal(hp_heap_stats(0, &during), 0);
+	assert_int_equal(during.allocated - before.allocated, 1 << 20);
+	q = hp_malloc((1 << 20) + 1, 4096, 0);
+	assert_non_null(q);
+	assert_int_equal(hp_heap_stats(0, &during), 0);
+	assert_int_equal(during.allocated - before.allocated, (2 << 20) + 4096);
+	fill(p, 1 << 20, 1);
+	hp_log_set_handler(count_errors, NULL);
+	errors_logged = 0;
+	hp_free(p + 4096);
+	assert_int_equal(errors_logged, 1);
+	errno = 0;
+	assert_null(hp_realloc(p + 4096, 10, 0, 0));
+	assert_int_equal(errno, EINVAL);
+	assert_true(intact(p, 1 << 20, 1)); /* still live, still p's */
+	hp_free(q);
+	hp_free(p);
+	assert_int_equal(errors_logged, 2);
+	for (int i = 0; i < N; i++) {
+		big[i] = hp_malloc(16384 + (size_t)(i % 7) * 1000, 0, 0);
+		assert_non_null(big[i]);
+		assert_int_equal((uintptr_t)big[i] % 4096, 0);
+		*big[i] = (char)i;
+	}
+	for (int i = N - 1; i > 0; i--) {
+		int j = (int)(rand_r(&seed) % (unsigned)(i + 1));
+		char *t = big[i];
+
+		big[i] = big[j];
+		big[j] = t;
+	}
+	errors_logged = 0;
+	for (int i = 0; i < N; i++)
+		hp_free(big[i]);
+	assert_int_equal(errors_logged, 0);
+	for (int i = 0; i < N; i++)
+		hp_free(big[i]);
+	assert_int_equal(errors_logged, N);
+	hp_log_set_handler(NULL, NULL);
+	assert_int_equal(hp_heap_stats(0, &during), 0);
+	assert_int_equal(during.free, before.free);
+	for (int i = 0; i < 3000; i++) {
+		big[i % N] = hp_malloc(1 + (size_t)i % 2000, 0, 0);
+		assert_non_null(big[i % N]);
+		assert_int_not_equal((uintptr_t)big[i % N] % 4096, 0);
+		if (i % N == N - 1)
+			for (int k = 0; k < N; k++)
+				hp_free(big[k]);
+	}
+}
+
 static void test_freed_memory_is_reused_without_growing(void **state)
 {
 	size_t reserved;
@@ -443,6 +511,7 @@ int main(void)
 	    T(test_blocks_asked_on_node_0_are_on_node_0),
 	    T(test_bad_size_align_or_node_fail_with_a_sentence),
 	    T(test_double_and_foreign_frees_are_logged_and_ignored),
+	    T(test_large_blocks_take_whole_units_and_only_their_start_frees_them),
 	    T(test_freed_memory_is_reused_without_growing),
 	    T(test_threads_malloc_and_free_concurrently_without_overlap),
 	    T(test_stats_follow_allocations_and_count_blocks_per_order),
