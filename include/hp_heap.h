@@ -50,6 +50,15 @@ HP_API void *hp_realloc(void *ptr, size_t size, size_t align, int node);
  */
 HP_API void hp_free(void *ptr);
 
+/**
+ * Give back the free small blocks the calling thread keeps. Each thread keeps up to 32 freed
+ * blocks per size class and node, to serve its next hp_malloc without a lock; they go back by
+ * themselves when the thread exits. Call this before a thread sleeps for long, or before
+ * hp_heap_stats() when only the memory in use should count as allocated.
+ * @return 0, or -EINVAL before hp_init()
+ */
+HP_API int hp_heap_cache_flush(void);
+
 /** Orders reported by hp_heap_stats(): blocks of HP_HEAP_BLOCK_UNIT << order bytes. */
 #define HP_HEAP_ORDERS 20
 /** The smallest block of the buddy allocator under memzones, the heap and mempools. */

@@ -39,8 +39,14 @@ void hp_log(enum hp_log_level level, const char *fmt, ...) __attribute__((format
 /** Options in force since the running hp_init() started (a copy; strings owned by eal). */
 const struct hp_init_opts *eal_opts(void);
 
-/** @return the NUMA node of the CPU the calling thread runs on now (0 without libnuma support). */
+/**
+ * @return the NUMA node of the CPU the calling thread runs on now (0 without libnuma support):
+ * a load from glibc's rseq area and a table, or getcpu() where rseq is not registered.
+ */
 int eal_current_node(void);
+
+/** @return the highest possible CPU + 1: every cpu_id the kernel can report is below it. */
+unsigned eal_possible_cpus(void);
 
 /** @return the number of NUMA nodes the system has (highest node id + 1). */
 int eal_node_count(void);

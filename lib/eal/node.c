@@ -1,21 +1,99 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * NUMA topology helpers for the allocators: the caller's node (on every HP_NODE_ANY allocation,
- * so it must be cheap: getcpu() is a vDSO call) and the node count (computed once, then a
- * relaxed load; the topology does not change under a running process).
+ * so it must be cheap: the CPU is read from the rseq area the kernel keeps current, then a
+ * table gives its node; getcpu() is the fallback, and on some hypervisors it costs more than
+ * the whole allocation) and the node count (computed once, then a relaxed load; the topology
+ * does not change under a running process).
  */
 #include <numa.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#define HAVE_RSEQ_AREA 1
+#endif
 
 #include "eal_internal.h"
 
 static _Atomic int node_count; /* 0 = not computed yet */
 
+/* The node of each possible CPU, built once on first use (a racing builder frees its copy). */
+struct cpu_nodes {
+	unsigned n;
+	uint8_t node[];
+};
+static struct cpu_nodes *_Atomic cpu_nodes;
+
+unsigned eal_possible_cpus(void)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
+	unsigned lo, hi = 0, max = 0;
+	int c;
+
+	if (f) {
+		while (fscanf(f, "%u", &lo) == 1) {
+			hi = lo;
+			c = fgetc(f);
+			if (c == '-' && fscanf(f, "%u", &hi) == 1)
+				c = fgetc(f);
+			max = hi + 1 > max ? hi + 1 : max;
+			if (c != ',')
+				break;
+		}
+		fclose(f);
+	}
+	if (!max) {
+		long n = sysconf(_SC_NPROCESSORS_CONF);
+
+		max = n > 0 ? (unsigned)n : 1;
+	}
+	return max;
+}
+
+static const struct cpu_nodes *cpu_nodes_get(void)
+{
+	struct cpu_nodes *t = atomic_load_explicit(&cpu_nodes, memory_order_acquire), *none = NULL;
+	unsigned n;
+
+	if (t)
+		return t;
+	n = eal_possible_cpus();
+	t = malloc(sizeof(*t) + n);
+	if (!t)
+		return NULL;
+	t->n = n;
+	for (unsigned cpu = 0; cpu < n; cpu++) {
+		int node = numa_available() < 0 ? 0 : numa_node_of_cpu((int)cpu);
+
+		t->node[cpu] = (uint8_t)(node > 0 && node < HP_MAX_NUMA_NODES ? node : 0);
+	}
+	if (!atomic_compare_exchange_strong_explicit(&cpu_nodes, &none, t, memory_order_acq_rel,
+						     memory_order_acquire)) {
+		free(t);
+		t = none;
+	}
+	return t;
+}
+
 int eal_current_node(void)
 {
 	unsigned cpu, node;
 
+#ifdef HAVE_RSEQ_AREA
+	if (__rseq_size >= 8) {
+		int id = ((const volatile struct rseq *)((char *)__builtin_thread_pointer() +
+							 __rseq_offset))
+			     ->cpu_id;
+		const struct cpu_nodes *t = cpu_nodes_get();
+
+		if (id >= 0 && t && (unsigned)id < t->n)
+			return t->node[id];
+	}
+#endif
 	if (getcpu(&cpu, &node) != 0)
 		return 0;
 	return (int)node;

@@ -7,6 +7,8 @@
  * unit-aligned and recorded in a table (struct big), and no small block's pointer is
  * unit-aligned, so the pointer's low bits tell which kind a free is for.
  *
+ * Each thread keeps a few free small blocks per class (struct tcache), used without a lock.
+ *
  * Locks: heap_lock[node] guards the node's slab lists and every slab of the node; it is dropped
  * around mem_range_alloc/mem_range_release (order: heap -> memory -> allocator). A big-table
  * stripe lock guards that stripe's records only; nothing but libc's calloc/free runs under it.
@@ -46,15 +48,16 @@ struct slab {
 	struct slab *prev, *next; /* in the node's list for cls: slabs with a free block */
 	void *free;		  /* free blocks linked through their first word */
 	unsigned n_free, n_total;
+	bool dynamic; /* in grown memory, whose pages go back to the kernel when unused */
 };
 
-/* Block sizes, each a multiple of a cache line: the first line of a block holds its header. */
 /* Whether p is unit-aligned: true of every large block's pointer and of no small block's. */
 static inline bool unit_aligned(const void *p)
 {
 	return ((uintptr_t)p & (MEM_RANGE_UNIT - 1)) == 0;
 }
 
+/* Block sizes, each a multiple of a cache line: the first line of a block holds its header. */
 static const size_t cls_size[] = {128,	192,  256,  384,  512,	768, 1024,
 				  1536, 2048, 3072, 4096, 6144, 8192};
 #define N_CLS (sizeof(cls_size) / sizeof(cls_size[0]))
@@ -113,7 +116,10 @@ static void slab_format(struct slab *s, unsigned cls, int node)
 	size_t bsz = cls_size[cls];
 	char *b = (char *)s + MIN_ALIGN;
 
-	*s = (struct slab){.magic = SLAB_MAGIC, .cls = (uint16_t)cls, .node = (uint16_t)node};
+	*s = (struct slab){.magic = SLAB_MAGIC,
+			   .cls = (uint16_t)cls,
+			   .node = (uint16_t)node,
+			   .dynamic = mem_list_of(s)->dynamic};
 	for (; b + bsz <= (char *)s + SLAB_SIZE; b += bsz) {
 		if (unit_aligned(b + MIN_ALIGN))
 			continue; /* that pointer would read as a large block's */
@@ -124,56 +130,181 @@ static void slab_format(struct slab *s, unsigned cls, int node)
 	s->n_free = s->n_total;
 }
 
-/* A free block of class cls on node, or NULL (error set). */
-static void *slab_get(int node, unsigned cls)
+/*
+ * Up to n free blocks of class cls on node into out[]. More than one is taken only from slabs
+ * in memory that stays (--socket-mem), so the blocks a thread keeps never hold pages that
+ * should go back to the kernel. @return how many; 0 when none (error set).
+ */
+static unsigned slab_get_bulk(int node, unsigned cls, void **out, unsigned n)
 {
 	struct slab **head = &heaps[node].partial[cls];
 	struct slab *s;
-	void *b;
+	unsigned i = 0;
 
 	pthread_mutex_lock(&heap_lock[node]);
-	while (!*head) {
-		pthread_mutex_unlock(&heap_lock[node]);
-		s = mem_range_alloc(SLAB_SIZE, SLAB_SIZE, node, 0);
-		if (!s)
-			return NULL;
-		pthread_mutex_lock(&heap_lock[node]);
-		slab_format(s, cls, node);
-		slab_link(head, s);
+	while (i < n) {
+		if (!*head) {
+			if (i)
+				break;
+			pthread_mutex_unlock(&heap_lock[node]);
+			s = mem_range_alloc(SLAB_SIZE, SLAB_SIZE, node, 0);
+			if (!s)
+				return 0;
+			pthread_mutex_lock(&heap_lock[node]);
+			slab_format(s, cls, node);
+			slab_link(head, s);
+			continue;
+		}
+		s = *head;
+		if (i && s->dynamic)
+			break;
+		out[i] = s->free;
+		s->free = *(void **)out[i++];
+		if (--s->n_free == 0)
+			slab_unlink(head, s);
+		if (s->dynamic)
+			break;
 	}
-	s = *head;
-	b = s->free;
-	s->free = *(void **)b;
-	if (--s->n_free == 0)
-		slab_unlink(head, s);
 	pthread_mutex_unlock(&heap_lock[node]);
-	return b;
+	return i;
 }
 
-/* Give block b back to slab s; an emptied slab goes back to the allocator (see below). */
-static void slab_put(struct slab *s, void *b)
-{
-	int node = s->node;
-	struct slab **head = &heaps[node].partial[s->cls];
-	bool release = false;
+#define TC_MAX 32  /* blocks a thread keeps per class and node */
+#define TC_MOVE 16 /* blocks moved between a thread and the slabs at a time */
 
+/*
+ * Give n (at most TC_MAX) blocks of one node back to their slabs; an emptied slab goes back to
+ * the allocator, except the last of its class in memory that stays (it spares a refill).
+ */
+static void slab_put_bulk(void *const *blk, unsigned n)
+{
+	struct slab *release[TC_MAX];
+	unsigned n_release = 0;
+	int node;
+
+	if (!n)
+		return;
+	node = ((struct slab *)((uintptr_t)blk[0] & ~(SLAB_SIZE - 1)))->node;
 	pthread_mutex_lock(&heap_lock[node]);
-	*(void **)b = s->free;
-	s->free = b;
-	if (s->n_free++ == 0)
-		slab_link(head, s);
-	/*
-	 * An emptied slab stays while it is the last of its class (to spare a refill), except in
-	 * grown memory, whose pages must go back to the kernel once nothing uses them.
-	 */
-	if (s->n_free == s->n_total && (s->prev || s->next || mem_list_of(s)->dynamic)) {
-		slab_unlink(head, s);
-		s->magic = 0;
-		release = true;
+	for (unsigned i = 0; i < n; i++) {
+		struct slab *s = (struct slab *)((uintptr_t)blk[i] & ~(SLAB_SIZE - 1));
+		struct slab **head = &heaps[node].partial[s->cls];
+
+		*(void **)blk[i] = s->free;
+		s->free = blk[i];
+		if (s->n_free++ == 0)
+			slab_link(head, s);
+		if (s->n_free == s->n_total && (s->prev || s->next || s->dynamic)) {
+			slab_unlink(head, s);
+			s->magic = 0;
+			release[n_release++] = s;
+		}
 	}
 	pthread_mutex_unlock(&heap_lock[node]);
-	if (release)
-		mem_range_release(s, SLAB_SIZE);
+	for (unsigned i = 0; i < n_release; i++)
+		mem_range_release(release[i], SLAB_SIZE);
+}
+
+/* ---- thread caches ------------------------------------------------------------------------ */
+
+/*
+ * Each thread keeps up to TC_MAX free small blocks per class and node, taken and given back
+ * without a lock; it refills from and drains to the slabs TC_MOVE blocks under one lock. Blocks
+ * of grown memory are never kept. A cache filled before the last hp_cleanup (an older gen) is
+ * forgotten, not drained: its memory is gone. A thread's blocks go back to the slabs when it
+ * exits (tc_key's destructor).
+ */
+struct tcache_node {
+	unsigned n[N_CLS];
+	void *blk[N_CLS][TC_MAX]; /* block starts, their headers marked free; the newest last */
+};
+
+struct tcache {
+	unsigned gen;
+	struct tcache_node *node[HP_MAX_NUMA_NODES];
+};
+
+static __thread struct tcache *tc;
+static pthread_key_t tc_key;
+static bool tc_key_made;
+static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
+static atomic_uint heap_gen; /* one more at each hp_cleanup */
+
+/* Give t's blocks back to the slabs, unless they are of an earlier hp_init (then forget them). */
+static void tc_drain(struct tcache *t)
+{
+	bool live = atomic_load_explicit(&ready, memory_order_acquire) &&
+		    t->gen == atomic_load_explicit(&heap_gen, memory_order_acquire);
+
+	for (int i = 0; i < HP_MAX_NUMA_NODES; i++) {
+		struct tcache_node *c = t->node[i];
+
+		for (unsigned k = 0; c && k < N_CLS; k++) {
+			if (live)
+				slab_put_bulk(c->blk[k], c->n[k]);
+			c->n[k] = 0;
+		}
+	}
+}
+
+static void tc_exit(void *arg)
+{
+	struct tcache *t = arg;
+
+	tc = NULL;
+	tc_drain(t);
+	for (int i = 0; i < HP_MAX_NUMA_NODES; i++)
+		free(t->node[i]);
+	free(t);
+}
+
+static void tc_make_key(void)
+{
+	tc_key_made = pthread_key_create(&tc_key, tc_exit) == 0;
+}
+
+/* The calling thread's cache for node, made on first use; NULL when it cannot be (no cache). */
+static struct tcache_node *tcache_slow(int node)
+{
+	unsigned gen = atomic_load_explicit(&heap_gen, memory_order_acquire);
+	struct tcache *t = tc;
+
+	if (!t) {
+		pthread_once(&tc_once, tc_make_key);
+		if (!tc_key_made || !(t = calloc(1, sizeof(*t))))
+			return NULL;
+		if (pthread_setspecific(tc_key, t) != 0) {
+			free(t);
+			return NULL;
+		}
+		t->gen = gen;
+		tc = t;
+	}
+	if (t->gen != gen) {
+		for (int i = 0; i < HP_MAX_NUMA_NODES; i++)
+			if (t->node[i])
+				memset(t->node[i]->n, 0, sizeof(t->node[i]->n));
+		t->gen = gen;
+	}
+	if (!t->node[node])
+		t->node[node] = calloc(1, sizeof(*t->node[node]));
+	return t->node[node];
+}
+
+static inline struct tcache_node *tcache_of(int node)
+{
+	struct tcache *t = tc;
+
+	if (t && t->node[node] && t->gen == atomic_load_explicit(&heap_gen, memory_order_relaxed))
+		return t->node[node];
+	return tcache_slow(node);
+}
+
+/* A library unloaded while threads live must not leave them a destructor to call. */
+__attribute__((destructor)) static void tc_unload(void)
+{
+	if (tc_key_made)
+		pthread_key_delete(tc_key);
 }
 
 /* ---- blocks ----------------------------------------------------------------------------- */
@@ -360,11 +491,17 @@ static void *large_get(size_t size, size_t align, int node)
 static void *small_get(size_t size, int node)
 {
 	unsigned cls = cls_of(size + MIN_ALIGN);
-	char *b = slab_get(node, cls), *ptr;
+	struct tcache_node *c = tcache_of(node);
+	char *b, *ptr;
 	struct hdr *h;
 
-	if (!b)
+	if (c) {
+		if (!c->n[cls] && !(c->n[cls] = slab_get_bulk(node, cls, c->blk[cls], TC_MOVE)))
+			return NULL;
+		b = c->blk[cls][--c->n[cls]];
+	} else if (!slab_get_bulk(node, cls, (void **)&b, 1)) {
 		return NULL;
+	}
 	ptr = b + MIN_ALIGN;
 	h = hdr_of(ptr);
 	*h = (struct hdr){.magic = HDR_LIVE,
@@ -388,6 +525,7 @@ struct blk {
 	struct big big;
 	size_t size, capacity;
 	int node;
+	bool dynamic; /* small: in grown memory */
 };
 
 /*
@@ -432,8 +570,11 @@ static bool live_block(void *ptr, const char *who, bool take, struct blk *k)
 			 ptr);
 		return false;
 	}
-	*k = (struct blk){
-	    .h = h, .size = h->size, .capacity = cls_size[h->cls] - MIN_ALIGN, .node = h->node};
+	*k = (struct blk){.h = h,
+			  .size = h->size,
+			  .capacity = cls_size[h->cls] - MIN_ALIGN,
+			  .node = h->node,
+			  .dynamic = l->dynamic};
 	return true;
 }
 
@@ -444,8 +585,21 @@ static void free_block(void *ptr, const struct blk *k)
 		mem_range_release(ptr, k->big.len);
 		return;
 	}
+	void *b = (char *)ptr - MIN_ALIGN;
+	struct tcache_node *c;
+	unsigned cls = k->h->cls;
+
 	k->h->magic = HDR_FREE;
-	slab_put(k->h->base, (char *)ptr - MIN_ALIGN);
+	if (k->dynamic || !(c = tcache_of(k->node))) {
+		slab_put_bulk(&b, 1);
+		return;
+	}
+	if (c->n[cls] == TC_MAX) { /* the oldest go back */
+		slab_put_bulk(c->blk[cls], TC_MOVE);
+		memmove(c->blk[cls], c->blk[cls] + TC_MOVE, (TC_MAX - TC_MOVE) * sizeof(void *));
+		c->n[cls] -= TC_MOVE;
+	}
+	c->blk[cls][c->n[cls]++] = b;
 }
 
 /* ---- API -------------------------------------------------------------------------------- */
@@ -511,6 +665,15 @@ HP_API void *hp_realloc(void *ptr, size_t size, size_t align, int node)
 	memcpy(n, ptr, size < k.size ? size : k.size);
 	hp_free(ptr);
 	return n;
+}
+
+HP_API int hp_heap_cache_flush(void)
+{
+	if (!atomic_load_explicit(&ready, memory_order_acquire))
+		return hp_fail(-EINVAL, "the heap is not set up; call hp_init() first");
+	if (tc)
+		tc_drain(tc);
+	return 0;
 }
 
 HP_API int hp_heap_stats(int node, struct hp_heap_stats *st)
@@ -581,6 +744,7 @@ static int heap_init(const struct hp_init_opts *opts)
 static void heap_cleanup(void)
 {
 	atomic_store_explicit(&ready, false, memory_order_release);
+	atomic_fetch_add_explicit(&heap_gen, 1, memory_order_acq_rel);
 	heap_reset();
 }
 

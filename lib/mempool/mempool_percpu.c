@@ -50,33 +50,6 @@ static pthread_mutex_t drain_lock = PTHREAD_MUTEX_INITIALIZER;
 #endif
 #endif
 
-/* Highest possible CPU + 1: every cpu_id the kernel can report is below it. */
-static __attribute__((unused)) unsigned possible_cpus(void)
-{
-	FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
-	unsigned lo, hi = 0, max = 0;
-	int c;
-
-	if (f) {
-		while (fscanf(f, "%u", &lo) == 1) {
-			hi = lo;
-			c = fgetc(f);
-			if (c == '-' && fscanf(f, "%u", &hi) == 1)
-				c = fgetc(f);
-			max = hi + 1 > max ? hi + 1 : max;
-			if (c != ',')
-				break;
-		}
-		fclose(f);
-	}
-	if (!max) {
-		long n = sysconf(_SC_NPROCESSORS_CONF);
-
-		max = n > 0 ? (unsigned)n : 1;
-	}
-	return max;
-}
-
 static long membarrier(int cmd, unsigned flags)
 {
 	return syscall(__NR_membarrier, cmd, flags, 0);
@@ -129,7 +102,7 @@ static bool check(void)
 		return false;
 	}
 	rseq_off = __rseq_offset;
-	ncpu = possible_cpus();
+	ncpu = eal_possible_cpus();
 	snprintf(why, sizeof(why),
 		 "on: %s restartable sequences on glibc's rseq area (%u bytes), "
 		 "membarrier RSEQ fence, %u possible CPUs",

@@ -303,6 +303,74 @@ static void test_large_blocks_take_whole_units_and_only_their_start_frees_them(v
 	}
 }
 
+/* Allocates N small blocks, then frees them so that the last 32 freed span two slabs. */
+enum { TC_BLOCKS = 2000 };
+static void *alloc_and_free_spread(void *arg)
+{
+	static void *b[TC_BLOCKS];
+
+	(void)arg;
+	for (int i = 0; i < TC_BLOCKS; i++)
+		if (!(b[i] = hp_malloc(100, 0, 0)))
+			return (void *)1;
+	for (int i = 16; i < TC_BLOCKS - 16; i++)
+		hp_free(b[i]);
+	for (int i = 0; i < 16; i++) {
+		hp_free(b[i]);
+		hp_free(b[TC_BLOCKS - 1 - i]);
+	}
+	return NULL;
+}
+
+/*
+ * Freed small blocks a thread keeps go back when it exits (and on hp_heap_cache_flush), so the
+ * slabs they held empty and go back too; a cache filled before hp_cleanup is never used after
+ * the next hp_init.
+ */
+static void test_thread_caches_go_back_at_exit_and_never_outlive_the_runtime(void **state)
+{
+	struct hp_heap_stats start, end;
+	pthread_t t;
+	void *ret, *stale[40], *fresh[40];
+	char *big;
+
+	(void)state;
+	hp_free(hp_malloc(100, 0, 0)); /* the slab its class keeps */
+	assert_int_equal(hp_heap_cache_flush(), 0);
+	assert_int_equal(hp_heap_stats(0, &start), 0);
+	assert_int_equal(pthread_create(&t, NULL, alloc_and_free_spread, NULL), 0);
+	assert_int_equal(pthread_join(t, &ret), 0);
+	assert_null(ret);
+	assert_int_equal(hp_heap_stats(0, &end), 0);
+	assert_int_equal(end.free, start.free);
+	/* the same in this thread, by hand */
+	assert_null(alloc_and_free_spread(NULL));
+	assert_int_equal(hp_heap_stats(0, &end), 0);
+	assert_true(end.free < start.free);
+	assert_int_equal(hp_heap_cache_flush(), 0);
+	assert_int_equal(hp_heap_stats(0, &end), 0);
+	assert_int_equal(end.free, start.free);
+	/* blocks cached, then the runtime goes and comes back */
+	for (int i = 0; i < 40; i++)
+		assert_non_null(stale[i] = hp_malloc(200, 0, 0));
+	for (int i = 0; i < 40; i++)
+		hp_free(stale[i]);
+	hp_cleanup();
+	assert_int_equal(hp_heap_cache_flush(), -EINVAL);
+	hp_test_init(SOCKET_MB, "--socket-mem=%d", SOCKET_MB);
+	for (int i = 0; i < 40; i++)
+		assert_non_null(fresh[i] = hp_malloc(200, 0, 0));
+	big = hp_malloc((SOCKET_MB - 2) << 20, 0, 0); /* all but the new slab, if any */
+	assert_non_null(big);
+	for (int i = 0; i < 40; i++)
+		if ((char *)fresh[i] >= big && (char *)fresh[i] < big + ((SOCKET_MB - 2) << 20))
+			fail_msg("block %p lies in the large block %p: a stale cache was used",
+				 fresh[i], (void *)big);
+	for (int i = 0; i < 40; i++)
+		hp_free(fresh[i]);
+	hp_free(big);
+}
+
 static void test_freed_memory_is_reused_without_growing(void **state)
 {
 	size_t reserved;
@@ -444,6 +512,7 @@ static void test_random_sequences_keep_contents_and_merge_back(void **state)
 	/* a block of every slab class first: the one empty slab each class keeps counts in start */
 	for (size_t n = 1; n < 8192; n += 64)
 		hp_free(hp_malloc(n, 0, 0));
+	assert_int_equal(hp_heap_cache_flush(), 0);
 	assert_int_equal(hp_heap_stats(0, &start), 0);
 	for (unsigned step = 0; step < 6000; step++) {
 		unsigned k = rand_r(&seed) % 96, op = rand_r(&seed) % 3;
@@ -483,6 +552,7 @@ static void test_random_sequences_keep_contents_and_merge_back(void **state)
 			assert_true(intact(live[k].p, live[k].n, live[k].tag));
 			hp_free(live[k].p);
 		}
+	assert_int_equal(hp_heap_cache_flush(), 0);
 	assert_int_equal(hp_heap_stats(0, &end), 0);
 	assert_int_equal(end.free, start.free);
 	assert_int_equal(end.total, start.total);
@@ -512,6 +582,7 @@ int main(void)
 	    T(test_bad_size_align_or_node_fail_with_a_sentence),
 	    T(test_double_and_foreign_frees_are_logged_and_ignored),
 	    T(test_large_blocks_take_whole_units_and_only_their_start_frees_them),
+	    T(test_thread_caches_go_back_at_exit_and_never_outlive_the_runtime),
 	    T(test_freed_memory_is_reused_without_growing),
 	    T(test_threads_malloc_and_free_concurrently_without_overlap),
 	    T(test_stats_follow_allocations_and_count_blocks_per_order),

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <numa.h>
 #include <numaif.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +247,51 @@ static void test_malloc_on_node1_is_served_from_node1_memory(void **state)
 	hp_free(p);
 }
 
+/*
+ * HP_NODE_ANY is the node of the CPU the thread runs on, read again after every move: pinned to
+ * each CPU in turn, small blocks (a thread's cache per node) and large ones land on that CPU's
+ * node, and a block freed on one node's CPU is never handed out on the other's.
+ */
+static void test_node_any_follows_the_thread_from_cpu_to_cpu(void **state)
+{
+	cpu_set_t all, one;
+	int seen[2] = {0, 0};
+	void *last[2] = {NULL, NULL};
+
+	(void)state;
+	need(16, 16);
+	init_ok("--socket-mem=16,16");
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	for (int round = 0; round < 2; round++)
+		for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+			int node = numa_node_of_cpu(cpu);
+			char *small, *large;
+
+			if (!CPU_ISSET(cpu, &all) || node < 0 || node > 1)
+				continue;
+			CPU_ZERO(&one);
+			CPU_SET(cpu, &one);
+			assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+			small = hp_malloc(100, 0, HP_NODE_ANY);
+			large = hp_malloc(MB, 0, HP_NODE_ANY);
+			assert_non_null(small);
+			assert_non_null(large);
+			assert_int_equal(hp_mem_node_of(small), node);
+			assert_int_equal(hp_mem_node_of(large), node);
+			assert_on_node(small, 100, node);
+			hp_free(large);
+			hp_free(last[node]); /* goes to this thread's cache of that node */
+			last[node] = small;
+			seen[node]++;
+		}
+	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
+	hp_free(last[0]);
+	hp_free(last[1]);
+	if (!seen[0] || !seen[1])
+		fail_msg("this guest's CPUs cover nodes %s%s only", seen[0] ? "0" : "",
+			 seen[1] ? "1" : "");
+}
+
 static void test_malloc_on_a_node_without_memory_up_front_grows_that_node(void **state)
 {
 	char *p;
@@ -452,6 +498,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_socket_mem_zero_on_node0_takes_pages_from_node1_only,
 				      teardown),
 	    cmocka_unit_test_teardown(test_malloc_on_node1_is_served_from_node1_memory, teardown),
+	    cmocka_unit_test_teardown(test_node_any_follows_the_thread_from_cpu_to_cpu, teardown),
 	    cmocka_unit_test_teardown(test_malloc_on_a_node_without_memory_up_front_grows_that_node,
 				      teardown),
 	    cmocka_unit_test_teardown(
