@@ -27,6 +27,7 @@ struct cpu_nodes {
 	uint8_t node[];
 };
 static struct cpu_nodes *_Atomic cpu_nodes;
+_Static_assert(HP_MAX_NUMA_NODES <= 256, "a node id fits in cpu_nodes' bytes");
 
 unsigned eal_possible_cpus(void)
 {
