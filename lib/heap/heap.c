@@ -538,7 +538,9 @@ static bool live_block(void *ptr, const char *who, bool take, struct blk *k)
 	const struct mem_list *l = mem_list_of(ptr);
 	struct hdr *h = hdr_of(ptr);
 
-	if (!l || ((uintptr_t)ptr & (MIN_ALIGN - 1))) {
+	/* a small block's header must lie in the same runtime memory before it is read */
+	if (!l || ((uintptr_t)ptr & (MIN_ALIGN - 1)) ||
+	    (!unit_aligned(ptr) && mem_list_of(h) != l)) {
 		HP_LOG_E("%s(%p): not a block from hp_malloc (not in runtime memory); ignored", who,
 			 ptr);
 		return false;
@@ -555,11 +557,6 @@ static bool live_block(void *ptr, const char *who, bool take, struct blk *k)
 				  .capacity = k->big.len,
 				  .node = k->big.node};
 		return true;
-	}
-	if (mem_list_of(h) != l) {
-		HP_LOG_E("%s(%p): not a block from hp_malloc (not in runtime memory); ignored", who,
-			 ptr);
-		return false;
 	}
 	if (h->magic == HDR_FREE) {
 		HP_LOG_E("%s(%p): block is free already (double free?); ignored", who, ptr);
