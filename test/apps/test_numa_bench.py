@@ -14,6 +14,9 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from tap import hugepages_free  # noqa: E402 - test/tools/tap.py
+
 BENCH = sys.argv[1]
 WANT_NODES = int(sys.argv[sys.argv.index("--nodes") + 1]) if "--nodes" in sys.argv else None
 EMULATED = "--emulated" in sys.argv
@@ -40,13 +43,8 @@ def sysfs_nodes():
     return sorted(cpu) or [0], sorted(mem) or [0]
 
 
-def free_hugepages():
-    with open("/proc/meminfo") as f:
-        return int(re.search(r"HugePages_Free:\s+(\d+)", f.read()).group(1))
-
-
 def run(*args):
-    pre = [] if os.geteuid() == 0 and free_hugepages() >= 16 else ["--no-huge", "--"]
+    pre = [] if os.geteuid() == 0 and hugepages_free() >= 16 else ["--no-huge", "--"]
     return subprocess.run([BENCH, *pre, *args], capture_output=True, text=True, timeout=900)
 
 

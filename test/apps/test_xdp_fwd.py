@@ -19,6 +19,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from tap import hugepages_free  # noqa: E402 - test/tools/tap.py
+
 STREAM_MIB = 64
 PORT = 5201
 
@@ -85,14 +88,6 @@ def sh(*cmd, check=True, timeout=60):
 
 def in_ns(ns, *cmd, **kw):
     return sh("ip", "netns", "exec", ns, *cmd, **kw)
-
-
-def hugepages_free():
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("HugePages_Free:"):
-                return int(line.split()[1])
-    return 0
 
 
 def expect_hugepages_back(want, seconds=15):

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The TAP runner of the tools' test scripts (test_tools.py, test_telemetry.py, test_benches.py):
 # each case is a function; it passes by returning, fails by raising, and is skipped (with a
-# reason) by raising Skip. Also what those scripts share of the machine: runtime_dir().
+# reason) by raising Skip. Also what the test scripts (these and test/apps/*) share of the
+# machine: runtime_dir(), hugepages_free().
 import os
 import sys
 
@@ -16,6 +17,15 @@ def runtime_dir():
     if not d:
         d = "/var/run" if os.getuid() == 0 else os.environ.get("XDG_RUNTIME_DIR", "/tmp")
     return os.path.join(d, "dpdk")
+
+
+def hugepages_free():
+    """HugePages_Free of the default hugepage size, from /proc/meminfo (0 when absent)."""
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("HugePages_Free:"):
+                return int(line.split()[1])
+    return 0
 
 
 def run(cases):

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import tap  # test/tools/tap.py, beside this script
-from tap import Skip
+from tap import Skip, hugepages_free
 
 MEMPOOL, RING, HEAP, INIT = sys.argv[1:5]
 cases = []
@@ -21,23 +21,14 @@ def case(fn):
     return fn
 
 
-def free_pages():
-    """HugePages_Free of the default size, from /proc/meminfo."""
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("HugePages_Free:"):
-                return int(line.split()[1])
-    return 0
-
-
 def run_json(*cmd, need_pages=64):
     """Run a bench; check its exit, that it gave the pages back and removed its directory."""
-    if free_pages() * 2 < need_pages:
+    if hugepages_free() * 2 < need_pages:
         raise Skip(f"needs {need_pages} MiB of free 2 MiB hugepages (dev.sh hugepages)")
-    before = free_pages()
+    before = hugepages_free()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, f"{cmd[0]} exited {p.returncode}: {p.stderr[-2000:]}"
-    assert free_pages() == before, f"{cmd[0]} kept {before - free_pages()} hugepages"
+    assert hugepages_free() == before, f"{cmd[0]} kept {before - hugepages_free()} hugepages"
     left = os.path.join(tap.runtime_dir(), "hugepool")  # the benchmarks' prefix
     assert not os.path.exists(left), f"{cmd[0]} left {left}"
     return json.loads(p.stdout)
