@@ -6,7 +6,8 @@
  * dpdk-telemetry.py and the tools built for DPDK read it unmodified (doc/telemetry.md).
  * hp_init() starts it unless --no-telemetry is given; hp_cleanup() stops it.
  *
- * A program may add commands of its own with hp_telemetry_register_cmd(). A command's
+ * Each library of hugepool registers its own commands from a constructor, and a program may add
+ * commands of its own the same way with hp_telemetry_register_cmd(). A command's
  * callback writes its reply with the hp_telemetry_* writer calls below; the reply is one JSON
  * value (object, array, string or number), sent as {"<command>": value}.
  */
@@ -138,6 +139,21 @@ HP_API int hp_telemetry_bool(struct hp_telemetry_out *out, const char *key, bool
  */
 HP_API int hp_telemetry_error(struct hp_telemetry_out *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/**
+ * Read a command's parameter as a decimal id below max; else make the reply a sentence saying
+ * which id the command needs and which command lists them (as hp_telemetry_error()).
+ * @param out the reply
+ * @param cmd the command, e.g. "/eal/memzone_info"
+ * @param params the callback's params (NULL when the request had none)
+ * @param what what the id names, for the sentence, e.g. "a zone id"
+ * @param list the command that lists the ids, for the sentence, e.g. "/eal/memzone_list"
+ * @param max ids are below it
+ * @param id set to the id on success
+ * @return 0, -EINVAL (no id, not a number, not below max: the reply is the sentence)
+ */
+HP_API int hp_telemetry_param_id(struct hp_telemetry_out *out, const char *cmd, const char *params,
+				 const char *what, const char *list, unsigned max, unsigned *id);
 
 /**
  * Where a program started with a file prefix serves its socket (whether it runs or not):
