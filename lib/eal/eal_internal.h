@@ -67,31 +67,36 @@ int eal_node_resolve(int *node, const char *who);
 
 /**
  * A registry of named objects in runtime memory (mempools, rings), linked through a pointer
- * field of the object; registry.c tells the life of an object and its lock.
+ * field of the object; registry.c tells the life of an object and its lock. The owner, built
+ * above the allocator, gives the registry its memory calls: eal calls nothing above it.
  */
 struct eal_registry {
 	const char *kind; /* "mempool", "ring": names the calls (hp_<kind>_free) in sentences */
 	size_t name_off;  /* offset of the object's NUL-terminated name */
 	size_t next_off;  /* offset of the object's link (void *) */
 	void (*retire)(void *obj); /* give back everything of a freed object */
+	/* runtime memory: a block of len bytes aligned to align on node (NULL, sentence set) */
+	void *(*alloc)(size_t len, size_t align, int node, unsigned flags);
+	void (*release)(void *va, size_t len); /* give back a block of alloc() */
 	pthread_mutex_t lock;
 	void *live, *dying;
 	void *freed[EAL_REGISTRY_QUARANTINE];
 	unsigned freed_next, walkers;
 };
 
-#define EAL_REGISTRY_INIT(kind_, type, name_field, next_field, retire_)                            \
+#define EAL_REGISTRY_INIT(kind_, type, name_field, next_field, retire_, alloc_, release_)          \
 	{                                                                                          \
 		.kind = (kind_), .name_off = offsetof(type, name_field),                           \
-		.next_off = offsetof(type, next_field), .retire = (retire_),                       \
-		.lock = PTHREAD_MUTEX_INITIALIZER                                                  \
+		.next_off = offsetof(type, next_field), .retire = (retire_), .alloc = (alloc_),    \
+		.release = (release_), .lock = PTHREAD_MUTEX_INITIALIZER                           \
 	}
 
 /** @return true when addr is a freed object's, where no new object may start yet. */
 bool eal_registry_quarantined(struct eal_registry *reg, const void *addr);
 /**
  * Allocate len bytes of runtime memory on node (a real node), cache-line aligned, for a new
- * object: never at a quarantined address. @return the block, or NULL (sentence set).
+ * object, through reg->alloc: never at a quarantined address. @return the block, or NULL (sentence
+ * set).
  */
 void *eal_registry_alloc(struct eal_registry *reg, size_t len, int node);
 /** @return the live object called name, or NULL. */

@@ -20,8 +20,8 @@
 pthread_mutex_t mempool_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
 static void retire(void *obj);
-static struct eal_registry pools =
-    EAL_REGISTRY_INIT("mempool", struct hp_mempool, name, next, retire);
+static struct eal_registry pools = EAL_REGISTRY_INIT("mempool", struct hp_mempool, name, next,
+						     retire, mem_range_alloc, mem_range_release);
 
 static int check_args(const char *name, unsigned n, unsigned elt_size, unsigned cache_size,
 		      unsigned flags)

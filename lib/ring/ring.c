@@ -20,7 +20,8 @@
 #define RING_FLAGS (HP_RING_SP_ENQ | HP_RING_SC_DEQ | HP_RING_EXACT_SZ)
 
 static void retire(void *obj);
-static struct eal_registry rings = EAL_REGISTRY_INIT("ring", struct hp_ring, name, next, retire);
+static struct eal_registry rings = EAL_REGISTRY_INIT("ring", struct hp_ring, name, next, retire,
+						     mem_range_alloc, mem_range_release);
 
 static int is_pow2(uint32_t x)
 {
