@@ -119,22 +119,42 @@ int eal_registry_walk(struct eal_registry *reg, int (*fn)(void *obj, void *arg),
 /** hp_cleanup(): give back every object and forget the quarantine. */
 void eal_registry_clear(struct eal_registry *reg);
 
+/** Where a subsystem starts: hp_init() starts them in this order, hp_cleanup() stops them last
+ * first. */
+enum eal_subsys_order {
+	EAL_SUBSYS_MEM,	      /* hugepages, the memseg table (lib/mem) */
+	EAL_SUBSYS_ALLOC,     /* the allocator of runtime memory over the memsegs */
+	EAL_SUBSYS_MEMZONE,   /* named zones over the allocator */
+	EAL_SUBSYS_HEAP,      /* hp_malloc over the allocator */
+	EAL_SUBSYS_RING,      /* rings in runtime memory */
+	EAL_SUBSYS_MEMPOOL,   /* pools, on rings and the allocator */
+	EAL_SUBSYS_RDMA,      /* MRs over runtime memory, told of its growth */
+	EAL_SUBSYS_TELEMETRY, /* last to start, first to stop: its commands read every other */
+};
+
 /** A subsystem's start and stop, run by hp_init()/hp_cleanup() in order. */
 struct eal_subsys {
 	const char *name;
-	int order; /* lower starts first: mem 10, memzone 20, heap 30, mempool 40, rdma 50 */
-	int (*init)(const struct hp_init_opts *opts); /* 0 or -errno set through hp_fail() */
-	void (*cleanup)(void);			      /* must tolerate a failed or absent init */
+	enum eal_subsys_order order;
+	int (*init)(
+	    const struct hp_init_opts *opts); /* 0 or -errno set through hp_fail(); may be NULL */
+	void (*cleanup)(void);		      /* must tolerate a failed or absent init */
 	struct eal_subsys *next;
 };
 
-/** Add a subsystem; call from a constructor (EAL_SUBSYS_REGISTER). */
+/** Add a subsystem; called from the constructor EAL_SUBSYS_REGISTER() writes. */
 void eal_subsys_register(struct eal_subsys *s);
 
-#define EAL_SUBSYS_REGISTER(var)                                                                   \
-	static void __attribute__((constructor)) eal_subsys_ctor_##var(void)                       \
+/**
+ * Register subsystem name (an identifier; its name in sentences too) at its place in
+ * enum eal_subsys_order, with its hooks (init may be NULL), from a constructor.
+ */
+#define EAL_SUBSYS_REGISTER(name_, order_, init_, cleanup_)                                        \
+	static struct eal_subsys eal_subsys_##name_ = {                                            \
+	    .name = #name_, .order = (order_), .init = (init_), .cleanup = (cleanup_)};            \
+	static void __attribute__((constructor)) eal_subsys_ctor_##name_(void)                     \
 	{                                                                                          \
-		eal_subsys_register(&(var));                                                       \
+		eal_subsys_register(&eal_subsys_##name_);                                          \
 	}
 
 #endif

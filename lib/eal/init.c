@@ -18,7 +18,7 @@
 #include "eal_init.h"
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct eal_subsys *subsystems; /* sorted by ascending order, stable for equal orders */
+static struct eal_subsys *subsystems; /* sorted by ascending order */
 static struct hp_init_opts opts;      /* in force; zero when not running */
 static char *strings[3];	      /* the copies opts points to: huge_dir, lcores, file_prefix */
 static _Atomic bool running;

@@ -745,10 +745,4 @@ static void heap_cleanup(void)
 	heap_reset();
 }
 
-static struct eal_subsys heap_subsys = {
-    .name = "heap",
-    .order = 30,
-    .init = heap_init,
-    .cleanup = heap_cleanup,
-};
-EAL_SUBSYS_REGISTER(heap_subsys)
+EAL_SUBSYS_REGISTER(heap, EAL_SUBSYS_HEAP, heap_init, heap_cleanup)

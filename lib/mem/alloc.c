@@ -505,10 +505,4 @@ static int alloc_init(const struct hp_init_opts *opts)
 	return 0;
 }
 
-static struct eal_subsys alloc_subsys = {
-    .name = "alloc",
-    .order = 20,
-    .init = alloc_init,
-    .cleanup = alloc_cleanup,
-};
-EAL_SUBSYS_REGISTER(alloc_subsys)
+EAL_SUBSYS_REGISTER(alloc, EAL_SUBSYS_ALLOC, alloc_init, alloc_cleanup)

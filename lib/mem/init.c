@@ -269,10 +269,4 @@ static void mem_cleanup(void)
 	pthread_mutex_unlock(&grow_lock);
 }
 
-static struct eal_subsys mem_subsys = {
-    .name = "mem",
-    .order = 10,
-    .init = mem_init,
-    .cleanup = mem_cleanup,
-};
-EAL_SUBSYS_REGISTER(mem_subsys)
+EAL_SUBSYS_REGISTER(mem, EAL_SUBSYS_MEM, mem_init, mem_cleanup)

@@ -344,13 +344,7 @@ static int mempool_init(const struct hp_init_opts *opts)
 	return 0;
 }
 
-static struct eal_subsys mempool_subsys = {
-    .name = "mempool",
-    .order = 40,
-    .init = mempool_init,
-    .cleanup = mempool_cleanup,
-};
-EAL_SUBSYS_REGISTER(mempool_subsys)
+EAL_SUBSYS_REGISTER(mempool, EAL_SUBSYS_MEMPOOL, mempool_init, mempool_cleanup)
 
 struct walk_arg {
 	int (*fn)(struct hp_mempool *mp, void *arg);

@@ -213,13 +213,7 @@ static void memzone_cleanup(void)
 	memzone_reset();
 }
 
-static struct eal_subsys memzone_subsys = {
-    .name = "memzone",
-    .order = 20,
-    .init = memzone_init,
-    .cleanup = memzone_cleanup,
-};
-EAL_SUBSYS_REGISTER(memzone_subsys)
+EAL_SUBSYS_REGISTER(memzone, EAL_SUBSYS_MEMZONE, memzone_init, memzone_cleanup)
 
 int memzone_index(const struct hp_memzone *mz)
 {

@@ -549,13 +549,7 @@ static int rdma_init(const struct hp_init_opts *opts)
 	return 0;
 }
 
-static struct eal_subsys rdma_subsys = {
-    .name = "rdma",
-    .order = 50,
-    .init = rdma_init,
-    .cleanup = rdma_cleanup,
-};
-EAL_SUBSYS_REGISTER(rdma_subsys)
+EAL_SUBSYS_REGISTER(rdma, EAL_SUBSYS_RDMA, rdma_init, rdma_cleanup)
 
 int rdma_map_walk(int (*fn)(const struct rdma_map_info *m, void *arg), void *arg)
 {

@@ -267,9 +267,4 @@ static void ring_cleanup(void)
 	eal_registry_clear(&rings);
 }
 
-static struct eal_subsys ring_subsys = {
-    .name = "ring",
-    .order = 35,
-    .cleanup = ring_cleanup,
-};
-EAL_SUBSYS_REGISTER(ring_subsys)
+EAL_SUBSYS_REGISTER(ring, EAL_SUBSYS_RING, NULL, ring_cleanup)

@@ -504,10 +504,4 @@ static void __attribute__((constructor)) telemetry_atfork(void)
 }
 
 /* Last to start, first to stop: commands may read every other subsystem while it runs. */
-static struct eal_subsys telemetry_subsys = {
-    .name = "telemetry",
-    .order = 90,
-    .init = telemetry_start,
-    .cleanup = telemetry_stop,
-};
-EAL_SUBSYS_REGISTER(telemetry_subsys)
+EAL_SUBSYS_REGISTER(telemetry, EAL_SUBSYS_TELEMETRY, telemetry_start, telemetry_stop)
