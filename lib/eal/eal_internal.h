@@ -78,7 +78,7 @@ struct eal_registry {
 	/* runtime memory: a block of len bytes aligned to align on node (NULL, sentence set) */
 	void *(*alloc)(size_t len, size_t align, int node, unsigned flags);
 	void (*release)(void *va, size_t len); /* give back a block of alloc() */
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;		       /* lock level 11, doc/architecture.md */
 	void *live, *dying;
 	void *freed[EAL_REGISTRY_QUARANTINE];
 	unsigned freed_next, walkers;

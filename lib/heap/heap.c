@@ -10,8 +10,8 @@
  * Each thread keeps a few free small blocks per class (struct tcache), used without a lock.
  *
  * Locks: heap_lock[node] guards the node's slab lists and every slab of the node; it is dropped
- * around mem_range_alloc/mem_range_release (order: heap -> memory -> allocator). A big-table
- * stripe lock guards that stripe's records only; nothing but libc's calloc/free runs under it.
+ * around mem_range_alloc/mem_range_release (lock level 12, doc/architecture.md). A big-table
+ * stripe lock (level 13) guards that stripe's records only; only libc's calloc/free run under it.
  */
 #include <pthread.h>
 #include <stdatomic.h>

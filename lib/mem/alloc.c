@@ -3,9 +3,8 @@
  * The allocator of runtime memory under memzones, the heap and mempool backends: one buddy
  * allocator (buddy.h) per memseg list ("arena"), so every block lies in one list and is a whole
  * number of 4 KiB units, aligned as asked without costing its alignment in memory. alloc_lock
- * guards arenas and their buddies.
- * Lock order: memory lock (hp_mem_lock_read / the write lock held by event callbacks) ->
- * alloc_lock. hp_mem_grow() is called with neither held; its ALLOC event adds the new list here.
+ * guards arenas and their buddies (lock level 9, doc/architecture.md). hp_mem_grow() is called
+ * with neither the memory lock nor alloc_lock held; its ALLOC event adds the new list here.
  */
 #include <pthread.h>
 #include <stdatomic.h>

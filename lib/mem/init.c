@@ -6,7 +6,7 @@
  * coming again, and giving everything back at hp_cleanup(). grow_lock serialises every writer of
  * the memseg table (start, grow, give back, refill, cleanup); cfg is written under it while
  * !ready and only read once ready.
- * Lock order: grow_lock before the memory lock (memseg.c).
+ * grow_lock: lock level 5, doc/architecture.md.
  */
 #include <pthread.h>
 #include <stdatomic.h>

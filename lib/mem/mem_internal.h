@@ -19,7 +19,7 @@
  * (absent); refilling faults them in again and fires HP_MEM_EVENT_ALLOC. The VA range, the
  * list and its entry in the table stay, so lock-free readers never see a list go away.
  *
- * Lock order: memory lock (hp_mem_lock_*) before any lock of a subscriber (allocator, RDMA map).
+ * The memory lock (hp_mem_lock_*) and the event lock: lock levels 7 and 8, doc/architecture.md.
  * A subscriber's callback must not call back into anything that takes the memory lock.
  */
 #ifndef HP_MEM_INTERNAL_H

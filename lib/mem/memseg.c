@@ -4,7 +4,7 @@
  * (start-up, hp_mem_grow, cleanup: init.c) are serialised by init.c's grow_lock and change the
  * layout only under the write side of mem_lock; the release store of mem_nlists pairs with
  * the acquire loads in every lock-free reader (list_of, walks, reserved). Event callbacks run
- * under mem_lock (write) and ev_lock; lock order: grow_lock, mem_lock, ev_lock.
+ * under mem_lock (write) and ev_lock: lock levels 7 and 8, doc/architecture.md.
  */
 #include <numaif.h>
 #include <pthread.h>

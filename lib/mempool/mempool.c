@@ -6,8 +6,8 @@
  * struct for a while, so a stale pointer is refused, never taken for a newer pool). Pools take
  * no memzone: their names never meet memzone names. Objects are carved so that none straddles
  * an IOVA break unless HP_MEMPOOL_F_NO_IOVA_CONTIG; the 8 bytes before each object hold its
- * IOVA. Locks: the registry's (a leaf), mempool_lock (user caches; taken before the per-CPU
- * drain_lock), then the allocator's; nothing here takes the memzone lock.
+ * IOVA. mempool_lock guards the user caches: lock level 3, doc/architecture.md (the registry's
+ * lock: level 11).
  */
 #include <stdio.h>
 #include <stdlib.h>

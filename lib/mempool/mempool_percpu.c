@@ -13,7 +13,7 @@
  * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ), which returns once every sequence that
  * read the old limit has committed or will abort. Then it owns len and objs until it restores
  * the limit (release; the sequences read limit before len). Drains are serialised by
- * drain_lock; lock order: mempool_lock, then drain_lock.
+ * drain_lock (lock level 4, doc/architecture.md).
  */
 #include <linux/membarrier.h>
 #include <pthread.h>

@@ -2,9 +2,9 @@
 /*
  * RDMA maps: register runtime memory once, one MR per VA-contiguous range, follow memory events,
  * and look up address -> MR without a lock (rdma_table.c). Writers of a map (create, the memory
- * event callback, register/unregister, destroy) hold map->lock. Lock order: maps_lock before the
- * memory lock (hp_mem_lock_*; the event callback runs under its write lock) before map->lock.
- * Live maps are on a list (maps_lock) so that destroy can tell a live map from a stale pointer.
+ * event callback, register/unregister, destroy) hold map->lock (lock level 10, doc/architecture.md;
+ * the event callback runs under the memory lock written). Live maps are on a list (maps_lock, lock
+ * level 6) so that destroy can tell a live map from a stale pointer.
  */
 #include <pthread.h>
 #include <stdio.h>

@@ -15,8 +15,8 @@
  * was left by a dead program and is replaced; one that accepts belongs to a live program (a DPDK
  * program with the same prefix, say) and hp_init fails.
  *
- * Locks: cmd_lock guards the command table (held only to copy an entry out, never while a
- * callback runs). Start and stop run under lib/eal's init_lock (subsystem hooks).
+ * Locks: cmd_lock (lock level 15, doc/architecture.md) guards the command table (held only to
+ * copy an entry out, never while a callback runs). Start and stop run under lib/eal's init_lock.
  */
 #include <errno.h>
 #include <limits.h>

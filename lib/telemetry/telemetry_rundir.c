@@ -130,9 +130,9 @@ int rundir_live_pid(const struct sockaddr_un *sun)
  * <runtime dir>/dpdk is flocked while a program starts, from make_dir() of its prefix until it
  * holds the prefix's lock: exclusive for the one that gets it at once (it sweeps, see
  * sweep_dead()), shared for the others, so a sweep never removes a directory that a program is
- * starting in. Order: this lock, then a prefix's lock file. Neither is held while the program
- * runs. Returns the flocked directory's fd (-1: none, the start goes on without) and whether it
- * is exclusive.
+ * starting in. This lock and the prefix's lock file: lock levels 17 and 18, doc/architecture.md.
+ * This one is not held while the program runs. Returns the flocked directory's fd (-1: none, the
+ * start goes on without) and whether it is exclusive.
  */
 static int lock_runtime_dir(const char *dpdk_dir, bool *exclusive)
 {
