@@ -19,7 +19,6 @@
  * copy an entry out, never while a callback runs). Start and stop run under lib/eal's init_lock.
  */
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
