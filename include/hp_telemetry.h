@@ -60,6 +60,21 @@ HP_API int hp_telemetry_register_cmd(const char *cmd, hp_telemetry_cb_t fn, cons
 				     void *arg);
 
 /**
+ * Register command cmd_ with callback fn_ (arg NULL) and help text help_ from a constructor, so
+ * that it is listed from the program's start: one line per command, as each library of hugepool
+ * registers its own. The result of the registration is dropped: pick names under a prefix of your
+ * own, so that none is taken already.
+ * @param fn_ the callback (an identifier: it names the constructor)
+ * @param cmd_ the command, as for hp_telemetry_register_cmd()
+ * @param help_ its help text, as for hp_telemetry_register_cmd()
+ */
+#define HP_TELEMETRY_CMD(fn_, cmd_, help_)                                                         \
+	static void __attribute__((constructor)) hp_telemetry_cmd_##fn_(void)                      \
+	{                                                                                          \
+		hp_telemetry_register_cmd((cmd_), (fn_), (help_), NULL);                           \
+	}
+
+/**
  * Open an object: at the top of the reply (key NULL), inside an object (key names it) or
  * inside an array (key NULL). Close it with hp_telemetry_close().
  * @param out the reply

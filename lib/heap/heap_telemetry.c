@@ -58,11 +58,6 @@ static int heap_info(const char *cmd, const char *params, struct hp_telemetry_ou
 	return hp_telemetry_close(out);
 }
 
-static void __attribute__((constructor)) heap_telemetry(void)
-{
-	hp_telemetry_register_cmd("/eal/heap_list", heap_list,
-				  "Returns list of heap ids (NUMA nodes). Takes no parameters",
-				  NULL);
-	hp_telemetry_register_cmd("/eal/heap_info", heap_info,
-				  "Returns malloc heap stats. Parameters: int heap_id", NULL);
-}
+HP_TELEMETRY_CMD(heap_list, "/eal/heap_list",
+		 "Returns list of heap ids (NUMA nodes). Takes no parameters")
+HP_TELEMETRY_CMD(heap_info, "/eal/heap_info", "Returns malloc heap stats. Parameters: int heap_id")

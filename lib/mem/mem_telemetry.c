@@ -65,10 +65,6 @@ static int memory(const char *cmd, const char *params, struct hp_telemetry_out *
 	return hp_telemetry_close(out);
 }
 
-static void __attribute__((constructor)) mem_telemetry(void)
-{
-	hp_telemetry_register_cmd("/hugepool/memory", memory,
-				  "Returns hugepages per node: pages, page size, bytes reserved, "
-				  "IOVA mode, contiguous runs. No parameters",
-				  NULL);
-}
+HP_TELEMETRY_CMD(memory, "/hugepool/memory",
+		 "Returns hugepages per node: pages, page size, bytes reserved, "
+		 "IOVA mode, contiguous runs. No parameters")

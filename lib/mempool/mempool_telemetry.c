@@ -188,10 +188,6 @@ static int mempool_info(const char *cmd, const char *params, struct hp_telemetry
 	return 0;
 }
 
-static void __attribute__((constructor)) mempool_telemetry(void)
-{
-	hp_telemetry_register_cmd("/mempool/list", mempool_list,
-				  "Returns list of available mempool. Takes no parameters", NULL);
-	hp_telemetry_register_cmd("/mempool/info", mempool_info,
-				  "Returns mempool info. Parameters: pool_name", NULL);
-}
+HP_TELEMETRY_CMD(mempool_list, "/mempool/list",
+		 "Returns list of available mempool. Takes no parameters")
+HP_TELEMETRY_CMD(mempool_info, "/mempool/info", "Returns mempool info. Parameters: pool_name")

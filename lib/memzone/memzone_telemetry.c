@@ -106,10 +106,6 @@ static int memzone_info(const char *cmd, const char *params, struct hp_telemetry
 	return hp_telemetry_close(out);
 }
 
-static void __attribute__((constructor)) memzone_telemetry(void)
-{
-	hp_telemetry_register_cmd("/eal/memzone_list", memzone_list,
-				  "Returns list of memzone ids. Takes no parameters", NULL);
-	hp_telemetry_register_cmd("/eal/memzone_info", memzone_info,
-				  "Returns memzone info. Parameters: int mz_id", NULL);
-}
+HP_TELEMETRY_CMD(memzone_list, "/eal/memzone_list",
+		 "Returns list of memzone ids. Takes no parameters")
+HP_TELEMETRY_CMD(memzone_info, "/eal/memzone_info", "Returns memzone info. Parameters: int mz_id")

@@ -87,10 +87,6 @@ static int rdma(const char *cmd, const char *params, struct hp_telemetry_out *ou
 }
 #endif
 
-static void __attribute__((constructor)) rdma_telemetry(void)
-{
-	hp_telemetry_register_cmd("/hugepool/rdma", rdma,
-				  "Returns the RDMA maps: device, MRs, bytes registered, each MR's "
-				  "range and keys. Takes no parameters",
-				  NULL);
-}
+HP_TELEMETRY_CMD(rdma, "/hugepool/rdma",
+		 "Returns the RDMA maps: device, MRs, bytes registered, each MR's "
+		 "range and keys. Takes no parameters")

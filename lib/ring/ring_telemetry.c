@@ -95,10 +95,5 @@ static int ring_info(const char *cmd, const char *params, struct hp_telemetry_ou
 	return hp_telemetry_close(out);
 }
 
-static void __attribute__((constructor)) ring_telemetry(void)
-{
-	hp_telemetry_register_cmd("/ring/list", ring_list,
-				  "Returns list of available rings. Takes no parameters", NULL);
-	hp_telemetry_register_cmd("/ring/info", ring_info,
-				  "Returns ring info. Parameters: ring_name", NULL);
-}
+HP_TELEMETRY_CMD(ring_list, "/ring/list", "Returns list of available rings. Takes no parameters")
+HP_TELEMETRY_CMD(ring_info, "/ring/info", "Returns ring info. Parameters: ring_name")
