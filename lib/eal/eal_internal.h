@@ -136,9 +136,9 @@ enum eal_subsys_order {
 struct eal_subsys {
 	const char *name;
 	enum eal_subsys_order order;
-	int (*init)(
-	    const struct hp_init_opts *opts); /* 0 or -errno set through hp_fail(); may be NULL */
-	void (*cleanup)(void);		      /* must tolerate a failed or absent init */
+	/* 0 or -errno set through hp_fail(); NULL: nothing to start */
+	int (*init)(const struct hp_init_opts *opts);
+	void (*cleanup)(void); /* must tolerate a failed or absent init */
 	struct eal_subsys *next;
 };
 
