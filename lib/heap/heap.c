@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "eal/eal_internal.h"
+#include "heap_internal.h"
 #include "mem/mem_internal.h"
 #include <hp_heap.h>
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "hp_test.h"
+#include "heap/heap_internal.h"
 #include "mem/mem_internal.h"
 
 /* Seconds on the monotonic clock. */

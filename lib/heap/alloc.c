@@ -16,7 +16,8 @@
 #include "buddy.h"
 #include "eal/eal_internal.h"
 #include "eal/eal_util.h"
-#include "mem_internal.h"
+#include "heap_internal.h"
+#include "mem/mem_internal.h"
 #include <hp_heap.h>
 
 _Static_assert(MEM_RANGE_UNIT == BUDDY_UNIT, "the allocator's unit is the buddy's");
