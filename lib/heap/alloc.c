@@ -18,10 +18,8 @@
 #include "eal/eal_util.h"
 #include "heap_internal.h"
 #include "mem/mem_internal.h"
-#include <hp_heap.h>
 
 _Static_assert(MEM_RANGE_UNIT == BUDDY_UNIT, "the allocator's unit is the buddy's");
-_Static_assert(HP_HEAP_BLOCK_UNIT == BUDDY_UNIT, "hp_heap_stats() reports buddy orders");
 
 #define GROW_TRIES 4
 
