@@ -17,7 +17,7 @@ cd "$(dirname "$0")"
 top=$PWD
 build=${HP_BUILD:-build}
 
-packages=(gcc meson ninja-build pkg-config python3 libnuma-dev libhugetlbfs-dev libibverbs-dev
+packages=(gcc meson ninja-build pkg-config python3 libnuma-dev libibverbs-dev
 	librdmacm-dev rdma-core ibverbs-providers ibverbs-utils rdmacm-utils libcmocka-dev clang
 	clang-format libclang-rt-14-dev
 	libdpdk-dev dpdk-dev qemu-system-x86 busybox-static cpio kmod iproute2 doxygen

@@ -88,36 +88,6 @@ void mem_give_back(void *va, size_t len);
 void mem_event_fire(enum hp_mem_event ev, const void *va, size_t len);
 
 /*
- * The allocator of memseg ranges shared by memzones, the heap and mempool backends
- * (lib/mem/alloc.c): a buddy allocator per list (buddy.h); grows the node when nothing fits
- * and gives whole free pages of grown lists back to the kernel. flags: MEM_RANGE_IOVA_CONTIG or 0.
- * node: a real node (callers resolve HP_NODE_ANY). Returns NULL through hp_fail_ptr() on failure.
- */
-#define MEM_RANGE_IOVA_CONTIG 0x1 /* the block must be contiguous in IOVA space */
-void *mem_range_alloc(size_t len, size_t align, int node, unsigned flags);
-void mem_range_release(void *va, size_t len);
-
-/*
- * Free blocks of node per order into counts[0 .. n) (larger orders added to the last), the
- * bytes free in them, and the blocks handed out and not released (zones, heap slabs and large
- * blocks, pool backends). Caller has checked node.
- */
-void mem_alloc_stats(int node, size_t *counts, unsigned n, size_t *free_bytes,
-		     unsigned long *allocs);
-
-/*
- * Check the allocator (tests): every buddy's invariants, free blocks only on pages held, no two
- * arenas over the same memory. @return 0, or a negative code of the first broken one.
- */
-int mem_alloc_check(void);
-
-/* Blocks are whole numbers of this many bytes, aligned to it at least. */
-#define MEM_RANGE_UNIT ((size_t)4096)
-
-/* As mem_range_alloc(), placing the block where p + skew (skew < align) is aligned to align. */
-void *mem_range_alloc_skew(size_t len, size_t align, size_t skew, int node, unsigned flags);
-
-/*
  * Test hooks, compiled in only with -Dtest_hooks=true (test/unit/test_mem.c, test/stress): 0 in
  * normal use. Set before hp_init() or hp_mem_grow() in the thread that calls it; read only on the
  * reservation path. Without the option mem_test_hooks is the constant 0 and every hook folds away.

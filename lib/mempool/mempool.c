@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap/heap_internal.h"
 #include "mem/mem_internal.h"
 #include "mempool_internal.h"
 

@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "heap/heap_internal.h"
 #include "mem/mem_internal.h"
 #include "mempool_internal.h"
 

@@ -14,8 +14,9 @@
 #include <string.h>
 
 #include "eal/eal_internal.h"
-#include "mem/mem_internal.h"
+#include "heap/heap_internal.h"
 #include "memzone_internal.h"
+#include <hp_mem.h>
 #include <hp_memzone.h>
 
 #define MZ_MAX 2048

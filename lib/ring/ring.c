@@ -15,7 +15,7 @@
 
 #include <hp_ring.h>
 #include "eal/eal_internal.h"
-#include "mem/mem_internal.h"
+#include "heap/heap_internal.h"
 
 #define RING_FLAGS (HP_RING_SP_ENQ | HP_RING_SC_DEQ | HP_RING_EXACT_SZ)
 

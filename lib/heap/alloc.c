@@ -14,12 +14,11 @@
 
 #include "buddy.h"
 #include "eal/eal_internal.h"
-#include "eal/eal_util.h"
-#include "mem_internal.h"
-#include <hp_heap.h>
+#include "util.h"
+#include "heap_internal.h"
+#include "mem/mem_internal.h"
 
 _Static_assert(MEM_RANGE_UNIT == BUDDY_UNIT, "the allocator's unit is the buddy's");
-_Static_assert(HP_HEAP_BLOCK_UNIT == BUDDY_UNIT, "hp_heap_stats() reports buddy orders");
 
 #define GROW_TRIES 4
 
@@ -251,8 +250,8 @@ static void grow_sentence(char *buf, size_t n, int node, size_t len, size_t alig
 	    "node %d: no free %srun of %s (align %s); the largest free %srun there is %s, and "
 	    "growing failed (%s); reserve more hugepages on node %d (hp-info --reserve %d:SIZE) "
 	    "or start with a larger --socket-mem",
-	    node, contig, eal_size_str(l, sizeof(l), len), eal_size_str(a, sizeof(a), align),
-	    contig, eal_size_str(b, sizeof(b), best), why, node, node);
+	    node, contig, util_size_str(l, sizeof(l), len), util_size_str(a, sizeof(a), align),
+	    contig, util_size_str(b, sizeof(b), best), why, node, node);
 }
 
 static uintptr_t take_locked(int node, size_t len, size_t align, size_t skew, unsigned flags,
