@@ -28,10 +28,10 @@
  * and puts more registers than the loads cost.
  */
 #define HP_RSEQ_SLOT0_OPERANDS(s)                                                                  \
-	[s] "r"(s), [otab] "i"(offsetof(struct hp_mempool_cache, percpu_table)),                   \
-	    [oncpu] "i"(offsetof(struct hp_mempool_cache, percpu_ncpu)),                           \
-	    [orseq] "i"(offsetof(struct hp_mempool_cache, percpu_rseq)),                           \
-	    [oaborts] "i"(offsetof(struct hp_mempool_cache, percpu_aborts))
+	[s] "r"(s), [otab] "i"(offsetof(struct hp_mempool_cache, percpu.table)),                   \
+	    [oncpu] "i"(offsetof(struct hp_mempool_cache, percpu.ncpu)),                           \
+	    [orseq] "i"(offsetof(struct hp_mempool_cache, percpu.rseq)),                           \
+	    [oaborts] "i"(offsetof(struct hp_mempool_cache, percpu.aborts))
 
 /**
  * @internal The descriptor (label 3: start 1, end 2, abort 4) and, out of the hot path, the
@@ -164,7 +164,7 @@
  * @internal Take n objects (n >= 1) from the top of the calling CPU's cache, all or nothing.
  * len - n below the limit says both that len >= n (else it wraps) and that no drain holds the
  * cache (limit 0), since len never passes the limit.
- * @param s slot 0 of the pool's lcore caches, with per-CPU caches (percpu_table not 0)
+ * @param s slot 0 of the pool's lcore caches, with per-CPU caches (percpu.table not 0)
  * @return 1 if taken, 0 if that cache had fewer or is being drained
  */
 static inline int __hp_mempool_rseq_pop(struct hp_mempool_cache *s, void **objs, uintptr_t n)
@@ -200,7 +200,7 @@ miss:
 /**
  * @internal Put n objects (n >= 1) on top of the calling CPU's cache, all or nothing (a limit
  * of 0, a drain, refuses any n).
- * @param s slot 0 of the pool's lcore caches, with per-CPU caches (percpu_table not 0)
+ * @param s slot 0 of the pool's lcore caches, with per-CPU caches (percpu.table not 0)
  * @return 1 if put, 0 if they do not fit under its limit or it is being drained
  */
 static inline int __hp_mempool_rseq_push(struct hp_mempool_cache *s, void *const *objs, uintptr_t n)
