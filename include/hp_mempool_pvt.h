@@ -22,7 +22,7 @@
 #include <hp_mempool_core.h>
 #include <hp_mempool_driver.h>
 #include <hp_ptrcopy_pvt.h>
-/* the per-CPU caches' sequences of this architecture (lib/mempool/arch/), or the fallback's */
+/* the per-CPU caches' sequences of this architecture (lib/rseq/arch/), or the fallback's */
 #include <hp_mempool_rseq.h>
 
 #ifdef __cplusplus

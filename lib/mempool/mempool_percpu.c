@@ -3,10 +3,10 @@
  * Per-CPU caches for threads without an lcore id (doc/percpu-cache.md). Each pool with a cache
  * has one per possible CPU, after its lcore caches in the pool's memzone behind a table of their
  * addresses (slot 0 points at it); the inline get/put reach the calling CPU's cache through one
- * restartable sequence (arch/x86_64/hp_mempool_rseq.h),
- * which the kernel aborts and restarts if the thread is preempted, migrated or signalled before
- * its single committing store. This file decides once whether they are on, and holds the slow
- * half: refill and flush in bulk from and to the backend, and the drain.
+ * restartable sequence (lib/rseq/arch/x86_64/hp_mempool_rseq.h), which the kernel aborts and
+ * restarts if the thread is preempted, migrated or signalled before its single committing store.
+ * This file decides once whether they are on, and holds the slow half: refill and flush in bulk
+ * from and to the backend, and the drain.
  *
  * A drain (counting needs none) fences instead of locking out the users: it sets every cache's
  * limit to 0, so sequences that start afterwards miss and take the slow path, then calls
@@ -23,12 +23,9 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#if __has_include(<sys/rseq.h>)
-#include <sys/rseq.h>
-#define HAVE_GLIBC_RSEQ 1
-#endif
 
 #include "mempool_internal.h"
+#include "rseq/rseq_internal.h"
 
 _Static_assert(offsetof(struct mempool_percpu, limit) == 8 &&
 		   offsetof(struct mempool_percpu, objs) == 64,
@@ -63,33 +60,15 @@ static bool check(void)
 		 "off: ThreadSanitizer build (TSan cannot follow restartable "
 		 "sequences); threads without an lcore id use the backend directly");
 	return false;
-#elif !defined(HAVE_GLIBC_RSEQ)
-	snprintf(why, sizeof(why),
-		 "off: glibc older than 2.35 (no <sys/rseq.h>); threads without "
-		 "an lcore id use the backend directly");
-	return false;
 #else
+	const char *missing = rseq_unusable();
 	long cmds;
 
-	if (!HP_MEMPOOL_RSEQ_ARCH[0]) {
+	if (!HP_MEMPOOL_RSEQ_ARCH[0])
+		missing = "no restartable sequences for this architecture";
+	if (missing) {
 		snprintf(why, sizeof(why),
-			 "off: no restartable sequences for this architecture; "
-			 "threads without an lcore id use the backend directly");
-		return false;
-	}
-	if (__rseq_size < 8) {
-		snprintf(
-		    why, sizeof(why),
-		    "off: glibc did not register rseq (GLIBC_TUNABLES="
-		    "glibc.pthread.rseq=0, or a kernel without rseq); threads without an lcore "
-		    "id use the backend directly");
-		return false;
-	}
-	if ((int)((const struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset))
-		->cpu_id < 0) {
-		snprintf(why, sizeof(why),
-			 "off: rseq is registered but reports no CPU; threads "
-			 "without an lcore id use the backend directly");
+			 "off: %s; threads without an lcore id use the backend directly", missing);
 		return false;
 	}
 	cmds = membarrier(MEMBARRIER_CMD_QUERY, 0);
@@ -101,12 +80,12 @@ static bool check(void)
 			 "directly");
 		return false;
 	}
-	rseq_off = __rseq_offset;
+	rseq_off = rseq_area_offset();
 	ncpu = eal_possible_cpus();
 	snprintf(why, sizeof(why),
 		 "on: %s restartable sequences on glibc's rseq area (%u bytes), "
 		 "membarrier RSEQ fence, %u possible CPUs",
-		 HP_MEMPOOL_RSEQ_ARCH, __rseq_size, ncpu);
+		 HP_MEMPOOL_RSEQ_ARCH, rseq_area_size(), ncpu);
 	return true;
 #endif
 }
