@@ -60,6 +60,7 @@ struct hp_mempool_percpu_anchor {
  * cache (slot lcore id + 1 of a pool), a user cache (hp_mempool_cache_create()), or slot 0 of a
  * pool: size 0, whose percpu part leads threads without an lcore id to the per-CPU caches.
  * objs holds size * 5 / 2 slots (see mempool_cache_bytes() in the library).
+ * ABI: read inline by programs; see struct hp_mempool.
  */
 struct hp_mempool_cache {
 	/*
@@ -92,6 +93,11 @@ struct hp_mempool_chunk {
  * @internal
  * A pool. The first cache line is all the hot path reads. Backends read name, size, node and
  * own pool_data (see hp_mempool_driver.h).
+ * ABI: the inline get and put of programs built against this header read cache_base,
+ * cache_stride, ops and cache_size here, and every field of struct hp_mempool_cache up to objs.
+ * Moving, resizing or removing any of them breaks those programs: it needs a new soname
+ * (libhugepool.so.N+1). New fields go at the end (of struct hp_mempool; a cache's header may
+ * grow only where objs stays after it, as the library sizes caches itself).
  */
 struct hp_mempool {
 	/** the cache slots, read through __hp_mempool_cache_slot() */
@@ -115,6 +121,12 @@ struct hp_mempool {
 	struct hp_mempool *next;	      /**< registry of named pools */
 	uint64_t debug_errors; /**< bad puts seen, see hp_mempool_debug_errors() (atomic) */
 };
+
+HP_STATIC_ASSERT(offsetof(struct hp_mempool, cache_size) + sizeof(unsigned) <= HP_CACHE_LINE_SIZE &&
+		     offsetof(struct hp_mempool, ops) < HP_CACHE_LINE_SIZE,
+		 "the first cache line of a pool holds all the inline get and put read");
+HP_STATIC_ASSERT(offsetof(struct hp_mempool_cache, objs) % HP_CACHE_LINE_SIZE == 0,
+		 "a cache's objects start on a line of their own");
 
 /**
  * @internal
