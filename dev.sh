@@ -181,11 +181,13 @@ bench_compare() {
 	local rev dir=$top/build-bench
 	rev=$(git -C "$top" rev-parse --verify "${1:-main}^{commit}")
 	say "bench-compare: base $(git -C "$top" log -1 --format='%h %s' "$rev"), change: the work tree"
-	rm -rf "$dir/base-src"
-	mkdir -p "$dir/base-src"
-	git -C "$top" archive "$rev" | tar -C "$dir/base-src" -xf -
-	# the base's build dir is made afresh: its sources changed under it
-	rm -rf "$dir/base"
+	# the base is extracted and built afresh unless the last run's was the same revision
+	if [[ $(cat "$dir/base-src/.rev" 2>/dev/null) != "$rev" ]]; then
+		rm -rf "$dir/base-src" "$dir/base"
+		mkdir -p "$dir/base-src"
+		git -C "$top" archive "$rev" | tar -C "$dir/base-src" -xf -
+		echo "$rev" >"$dir/base-src/.rev"
+	fi
 	for side in base change; do
 		local src=$top
 		[[ $side == base ]] && src=$dir/base-src

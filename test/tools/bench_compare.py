@@ -15,6 +15,7 @@ or fail on speed.
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -85,17 +86,26 @@ def main():
                (RING, a.ring_args.split(), ring_cells)]
     # speeds[cell] = {"base": [(hp, dpdk)...], "change": [...]}, rounds in order
     speeds = {}
-    for rnd in range(a.rounds):
-        for side, build in (("base", a.base), ("change", a.change)):
-            for prog, args, cells in benches:
-                got = cells(run(build, prog, args, a.cpu, a.lock))
-                for name, v in got.items():
+    done = 0
+    # SIGTERM (or ^C) stops after the rounds finished so far and prints them
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        for rnd in range(a.rounds):
+            got = {}
+            for side, build in (("base", a.base), ("change", a.change)):
+                for prog, args, cells in benches:
+                    got.setdefault(side, {}).update(cells(run(build, prog, args, a.cpu, a.lock)))
+            for side, cells in got.items():
+                for name, v in cells.items():
                     speeds.setdefault(name, {"base": [], "change": []})[side].append(v)
-        print("round %d of %d done" % (rnd + 1, a.rounds), file=sys.stderr)
+            done += 1
+            print("round %d of %d done" % (done, a.rounds), file=sys.stderr)
+    except KeyboardInterrupt:
+        print("stopped after %d of %d rounds" % (done, a.rounds), file=sys.stderr)
 
     print("change/base speed per cell (above 1: the change is faster), median of %d rounds "
           "[min-max of the round-by-round ratios]; DPDK's code is the same in both builds: "
-          "its column is the noise" % a.rounds)
+          "its column is the noise" % done)
     print("%-48s %-20s %-20s %-20s" % ("cell", "hugepool", "dpdk (control)", "hugepool/dpdk"))
     marked = 0
     for name, s in speeds.items():
