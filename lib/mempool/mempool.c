@@ -77,8 +77,7 @@ static void init_caches(struct hp_mempool *mp)
 	unsigned i;
 
 	for (i = 0; i <= HP_MAX_LCORES; i++) {
-		struct hp_mempool_cache *c =
-		    (struct hp_mempool_cache *)(mp->cache_base + i * mp->cache_stride);
+		struct hp_mempool_cache *c = __hp_mempool_cache_slot(mp, i);
 
 		/* slot 0 serves threads without an lcore id: size 0 sends them to the backend */
 		mempool_cache_init(c, i ? mp->cache_size : 0, mp, mp->node);

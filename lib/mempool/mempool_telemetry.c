@@ -58,11 +58,6 @@ struct pool_snap {
 	struct cache_snap caches[HP_MAX_LCORES];
 };
 
-static const struct hp_mempool_cache *lcore_cache(const struct hp_mempool *mp, unsigned lcore)
-{
-	return (const struct hp_mempool_cache *)(mp->cache_base + (lcore + 1) * mp->cache_stride);
-}
-
 static int pool_info_cb(struct hp_mempool *mp, void *arg)
 {
 	struct pool_snap *s = arg;
@@ -88,7 +83,7 @@ static int pool_info_cb(struct hp_mempool *mp, void *arg)
 	s->avail = hp_mempool_avail_count(mp);
 	s->common = mp->ops->count(mp);
 	for (i = 0; mp->cache_size && i < HP_MAX_LCORES; i++) {
-		c = lcore_cache(mp, i);
+		c = __hp_mempool_cache_slot(mp, i + 1);
 		struct cache_snap cs = {
 		    .lcore = i, .len = (unsigned)__atomic_load_n(&c->len, __ATOMIC_RELAXED)};
 #ifdef HP_MEMPOOL_STATS

@@ -7,6 +7,7 @@
  * level 6) so that destroy can tell a live map from a stale pointer.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ struct hp_rdma_map {
 	struct hp_rdma_map_stats st;
 	struct hp_rdma_map *next_live;
 };
+_Static_assert(offsetof(struct hp_rdma_map, table) == 0,
+	       "the inline lookups (hp_rdma_pvt.h) read the page table at the start of a map");
 
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hp_rdma_map *live_maps;
