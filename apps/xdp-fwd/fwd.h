@@ -65,7 +65,6 @@ struct fwd {
 	struct fwd_port ports[FWD_MAX_PORTS];
 	unsigned n_ports, n_workers;
 	enum fwd_layout layout; /* RTC or PIPELINE once fwd_setup() has chosen */
-	bool busy_poll;		/* SO_PREFER_BUSY_POLL and a recvfrom() when rx is empty */
 	struct hp_mempool *pool;
 	char *umem_area; /* page-aligned start of the UMEM: the pool's memory chunk */
 	size_t umem_len;

@@ -96,19 +96,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The forwarding thread polls the device's NAPI itself (recvfrom() when rx is empty) instead of
- * leaving it to softirqs; where the kernel refuses, the socket works as before. */
-static void busy_poll_on(struct fwd_port *p)
-{
-	int fd = xsk_socket__fd(p->xsk), on = 1, us = 20, budget = FWD_BURST * 2;
-
-	if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &on, sizeof(on)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget)))
-		fprintf(stderr, "xdp-fwd: %s: no busy polling (%s); polling without it\n", p->name,
-			strerror(errno));
-}
-
 static int setup_socket(struct fwd *f, struct fwd_port *p)
 {
 	struct xsk_socket_config cfg = {
@@ -159,8 +146,6 @@ static int setup_socket(struct fwd *f, struct fwd_port *p)
 		fprintf(stderr, "xdp-fwd: %s queue 0 is free now\n", p->name);
 	if (!getsockopt(xsk_socket__fd(p->xsk), SOL_XDP, XDP_OPTIONS, &opts, &len))
 		p->zerocopy = opts.flags & XDP_OPTIONS_ZEROCOPY;
-	if (f->busy_poll)
-		busy_poll_on(p);
 	return 0;
 }
 
@@ -405,8 +390,6 @@ static unsigned forward(struct fwd *f, struct fwd_port *in, struct fwd_port *out
 		n = rx_burst(f, in, bufs, room);
 	if (n)
 		tx_burst(f, out, bufs, n);
-	else if (room && f->busy_poll)
-		recvfrom(xsk_socket__fd(in->xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
 	kick_tx(out);
 	return n;
 }

@@ -272,8 +272,6 @@ int main(int argc, char **argv)
 	     "pipeline: worker threads between the port threads (1 to the number of\n"
 	     "ports; default 1)",
 	     1, FWD_MAX_PORTS, "give 1 to the number of ports"},
-	    {"busy-poll", 0, APP_FLAG, &f.busy_poll, NULL,
-	     "rtc: poll the device from the forwarding thread (SO_PREFER_BUSY_POLL)"},
 	    {"stats", 0, APP_UINT, &o.stats_s, "S",
 	     "statistics every S seconds (0: only the totals at exit; default 1)", 0, 86400,
 	     "give whole seconds, 0 to 86400"},
@@ -282,7 +280,7 @@ int main(int argc, char **argv)
 	const struct app_cli cli = {
 	    .prog = "xdp-fwd",
 	    .synopsis = "[HUGEPOOL-OPTIONS --] --port IF --port IF [--port IF --port IF ...]\n"
-			"               [--layout rtc|pipeline|auto] [--workers N] [--busy-poll]\n"
+			"               [--layout rtc|pipeline|auto] [--workers N]\n"
 			"               [--stats SECONDS] [--json]",
 	    .opts = opts,
 	    .footer = "Runs until SIGINT, SIGTERM, SIGHUP or SIGQUIT. See man xdp-fwd.\n"};

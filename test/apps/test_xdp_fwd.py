@@ -223,6 +223,12 @@ def check_bad_command_lines():
     def _():
         expect_refusal(["--port", P0, "--port", P1, "--workers", "3"], 2, ["workers"])
 
+    @case("an unknown layout, and workers with the rtc layout, are refused with exit 2")
+    def _():
+        expect_refusal(["--port", P0, "--port", P1, "--layout", "ring"], 2, ["rtc, pipeline"])
+        expect_refusal(["--port", P0, "--port", P1, "--layout", "rtc", "--workers", "2"], 2,
+                       ["--workers", "pipeline"])
+
     @case("a user without root is told to run it as root, exit 1, and no hugepage is taken")
     def _():
         # the tree may be unreadable to nobody (e.g. under /root, mode 0700): copy the program
