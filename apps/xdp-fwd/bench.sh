@@ -77,7 +77,14 @@ via_bridge() {
 via_fwd() { # SIZE LAYOUT
 	"$fwd" --port "$P0" --port "$P1" --layout "$2" --stats 0 >/dev/null 2>"$log" &
 	pid=$!
-	for _ in $(seq 100); do grep -q '<->' "$log" && break; sleep 0.1; done
+	for _ in $(seq 200); do grep -q '<->' "$log" && break; sleep 0.1; done
+	if ! grep -q '<->' "$log"; then
+		sed 's/^/# /' "$log" >&2
+		wait "$pid" || true
+		pid=
+		echo "0 0"
+		return
+	fi
 	measure "$1"
 	stop
 }
@@ -88,6 +95,14 @@ via_testpmd() {
 		--forward-mode=io -a --stats-period 3600 </dev/null >"$log" 2>&1 &
 	pid=$!
 	for _ in $(seq 200); do grep -q 'forwards packets' "$log" && attached && break; sleep 0.1; done
+	if ! grep -q 'forwards packets' "$log"; then
+		tail -5 "$log" | sed 's/^/# /' >&2
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" || true
+		pid=
+		echo "0 0"
+		return
+	fi
 	measure "$1"
 	stop
 }
