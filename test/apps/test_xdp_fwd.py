@@ -416,9 +416,9 @@ def check_exits(free_before):
         expect_no_program()
 
 
-def testpmd_run(pktsend, mac_b):
+def testpmd_run(pktsend, mac_b, sig=signal.SIGINT):
     """dpdk-testpmd (af_xdp PMD, io forwarding) on P0 and P1 while frames are sent through it;
-    stopped with SIGINT. Returns the frames B received, or raises with its log."""
+    stopped with sig. Returns the frames B received, or raises with its log."""
     log = tempfile.TemporaryFile(mode="w+")
     tp = subprocess.Popen(["dpdk-testpmd", "-l", "0-1", "--no-pci", "--in-memory", "-m", "256",
                            f"--file-prefix=hpxf{PID}", "--log-level=notice",
@@ -442,7 +442,7 @@ def testpmd_run(pktsend, mac_b):
     before = rx()
     in_ns(NS_A, pktsend, "a0", mac_b, "60", "1")
     got = rx() - before
-    tp.send_signal(signal.SIGINT)
+    tp.send_signal(sig)
     tp.wait(timeout=30)
     return got
 
@@ -478,6 +478,20 @@ def check_testpmd(free_before):
             if "busy" in fwd.start_lines:
                 print(f"# turn {turn}: xdp-fwd waited for a busy queue", flush=True)
         expect_hugepages_back(free_before)
+
+    @case("after dpdk-testpmd was killed with -9 (its program stays on the ports), xdp-fwd "
+          "takes the ports over, forwards, and leaves no program")
+    def _():
+        testpmd_run(pktsend, mac_b, signal.SIGKILL)
+        if programs_left() != [P0, P1]:
+            raise AssertionError("testpmd's kill -9 left no program: nothing was tested")
+        fwd = start_fwd("--stats", "0")
+        if "leftover" not in fwd.start_lines:
+            fwd.kill()
+            raise AssertionError("no word of testpmd's leftover program: " + fwd.start_lines)
+        expect_ping()
+        stop_fwd(fwd)
+        expect_no_program()
 
 
 def main():
