@@ -115,7 +115,7 @@ static int setup_socket(struct fwd *f, struct fwd_port *p)
 	for (;;) {
 		rc = xsk_socket__create_shared(&p->xsk, p->name, 0, f->umem, &p->rx, &p->tx,
 					       &p->fill, &p->comp, &cfg);
-		if (rc != -EBUSY || stopping(f))
+		if (rc != -EBUSY)
 			break;
 		if (!end) {
 			end = now_s() + FWD_BUSY_RETRY_S;
