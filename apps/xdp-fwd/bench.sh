@@ -59,8 +59,15 @@ measure() {
 
 attached() { ip link show "$P0" | grep -q xdp && ip link show "$P1" | grep -q xdp; }
 
+# SIGTERM (a background job of a script ignores SIGINT), bounded: a path that does not stop
+# in 10 s is killed and said
 stop() {
-	kill -INT "$pid"
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "# pid $pid did not stop within 10 s of SIGTERM: killed" >&2
+		kill -KILL "$pid"
+	fi
 	wait "$pid" || true
 	pid=
 }
@@ -75,11 +82,13 @@ via_bridge() {
 }
 
 via_fwd() { # SIZE LAYOUT
-	"$fwd" --port "$P0" --port "$P1" --layout "$2" --stats 0 >/dev/null 2>"$log" &
+	"$fwd" --file-prefix="hpxb$id" -- --port "$P0" --port "$P1" --layout "$2" --stats 0 \
+		>/dev/null 2>"$log" &
 	pid=$!
-	for _ in $(seq 200); do grep -q '<->' "$log" && break; sleep 0.1; done
+	for _ in $(seq 300); do grep -q '<->' "$log" && break; sleep 0.1; done
 	if ! grep -q '<->' "$log"; then
 		sed 's/^/# /' "$log" >&2
+		kill "$pid" 2>/dev/null || true
 		wait "$pid" || true
 		pid=
 		echo "0 0"
