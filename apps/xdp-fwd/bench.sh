@@ -128,11 +128,13 @@ for r in $(seq "$rounds"); do
 		n=${#paths[@]}
 		for k in $(seq 0 $((n - 1))); do
 			path=${paths[$(((k + r) % n))]}
+			# $(...) returns once the path has stopped, so paths never overlap
 			case $path in
-			bridge) read -r sent rx < <(via_bridge "$s") ;;
-			testpmd) read -r sent rx < <(via_testpmd "$s") ;;
-			*) read -r sent rx < <(via_fwd "$s" "$path") ;;
+			bridge) out=$(via_bridge "$s") ;;
+			testpmd) out=$(via_testpmd "$s") ;;
+			*) out=$(via_fwd "$s" "$path") ;;
 			esac
+			read -r sent rx <<<"$out"
 			got[$r,$size,$path]=$rx
 			say "$(printf '%-5s %-6s %-9s %12s %14s' "$r" "$size" "$path" "$sent" "$rx")"
 		done
