@@ -81,13 +81,12 @@ via_bridge() {
 	ip link del "$BR"
 }
 
-via_fwd() { # SIZE LAYOUT
-	"$fwd" --file-prefix="hpxb$id" -- --port "$P0" --port "$P1" --layout "$2" --stats 0 \
-		>/dev/null 2>"$log" &
-	pid=$!
-	for _ in $(seq 300); do grep -q '<->' "$log" && break; sleep 0.1; done
-	if ! grep -q '<->' "$log"; then
-		sed 's/^/# /' "$log" >&2
+# measure SIZE through the path just started as $pid once its log shows WORDS (and both ports
+# have a program), then stop it; a path that does not start is shown and counts 0
+measure_started() { # SIZE WORDS
+	for _ in $(seq 300); do grep -q "$2" "$log" && attached && break; sleep 0.1; done
+	if ! grep -q "$2" "$log"; then
+		tail -5 "$log" | sed 's/^/# /' >&2
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" || true
 		pid=
@@ -98,22 +97,19 @@ via_fwd() { # SIZE LAYOUT
 	stop
 }
 
+via_fwd() { # SIZE LAYOUT
+	"$fwd" --file-prefix="hpxb$id" -- --port "$P0" --port "$P1" --layout "$2" --stats 0 \
+		>/dev/null 2>"$log" &
+	pid=$!
+	measure_started "$1" '<->'
+}
+
 via_testpmd() {
 	"$testpmd" -l 0-1 --no-pci --in-memory -m 256 --file-prefix "hpxb$id" --log-level=notice \
 		--vdev "net_af_xdp0,iface=$P0" --vdev "net_af_xdp1,iface=$P1" -- \
 		--forward-mode=io -a --stats-period 3600 </dev/null >"$log" 2>&1 &
 	pid=$!
-	for _ in $(seq 200); do grep -q 'forwards packets' "$log" && attached && break; sleep 0.1; done
-	if ! grep -q 'forwards packets' "$log"; then
-		tail -5 "$log" | sed 's/^/# /' >&2
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" || true
-		pid=
-		echo "0 0"
-		return
-	fi
-	measure "$1"
-	stop
+	measure_started "$1" 'forwards packets'
 }
 
 paths=(bridge rtc pipeline)

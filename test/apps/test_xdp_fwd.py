@@ -162,6 +162,20 @@ def expect_no_program():
         raise AssertionError(f"an XDP program is still attached to {', '.join(left)}")
 
 
+def expect_takeover(who):
+    """After who was killed with -9 on the ports: its program is there, xdp-fwd says it took it
+    over, forwards, and leaves no program at exit."""
+    if programs_left() != [P0, P1]:
+        raise AssertionError(f"{who}'s kill -9 left no program: nothing to take over was tested")
+    fwd = start_fwd("--stats", "0")
+    if "leftover" not in fwd.start_lines:
+        fwd.kill()
+        raise AssertionError(f"no word of {who}'s leftover program: " + fwd.start_lines)
+    expect_ping()
+    stop_fwd(fwd)
+    expect_no_program()
+
+
 def expect_ping():
     r = in_ns(NS_A, "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.99.0.2", check=False)
     if r.returncode:
@@ -345,15 +359,7 @@ def check_kill9(free_before):
         fwd = start_fwd("--stats", "0")
         fwd.kill()
         fwd.wait(timeout=30)
-        if not programs_left():
-            raise AssertionError("kill -9 left no program: nothing to take over was tested")
-        fwd = start_fwd("--stats", "0")
-        if "leftover" not in fwd.start_lines:
-            fwd.kill()
-            raise AssertionError("no word of the leftover program: " + fwd.start_lines)
-        expect_ping()
-        stop_fwd(fwd)
-        expect_no_program()
+        expect_takeover("xdp-fwd")
         # and a clean run after that one still leaves nothing
         stop_fwd(start_fwd("--stats", "0"))
         expect_no_program()
@@ -483,15 +489,7 @@ def check_testpmd(free_before):
           "takes the ports over, forwards, and leaves no program")
     def _():
         testpmd_run(pktsend, mac_b, signal.SIGKILL)
-        if programs_left() != [P0, P1]:
-            raise AssertionError("testpmd's kill -9 left no program: nothing was tested")
-        fwd = start_fwd("--stats", "0")
-        if "leftover" not in fwd.start_lines:
-            fwd.kill()
-            raise AssertionError("no word of testpmd's leftover program: " + fwd.start_lines)
-        expect_ping()
-        stop_fwd(fwd)
-        expect_no_program()
+        expect_takeover("testpmd")
 
 
 def main():
