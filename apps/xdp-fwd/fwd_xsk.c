@@ -2,8 +2,8 @@
 /*
  * xdp-fwd's data path: the pktbuf pool registered once as the UMEM (unaligned chunk mode: a
  * frame is a pktbuf's buffer, wherever the pool carved it), one AF_XDP socket per port sharing
- * that UMEM, and the port and worker threads. A frame belongs to exactly one place at a time:
- * the pool, a kernel ring of one socket, an hp_ring, or a thread's burst array.
+ * that UMEM, and the forwarding threads of either layout. A frame belongs to exactly one place at
+ * a time: the pool, a kernel ring of one socket, an hp_ring, or a thread's burst array.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -83,6 +83,19 @@ static int setup_umem(struct fwd *f, int node)
 	return 0;
 }
 
+static bool stopping(struct fwd *f)
+{
+	return __atomic_load_n(&f->stop, __ATOMIC_RELAXED);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int setup_socket(struct fwd *f, struct fwd_port *p)
 {
 	struct xsk_socket_config cfg = {
@@ -94,18 +107,43 @@ static int setup_socket(struct fwd *f, struct fwd_port *p)
 	};
 	struct xdp_options opts;
 	socklen_t len = sizeof(opts);
+	double end = 0;
 	int rc;
 
-	rc = xsk_socket__create_shared(&p->xsk, p->name, 0, f->umem, &p->rx, &p->tx, &p->fill,
-				       &p->comp, &cfg);
+	/* a socket that was just closed (another program's that exited) holds its queue until the
+	 * kernel has released it, in a work item: a busy queue is tried again for a while */
+	for (;;) {
+		rc = xsk_socket__create_shared(&p->xsk, p->name, 0, f->umem, &p->rx, &p->tx,
+					       &p->fill, &p->comp, &cfg);
+		if (rc != -EBUSY)
+			break;
+		if (!end) {
+			end = now_s() + FWD_BUSY_RETRY_S;
+			fprintf(stderr,
+				"xdp-fwd: %s queue 0 is busy (another AF_XDP socket holds it, or "
+				"one is being released); trying again for up to %d s\n",
+				p->name, FWD_BUSY_RETRY_S);
+		} else if (now_s() > end) {
+			break;
+		}
+		fwd_prog_sweep(f, "a leftover");
+		nanosleep(&(struct timespec){0, 50000000}, NULL);
+	}
 	if (rc) {
 		p->xsk = NULL;
-		fprintf(stderr, "xdp-fwd: AF_XDP socket on %s queue 0: %s%s\n", p->name,
-			strerror(-rc),
-			rc == -EBUSY ? " (another XDP program or socket holds it; see ip link show)"
-				     : "");
+		if (rc == -EBUSY)
+			fprintf(stderr,
+				"xdp-fwd: %s queue 0 is still busy after %d s: another running "
+				"program's AF_XDP socket or XDP program holds it (see ip link show "
+				"%s); stop that program or give another port\n",
+				p->name, FWD_BUSY_RETRY_S, p->name);
+		else
+			fprintf(stderr, "xdp-fwd: AF_XDP socket on %s queue 0: %s\n", p->name,
+				strerror(-rc));
 		return -1;
 	}
+	if (end)
+		fprintf(stderr, "xdp-fwd: %s queue 0 is free now\n", p->name);
 	if (!getsockopt(xsk_socket__fd(p->xsk), SOL_XDP, XDP_OPTIONS, &opts, &len))
 		p->zerocopy = opts.flags & XDP_OPTIONS_ZEROCOPY;
 	return 0;
@@ -159,11 +197,17 @@ int fwd_setup(struct fwd *f, int node)
 
 	libxdp_set_print(libxdp_print);
 	libbpf_set_print(libbpf_print);
+	fwd_prog_sweep(f, "a leftover");
 	if (setup_umem(f, node))
 		return -1;
 	for (i = 0; i < f->n_ports; i++) {
 		struct fwd_port *p = &f->ports[i];
 
+		if (f->layout == FWD_LAYOUT_RTC) {
+			if (setup_socket(f, p) || fill_all(f, p))
+				return -1;
+			continue;
+		}
 		snprintf(name, sizeof(name), "xf.in.%u", i);
 		p->to_worker =
 		    hp_ring_create(name, FWD_HP_RING, node, HP_RING_SP_ENQ | HP_RING_SC_DEQ);
@@ -187,11 +231,6 @@ const char *fwd_mode(const struct fwd *f)
 	for (i = 0; i < f->n_ports; i++)
 		zc += f->ports[i].zerocopy;
 	return zc == f->n_ports ? "zero-copy" : zc ? "mixed zero-copy and copy" : "copy";
-}
-
-static bool stopping(struct fwd *f)
-{
-	return __atomic_load_n(&f->stop, __ATOMIC_RELAXED);
 }
 
 /* After many rounds without work, sleep a little: a quiet forwarder leaves the CPUs to others. */
@@ -222,7 +261,6 @@ static unsigned reap(struct fwd *f, struct fwd_port *p)
 	}
 	xsk_ring_cons__release(&p->comp, n);
 	hp_mempool_put_bulk(f->pool, (void **)bufs, n);
-	p->in_flight -= n;
 	fwd_count(&p->c.tx_pkts, n);
 	fwd_count(&p->c.tx_bytes, bytes);
 	return n;
@@ -251,15 +289,14 @@ static unsigned refill(struct fwd *f, struct fwd_port *p)
 	return FWD_BURST;
 }
 
-/* Received frames become pktbufs (no copy: the frame is the buffer) and go to the worker. */
-static unsigned receive(struct fwd *f, struct fwd_port *p)
+/* Up to max received frames as pktbufs (no copy: the frame is the buffer). */
+static unsigned rx_burst(struct fwd *f, struct fwd_port *p, struct hp_pktbuf **bufs, unsigned max)
 {
-	struct hp_pktbuf *bufs[FWD_BURST];
 	uint64_t bytes = 0;
 	uint32_t idx = 0;
-	unsigned i, n, k;
+	unsigned i, n;
 
-	n = xsk_ring_cons__peek(&p->rx, FWD_BURST, &idx);
+	n = xsk_ring_cons__peek(&p->rx, max, &idx);
 	if (!n)
 		return 0;
 	for (i = 0; i < n; i++) {
@@ -277,6 +314,45 @@ static unsigned receive(struct fwd *f, struct fwd_port *p)
 	xsk_ring_cons__release(&p->rx, n);
 	fwd_count(&p->c.rx_pkts, n);
 	fwd_count(&p->c.rx_bytes, bytes);
+	return n;
+}
+
+/* n pktbufs into the tx ring, which the caller saw had room for them. */
+static void tx_burst(struct fwd *f, struct fwd_port *p, struct hp_pktbuf *const *bufs, unsigned n)
+{
+	uint32_t idx = 0;
+	unsigned i;
+
+	xsk_ring_prod__reserve(&p->tx, n, &idx);
+	for (i = 0; i < n; i++) {
+		struct xdp_desc *d = xsk_ring_prod__tx_desc(&p->tx, idx + i);
+		const struct hp_pktbuf *m = bufs[i];
+
+		d->addr =
+		    fwd_frame_of(f, m) | ((uint64_t)m->data_off << XSK_UNALIGNED_BUF_OFFSET_SHIFT);
+		d->len = m->data_len;
+	}
+	xsk_ring_prod__submit(&p->tx, n);
+}
+
+/* Copy mode sends only inside sendto(), zero-copy drivers ask for a kick when idle: kick while
+ * the kernel has not taken every descriptor of the tx ring, and only then (a syscall each). */
+static void kick_tx(struct fwd_port *p)
+{
+	if (p->tx.cached_prod != __atomic_load_n(p->tx.consumer, __ATOMIC_ACQUIRE) &&
+	    xsk_ring_prod__needs_wakeup(&p->tx))
+		sendto(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0);
+}
+
+/* Pipeline: received frames go to the worker. */
+static unsigned receive(struct fwd *f, struct fwd_port *p)
+{
+	struct hp_pktbuf *bufs[FWD_BURST];
+	unsigned n, k;
+
+	n = rx_burst(f, p, bufs, FWD_BURST);
+	if (!n)
+		return 0;
 	k = hp_ring_enqueue_burst(p->to_worker, (void *const *)bufs, n, NULL);
 	if (k < n) {
 		fwd_count(&p->c.worker_full, n - k);
@@ -285,33 +361,36 @@ static unsigned receive(struct fwd *f, struct fwd_port *p)
 	return n;
 }
 
-/* Frames from the worker go into the tx ring; only as many as it has room for. */
+/* Pipeline: frames from the worker go into the tx ring; only as many as it has room for. */
 static unsigned transmit(struct fwd *f, struct fwd_port *p)
 {
 	struct hp_pktbuf *bufs[FWD_BURST];
-	unsigned room = xsk_prod_nb_free(&p->tx, FWD_BURST), i, n = 0;
-	uint32_t idx = 0;
+	unsigned room = xsk_prod_nb_free(&p->tx, FWD_BURST), n = 0;
 
 	if (room > FWD_BURST)
 		room = FWD_BURST;
 	if (room)
 		n = hp_ring_dequeue_burst(p->to_wire, (void **)bufs, room, NULL);
-	if (n) {
-		xsk_ring_prod__reserve(&p->tx, n, &idx);
-		for (i = 0; i < n; i++) {
-			struct xdp_desc *d = xsk_ring_prod__tx_desc(&p->tx, idx + i);
-			const struct hp_pktbuf *m = bufs[i];
+	if (n)
+		tx_burst(f, p, bufs, n);
+	kick_tx(p);
+	return n;
+}
 
-			d->addr = fwd_frame_of(f, m) |
-				  ((uint64_t)m->data_off << XSK_UNALIGNED_BUF_OFFSET_SHIFT);
-			d->len = m->data_len;
-		}
-		xsk_ring_prod__submit(&p->tx, n);
-		p->in_flight += n;
-	}
-	/* copy mode sends only inside sendto(); zero-copy drivers ask for a kick when idle */
-	if (p->in_flight && xsk_ring_prod__needs_wakeup(&p->tx))
-		sendto(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0);
+/* Run to completion: frames received on in go into out's tx ring, as many as it has room for
+ * (the rest wait in in's rx ring, and the kernel counts what does not fit there). */
+static unsigned forward(struct fwd *f, struct fwd_port *in, struct fwd_port *out)
+{
+	struct hp_pktbuf *bufs[FWD_BURST];
+	unsigned room = xsk_prod_nb_free(&out->tx, FWD_BURST), n = 0;
+
+	if (room > FWD_BURST)
+		room = FWD_BURST;
+	if (room)
+		n = rx_burst(f, in, bufs, room);
+	if (n)
+		tx_burst(f, out, bufs, n);
+	kick_tx(out);
 	return n;
 }
 
@@ -348,8 +427,29 @@ static void *port_main(void *arg)
 	return NULL;
 }
 
-/* Worker w serves the ports p with p % n_workers == w: each ring has one consumer, and since
- * the pairing is one to one, each port's to_wire ring has one producer. */
+/* Run to completion: worker w serves the pair of ports 2w and 2w + 1, every ring of both. */
+static void *pair_main(void *arg)
+{
+	const struct fwd_worker *w = arg;
+	struct fwd *f = w->f;
+	struct fwd_port *a = &f->ports[2 * w->id], *b = &f->ports[2 * w->id + 1];
+	unsigned empty = 0;
+
+	if (!thread_begin(f))
+		return NULL;
+	while (!stopping(f)) {
+		unsigned work = reap(f, a) + reap(f, b);
+
+		work += refill(f, a) + refill(f, b);
+		work += forward(f, a, b) + forward(f, b, a);
+		idle(work, &empty);
+	}
+	hp_thread_unregister();
+	return NULL;
+}
+
+/* Pipeline: worker w serves the ports p with p % n_workers == w: each ring has one consumer, and
+ * since the pairing is one to one, each port's to_wire ring has one producer. */
 static void *worker_main(void *arg)
 {
 	const struct fwd_worker *w = arg;
@@ -399,14 +499,18 @@ int fwd_start(struct fwd *f)
 	unsigned i;
 	int rc = 0;
 
-	for (i = 0; i < f->n_ports && !rc; i++) {
+	bool rtc = f->layout == FWD_LAYOUT_RTC;
+	unsigned n_workers = rtc ? f->n_ports / 2 : f->n_workers;
+
+	for (i = 0; i < f->n_ports && !rtc && !rc; i++) {
 		rc = pthread_create(&f->ports[i].thread, NULL, port_main, &f->ports[i]);
 		f->started_ports += !rc;
 	}
-	for (i = 0; i < f->n_workers && !rc; i++) {
+	for (i = 0; i < n_workers && !rc; i++) {
 		f->workers[i].f = f;
 		f->workers[i].id = i;
-		rc = pthread_create(&f->workers[i].thread, NULL, worker_main, &f->workers[i]);
+		rc = pthread_create(&f->workers[i].thread, NULL, rtc ? pair_main : worker_main,
+				    &f->workers[i]);
 		f->started_workers += !rc;
 	}
 	if (rc)
@@ -450,8 +554,28 @@ void fwd_teardown(struct fwd *f)
 	if (f->umem && xsk_umem__delete(f->umem))
 		fprintf(stderr, "xdp-fwd: the UMEM is still in use at exit\n");
 	for (i = 0; i < f->n_ports; i++) {
-		hp_ring_free(f->ports[i].to_worker);
-		hp_ring_free(f->ports[i].to_wire);
+		if (f->ports[i].to_worker)
+			hp_ring_free(f->ports[i].to_worker);
+		if (f->ports[i].to_wire)
+			hp_ring_free(f->ports[i].to_wire);
 	}
-	hp_mempool_free(f->pool);
+	if (f->pool)
+		hp_mempool_free(f->pool);
+	/* libxdp detaches the program it attached when its last socket goes; one it found
+	 * attached and took on stays, and is detached here once nobody uses it */
+	fwd_prog_sweep(f, "a remaining");
+}
+
+enum fwd_layout fwd_layout_for(const struct fwd *f, unsigned cpus)
+{
+	if (f->layout != FWD_LAYOUT_AUTO)
+		return f->layout;
+	/* the pipeline's threads each poll without rest; with fewer CPUs than threads plus one
+	 * for the kernel's side of AF_XDP, they take turns and one thread per pair does more */
+	return cpus >= f->n_ports + f->n_workers + 1 ? FWD_LAYOUT_PIPELINE : FWD_LAYOUT_RTC;
+}
+
+const char *fwd_layout_name(enum fwd_layout l)
+{
+	return l == FWD_LAYOUT_RTC ? "rtc" : l == FWD_LAYOUT_PIPELINE ? "pipeline" : "auto";
 }

@@ -2,9 +2,10 @@
 /*
  * xdp-fwd: main, options, checks made before any hugepage is touched, signals and statistics.
  * Ports pair up in the order given: 1st <-> 2nd, 3rd <-> 4th, ... Every frame received on a
- * port goes out of its peer untouched. Runs until SIGINT or SIGTERM, prints totals, exits 0.
- * Exit status: 0 after a signal, 1 when the machine cannot run it (rights, AF_XDP, memory),
- * 2 for a bad command line (options, interfaces).
+ * port goes out of its peer untouched. Runs until SIGINT, SIGTERM, SIGHUP or SIGQUIT, prints
+ * totals, exits 0. SIGPIPE is ignored: output that cannot be written stops it the same way.
+ * Exit status: 0 after a signal, 1 when the machine cannot run it (rights, AF_XDP, memory) or
+ * its output could not be written, 2 for a bad command line (options, interfaces).
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,12 +75,42 @@ static int check(struct fwd *f)
 			   "an odd number of");
 	if (f->n_workers > f->n_ports)
 		return bad("--workers: at most one worker per port (%s)", "see --port");
+	if (f->layout == FWD_LAYOUT_RTC && f->n_workers > 1)
+		return bad("--workers is for --layout pipeline; --layout %s runs one thread per "
+			   "port pair",
+			   "rtc");
 	for (i = 0; i < f->n_ports; i++) {
 		f->ports[i].f = f;
 		f->ports[i].index = i;
 		f->ports[i].peer = i ^ 1;
 	}
 	return 0;
+}
+
+/* --layout */
+static int set_layout(const char *arg, void *target)
+{
+	enum fwd_layout *l = target;
+
+	if (!strcmp(arg, "rtc"))
+		*l = FWD_LAYOUT_RTC;
+	else if (!strcmp(arg, "pipeline"))
+		*l = FWD_LAYOUT_PIPELINE;
+	else if (!strcmp(arg, "auto"))
+		*l = FWD_LAYOUT_AUTO;
+	else
+		return bad("--layout '%s': give rtc, pipeline or auto", arg);
+	return 0;
+}
+
+/* The CPUs this process may run on. */
+static unsigned cpus_available(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 1;
+	return (unsigned)CPU_COUNT(&set);
 }
 
 /* Before any hugepage is touched: can this process open AF_XDP sockets at all? */
@@ -138,15 +170,18 @@ static void read_row(const struct fwd_port *p, struct row *r)
 	fwd_kernel_stats(p, &r->k_dropped, &r->k_rx_full, &r->k_fill_empty, &r->k_tx_invalid);
 }
 
-static void print_stats(const struct fwd *f, const struct opts *o, double t, bool final)
+/* false when the output could not be written (a closed pipe, a full disk) */
+static bool print_stats(const struct fwd *f, const struct opts *o, double t, bool final)
 {
 	FILE *out = o->json || final ? stdout : stderr;
 	struct row r;
 	unsigned i;
 
 	if (o->json) {
-		fprintf(out, "{\"time_s\": %.3f, \"final\": %s, \"mode\": \"%s\", \"ports\": [", t,
-			final ? "true" : "false", fwd_mode(f));
+		fprintf(out,
+			"{\"time_s\": %.3f, \"final\": %s, \"mode\": \"%s\", \"layout\": \"%s\", "
+			"\"ports\": [",
+			t, final ? "true" : "false", fwd_mode(f), fwd_layout_name(f->layout));
 		for (i = 0; i < f->n_ports; i++) {
 			read_row(&f->ports[i], &r);
 			fprintf(
@@ -163,11 +198,10 @@ static void print_stats(const struct fwd *f, const struct opts *o, double t, boo
 			    r.k_fill_empty, r.k_tx_invalid);
 		}
 		fprintf(out, "]}\n");
-		fflush(out);
-		return;
+		return !fflush(out) && !ferror(out);
 	}
-	fprintf(out, "%s after %.1f s (%s mode)\n", final ? "totals" : "statistics", t,
-		fwd_mode(f));
+	fprintf(out, "%s after %.1f s (%s mode, %s layout)\n", final ? "totals" : "statistics", t,
+		fwd_mode(f), fwd_layout_name(f->layout));
 	fprintf(out, "%-15s %12s %14s %12s %14s %9s %9s %10s\n", "port", "rx packets", "rx bytes",
 		"tx packets", "tx bytes", "dropped", "ring full", "pool empty");
 	for (i = 0; i < f->n_ports; i++) {
@@ -176,7 +210,7 @@ static void print_stats(const struct fwd *f, const struct opts *o, double t, boo
 			r.rx_pkts, r.rx_bytes, r.tx_pkts, r.tx_bytes,
 			r.k_dropped + r.k_rx_full + r.ring_full, r.ring_full, r.pool_empty);
 	}
-	fflush(out);
+	return !fflush(out) && !ferror(out);
 }
 
 static double now_s(void)
@@ -187,8 +221,9 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Wait for SIGINT or SIGTERM (blocked in every thread), printing statistics meanwhile. */
-static void run(struct fwd *f, const struct opts *o, const sigset_t *sigs)
+/* Wait for a stopping signal (blocked in every thread), printing statistics meanwhile; stop
+ * too when they cannot be written. 0, or 1 when the output failed. */
+static int run(struct fwd *f, const struct opts *o, const sigset_t *sigs)
 {
 	double start = now_s(), next = start + o->stats_s;
 	struct timespec ts = {.tv_sec = o->stats_s ? o->stats_s : 3600};
@@ -196,15 +231,25 @@ static void run(struct fwd *f, const struct opts *o, const sigset_t *sigs)
 
 	for (;;) {
 		sig = sigtimedwait(sigs, NULL, &ts);
-		if (sig == SIGINT || sig == SIGTERM)
+		if (sig > 0)
 			break;
 		if (o->stats_s && now_s() >= next) {
-			print_stats(f, o, now_s() - start, false);
+			if (!print_stats(f, o, now_s() - start, false)) {
+				fprintf(stderr,
+					"xdp-fwd: cannot write the statistics (%s): "
+					"stopping\n",
+					strerror(errno));
+				return 1;
+			}
 			next += o->stats_s;
 		}
 	}
 	fprintf(stderr, "xdp-fwd: %s: stopping\n", strsignal(sig));
-	print_stats(f, o, now_s() - start, true);
+	if (!print_stats(f, o, now_s() - start, true)) {
+		fprintf(stderr, "xdp-fwd: cannot write the totals: %s\n", strerror(errno));
+		return 1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -218,9 +263,15 @@ int main(int argc, char **argv)
 	    {"port", 0, APP_CALL, &f, "IF",
 	     "a network interface; ports pair up in order (1st<->2nd, 3rd<->4th, ...)",
 	     .call = add_port},
+	    {"layout", 0, APP_CALL, &f.layout, "L",
+	     "rtc: one thread per port pair does everything; pipeline: a thread per\n"
+	     "port and --workers between them; auto (default): rtc unless every\n"
+	     "pipeline thread and the kernel get a CPU of their own",
+	     .call = set_layout},
 	    {"workers", 0, APP_UINT, &f.n_workers, "N",
-	     "worker threads between the port threads (1 to the number of ports;\ndefault 1)", 1,
-	     FWD_MAX_PORTS, "give 1 to the number of ports"},
+	     "pipeline: worker threads between the port threads (1 to the number of\n"
+	     "ports; default 1)",
+	     1, FWD_MAX_PORTS, "give 1 to the number of ports"},
 	    {"stats", 0, APP_UINT, &o.stats_s, "S",
 	     "statistics every S seconds (0: only the totals at exit; default 1)", 0, 86400,
 	     "give whole seconds, 0 to 86400"},
@@ -229,23 +280,31 @@ int main(int argc, char **argv)
 	const struct app_cli cli = {
 	    .prog = "xdp-fwd",
 	    .synopsis = "[HUGEPOOL-OPTIONS --] --port IF --port IF [--port IF --port IF ...]\n"
-			"               [--workers N] [--stats SECONDS] [--json]",
+			"               [--layout rtc|pipeline|auto] [--workers N]\n"
+			"               [--stats SECONDS] [--json]",
 	    .opts = opts,
-	    .footer = "Runs until SIGINT or SIGTERM. See man xdp-fwd.\n"};
+	    .footer = "Runs until SIGINT, SIGTERM, SIGHUP or SIGQUIT. See man xdp-fwd.\n"};
 
-	f.n_workers = 1;
 	rc = app_parse_hp(&cli, argc, argv, &hp);
 	if (rc != APP_RUN)
 		return rc;
 	rc = check(&f);
 	if (rc)
 		return rc;
+	if (!f.n_workers)
+		f.n_workers = 1;
+	f.layout = fwd_layout_for(&f, cpus_available());
 	if (check_af_xdp())
 		return 1;
-	/* signals are taken by sigtimedwait in main; threads started later inherit the mask */
+	/* a closed pipe must not kill it with its programs on the ports: writes fail instead */
+	signal(SIGPIPE, SIG_IGN);
+	/* stopping signals are taken by sigtimedwait in main; threads started later inherit the
+	 * mask, so none of them is interrupted */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGQUIT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	if (hp_init_opts(&hp) < 0) {
 		fprintf(stderr, "xdp-fwd: hp_init: %s\n", hp_last_error());
@@ -253,15 +312,20 @@ int main(int argc, char **argv)
 	}
 	rc = fwd_setup(&f, port_node(&f)) || fwd_start(&f);
 	if (!rc) {
+		if (f.layout == FWD_LAYOUT_RTC)
+			fprintf(stderr, "xdp-fwd: %u ports, rtc layout (%u thread%s, one per pair)",
+				f.n_ports, f.n_ports / 2, f.n_ports > 2 ? "s" : "");
+		else
+			fprintf(stderr,
+				"xdp-fwd: %u ports, pipeline layout (%u port threads, %u worker%s)",
+				f.n_ports, f.n_ports, f.n_workers, f.n_workers > 1 ? "s" : "");
 		fprintf(stderr,
-			"xdp-fwd: %u ports, %u worker%s, AF_XDP %s mode; UMEM: %zu KiB of hugepool "
-			"pool '%s', frames of %d B\n",
-			f.n_ports, f.n_workers, f.n_workers > 1 ? "s" : "", fwd_mode(&f),
-			f.umem_len >> 10, "xdp-fwd", FWD_FRAME_SIZE);
+			", AF_XDP %s mode; UMEM: %zu KiB of hugepool pool '%s', frames of %d B\n",
+			fwd_mode(&f), f.umem_len >> 10, "xdp-fwd", FWD_FRAME_SIZE);
 		for (i = 0; i < (int)f.n_ports; i += 2)
 			fprintf(stderr, "xdp-fwd: %s <-> %s\n", f.ports[i].name,
 				f.ports[i + 1].name);
-		run(&f, &o, &sigs);
+		rc = run(&f, &o, &sigs);
 	}
 	fwd_teardown(&f);
 	hp_cleanup();

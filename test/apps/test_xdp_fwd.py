@@ -3,8 +3,12 @@
 # xdp-fwd as a user runs it, between two network namespaces it builds and always removes:
 #   netns A: a0 10.99.0.1/24 <-> P0 (root ns) [xdp-fwd --port P0 --port P1] P1 <-> netns B: b0 10.99.0.2/24
 # Checks A cannot reach B without the forwarder, then ping and a 64 MiB TCP stream (sha256)
-# through it, exit 0 on SIGINT with every hugepage free again, none left after kill -9, and the
-# sentences and exit codes of bad command lines. Names carry the pid, so runs never clash.
+# through it in both layouts, exit 0 on SIGINT with every hugepage free again, none left after
+# kill -9, and the sentences and exit codes of bad command lines. Its ports as other programs
+# leave them: a restart after kill -9 takes over the program left behind; SIGTERM, SIGHUP and a
+# closed output pipe (no death by SIGPIPE) leave no program; a port another xdp-fwd holds is
+# retried, refused with a sentence and left working; dpdk-testpmd's af_xdp PMD and xdp-fwd take
+# turns on the same ports. Names carry the pid, so runs never clash.
 # Usage: test_xdp_fwd.py XDP_FWD; prints TAP; exits 77 with the reason when it cannot run.
 # (Also its own helper: test_xdp_fwd.py --send HOST PORT MIB | --recv PORT, run inside a netns.)
 import hashlib
@@ -129,8 +133,8 @@ def topology_down():
         subprocess.run(["ip", "link", "del", dev], capture_output=True)
 
 
-def start_fwd(*extra):
-    p = subprocess.Popen([FWD, "--port", P0, "--port", P1, *extra], stdout=subprocess.PIPE,
+def start_fwd(*extra, stdout=subprocess.PIPE):
+    p = subprocess.Popen([FWD, "--port", P0, "--port", P1, *extra], stdout=stdout,
                          stderr=subprocess.PIPE, text=True)
     procs.append(p)
     # ready when it names the pairing on stderr; bounded
@@ -143,7 +147,48 @@ def start_fwd(*extra):
         p.kill()
         out, err = p.communicate()
         raise RuntimeError("xdp-fwd did not start: " + "".join(seen) + err)
+    p.start_lines = "".join(seen)
     return p
+
+
+def programs_left():
+    """The ports that have an XDP program attached."""
+    return [dev for dev in (P0, P1) if "prog/xdp" in sh("ip", "-d", "link", "show", dev).stdout]
+
+
+def expect_no_program():
+    left = programs_left()
+    if left:
+        raise AssertionError(f"an XDP program is still attached to {', '.join(left)}")
+
+
+def expect_takeover(who):
+    """After who was killed with -9 on the ports: its program is there, xdp-fwd says it took it
+    over, forwards, and leaves no program at exit."""
+    if programs_left() != [P0, P1]:
+        raise AssertionError(f"{who}'s kill -9 left no program: nothing to take over was tested")
+    fwd = start_fwd("--stats", "0")
+    if "leftover" not in fwd.start_lines:
+        fwd.kill()
+        raise AssertionError(f"no word of {who}'s leftover program: " + fwd.start_lines)
+    expect_ping()
+    stop_fwd(fwd)
+    expect_no_program()
+
+
+def expect_ping():
+    r = in_ns(NS_A, "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.99.0.2", check=False)
+    if r.returncode:
+        raise AssertionError("no ping through the forwarder: " + r.stdout + r.stderr)
+
+
+def stop_fwd(p, sig=signal.SIGINT, want=0):
+    """Stop with sig, expect exit status want; returns stderr."""
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=30)
+    if p.returncode != want:
+        raise AssertionError(f"exit {p.returncode} after {sig.name}, wanted {want}: {err}")
+    return err
 
 
 def case(name):
@@ -191,6 +236,12 @@ def check_bad_command_lines():
     @case("more workers than ports are refused with exit 2")
     def _():
         expect_refusal(["--port", P0, "--port", P1, "--workers", "3"], 2, ["workers"])
+
+    @case("an unknown layout, and workers with the rtc layout, are refused with exit 2")
+    def _():
+        expect_refusal(["--port", P0, "--port", P1, "--layout", "ring"], 2, ["rtc, pipeline"])
+        expect_refusal(["--port", P0, "--port", P1, "--layout", "rtc", "--workers", "2"], 2,
+                       ["--workers", "pipeline"])
 
     @case("a user without root is told to run it as root, exit 1, and no hugepage is taken")
     def _():
@@ -278,9 +329,17 @@ def check_forwarding(free_before):
     @case("after exit, every hugepage is free again and no XDP program is left on the ports")
     def _():
         expect_hugepages_back(free_before)
-        for dev in (P0, P1):
-            if "xdp" in sh("ip", "link", "show", dev).stdout:
-                raise AssertionError(f"an XDP program is still attached to {dev}")
+        expect_no_program()
+
+    @case("the pipeline layout forwards too and says so (--layout pipeline --workers 2)")
+    def _():
+        p = start_fwd("--layout", "pipeline", "--workers", "2", "--stats", "0")
+        if "pipeline layout" not in p.start_lines:
+            p.kill()
+            raise AssertionError(p.start_lines)
+        expect_ping()
+        stop_fwd(p)
+        expect_no_program()
 
 
 def check_kill9(free_before):
@@ -293,6 +352,144 @@ def check_kill9(free_before):
         fwd.kill()
         fwd.wait(timeout=30)
         expect_hugepages_back(free_before)
+
+    @case("after kill -9, a restart on the same ports takes over the program left behind, "
+          "forwards, and leaves no program at exit")
+    def _():
+        fwd = start_fwd("--stats", "0")
+        fwd.kill()
+        fwd.wait(timeout=30)
+        expect_takeover("xdp-fwd")
+        # and a clean run after that one still leaves nothing
+        stop_fwd(start_fwd("--stats", "0"))
+        expect_no_program()
+        expect_hugepages_back(free_before)
+
+
+def check_exits(free_before):
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        @case(f"{sig.name} stops xdp-fwd with exit 0 and leaves no program on the ports")
+        def _():
+            stop_fwd(start_fwd("--stats", "0"), sig)
+            expect_no_program()
+
+    @case("statistics into a closed pipe: no death by SIGPIPE; exit 1 with a sentence, "
+          "no program left")
+    def _():
+        r, w = os.pipe()
+        fwd = start_fwd("--stats", "1", "--json", stdout=w)
+        os.close(w)
+        with os.fdopen(r) as rd:
+            json.loads(rd.readline())  # the reader takes one line and goes (| head -1)
+        try:
+            _, err = fwd.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            fwd.kill()
+            raise AssertionError("xdp-fwd still runs 20 s after its output pipe closed")
+        if fwd.returncode != 1 or "cannot write" not in err:
+            raise AssertionError(f"exit {fwd.returncode}: {err}")
+        expect_no_program()
+        expect_hugepages_back(free_before)
+
+    @case("totals into a closed pipe at SIGINT: exit 1 with a sentence, no program left")
+    def _():
+        r, w = os.pipe()
+        fwd = start_fwd("--stats", "0", stdout=w)
+        os.close(w)
+        os.close(r)
+        err = stop_fwd(fwd, signal.SIGINT, want=1)
+        if "cannot write the totals" not in err:
+            raise AssertionError(err)
+        expect_no_program()
+
+    @case("a port another xdp-fwd holds is tried again for a while, then refused with a "
+          "sentence (exit 1); the first keeps forwarding and its program")
+    def _():
+        first = start_fwd("--stats", "0")
+        t = time.monotonic()
+        r = sh(FWD, f"--file-prefix=hpxf{PID}", "--", "--port", P0, "--port", P1, "--stats", "0",
+               check=False, timeout=60)
+        secs = time.monotonic() - t
+        try:
+            if r.returncode != 1 or "trying again" not in r.stderr or \
+                    "still busy" not in r.stderr or secs < 4:
+                raise AssertionError(f"exit {r.returncode} after {secs:.1f} s: {r.stderr}")
+            if programs_left() != [P0, P1]:
+                raise AssertionError("the refused run took the first one's program away")
+            expect_ping()
+        finally:
+            stop_fwd(first)
+        expect_no_program()
+
+
+def testpmd_run(pktsend, mac_b, sig=signal.SIGINT):
+    """dpdk-testpmd (af_xdp PMD, io forwarding) on P0 and P1 while frames are sent through it;
+    stopped with sig. Returns the frames B received, or raises with its log."""
+    log = tempfile.TemporaryFile(mode="w+")
+    tp = subprocess.Popen(["dpdk-testpmd", "-l", "0-1", "--no-pci", "--in-memory", "-m", "256",
+                           f"--file-prefix=hpxf{PID}", "--log-level=notice",
+                           f"--vdev=net_af_xdp0,iface={P0}", f"--vdev=net_af_xdp1,iface={P1}",
+                           "--", "--forward-mode=io", "-a", "--stats-period", "3600"],
+                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    procs.append(tp)
+    end = time.monotonic() + 30
+    while time.monotonic() < end and tp.poll() is None:
+        log.seek(0)
+        if "forwards packets" in log.read() and len(programs_left()) == 2:
+            break
+        time.sleep(0.1)
+    log.seek(0)
+    text = log.read()
+    if tp.poll() is not None or "forwards packets" not in text:
+        tp.kill()
+        tp.wait()
+        raise RuntimeError(text[-1500:])
+    rx = lambda: int(in_ns(NS_B, "cat", "/sys/class/net/b0/statistics/rx_packets").stdout)
+    before = rx()
+    in_ns(NS_A, pktsend, "a0", mac_b, "60", "1")
+    got = rx() - before
+    tp.send_signal(sig)
+    tp.wait(timeout=30)
+    return got
+
+
+def check_testpmd(free_before):
+    pktsend = os.path.join(os.path.dirname(FWD), "pktsend")
+    if not shutil.which("dpdk-testpmd"):
+        print("# dpdk-testpmd is not installed (Debian: dpdk): the turns with testpmd are "
+              "not tested", flush=True)
+        results.append((True, "dpdk-testpmd and xdp-fwd in turns # SKIP no dpdk-testpmd", ""))
+        return
+    mac_b = in_ns(NS_B, "cat", "/sys/class/net/b0/address").stdout.strip()
+    try:
+        testpmd_run(pktsend, mac_b)
+    except RuntimeError as e:
+        print(f"# dpdk-testpmd cannot run here: {e.splitlines()[-1] if str(e) else ''}",
+              flush=True)
+        results.append((True, "dpdk-testpmd and xdp-fwd in turns # SKIP dpdk-testpmd "
+                        "cannot run here", ""))
+        return
+
+    @case("dpdk-testpmd's af_xdp PMD and xdp-fwd take turns on the same ports, 4 times: "
+          "each xdp-fwd starts at once after testpmd, forwards and leaves no program")
+    def _():
+        for turn in range(4):
+            got = testpmd_run(pktsend, mac_b)
+            if not got:
+                raise AssertionError(f"turn {turn}: nothing passed through testpmd")
+            fwd = start_fwd("--stats", "0")
+            expect_ping()
+            stop_fwd(fwd)
+            expect_no_program()
+            if "busy" in fwd.start_lines:
+                print(f"# turn {turn}: xdp-fwd waited for a busy queue", flush=True)
+        expect_hugepages_back(free_before)
+
+    @case("after dpdk-testpmd was killed with -9 (its program stays on the ports), xdp-fwd "
+          "takes the ports over, forwards, and leaves no program")
+    def _():
+        testpmd_run(pktsend, mac_b, signal.SIGKILL)
+        expect_takeover("testpmd")
 
 
 def main():
@@ -321,6 +518,8 @@ def main():
         free_before = hugepages_free()
         check_forwarding(free_before)
         check_kill9(free_before)
+        check_exits(free_before)
+        check_testpmd(free_before)
     finally:
         topology_down()
     print(f"1..{len(results)}")
