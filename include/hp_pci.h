@@ -140,7 +140,8 @@ HP_API int hp_pci_dev_irq_fd(struct hp_pci_dev *dev, unsigned vector);
 
 /**
  * Consume what the interrupt's fd signalled (without blocking) and let it fire again: INTx is
- * masked by the kernel each time it fires (VFIO: unmask; uio: write 1 to /dev/uioN).
+ * masked by the kernel each time it fires (VFIO: unmask; uio: clear INTx-disable in the
+ * command register).
  * @param dev device
  * @param vector as given to hp_pci_dev_irq_fd()
  * @return the number of interrupts seen since the last call (0: none), or -EINVAL, -EIO
