@@ -660,6 +660,19 @@ static void test_bad_input_says_why_and_leaks_nothing(void **state)
 		}
 	}
 	assert_null(d);
+	if (va_mode) { /* a vfio device in a runtime started with --iova=pa: refused */
+		int status;
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			execl(self_exe, self_exe, "--refuse-pa", (char *)NULL);
+			_exit(127);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
 	assert_int_equal(hp_pci_dev_close(NULL), -EINVAL);
 	assert_null(hp_pci_dev_bar(edu, 6, NULL));
 	assert_int_equal(errno, EINVAL);
@@ -867,6 +880,22 @@ static int bench(void)
 	return 0;
 }
 
+/* The child of the bad-input case: vfio-pci with IOVA = PA must be refused, naming --iova=va. */
+static int refuse_pa(void)
+{
+	struct hp_pci_dev *d = NULL;
+	int rc;
+
+	if (hp_test_init_str("--file-prefix=pci_pa --iova=pa") < 0)
+		return 2;
+	rc = hp_pci_dev_open(edu_addr, &d);
+	bool said = strstr(hp_last_error(), "--iova=va") != NULL;
+
+	fprintf(stderr, "open with --iova=pa: %d: %s\n", rc, hp_last_error());
+	hp_cleanup();
+	return rc == -EINVAL && said && !d ? 0 : 1;
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -920,6 +949,8 @@ int main(int argc, char **argv)
 	self_exe[n > 0 ? n : 0] = 0;
 	if (argc > 1 && !strcmp(argv[1], "--hold"))
 		return hold();
+	if (argc > 1 && !strcmp(argv[1], "--refuse-pa"))
+		return refuse_pa();
 	if (argc > 1 && !strcmp(argv[1], "--bench"))
 		return bench();
 	return cmocka_run_group_tests_name("pci", tests, setup, NULL);
