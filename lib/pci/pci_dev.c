@@ -153,12 +153,13 @@ static void read_bars(struct hp_pci_dev *dev, const char *dir)
 	unsigned long long start, end, flags;
 	FILE *f;
 
+	for (unsigned i = 0; i < HP_PCI_NUM_BARS; i++)
+		dev->bar[i].fd = -1;
 	fmt(path, sizeof(path), "%s/resource", dir);
 	f = fopen(path, "r");
 	for (unsigned i = 0; f && i < HP_PCI_NUM_BARS; i++) {
 		if (fscanf(f, "%llx %llx %llx", &start, &end, &flags) != 3)
 			break;
-		dev->bar[i].fd = -1;
 		if (!end || !(flags & (IORESOURCE_IO | IORESOURCE_MEM)))
 			continue;
 		dev->bar[i].len = end - start + 1;
