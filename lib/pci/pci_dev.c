@@ -993,10 +993,4 @@ static void pci_cleanup(void)
 	pci_dma_forget_user();
 }
 
-static struct eal_subsys pci_subsys = {
-    .name = "pci",
-    .order = 60,
-    .init = NULL,
-    .cleanup = pci_cleanup,
-};
-EAL_SUBSYS_REGISTER(pci_subsys)
+EAL_SUBSYS_REGISTER(pci, EAL_SUBSYS_PCI, NULL, pci_cleanup)
