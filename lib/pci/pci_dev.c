@@ -522,6 +522,14 @@ HP_API int hp_pci_dev_close(struct hp_pci_dev *dev)
 	return rc;
 }
 
+void pci_dev_walk(int (*fn)(const struct hp_pci_dev *dev, void *arg), void *arg)
+{
+	pthread_mutex_lock(&pci_lock);
+	for (struct hp_pci_dev *d = devs; d && !fn(d, arg); d = d->next)
+		;
+	pthread_mutex_unlock(&pci_lock);
+}
+
 void pci_dev_counts(unsigned *devices, unsigned *vfio_devices)
 {
 	pthread_mutex_lock(&pci_lock);
