@@ -129,6 +129,7 @@ enum eal_subsys_order {
 	EAL_SUBSYS_RING,      /* rings in runtime memory */
 	EAL_SUBSYS_MEMPOOL,   /* pools, on rings and the allocator */
 	EAL_SUBSYS_RDMA,      /* MRs over runtime memory, told of its growth */
+	EAL_SUBSYS_PCI,	      /* devices and their DMA maps, told of memory's growth */
 	EAL_SUBSYS_TELEMETRY, /* last to start, first to stop: its commands read every other */
 };
 

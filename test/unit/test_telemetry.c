@@ -245,7 +245,8 @@ static void test_hello_and_list(void **state)
 		 (const char *[]){"/", "/help", "/info", "/mempool/list", "/mempool/info",
 				  "/ring/list", "/ring/info", "/eal/memzone_list",
 				  "/eal/memzone_info", "/eal/heap_list", "/eal/heap_info",
-				  "/hugepool/memory", "/hugepool/lcores", "/hugepool/rdma", NULL};
+				  "/hugepool/memory", "/hugepool/lcores", "/hugepool/rdma",
+				  "/hugepool/pci", NULL};
 	     *c; c++) {
 		snprintf(want, sizeof(want), "\"%s\"", *c);
 		if (!strstr(r, want))
@@ -406,6 +407,7 @@ static void test_rdma_maps(void **state)
 	struct hp_rdma_map *map;
 
 	assert_int_equal(json_num(ask(fd, "/hugepool/rdma"), "maps"), 0);
+	assert_int_equal(json_num(ask(fd, "/hugepool/pci"), "devices"), 0);
 	/* the registration path that needs no device: same map, same records */
 	map = rdma_map_create_ops(NULL, IBV_ACCESS_LOCAL_WRITE, &rdma_fake_ops);
 	assert_non_null(map);
@@ -419,6 +421,7 @@ static void test_rdma_maps(void **state)
 	assert_non_null(strstr(r, "\"mr_list\":[{\"start\":\"0x"));
 	hp_rdma_map_destroy(map);
 	assert_int_equal(json_num(ask(fd, "/hugepool/rdma"), "maps"), 0);
+	assert_int_equal(json_num(ask(fd, "/hugepool/pci"), "devices"), 0);
 #else
 	r = ask(fd, "/hugepool/rdma");
 	assert_sentence(r, "/hugepool/rdma", "no lib/rdma");
