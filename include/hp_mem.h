@@ -174,10 +174,19 @@ HP_API size_t hp_hugepage_default_size(void);
 HP_API const char *hp_hugetlbfs_mount(size_t page_size);
 
 /**
- * @return the IOVA mode hp_init() with --iova=auto would pick in this process
- *         (PA when pagemap shows frame numbers).
+ * @return the IOVA mode hp_init() with --iova=auto would pick in this process: VA when an IOMMU
+ *         is on (/sys/kernel/iommu_groups not empty) and VFIO is available, else PA when
+ *         pagemap shows frame numbers (root), else VA.
  */
 HP_API enum hp_iova_mode hp_iova_mode_probe(void);
+
+/**
+ * @return why the IOVA mode in force was picked (after hp_init()), or why --iova=auto would
+ *         pick hp_iova_mode_probe()'s mode (before): a clause such as "no IOMMU: devices can
+ *         only be given physical addresses (uio_pci_generic), and pagemap shows frame numbers".
+ *         Before hp_init() the string is the calling thread's and changes at its next call.
+ */
+HP_API const char *hp_iova_mode_reason(void);
 
 #ifdef __cplusplus
 }

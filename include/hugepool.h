@@ -16,6 +16,7 @@
 #include <hp_mempool.h>
 #include <hp_pktbuf.h>
 #include <hp_telemetry.h>
+#include <hp_pci.h>
 #ifdef HP_HAVE_RDMA
 #include <hp_rdma.h>
 #endif

@@ -217,10 +217,8 @@ static void print_table(const struct snapshot *s)
 	const char *why;
 
 	printf("default hugepage size: %s\n", def ? eal_size_str(a, sizeof(a), def) : "none");
-	printf("IOVA mode a process would get (--iova=auto): %s\n",
-	       iova == HP_IOVA_PA
-		   ? "PA (pagemap shows frame numbers)"
-		   : "VA (pagemap hides frame numbers: not root, or no CAP_SYS_ADMIN)");
+	printf("IOVA mode a process would get (--iova=auto): %s (%s)\n",
+	       iova == HP_IOVA_PA ? "PA" : "VA", hp_iova_mode_reason());
 	hp_mempool_percpu_enabled(&why);
 	printf("mempool caches for threads without an lcore id (per-CPU): %s\n", why);
 	printf("\nhugepage pools per node:\n");
@@ -270,10 +268,10 @@ static void print_json(const struct snapshot *s)
 	bool percpu = hp_mempool_percpu_enabled(&why);
 
 	/* why is the library's own sentence: no quotes or backslashes to escape */
-	printf("{\"default_page_size\":%zu,\"iova_mode\":\"%s\",\"percpu_caches\":{\"enabled\":%s,"
-	       "\"why\":\"%s\"},\"page_sizes\":[",
+	printf("{\"default_page_size\":%zu,\"iova_mode\":\"%s\",\"iova_why\":\"%s\","
+	       "\"percpu_caches\":{\"enabled\":%s,\"why\":\"%s\"},\"page_sizes\":[",
 	       hp_hugepage_default_size(), hp_iova_mode_probe() == HP_IOVA_PA ? "pa" : "va",
-	       percpu ? "true" : "false", why);
+	       hp_iova_mode_reason(), percpu ? "true" : "false", why);
 	for (unsigned i = 0; i < nsz; i++)
 		printf("%s%zu", i ? "," : "", sizes[i]);
 	printf("],\"pools\":[");

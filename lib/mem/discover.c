@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "eal/eal_internal.h"
@@ -364,7 +365,65 @@ static uint64_t probe_pfn(void)
 	return pfn;
 }
 
+/* Entries of a directory other than . and .., up to 1 (-1: no such directory). */
+static int dir_nonempty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (!n && (e = readdir(d)))
+		n = e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* VFIO is loaded, or can be: /dev/vfio/vfio, the module in sysfs, or its file for this kernel. */
+static bool vfio_available(void)
+{
+	char path[PATH_MAX];
+	struct utsname u;
+
+	if (!access("/dev/vfio/vfio", F_OK) || !access("/sys/module/vfio", F_OK))
+		return true;
+	if (uname(&u))
+		return false;
+	snprintf(path, sizeof(path), "/lib/modules/%s/kernel/drivers/vfio", u.release);
+	return dir_nonempty(path) > 0;
+}
+
+bool mem_pagemap_readable(void)
+{
+	return probe_pfn() != 0;
+}
+
+enum hp_iova_mode mem_iova_auto(char *why, size_t n)
+{
+	bool iommu = dir_nonempty("/sys/kernel/iommu_groups") > 0;
+	bool vfio = vfio_available();
+
+	if (iommu && vfio) {
+		snprintf(why, n, "an IOMMU is on and VFIO is available: devices bound to vfio-pci "
+				 "get virtual addresses");
+		return HP_IOVA_VA;
+	}
+	if (probe_pfn()) {
+		snprintf(why, n, "%s: devices can only be given physical addresses "
+				 "(uio_pci_generic), and pagemap shows frame numbers",
+			 iommu ? "an IOMMU is on but VFIO is missing" : "no IOMMU");
+		return HP_IOVA_PA;
+	}
+	snprintf(why, n, "%s and pagemap hides frame numbers (not root): virtual addresses, "
+			 "which no device can use",
+		 iommu ? "VFIO is missing" : "no IOMMU");
+	return HP_IOVA_VA;
+}
+
 HP_API enum hp_iova_mode hp_iova_mode_probe(void)
 {
-	return probe_pfn() != 0 ? HP_IOVA_PA : HP_IOVA_VA;
+	char why[256];
+
+	return mem_iova_auto(why, sizeof(why));
 }

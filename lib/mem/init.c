@@ -192,6 +192,18 @@ static int pick_page_size(const struct hp_init_opts *o)
 	return 0;
 }
 
+static char iova_why[256]; /* why the mode in force (under grow_lock) */
+
+HP_API const char *hp_iova_mode_reason(void)
+{
+	static __thread char probe[256];
+
+	if (atomic_load(&ready))
+		return iova_why;
+	mem_iova_auto(probe, sizeof(probe));
+	return probe;
+}
+
 static int pick_iova_mode(const struct hp_init_opts *o)
 {
 	if (o->no_huge && o->iova == HP_IOVA_OPT_PA)
@@ -200,9 +212,16 @@ static int pick_iova_mode(const struct hp_init_opts *o)
 			       "drop --no-huge or use --iova=va");
 	if (o->no_huge || o->iova == HP_IOVA_OPT_VA) {
 		cfg.mode = HP_IOVA_VA;
+		snprintf(iova_why, sizeof(iova_why), "%s",
+			 o->no_huge ? "--no-huge: 4 KiB pages may move" : "asked with --iova=va");
 		return 0;
 	}
-	cfg.mode = hp_iova_mode_probe();
+	if (o->iova == HP_IOVA_OPT_PA) {
+		cfg.mode = mem_pagemap_readable() ? HP_IOVA_PA : HP_IOVA_VA;
+		snprintf(iova_why, sizeof(iova_why), "asked with --iova=pa");
+	} else {
+		cfg.mode = mem_iova_auto(iova_why, sizeof(iova_why));
+	}
 	if (o->iova == HP_IOVA_OPT_PA && cfg.mode != HP_IOVA_PA)
 		return hp_fail(-EPERM,
 			       "--iova=pa: /proc/self/pagemap hides physical addresses from "

@@ -61,6 +61,15 @@ bool mem_range_iova_contig(const void *va, size_t len);
  */
 uint64_t mem_pagemap_pfn(int fd, const void *va);
 
+/*
+ * The mode --iova=auto picks: VA when an IOMMU is on and VFIO is available, else PA when pagemap
+ * shows frame numbers, else VA; why (a clause) goes to why[n].
+ */
+enum hp_iova_mode mem_iova_auto(char *why, size_t n);
+
+/* true when /proc/self/pagemap shows this process frame numbers (root). */
+bool mem_pagemap_readable(void);
+
 /* Writers of the layout (grow, cleanup). Readers use hp_mem_lock_read() from hp_mem.h. */
 void mem_lock_write(void);
 void mem_unlock_write(void);
