@@ -200,43 +200,25 @@ static volatile uint8_t *cap_region(struct vnet_dev *d, const struct virtio_pci_
 	return bar + c->offset;
 }
 
-/* Walks the capability list for the virtio structures (virtio 4.1.4). 0 or -errno. */
+/* Finds the virtio structures among the vendor-specific capabilities (virtio 4.1.4). */
 static int find_caps(struct vnet_dev *d)
 {
 	struct virtio_pci_cap c;
-	uint16_t status = 0;
-	uint8_t pos = 0;
-	unsigned guard;
-	int rc;
+	int pos = 0;
 
-	rc = hp_pci_dev_config_read(d->pci, 0x06, &status, 2);
-	if (rc < 0)
-		return FAIL(d, rc, "%s: config space: %s", d->addr, hp_last_error());
-	if (status & 0x10)
-		hp_pci_dev_config_read(d->pci, 0x34, &pos, 1);
-	for (guard = 0; pos >= 0x40 && guard < 48; guard++) {
-		memset(&c, 0, sizeof(c));
-		if (hp_pci_dev_config_read(d->pci, pos, &c, sizeof(c)) < 0)
-			break;
-		if (c.cap_vndr == PCI_CAP_ID_VNDR && c.cap_len >= sizeof(c)) {
-			switch (c.cfg_type) {
-			case VIRTIO_PCI_CAP_COMMON_CFG:
-				if (!d->common)
-					d->common = cap_region(d, &c, 0x38);
-				break;
-			case VIRTIO_PCI_CAP_DEVICE_CFG:
-				if (!d->device)
-					d->device = cap_region(d, &c, 6);
-				break;
-			case VIRTIO_PCI_CAP_NOTIFY_CFG:
-				if (!d->notify && c.cap_len >= sizeof(c) + 4 &&
-				    hp_pci_dev_config_read(d->pci, pos + sizeof(c), &d->notify_mult,
-							   4) == 0)
-					d->notify = cap_region(d, &c, 2);
-				break;
-			}
-		}
-		pos = c.cap_next & 0xfc;
+	while ((pos = hp_pci_dev_find_cap(d->pci, PCI_CAP_ID_VNDR, pos)) > 0) {
+		if (hp_pci_dev_config_read(d->pci, (unsigned)pos, &c, sizeof(c)) < 0 ||
+		    c.cap_len < sizeof(c))
+			continue;
+		if (c.cfg_type == VIRTIO_PCI_CAP_COMMON_CFG && !d->common)
+			d->common = cap_region(d, &c, 0x38);
+		else if (c.cfg_type == VIRTIO_PCI_CAP_DEVICE_CFG && !d->device)
+			d->device = cap_region(d, &c, 6);
+		else if (c.cfg_type == VIRTIO_PCI_CAP_NOTIFY_CFG && !d->notify &&
+			 c.cap_len >= sizeof(c) + 4 &&
+			 hp_pci_dev_config_read(d->pci, (unsigned)pos + sizeof(c), &d->notify_mult,
+						4) == 0)
+			d->notify = cap_region(d, &c, 2);
 	}
 	if (!d->common || !d->notify)
 		return FAIL(d, -ENODEV,
@@ -268,7 +250,7 @@ static int reset(struct vnet_dev *d)
 
 static int negotiate(struct vnet_dev *d)
 {
-	bool pa = hp_iova_mode() == HP_IOVA_PA;
+	bool pa = hp_pci_dev_iova_mode(d->pci) == HP_IOVA_PA;
 	uint64_t offered, want;
 
 	wr32(d, CC_DFSELECT, 0);

@@ -6,7 +6,9 @@
 # starts, the guest writes HP_VM_SHARED/ready-K, the host sends and checks and writes done-K
 # (its verdict), then the run is stopped: SIGINT (run 1), kill -9 (run 2, started at once after
 # run 1), SIGINT (run 3, after the kill). Before the devices are moved: the refusals.
-# Usage: vnet_fwd_guest.sh VNET-FWD vfio|uio [HP-DEVBIND]
+# vfio: --iova=auto (VA with the IOMMU); uio: --iova=pa. features (an IOMMU, devices without
+# iommu_platform; no host harness): vfio-pci refuses to run them, saying why.
+# Usage: vnet_fwd_guest.sh VNET-FWD vfio|uio|features [HP-DEVBIND]
 set -u
 FWD=$1
 MODE=$2
@@ -36,15 +38,22 @@ free_pages() { awk '/^HugePages_Free:/ {print $2}' /proc/meminfo; }
 [ ${#ADDRS[@]} -ge 2 ] || bail "the guest has no two virtio-net devices (run.sh --vnet 2)"
 [ -x "$FWD" ] || bail "$FWD is not built"
 A=${ADDRS[0]} B=${ADDRS[1]}
-if [ "$MODE" = vfio ]; then DRV=vfio-pci HPOPT=(--iova=va --); else DRV=uio_pci_generic HPOPT=(--iova=pa --); fi
+case "$MODE" in
+vfio|features) DRV=vfio-pci HPOPT=() ;;
+uio) DRV=uio_pci_generic HPOPT=(--iova=pa --) ;;
+*) bail "mode $MODE: give vfio, uio or features" ;;
+esac
 
 # refused: the devices are still the kernel's (virtio-pci)
-refused() { # refused NAME WANT-TEXT ARGS...
-	local name=$1 want=$2 rc
-	shift 2
+refused() { # refused NAME WANT-TEXT ARGS...: exit 2 (bad usage), WANT-TEXT on stderr
+	refused_with 2 "$@"
+}
+refused_with() { # refused_with STATUS NAME WANT-TEXT ARGS...
+	local st=$1 name=$2 want=$3 rc
+	shift 3
 	"$FWD" "$@" >"$LOG/out" 2>"$LOG/err"
 	rc=$?
-	grep -qF -- "$want" "$LOG/err" && [ "$rc" = 2 ]
+	grep -qF -- "$want" "$LOG/err" && [ "$rc" = "$st" ]
 	check "$name" $? "exit $rc, stderr: $(head -c 400 "$LOG/err")"
 }
 refused "a device bound to the kernel's driver is refused, naming hp-devbind" \
@@ -74,6 +83,17 @@ ok "both devices bound to $DRV ($([ -n "$DEVBIND" ] && [ -x "$DEVBIND" ] && echo
 refused "the same device twice is refused" "is given twice" --dev "$A" --dev "${A#0000:}"
 
 FREE0=$(free_pages)
+if [ "$MODE" = features ]; then
+	refused_with 1 "a device without VIRTIO_F_ACCESS_PLATFORM is refused under VFIO, saying why" \
+		"does not offer VIRTIO_F_ACCESS_PLATFORM" --dev "$A" --dev "$B"
+	echo "# $(cat "$LOG/err")"
+	for i in $(seq 50); do [ "$(free_pages)" = "$FREE0" ] && break; sleep 0.1; done
+	[ "$(free_pages)" = "$FREE0" ]
+	check "after the refusal every hugepage is free ($FREE0)" $? "HugePages_Free $(free_pages)"
+	echo "1..$N"
+	[ "$FAILED" = 0 ]
+	exit
+fi
 PID=""
 start_run() { # start_run K: vnet-fwd in the background until it forwards, then ready-K
 	local k=$1 i
