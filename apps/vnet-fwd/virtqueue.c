@@ -5,6 +5,7 @@
  * stored with release; used->idx is read with acquire before its entries and the data are read.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -90,7 +91,8 @@ static void publish(struct vq *q)
 	__atomic_store_n(&q->avail->idx, q->avail_idx, __ATOMIC_RELEASE);
 }
 
-unsigned vq_post_rx(struct vq *q, struct hp_pktbuf **bufs, unsigned n)
+/* Post up to n buffers, each in one descriptor that starts with the virtio-net header. */
+static unsigned post(struct vq *q, struct hp_pktbuf **bufs, unsigned n, bool rx)
 {
 	unsigned i;
 
@@ -98,33 +100,33 @@ unsigned vq_post_rx(struct vq *q, struct hp_pktbuf **bufs, unsigned n)
 		n = q->n_free;
 	for (i = 0; i < n; i++) {
 		struct hp_pktbuf *m = bufs[i];
+		char *hdr = (char *)hp_pktbuf_mtod(m) - VQ_NET_HDR_LEN;
+		uint32_t len;
 
-		/* the header goes into the headroom, the frame where the data starts */
-		post_one(q, m, hp_pktbuf_data_iova(m) - VQ_NET_HDR_LEN,
-			 (uint32_t)(m->buf_len - m->data_off + VQ_NET_HDR_LEN), VRING_DESC_F_WRITE);
+		/* the header sits in the headroom: rx, the device writes it in front of the frame
+		 * and may fill the rest of the buffer; tx, a zero one (no offloads) goes out */
+		if (rx) {
+			len = (uint32_t)(m->buf_len - m->data_off + VQ_NET_HDR_LEN);
+		} else {
+			memset(hdr, 0, VQ_NET_HDR_LEN);
+			len = (uint32_t)m->data_len + VQ_NET_HDR_LEN;
+		}
+		post_one(q, m, hp_pktbuf_data_iova(m) - VQ_NET_HDR_LEN, len,
+			 rx ? VRING_DESC_F_WRITE : 0);
 	}
 	if (n)
 		publish(q);
 	return n;
 }
 
+unsigned vq_post_rx(struct vq *q, struct hp_pktbuf **bufs, unsigned n)
+{
+	return post(q, bufs, n, true);
+}
+
 unsigned vq_post_tx(struct vq *q, struct hp_pktbuf **bufs, unsigned n)
 {
-	unsigned i;
-
-	if (n > q->n_free)
-		n = q->n_free;
-	for (i = 0; i < n; i++) {
-		struct hp_pktbuf *m = bufs[i];
-
-		/* no offloads: a zero header; it needs 12 bytes of headroom, which a pktbuf has */
-		memset((char *)hp_pktbuf_mtod(m) - VQ_NET_HDR_LEN, 0, VQ_NET_HDR_LEN);
-		post_one(q, m, hp_pktbuf_data_iova(m) - VQ_NET_HDR_LEN,
-			 (uint32_t)m->data_len + VQ_NET_HDR_LEN, 0);
-	}
-	if (n)
-		publish(q);
-	return n;
+	return post(q, bufs, n, false);
 }
 
 unsigned vq_reclaim(struct vq *q, struct hp_pktbuf **bufs, uint32_t *len, unsigned n)
