@@ -6,7 +6,10 @@
 # once: far more than an rx queue holds) into both devices at the same time, and checks that
 # exactly those frames, byte for byte and in order, come out of the other device. Writes the
 # verdict to HP_VM_SHARED/done-K ("ok ..." or why not).
-# Usage: vnet_fwd_host.py [FRAMES-RUN-1 [FRAMES-OTHER-RUNS]]
+# --bench SECONDS (apps/vnet-fwd/bench.sh): one run; for 60- and 1514-byte frames, sends into
+# device 0 as fast as the socket takes them for SECONDS and counts what comes out of device 1;
+# done-1 gets one line "bench SIZE SENT-PER-S RECEIVED-PER-S" per size.
+# Usage: vnet_fwd_host.py [FRAMES-RUN-1 [FRAMES-OTHER-RUNS]] | --bench SECONDS
 import os
 import random
 import socket
@@ -103,15 +106,59 @@ def one_run(socks, run, n, shared):
     return not errors
 
 
+def bench(socks, secs, shared):
+    lines = []
+    for size in (60, 1514):
+        frame = frames(1, 0, 2, 0)[0 if size == 60 else 1]  # frames 0 and 1: 60 and 1514 B
+        batch = (struct.pack(">I", size) + frame) * 64
+        got = [0]
+        stop = [False]
+
+        def receiver():
+            s = socks[1]
+            s.settimeout(0.5)
+            while True:
+                try:
+                    vnet_wire.recv_frame(s)
+                    got[0] += 1
+                except socket.timeout:
+                    if stop[0]:
+                        return
+                except (EOFError, OSError):
+                    return
+
+        t = threading.Thread(target=receiver)
+        t.start()
+        sent = 0
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < secs:
+            socks[0].sendall(batch)
+            sent += 64
+        dt = time.monotonic() - t0
+        stop[0] = True
+        t.join()  # ends 0.5 s after the last frame came out
+        lines.append(f"bench {size} {sent / dt:.0f} {got[0] / dt:.0f}")
+        print(f"vnet_fwd_host: {size} B: sent {sent / dt:.0f}/s, received {got[0] / dt:.0f}/s "
+              f"({got[0]} of {sent})")
+    with open(os.path.join(shared, "done-1"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return 0
+
+
 def main():
     ports = [p for p in os.environ.get("HP_VM_VNET_PORTS", "").split(",") if p]
     shared = os.environ.get("HP_VM_SHARED", "")
     if len(ports) < 2 or not shared:
         print("vnet_fwd_host: HP_VM_VNET_PORTS (two ports) and HP_VM_SHARED are set by run.sh")
         return 2
+    socks = [vnet_wire.connect(p) for p in ports[:2]]
+    if len(sys.argv) > 2 and sys.argv[1] == "--bench":
+        if not wait_file(os.path.join(shared, "ready-1"), 900):
+            print("vnet_fwd_host: the guest never announced the benchmark")
+            return 1
+        return bench(socks, float(sys.argv[2]), shared)
     first = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
     other = int(sys.argv[2]) if len(sys.argv) > 2 else 500
-    socks = [vnet_wire.connect(p) for p in ports[:2]]
     rc = 0
     for run in range(1, RUNS + 1):
         ready = os.path.join(shared, f"ready-{run}")
