@@ -69,7 +69,8 @@ HP_API void *hp_pci_dev_bar(struct hp_pci_dev *dev, unsigned bar, size_t *len);
 /**
  * @param dev device
  * @param bar 0 to 5
- * @return HP_PCI_BAR_* flags of the BAR (0: no such BAR, or a bad argument), its length in *len
+ * @param len out (may be NULL): the BAR's length in bytes
+ * @return HP_PCI_BAR_* flags of the BAR (0: no such BAR, or a bad argument)
  */
 HP_API unsigned hp_pci_dev_bar_flags(struct hp_pci_dev *dev, unsigned bar, size_t *len);
 
@@ -87,8 +88,13 @@ HP_API int hp_pci_dev_bar_read(struct hp_pci_dev *dev, unsigned bar, uint64_t of
 			       size_t len);
 
 /**
- * Write to a BAR (I/O port or memory) through the kernel; as hp_pci_dev_bar_read().
- * @return 0 or -EINVAL, -ENOENT, -EIO
+ * Write to a BAR (I/O port or memory) through the kernel; accesses as hp_pci_dev_bar_read().
+ * @param dev device
+ * @param bar 0 to 5
+ * @param off offset in the BAR
+ * @param buf the bytes to write
+ * @param len bytes; off + len must lie inside the BAR
+ * @return 0 or -EINVAL, -ENOENT (no such BAR), -EIO
  */
 HP_API int hp_pci_dev_bar_write(struct hp_pci_dev *dev, unsigned bar, uint64_t off, const void *buf,
 				size_t len);
@@ -104,8 +110,12 @@ HP_API int hp_pci_dev_bar_write(struct hp_pci_dev *dev, unsigned bar, uint64_t o
 HP_API int hp_pci_dev_config_read(struct hp_pci_dev *dev, unsigned off, void *buf, size_t len);
 
 /**
- * Write config space; as hp_pci_dev_config_read(). The kernel filters some fields (VFIO
- * virtualises the BARs and the MSI/MSI-X capabilities).
+ * Write config space. The kernel filters some fields (VFIO virtualises the BARs and the
+ * MSI/MSI-X capabilities).
+ * @param dev device
+ * @param off offset (below 4096)
+ * @param buf the bytes to write
+ * @param len bytes; off + len at most the config space's size (256 or 4096)
  * @return 0 or -EINVAL, -EIO
  */
 HP_API int hp_pci_dev_config_write(struct hp_pci_dev *dev, unsigned off, const void *buf,
@@ -122,6 +132,8 @@ HP_API int hp_pci_dev_find_cap(struct hp_pci_dev *dev, uint8_t cap_id, int start
 
 /**
  * Let the device master the bus (DMA) or not: bit 2 of the command register.
+ * @param dev device
+ * @param on true to allow DMA
  * @return 0 or -EINVAL, -EIO
  */
 HP_API int hp_pci_dev_bus_master(struct hp_pci_dev *dev, bool on);
@@ -140,7 +152,8 @@ HP_API int hp_pci_dev_irq_fd(struct hp_pci_dev *dev, unsigned vector);
 
 /**
  * Consume what the interrupt's fd signalled (without blocking) and let it fire again: INTx is
- * masked by the kernel each time it fires (VFIO: unmask; uio: write 1 to /dev/uioN).
+ * masked by the kernel each time it fires (VFIO: unmask; uio: clear INTx-disable in the
+ * command register).
  * @param dev device
  * @param vector as given to hp_pci_dev_irq_fd()
  * @return the number of interrupts seen since the last call (0: none), or -EINVAL, -EIO
@@ -192,7 +205,9 @@ HP_API int hp_pci_dev_id(const struct hp_pci_dev *dev, uint16_t *vendor, uint16_
 HP_API int hp_dma_map(void *va, size_t len);
 
 /**
- * Undo hp_dma_map() of exactly that range; the device can no longer reach it.
+ * Undo hp_dma_map() of exactly that range; the devices can no longer reach it.
+ * @param va start given to hp_dma_map()
+ * @param len length given to hp_dma_map()
  * @return 0, or -EINVAL (NULL, or not a range given to hp_dma_map)
  */
 HP_API int hp_dma_unmap(void *va, size_t len);

@@ -405,18 +405,21 @@ enum hp_iova_mode mem_iova_auto(char *why, size_t n)
 	bool vfio = vfio_available();
 
 	if (iommu && vfio) {
-		snprintf(why, n, "an IOMMU is on and VFIO is available: devices bound to vfio-pci "
-				 "get virtual addresses");
+		snprintf(why, n,
+			 "an IOMMU is on and VFIO is available: devices bound to vfio-pci "
+			 "get virtual addresses");
 		return HP_IOVA_VA;
 	}
 	if (probe_pfn()) {
-		snprintf(why, n, "%s: devices can only be given physical addresses "
-				 "(uio_pci_generic), and pagemap shows frame numbers",
+		snprintf(why, n,
+			 "%s: devices can only be given physical addresses "
+			 "(uio_pci_generic), and pagemap shows frame numbers",
 			 iommu ? "an IOMMU is on but VFIO is missing" : "no IOMMU");
 		return HP_IOVA_PA;
 	}
-	snprintf(why, n, "%s and pagemap hides frame numbers (not root): virtual addresses, "
-			 "which no device can use",
+	snprintf(why, n,
+		 "%s and pagemap hides frame numbers (not root): virtual addresses, "
+		 "which no device can use",
 		 iommu ? "VFIO is missing" : "no IOMMU");
 	return HP_IOVA_VA;
 }

@@ -31,6 +31,8 @@
 #define SYSFS_PCI "/sys/bus/pci/devices"
 #define PCI_COMMAND 0x04
 #define PCI_COMMAND_MASTER 0x4
+#define PCI_COMMAND_INTX_DISABLE 0x400
+#define PCI_INTERRUPT_PIN 0x3d
 #define PCI_STATUS 0x06
 #define PCI_STATUS_CAP_LIST 0x10
 #define PCI_CAP_PTR 0x34
@@ -782,6 +784,21 @@ HP_API int hp_pci_dev_bus_master(struct hp_pci_dev *dev, bool on)
 
 /* ---- interrupts --------------------------------------------------------------------------- */
 
+/*
+ * uio_pci_generic masks INTx in the command register each time it fires (it has no irqcontrol):
+ * clearing PCI_COMMAND_INTX_DISABLE lets it fire again.
+ */
+static int uio_intx_unmask(struct hp_pci_dev *dev)
+{
+	uint16_t cmd;
+	int rc = cfg_rw(dev, "hp_pci_dev_irq_rearm", PCI_COMMAND, &cmd, 2, false);
+
+	if (rc || !(cmd & PCI_COMMAND_INTX_DISABLE))
+		return rc;
+	cmd &= (uint16_t)~PCI_COMMAND_INTX_DISABLE;
+	return cfg_rw(dev, "hp_pci_dev_irq_rearm", PCI_COMMAND, &cmd, 2, true);
+}
+
 /* Enable every vector of the first kind the device has (MSI-X, MSI, INTx). pci_lock held. */
 static int vfio_irq_enable(struct hp_pci_dev *dev)
 {
@@ -847,22 +864,25 @@ static int vfio_irq_enable(struct hp_pci_dev *dev)
 HP_API int hp_pci_dev_irq_fd(struct hp_pci_dev *dev, unsigned vector)
 {
 	int rc = dev_check(dev, "hp_pci_dev_irq_fd");
-	uint32_t one = 1;
 
 	if (rc)
 		return rc;
 	if (dev->drv == DRV_UIO) {
+		uint8_t pin = 0;
+
 		if (vector)
-			return hp_fail(-EINVAL,
-				       "hp_pci_dev_irq_fd(%s): uio_pci_generic has only INTx, "
-				       "vector 0",
-				       dev->addr);
-		if (write(dev->uio_fd, &one, 4) != 4)
-			return hp_fail(-ENOTSUP,
-				       "hp_pci_dev_irq_fd(%s): uio cannot enable INTx (%s): "
-				       "the device has no interrupt pin",
-				       dev->addr, strerror(errno));
-		return dev->uio_fd;
+			return hp_fail(
+			    -EINVAL,
+			    "hp_pci_dev_irq_fd(%s): uio_pci_generic has only INTx, vector 0",
+			    dev->addr);
+		rc = cfg_rw(dev, "hp_pci_dev_irq_fd", PCI_INTERRUPT_PIN, &pin, 1, false);
+		if (!rc && !pin)
+			rc = hp_fail(-ENOTSUP,
+				     "hp_pci_dev_irq_fd(%s): the device has no interrupt pin",
+				     dev->addr);
+		if (!rc)
+			rc = uio_intx_unmask(dev);
+		return rc ? rc : dev->uio_fd;
 	}
 	pthread_mutex_lock(&pci_lock);
 	if (!dev->irq_fds)
@@ -879,7 +899,8 @@ HP_API int hp_pci_dev_irq_rearm(struct hp_pci_dev *dev, unsigned vector)
 {
 	int rc = dev_check(dev, "hp_pci_dev_irq_rearm");
 	uint64_t n64 = 0;
-	uint32_t n32 = 0, one = 1;
+	uint32_t n32 = 0;
+	int rc2;
 
 	if (rc)
 		return rc;
@@ -891,10 +912,8 @@ HP_API int hp_pci_dev_irq_rearm(struct hp_pci_dev *dev, unsigned vector)
 			rc = (int)(n32 - dev->uio_seen);
 			dev->uio_seen = n32;
 		}
-		if (write(dev->uio_fd, &one, 4) != 4)
-			return hp_fail(-EIO, "hp_pci_dev_irq_rearm(%s): %s", dev->addr,
-				       strerror(errno));
-		return rc;
+		rc2 = uio_intx_unmask(dev);
+		return rc2 ? rc2 : rc;
 	}
 	if (!dev->irq_fds || vector >= dev->n_irq)
 		return hp_fail(-EINVAL,

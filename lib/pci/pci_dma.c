@@ -217,6 +217,23 @@ static int walk_map(const struct hp_memseg *run, void *arg)
 
 /* ---- the container ------------------------------------------------------------------------ */
 
+/* No container any more: runtime records go, hp_dma_map ranges wait for the next. @return its fd */
+static int container_forget(void)
+{
+	int fd;
+
+	pthread_mutex_lock(&dma_lock);
+	for (unsigned i = 0; i < n_maps;)
+		if (maps[i].user)
+			maps[i++].mapped = false;
+		else
+			maps[i] = maps[--n_maps];
+	fd = container;
+	container = -1;
+	pthread_mutex_unlock(&dma_lock);
+	return fd;
+}
+
 static int container_open(int group_fd, int group_no)
 {
 	int fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC), rc;
@@ -266,14 +283,7 @@ static int container_open(int group_fd, int group_no)
 		char why[512];
 
 		snprintf(why, sizeof(why), "%s", hp_last_error());
-		pthread_mutex_lock(&dma_lock);
-		for (unsigned i = 0; i < n_maps;)
-			if (maps[i].user)
-				maps[i++].mapped = false;
-			else
-				maps[i] = maps[--n_maps];
-		container = -1;
-		pthread_mutex_unlock(&dma_lock);
+		container_forget();
 		ioctl(group_fd, VFIO_GROUP_UNSET_CONTAINER);
 		close(fd); /* the kernel drops every map */
 		return hp_fail(rc, "%s", why);
@@ -309,15 +319,7 @@ void pci_dma_group_del(int group_fd)
 	}
 	n_groups = 0;
 	hp_mem_event_unregister(EV_NAME);
-	pthread_mutex_lock(&dma_lock);
-	for (unsigned i = 0; i < n_maps;)
-		if (maps[i].user)
-			maps[i++].mapped = false;
-		else
-			maps[i] = maps[--n_maps];
-	fd = container;
-	container = -1;
-	pthread_mutex_unlock(&dma_lock);
+	fd = container_forget();
 	/* the last group leaving drops every map of the container */
 	ioctl(group_fd, VFIO_GROUP_UNSET_CONTAINER);
 	close(fd);

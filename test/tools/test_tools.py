@@ -222,10 +222,18 @@ def test_json_numbers_match_sysfs():
     assert j["page_sizes"] == sorted({s for (_, s) in after})
 
 
+def iommu_and_vfio():
+    """True when an IOMMU is on and VFIO is loaded (--iova=auto then picks VA)."""
+    groups = os.listdir("/sys/kernel/iommu_groups") if os.path.isdir("/sys/kernel/iommu_groups") else []
+    return bool(groups) and (os.path.exists("/dev/vfio/vfio") or os.path.exists("/sys/module/vfio"))
+
+
 @case
-def test_json_iova_mode_matches_pagemap():
+def test_json_iova_mode_matches_iommu_and_pagemap():
     j = json.loads(run("--json").stdout)
-    assert j["iova_mode"] == ("pa" if pagemap_shows_frames() else "va")
+    want = "va" if iommu_and_vfio() else ("pa" if pagemap_shows_frames() else "va")
+    assert j["iova_mode"] == want, f"iova_mode {j['iova_mode']}, want {want}: {j['iova_why']}"
+    assert ("IOMMU is on" in j["iova_why"]) == (want == "va" and iommu_and_vfio())
 
 
 @case

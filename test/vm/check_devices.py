@@ -13,7 +13,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "tools")]
+import tap  # noqa: E402 - test/tools/tap.py
 import vnet_wire  # noqa: E402
 
 PCI = "/sys/bus/pci/devices"
@@ -21,7 +23,7 @@ results = []
 
 
 def case(name, ok, why=""):
-    results.append((name, ok, why))
+    results.append((name, ok, why if not ok else ""))
 
 
 def read(path):
@@ -118,12 +120,7 @@ def main():
         case(f"the {drv} driver is registered", os.path.isdir(f"/sys/bus/pci/drivers/{drv}"))
     if vnets and "--no-frames" not in sys.argv[1:] and all(ifs):
         check_frames(vnets, ifs, macs)
-    for i, (name, ok, why) in enumerate(results, 1):
-        if why and not ok:
-            print(f"# {why}")
-        print(f"{'ok' if ok else 'not ok'} {i} - {name}")
-    print(f"1..{len(results)}")
-    return 0 if all(ok for _, ok, _ in results) else 1
+    return tap.report(results)
 
 
 if __name__ == "__main__":

@@ -296,10 +296,10 @@ DEV_ARGS=()
 device_args() {
 	local i port slot mac platform=""
 	# intel-iommu before every other PCI device; aw-bits=48 so that IOVA = any user address
-	[ "$IOMMU" = 1 ] && DEV_ARGS+=(-device intel-iommu,aw-bits=48)
+	[ "$IOMMU" = 1 ] && DEV_ARGS+=(-device "intel-iommu,aw-bits=48")
 	if [ "$EDU" = 1 ]; then
 		# edu masks DMA to 28 bits unless told otherwise
-		DEV_ARGS+=(-device edu,dma_mask=0xffffffffffffffff,addr=04.0)
+		DEV_ARGS+=(-device "edu,dma_mask=0xffffffffffffffff,addr=04.0")
 		EDU_ADDR=0000:00:04.0
 	fi
 	[ "$VNET_PLATFORM" = 1 ] && platform=,iommu_platform=on

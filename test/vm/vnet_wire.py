@@ -4,15 +4,25 @@
 # HP_VM_VNET_PORTS, then send_frame()/recv_frame(). Also the test frames both ends agree on.
 import socket
 import struct
+import time
 
 # A local experimental EtherType: no stack in the guest answers or sends it.
 ETHERTYPE_TEST = 0x88B5
 HOST_MAC = bytes.fromhex("020000000001")
 
 
-def connect(port, timeout=30.0):
-    """A socket connected to the qemu netdev listening on 127.0.0.1:PORT."""
-    s = socket.create_connection(("127.0.0.1", int(port)), timeout=timeout)
+def connect(port, timeout=60.0):
+    """A socket connected to the qemu netdev listening on 127.0.0.1:PORT, retried until qemu
+    listens (a loaded host can take seconds to start it) or TIMEOUT seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            s = socket.create_connection(("127.0.0.1", int(port)), timeout=timeout)
+            break
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
 
