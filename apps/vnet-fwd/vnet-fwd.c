@@ -3,8 +3,9 @@
  * vnet-fwd: an L2 forwarder between two virtio-net devices driven from userspace (virtio_net.c).
  * Every frame received on one device goes out of the other untouched, in the pktbuf it arrived
  * in. One thread polls both devices; the main thread takes the signals and prints statistics.
- * Exit status: 0 after SIGINT/SIGTERM, 1 when the devices or the machine cannot run it, 2 for a
- * bad command line (options, addresses, devices in the wrong hands).
+ * Exit status: 0 after SIGINT, SIGTERM, SIGHUP or SIGQUIT; 1 when the devices or the machine
+ * cannot run it, or the statistics cannot be written; 2 for a bad command line (options,
+ * addresses, devices in the wrong hands).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 
 #include "app_opts.h"
+#include "app_signals.h"
 #include "virtio_net.h"
 
 #define BURST_MAX VNET_BURST_MAX
@@ -152,8 +154,9 @@ static const char *mode(void)
 	return hp_iova_mode() == HP_IOVA_VA ? "va" : "pa";
 }
 
-static void print_stats(const struct opts *o, double t, bool final)
+static bool print_stats(void *arg, double t, bool final)
 {
+	const struct opts *o = arg;
 	FILE *out = o->json || final ? stdout : stderr;
 	unsigned i;
 
@@ -176,8 +179,7 @@ static void print_stats(const struct opts *o, double t, bool final)
 				get(&c->tx_full), get(&c->pool_empty));
 		}
 		fprintf(out, "]}\n");
-		fflush(out);
-		return;
+		return fflush(out) == 0 && !ferror(out);
 	}
 	fprintf(out, "%s after %.1f s (zero-copy, IOVA as %s)\n", final ? "totals" : "statistics",
 		t, mode());
@@ -190,35 +192,7 @@ static void print_stats(const struct opts *o, double t, bool final)
 			get(&c->rx_pkts), get(&c->rx_bytes), get(&c->tx_pkts), get(&c->tx_bytes),
 			get(&c->dropped), get(&c->tx_full), get(&c->pool_empty));
 	}
-	fflush(out);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Wait for SIGINT or SIGTERM (blocked in every thread), printing statistics meanwhile. */
-static void run(const struct opts *o, const sigset_t *sigs)
-{
-	double start = now_s(), next = start + o->stats_s;
-	struct timespec ts = {.tv_sec = o->stats_s ? o->stats_s : 3600};
-	int sig;
-
-	for (;;) {
-		sig = sigtimedwait(sigs, NULL, &ts);
-		if (sig == SIGINT || sig == SIGTERM)
-			break;
-		if (o->stats_s && now_s() >= next) {
-			print_stats(o, now_s() - start, false);
-			next += o->stats_s;
-		}
-	}
-	fprintf(stderr, "vnet-fwd: %s: stopping\n", strsignal(sig));
-	print_stats(o, now_s() - start, true);
+	return fflush(out) == 0 && !ferror(out);
 }
 
 /* The NUMA node of the first device, where its buffers are best kept. */
@@ -263,7 +237,7 @@ int main(int argc, char **argv)
 	    .synopsis = "[HUGEPOOL-OPTIONS --] --dev PCI-ADDR --dev PCI-ADDR [--burst N]\n"
 			"                [--stats SECONDS] [--json]",
 	    .opts = opts,
-	    .footer = "Runs until SIGINT or SIGTERM. See man vnet-fwd.\n"};
+	    .footer = "Runs until SIGINT, SIGTERM, SIGHUP or SIGQUIT. See man vnet-fwd.\n"};
 
 	rc = app_parse_hp(&cli, argc, argv, &hp);
 	if (rc != APP_RUN)
@@ -275,10 +249,7 @@ int main(int argc, char **argv)
 			n_ports ? "one device only" : "no device");
 		return 2;
 	}
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	app_block_stop_signals(&sigs);
 	if (hp_init_opts(&hp) < 0) {
 		fprintf(stderr, "vnet-fwd: hp_init: %s\n", hp_last_error());
 		return 1;
@@ -312,10 +283,9 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "vnet-fwd: %s <-> %s, bursts of %u, IOVA as %s\n", ports[0].addr,
 		ports[1].addr, burst, mode());
-	run(&o, &sigs);
+	rc = app_run_until_signal("vnet-fwd", &sigs, o.stats_s, print_stats, &o);
 	__atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
 	pthread_join(thread, NULL);
-	rc = 0;
 out:
 	while (started > 0)
 		vnet_stop(&ports[--started].dev);

@@ -5,7 +5,7 @@
 # devices and checks what comes out of the other one. Steps (K is the run, 1 to 3): vnet-fwd
 # starts, the guest writes HP_VM_SHARED/ready-K, the host sends and checks and writes done-K
 # (its verdict), then the run is stopped: SIGINT (run 1), kill -9 (run 2, started at once after
-# run 1), SIGINT (run 3, after the kill). Before the devices are moved: the refusals.
+# run 1), SIGTERM (run 3, after the kill). Before the devices are moved: the refusals.
 # vfio: --iova=auto (VA with the IOMMU); uio: --iova=pa. features (an IOMMU, devices without
 # iommu_platform; no host harness): vfio-pci refuses to run them, saying why.
 # Usage: vnet_fwd_guest.sh VNET-FWD vfio|uio|features [HP-DEVBIND]
@@ -127,12 +127,12 @@ wait_host() { # wait_host K: the host's verdict on run K
 		not_ok "run $k: the frames the host sent came out of the other device, byte-exact, in order" "$(cat "$SHARED/done-$k")"
 	fi
 }
-stop_int() { # stop_int K: SIGINT, exit 0, the JSON totals, every hugepage back
-	local k=$1 rc i
-	kill -INT "$PID"
+stop_sig() { # stop_sig K SIG: the signal, exit 0, the JSON totals, every hugepage back
+	local k=$1 sig=$2 rc i
+	kill -"$sig" "$PID"
 	wait "$PID"
 	rc=$?
-	check "run $k: SIGINT: exit 0" "$rc" "exit $rc: $(tail -n 5 "$LOG/err$k")"
+	check "run $k: SIG$sig: exit 0" "$rc" "exit $rc: $(tail -n 5 "$LOG/err$k")"
 	python3 - "$LOG/out$k" <<'PY'
 import json, sys
 t = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
@@ -149,7 +149,7 @@ PY
 	check "run $k: every hugepage free again ($FREE0)" $? "HugePages_Free $(free_pages), was $FREE0"
 }
 
-start_run 1 && { wait_host 1; stop_int 1; }
+start_run 1 && { wait_host 1; stop_sig 1 INT; }
 start_run 2 && {
 	wait_host 2
 	kill -9 "$PID"
@@ -158,6 +158,6 @@ start_run 2 && {
 	[ "$(free_pages)" = "$FREE0" ]
 	check "run 2 (opened at once after run 1): kill -9 leaves every hugepage free" $? "HugePages_Free $(free_pages), was $FREE0"
 }
-start_run 3 && { wait_host 3; stop_int 3; }
+start_run 3 && { wait_host 3; stop_sig 3 TERM; }
 echo "1..$N"
 [ "$FAILED" = 0 ]
