@@ -184,20 +184,17 @@ static void wr64(struct vnet_dev *d, unsigned off, uint64_t v)
 static volatile uint8_t *cap_region(struct vnet_dev *d, const struct virtio_pci_cap *c, size_t need)
 {
 	size_t len = 0;
-	uint8_t *bar;
+	uint8_t *bar = c->bar <= 5 ? hp_pci_dev_bar(d->pci, c->bar, &len) : NULL;
 
-	if (c->bar > 5)
-		return FAIL(d, 0, "%s: a virtio capability names BAR %u, which does not exist",
-			    d->addr, c->bar),
-		       NULL;
-	bar = hp_pci_dev_bar(d->pci, c->bar, &len);
 	if (!bar)
-		return FAIL(d, 0, "%s: BAR %u: %s", d->addr, c->bar, hp_last_error()), NULL;
-	if ((uint64_t)c->offset + need > len || c->length < need)
-		return FAIL(d, 0, "%s: a virtio capability (type %u) lies outside BAR %u", d->addr,
-			    c->cfg_type, c->bar),
-		       NULL;
-	return bar + c->offset;
+		FAIL(d, 0, "%s: BAR %u of a virtio capability cannot be mapped: %s", d->addr,
+		     c->bar, c->bar <= 5 ? hp_last_error() : "there is no such BAR");
+	else if ((uint64_t)c->offset + need > len || c->length < need)
+		FAIL(d, 0, "%s: a virtio capability (type %u) lies outside BAR %u", d->addr,
+		     c->cfg_type, c->bar);
+	else
+		return bar + c->offset;
+	return NULL;
 }
 
 /* Finds the virtio structures among the vendor-specific capabilities (virtio 4.1.4). */
@@ -322,62 +319,57 @@ static int setup_queue(struct vnet_dev *d, struct vq *q, uint16_t index, unsigne
 	return 0;
 }
 
-int vnet_start(struct vnet_dev *d, const char *addr, struct hp_mempool *pool, unsigned max_queue)
+int vnet_open(struct vnet_dev *d, const char *addr)
 {
-	int node, rc;
+	int rc;
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->addr, sizeof(d->addr), "%s", addr);
-	d->pool = pool;
 	rc = hp_pci_dev_open(addr, &d->pci);
 	if (rc < 0)
 		return FAIL(d, rc, "%s: %s", addr, hp_last_error());
 	rc = find_caps(d);
-	if (rc < 0)
-		goto fail;
-	rc = reset(d);
-	if (rc < 0)
-		goto fail;
-	set_status(d, S_ACKNOWLEDGE | S_DRIVER);
-	rc = negotiate(d);
-	if (rc < 0)
-		goto fail;
-	wr16(d, CC_MSIX, VIRTIO_MSI_NO_VECTOR);
-	if (rd16(d, CC_NUMQ) < 2) {
-		rc = FAIL(d, -ENODEV, "%s has %u queues; virtio-net has at least rx and tx", addr,
-			  rd16(d, CC_NUMQ));
-		goto fail;
+	if (!rc)
+		rc = reset(d);
+	if (!rc) {
+		set_status(d, S_ACKNOWLEDGE | S_DRIVER);
+		rc = negotiate(d);
 	}
-	node = hp_mem_node_of(pool) >= 0 ? hp_mem_node_of(pool) : HP_NODE_ANY;
+	if (rc < 0) {
+		if (d->common)
+			set_status(d, S_FAILED);
+		vnet_stop(d);
+	}
+	return rc;
+}
+
+int vnet_start(struct vnet_dev *d, struct hp_mempool *pool, unsigned max_queue)
+{
+	int node = hp_pci_dev_numa_node(d->pci), rc;
+
+	d->pool = pool;
+	wr16(d, CC_MSIX, VIRTIO_MSI_NO_VECTOR);
+	if (rd16(d, CC_NUMQ) < 2)
+		return FAIL(d, -ENODEV, "%s has %u queues; virtio-net has at least rx and tx",
+			    d->addr, rd16(d, CC_NUMQ));
 	rc = setup_queue(d, &d->rxq, 0, max_queue, node);
 	if (!rc)
 		rc = setup_queue(d, &d->txq, 1, max_queue, node);
 	if (rc < 0)
-		goto fail;
+		return rc;
 	rc = hp_pci_dev_bus_master(d->pci, true);
-	if (rc < 0) {
-		rc = FAIL(d, rc, "%s: bus mastering: %s", addr, hp_last_error());
-		goto fail;
-	}
-	if (!vnet_rx_refill(d)) {
-		rc = FAIL(d, -ENOMEM, "%s: the pool has no buffers for the rx queue (%u)", addr,
-			  d->rxq.size);
-		goto fail;
-	}
+	if (rc < 0)
+		return FAIL(d, rc, "%s: bus mastering: %s", d->addr, hp_last_error());
+	if (!vnet_rx_refill(d))
+		return FAIL(d, -ENOMEM, "%s: the pool has no buffers for the rx queue (%u)",
+			    d->addr, d->rxq.size);
 	set_status(d, S_DRIVER_OK);
 	d->started = true;
-	if (rd8(d, CC_STATUS) & (S_NEEDS_RESET | S_FAILED)) {
-		rc = FAIL(d, -EIO, "%s: the device failed when started (status 0x%x)", addr,
-			  rd8(d, CC_STATUS));
-		goto fail;
-	}
+	if (rd8(d, CC_STATUS) & (S_NEEDS_RESET | S_FAILED))
+		return FAIL(d, -EIO, "%s: the device failed when started (status 0x%x)", d->addr,
+			    rd8(d, CC_STATUS));
 	vq_kick(&d->rxq); /* buffers were posted before DRIVER_OK: tell the device now */
 	return 0;
-fail:
-	if (d->common)
-		set_status(d, S_FAILED);
-	vnet_stop(d);
-	return rc;
 }
 
 void vnet_stop(struct vnet_dev *d)

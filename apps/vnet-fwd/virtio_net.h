@@ -47,11 +47,16 @@ struct vnet_dev {
 int vnet_probe(const char *addr, char canon[16], char *err, size_t err_len);
 
 /*
- * Opens the device, resets it, negotiates features, sets up both queues (at most max_queue
- * descriptors each), fills rx from pool and starts the device (DRIVER_OK). 0, or -errno with the
- * reason in d->err (everything taken is given back).
+ * Opens the device, resets it and negotiates the features (the device is then in FEATURES_OK,
+ * not started). 0, or -errno with the reason in d->err (the device is closed again).
  */
-int vnet_start(struct vnet_dev *d, const char *addr, struct hp_mempool *pool, unsigned max_queue);
+int vnet_open(struct vnet_dev *d, const char *addr);
+/*
+ * Sets up both queues (at most max_queue descriptors each) on the device's NUMA node, fills rx
+ * from pool and starts the device (DRIVER_OK). 0, or -errno with the reason in d->err (then
+ * vnet_stop() gives back what was taken).
+ */
+int vnet_start(struct vnet_dev *d, struct hp_mempool *pool, unsigned max_queue);
 /* Resets the device (it stops all DMA), then gives back queues, buffers and the device. */
 void vnet_stop(struct vnet_dev *d);
 

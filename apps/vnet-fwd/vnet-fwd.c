@@ -195,23 +195,6 @@ static bool print_stats(void *arg, double t, bool final)
 	return fflush(out) == 0 && !ferror(out);
 }
 
-/* The NUMA node of the first device, where its buffers are best kept. */
-static int dev_node(void)
-{
-	char path[96];
-	FILE *fp;
-	int node = HP_NODE_ANY;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/numa_node", ports[0].addr);
-	fp = fopen(path, "r");
-	if (fp) {
-		if (fscanf(fp, "%d", &node) != 1 || node < 0)
-			node = HP_NODE_ANY;
-		fclose(fp);
-	}
-	return node;
-}
-
 int main(int argc, char **argv)
 {
 	struct hp_init_opts hp;
@@ -219,7 +202,7 @@ int main(int argc, char **argv)
 	struct hp_mempool *pool = NULL;
 	pthread_t thread;
 	sigset_t sigs;
-	unsigned i, started = 0;
+	unsigned i, opened = 0;
 	int rc;
 	const struct app_opt opts[] = {
 	    {"dev", 0, APP_CALL, NULL, "PCI-ADDR",
@@ -255,16 +238,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = 1;
-	pool =
-	    hp_pktbuf_pool_create("vnet-fwd", POOL_BUFS, POOL_CACHE, 0, VNET_DATA_ROOM, dev_node());
+	for (opened = 0; opened < 2; opened++)
+		if (vnet_open(&ports[opened].dev, ports[opened].addr) < 0) {
+			fprintf(stderr, "vnet-fwd: %s\n", ports[opened].dev.err);
+			goto out;
+		}
+	/* the buffers on the first device's node: it writes them first */
+	pool = hp_pktbuf_pool_create("vnet-fwd", POOL_BUFS, POOL_CACHE, 0, VNET_DATA_ROOM,
+				     hp_pci_dev_numa_node(ports[0].dev.pci));
 	if (!pool) {
 		fprintf(stderr, "vnet-fwd: packet buffers: %s\n", hp_last_error());
 		goto out;
 	}
-	for (started = 0; started < 2; started++)
-		if (vnet_start(&ports[started].dev, ports[started].addr, pool, VNET_QUEUE_MAX) <
-		    0) {
-			fprintf(stderr, "vnet-fwd: %s\n", ports[started].dev.err);
+	for (i = 0; i < 2; i++)
+		if (vnet_start(&ports[i].dev, pool, VNET_QUEUE_MAX) < 0) {
+			fprintf(stderr, "vnet-fwd: %s\n", ports[i].dev.err);
 			goto out;
 		}
 	for (i = 0; i < 2; i++) {
@@ -287,8 +275,8 @@ int main(int argc, char **argv)
 	__atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
 	pthread_join(thread, NULL);
 out:
-	while (started > 0)
-		vnet_stop(&ports[--started].dev);
+	while (opened > 0)
+		vnet_stop(&ports[--opened].dev);
 	if (pool)
 		hp_mempool_free(pool);
 	hp_cleanup();
