@@ -153,12 +153,13 @@ static void read_bars(struct hp_pci_dev *dev, const char *dir)
 	unsigned long long start, end, flags;
 	FILE *f;
 
+	for (unsigned i = 0; i < HP_PCI_NUM_BARS; i++)
+		dev->bar[i].fd = -1;
 	fmt(path, sizeof(path), "%s/resource", dir);
 	f = fopen(path, "r");
 	for (unsigned i = 0; f && i < HP_PCI_NUM_BARS; i++) {
 		if (fscanf(f, "%llx %llx %llx", &start, &end, &flags) != 3)
 			break;
-		dev->bar[i].fd = -1;
 		if (!end || !(flags & (IORESOURCE_IO | IORESOURCE_MEM)))
 			continue;
 		dev->bar[i].len = end - start + 1;
@@ -519,6 +520,14 @@ HP_API int hp_pci_dev_close(struct hp_pci_dev *dev)
 			     (void *)dev);
 	pthread_mutex_unlock(&pci_lock);
 	return rc;
+}
+
+void pci_dev_walk(int (*fn)(const struct hp_pci_dev *dev, void *arg), void *arg)
+{
+	pthread_mutex_lock(&pci_lock);
+	for (struct hp_pci_dev *d = devs; d && !fn(d, arg); d = d->next)
+		;
+	pthread_mutex_unlock(&pci_lock);
 }
 
 void pci_dev_counts(unsigned *devices, unsigned *vfio_devices)
@@ -992,10 +1001,4 @@ static void pci_cleanup(void)
 	pci_dma_forget_user();
 }
 
-static struct eal_subsys pci_subsys = {
-    .name = "pci",
-    .order = 60,
-    .init = NULL,
-    .cleanup = pci_cleanup,
-};
-EAL_SUBSYS_REGISTER(pci_subsys)
+EAL_SUBSYS_REGISTER(pci, EAL_SUBSYS_PCI, NULL, pci_cleanup)

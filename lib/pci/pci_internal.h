@@ -26,4 +26,7 @@ void pci_dma_forget_user(void);
 /* Device counts for hp_dma_stats(); pci_dev.c keeps them under pci_lock. */
 void pci_dev_counts(unsigned *devices, unsigned *vfio_devices);
 
+/* Call fn for each open device under pci_lock (fn must not open or close devices). */
+void pci_dev_walk(int (*fn)(const struct hp_pci_dev *dev, void *arg), void *arg);
+
 #endif

@@ -896,9 +896,49 @@ static int refuse_pa(void)
 	return rc == -EINVAL && said && !d ? 0 : 1;
 }
 
+/* The drivers the devices had before the tests: the group's teardown binds them back. */
+static char orig_drv[3][64];
+
+static void restore(const char *addr, const char *orig)
+{
+	char path[256], cur[64];
+
+	if (!addr)
+		return;
+	driver_of(addr, cur, sizeof(cur));
+	if (!strcmp(cur, orig))
+		return;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", addr);
+	write_sys(path, "\n");
+	if (cur[0]) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", addr);
+		write_sys(path, addr);
+	}
+	if (orig[0])
+		write_sys("/sys/bus/pci/drivers_probe", addr);
+	driver_of(addr, cur, sizeof(cur));
+	if (strcmp(cur, orig))
+		fprintf(stderr, "%s: driver %s, not %s as before the tests\n", addr, cur, orig);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	hp_cleanup();
+	restore(edu_addr, orig_drv[0]);
+	restore(vnet_addr, orig_drv[1]);
+	restore(vnet2_addr, orig_drv[2]);
+	return 0;
+}
+
 static int setup(void **state)
 {
 	(void)state;
+	driver_of(edu_addr, orig_drv[0], sizeof(orig_drv[0]));
+	if (vnet_addr)
+		driver_of(vnet_addr, orig_drv[1], sizeof(orig_drv[1]));
+	if (vnet2_addr)
+		driver_of(vnet2_addr, orig_drv[2], sizeof(orig_drv[2]));
 	fds_at_start = count_fds();
 	free_at_start = hp_test_free_hugepages(0, 2 * MB) + hp_test_free_hugepages(1, 2 * MB);
 	bind_to(edu_addr, drv_name);
@@ -953,5 +993,5 @@ int main(int argc, char **argv)
 		return refuse_pa();
 	if (argc > 1 && !strcmp(argv[1], "--bench"))
 		return bench();
-	return cmocka_run_group_tests_name("pci", tests, setup, NULL);
+	return cmocka_run_group_tests_name("pci", tests, setup, teardown);
 }
