@@ -15,13 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-static inline double app_now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "app_util.h"
 
 /* Blocks the stopping signals in the calling thread (threads it starts later inherit that) and
  * ignores SIGPIPE (a closed output is seen as a write error instead); fills *sigs. */
@@ -44,7 +38,7 @@ static inline void app_block_stop_signals(sigset_t *sigs)
 static inline int app_run_until_signal(const char *prog, const sigset_t *sigs, unsigned stats_s,
 				       bool (*print)(void *arg, double t, bool final), void *arg)
 {
-	double start = app_now_s(), next = start + stats_s;
+	uint64_t start = app_now_ns(), next = start + stats_s * 1000000000ull;
 	struct timespec ts = {.tv_sec = stats_s ? stats_s : 3600};
 	int sig;
 
@@ -52,17 +46,17 @@ static inline int app_run_until_signal(const char *prog, const sigset_t *sigs, u
 		sig = sigtimedwait(sigs, NULL, &ts);
 		if (sig > 0)
 			break;
-		if (stats_s && app_now_s() >= next) {
-			if (!print(arg, app_now_s() - start, false)) {
+		if (stats_s && app_now_ns() >= next) {
+			if (!print(arg, (app_now_ns() - start) / 1e9, false)) {
 				fprintf(stderr, "%s: cannot write the statistics (%s): stopping\n",
 					prog, strerror(errno));
 				return 1;
 			}
-			next += stats_s;
+			next += stats_s * 1000000000ull;
 		}
 	}
 	fprintf(stderr, "%s: %s: stopping\n", prog, strsignal(sig));
-	if (!print(arg, app_now_s() - start, true)) {
+	if (!print(arg, (app_now_ns() - start) / 1e9, true)) {
 		fprintf(stderr, "%s: cannot write the totals: %s\n", prog, strerror(errno));
 		return 1;
 	}

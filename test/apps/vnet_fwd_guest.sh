@@ -97,7 +97,8 @@ fi
 PID=""
 start_run() { # start_run K: vnet-fwd in the background until it forwards, then ready-K
 	local k=$1 i
-	"$FWD" "${HPOPT[@]}" --dev "$A" --dev "$B" --stats 0 --json >"$LOG/out$k" 2>"$LOG/err$k" &
+	# run 3 prints statistics every second as well (JSON lines with "final": false)
+	"$FWD" "${HPOPT[@]}" --dev "$A" --dev "$B" --stats $((k == 3)) --json >"$LOG/out$k" 2>"$LOG/err$k" &
 	PID=$!
 	for i in $(seq 600); do
 		grep -q "<->" "$LOG/err$k" 2>/dev/null && break
@@ -135,8 +136,10 @@ stop_sig() { # stop_sig K SIG: the signal, exit 0, the JSON totals, every hugepa
 	check "run $k: SIG$sig: exit 0" "$rc" "exit $rc: $(tail -n 5 "$LOG/err$k")"
 	python3 - "$LOG/out$k" <<'PY'
 import json, sys
-t = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
-ok = t["final"] and all(p["dropped"] == 0 for p in t["ports"]) and \
+lines = [json.loads(l) for l in open(sys.argv[1]).read().strip().splitlines()]
+t = lines[-1]
+print("# %d JSON lines, the last final" % len(lines))
+ok = t["final"] and not any(l["final"] for l in lines[:-1]) and all(p["dropped"] == 0 for p in t["ports"]) and \
      t["ports"][0]["rx_packets"] == t["ports"][1]["tx_packets"] and \
      t["ports"][1]["rx_packets"] == t["ports"][0]["tx_packets"] and \
      all(p["rx_packets"] > 0 for p in t["ports"])
