@@ -5,8 +5,9 @@
 # usage, 1 for a missing device or a user who is not root). With --vm, in a guest of the VM lane
 # (run.sh --edu --vnet N, with or without --iommu): the edu device to vfio-pci (its /dev/vfio
 # group appears) or, without an IOMMU, to uio_pci_generic (its /dev/uioN appears) and back;
-# vfio-pci refused where there is no IOMMU group; a virtio-net device whose interface is up is
-# refused without --force, taken with it, and given back to virtio-pci.
+# vfio-pci refused where there is no IOMMU group; a driver that does not take the device or does
+# not exist leaves it as it was; a virtio-net device whose interface is up is refused without
+# --force, taken with it, and given back to virtio-pci.
 # Usage: test_hp_devbind.py HP_DEVBIND [--vm]; prints TAP.
 import glob
 import json
@@ -292,6 +293,19 @@ def interface_up_is_refused_without_force():
             raise AssertionError(f"--status after binding back: {doc}")
     finally:
         subprocess.run(["ip", "link", "set", name, "down"], check=False)
+
+
+@vm_case
+def a_driver_that_refuses_or_is_missing():
+    edu, _, _, _ = vm_env()
+    # virtio-pci probes only virtio devices: the override is cleared, edu is left as it was
+    expect(run("--bind=virtio-pci", edu), 1, ["did not bind it to virtio-pci", "dmesg"])
+    override = read(f"{PCI}/{edu}/driver_override")
+    if driver_of(edu) is not None or override != "(null)":
+        raise AssertionError(f"after the refusal: driver {driver_of(edu)}, override {override}")
+    expect(run("--bind=hp_no_such_driver", edu), 1, ["hp_no_such_driver driver is not loaded"])
+    if driver_of(edu) is not None:
+        raise AssertionError(f"driver {driver_of(edu)}")
 
 
 @vm_case

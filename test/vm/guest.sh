@@ -72,7 +72,8 @@ vnet_interfaces() {
 		ifs+=("$n")
 	done
 	HP_VM_VNET_IFS="${ifs[*]}"
-	log "devices: iommu=$HP_VM_IOMMU edu=$HP_VM_EDU virtio-net=$HP_VM_VNET ifs=$HP_VM_VNET_IFS"
+	[ "$HP_VM_IOMMU" = 1 ] || [ -n "$HP_VM_EDU$HP_VM_VNET" ] &&
+		log "devices: iommu=$HP_VM_IOMMU edu=$HP_VM_EDU virtio-net=$HP_VM_VNET ifs=$HP_VM_VNET_IFS"
 }
 
 log "kernel $(uname -r), nodes online $(cat /sys/devices/system/node/online), cpus $(nproc)"

@@ -25,6 +25,7 @@ options:
   --timeout SEC    kill the guest(s) after SEC seconds and fail (default 600)
   --assets DIR     where the kernel and initramfs are cached (default: BUILD/vm-assets)
   --keep           keep the run folder (console logs, outputs) and print its path
+  --kernel-args ARGS   more arguments for the guest kernel's command line (e.g. iommu=pt)
   --two-host       two guests on one wire: A is 10.78.0.1, B is 10.78.0.2, each with rxe0 on eth0
   --cmd-a CMD, --cmd-b CMD   shell commands (bash -c) for guest A and guest B
 In the guest, commands see HP_VM_MODE (single|a|b), HP_VM_ADDR (own IPv4 of rxe0),
@@ -72,6 +73,7 @@ VNET_PORTS=()      # one entry per virtio-net device: a port, or "auto"
 VNET_BASE=""
 VNET_PLATFORM=1
 HOST_CMD=""
+EXTRA_ARGS=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--huge) HUGE=$2; shift 2 ;;
@@ -79,6 +81,7 @@ while [ $# -gt 0 ]; do
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--assets) ASSETS=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
+	--kernel-args) EXTRA_ARGS=$2; shift 2 ;;
 	--tap) TAP=1; shift ;;
 	--two-host) TWO=1; shift ;;
 	--cmd-a) CMD_A=$2; shift 2 ;;
@@ -121,6 +124,7 @@ gib_node_mem() { [ "$1" = 0 ] && echo 1 || echo $((3 + $1)); }
 MEM0=$(gib_node_mem "${GIB%,*}") MEM1=$(gib_node_mem "${GIB#*,}")
 BOOT_ARGS=""
 [ "$GIB" = 0,0 ] || BOOT_ARGS="nokaslr hugepagesz=1G hugepages=0:${GIB%,*},1:${GIB#*,}"
+BOOT_ARGS="$BOOT_ARGS $EXTRA_ARGS"
 [ ${#VNET_PORTS[@]} -le 8 ] || { echo "run.sh: at most 8 virtio-net devices (slots 05 to 0c)" >&2; exit 2; }
 
 # The cache lives in a build directory: the current one, the one holding the command, or ./build.
