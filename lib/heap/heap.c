@@ -531,7 +531,8 @@ struct blk {
 /*
  * Look ptr up (and, with take, remove a large block's record). @return false after logging why
  * ptr is not a live block. A small block's header is read only once ptr is known to lie in
- * runtime memory, so a foreign pointer cannot crash us.
+ * runtime memory on a page still held, so neither a foreign pointer nor a block freed twice whose
+ * page went back to the kernel can crash us.
  */
 static bool live_block(void *ptr, const char *who, bool take, struct blk *k)
 {
@@ -543,6 +544,12 @@ static bool live_block(void *ptr, const char *who, bool take, struct blk *k)
 	    (!unit_aligned(ptr) && mem_list_of(h) != l)) {
 		HP_LOG_E("%s(%p): not a block from hp_malloc (not in runtime memory); ignored", who,
 			 ptr);
+		return false;
+	}
+	if (!unit_aligned(ptr) && !mem_page_present(l, h)) {
+		HP_LOG_E("%s(%p): block is in memory given back to the kernel (freed already: "
+			 "double free?); ignored",
+			 who, ptr);
 		return false;
 	}
 	if (unit_aligned(ptr)) {
