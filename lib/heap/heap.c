@@ -312,7 +312,7 @@ __attribute__((destructor)) static void tc_unload(void)
 static int check_node(int *node)
 {
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
-		return hp_fail(-EINVAL, "the heap is not set up; call hp_init() first");
+		return hp_fail(-EINVAL, "heap: %s", eal_no_runtime());
 	if (*node == HP_NODE_ANY)
 		*node = eal_current_node();
 	if (!eal_node_exists(*node))
@@ -628,8 +628,13 @@ HP_API void hp_free(void *ptr)
 {
 	struct blk k;
 
-	if (!ptr || !atomic_load_explicit(&ready, memory_order_acquire))
+	if (!ptr)
 		return;
+	if (!atomic_load_explicit(&ready, memory_order_acquire)) {
+		if (eal_forked_from()) /* the parent's block: say so, touch nothing */
+			HP_LOG_E("hp_free(%p): %s; ignored", ptr, eal_no_runtime());
+		return;
+	}
 	if (live_block(ptr, "hp_free", true, &k))
 		free_block(ptr, &k);
 }
@@ -642,7 +647,7 @@ HP_API void *hp_realloc(void *ptr, size_t size, size_t align, int node)
 	if (!ptr)
 		return hp_malloc(size, align, node);
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
-		return hp_fail_ptr(-EINVAL, "the heap is not set up; call hp_init() first");
+		return hp_fail_ptr(-EINVAL, "heap: %s", eal_no_runtime());
 	if (!live_block(ptr, "hp_realloc", false, &k))
 		return hp_fail_ptr(-EINVAL,
 				   "hp_realloc: %p is not a live block from hp_malloc; "
@@ -674,7 +679,7 @@ HP_API void *hp_realloc(void *ptr, size_t size, size_t align, int node)
 HP_API int hp_heap_cache_flush(void)
 {
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
-		return hp_fail(-EINVAL, "the heap is not set up; call hp_init() first");
+		return hp_fail(-EINVAL, "heap: %s", eal_no_runtime());
 	if (tc)
 		tc_drain(tc);
 	return 0;
@@ -685,7 +690,7 @@ HP_API int hp_heap_stats(int node, struct hp_heap_stats *st)
 	if (!st)
 		return hp_fail(-EINVAL, "hp_heap_stats: st is NULL; pass a struct to fill in");
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
-		return hp_fail(-EINVAL, "the heap is not set up; call hp_init() first");
+		return hp_fail(-EINVAL, "heap: %s", eal_no_runtime());
 	if (node < 0 || node >= eal_node_count() || node >= HP_MAX_NUMA_NODES)
 		return hp_fail(-EINVAL,
 			       "hp_heap_stats: node %d does not exist; this machine has nodes 0-%d",
@@ -704,7 +709,7 @@ HP_API int hp_heap_dump(FILE *f)
 	if (!f)
 		return hp_fail(-EINVAL, "hp_heap_dump: f is NULL; pass a stream such as stderr");
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
-		return hp_fail(-EINVAL, "the heap is not set up; call hp_init() first");
+		return hp_fail(-EINVAL, "heap: %s", eal_no_runtime());
 	fprintf(f,
 		"node  total MiB  free MiB  allocated MiB  free blocks by size (4K 8K 16K ...)\n");
 	for (int node = 0; node < eal_node_count() && node < HP_MAX_NUMA_NODES; node++) {
@@ -759,3 +764,14 @@ static struct eal_subsys heap_subsys = {
     .cleanup = heap_cleanup,
 };
 EAL_SUBSYS_REGISTER(heap_subsys)
+
+/* In a forked child: the blocks are the parent's; the forking thread's cache is of another run. */
+static void heap_fork_child(void)
+{
+	for (int i = 0; i < HP_MAX_NUMA_NODES; i++)
+		heap_lock[i] = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	for (int i = 0; i < BIG_STRIPES; i++)
+		big_tab[i].lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	heap_cleanup();
+}
+EAL_FORK_CHILD(heap_fork_child)

@@ -347,8 +347,8 @@ struct hp_rdma_map *rdma_map_create_ops(struct ibv_pd *pd, int access,
 				   "RDMA map: the protection domain is NULL; open a device "
 				   "(hp_rdma_device_open) and allocate one with ibv_alloc_pd");
 	if (!hp_initialized())
-		return hp_fail_ptr(-EINVAL, "RDMA map: the runtime is not started; call hp_init() "
-					    "before hp_rdma_map_create()");
+		return hp_fail_ptr(-EINVAL, "RDMA map: %s (before hp_rdma_map_create())",
+				   eal_no_runtime());
 	if (check_access(access))
 		return NULL;
 	map = calloc(1, sizeof(*map));
@@ -556,6 +556,14 @@ static struct eal_subsys rdma_subsys = {
     .cleanup = rdma_cleanup,
 };
 EAL_SUBSYS_REGISTER(rdma_subsys)
+
+/* In a forked child: the maps register the parent's memory; the child's MRs are not its own. */
+static void rdma_fork_child(void)
+{
+	maps_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	live_maps = NULL;
+}
+EAL_FORK_CHILD(rdma_fork_child)
 
 int rdma_map_walk(int (*fn)(const struct rdma_map_info *m, void *arg), void *arg)
 {
