@@ -7,6 +7,12 @@
 #                    sets it back)
 #   ./dev.sh package build the Debian packages into build-deb/ (doc/packaging.md)
 #   ./dev.sh deps | build | hugepages | package-test    one step (or lane) alone
+#   ./dev.sh bench-compare [BASE-REV]    builds BASE-REV (default: main) and the work tree side
+#                    by side in build-bench/, runs mempool-bench and ring-bench from both in
+#                    alternating rounds on one CPU and prints each cell's speed change/base with
+#                    its spread, marking cells more than 5% slower (doc/benchmarks.md); never a
+#                    test lane. HP_BENCH_ROUNDS (default 5), HP_BENCH_CPU (default 1),
+#                    HP_BENCH_LOCK (run each benchmark under flock of that file)
 # Environment: HP_BUILD (build dir, default build), HP_PAGES (2 MiB pages wanted free on node 0,
 # default 1280), HP_STRESS_SECONDS (length of each stress test, default 5), HP_SKIP_VM=1 and
 # HP_SKIP_SANITIZERS=1 to leave those lanes out (they are then counted as skipped, never passed).
@@ -17,7 +23,7 @@ cd "$(dirname "$0")"
 top=$PWD
 build=${HP_BUILD:-build}
 
-packages=(gcc meson ninja-build pkg-config python3 libnuma-dev libhugetlbfs-dev libibverbs-dev
+packages=(gcc meson ninja-build pkg-config python3 libnuma-dev libibverbs-dev
 	librdmacm-dev rdma-core ibverbs-providers ibverbs-utils rdmacm-utils libcmocka-dev clang
 	clang-format libclang-rt-14-dev
 	libdpdk-dev dpdk-dev qemu-system-x86 busybox-static cpio kmod iproute2 doxygen
@@ -168,6 +174,33 @@ run_package_lane() {
 	logs+=("$log")
 }
 
+# Before/after speed: the base revision from git archive and the work tree (uncommitted edits
+# included), each built with the same options into build-bench/ (git-ignored); only the two
+# benchmarks are built.
+bench_compare() {
+	local rev dir=$top/build-bench
+	rev=$(git -C "$top" rev-parse --verify "${1:-main}^{commit}")
+	say "bench-compare: base $(git -C "$top" log -1 --format='%h %s' "$rev"), change: the work tree"
+	# the base is extracted and built afresh unless the last run's was the same revision
+	if [[ $(cat "$dir/base-src/.rev" 2>/dev/null) != "$rev" ]]; then
+		rm -rf "$dir/base-src" "$dir/base"
+		mkdir -p "$dir/base-src"
+		git -C "$top" archive "$rev" | tar -C "$dir/base-src" -xf -
+		echo "$rev" >"$dir/base-src/.rev"
+	fi
+	for side in base change; do
+		local src=$top
+		[[ $side == base ]] && src=$dir/base-src
+		if [[ ! -f $dir/$side/build.ninja ]]; then
+			meson setup "$dir/$side" "$src" -Dtests=false >"$dir/$side.setup.log" 2>&1 ||
+				{ cat "$dir/$side.setup.log"; return 1; }
+		fi
+		ninja -C "$dir/$side" apps/mempool-bench/mempool-bench apps/ring-bench/ring-bench
+	done
+	python3 "$top/test/tools/bench_compare.py" --rounds "${HP_BENCH_ROUNDS:-5}" \
+		"$dir/base" "$dir/change"
+}
+
 run_tests() {
 	need_root test
 	deps
@@ -211,6 +244,7 @@ deps) need_root deps; deps ;;
 build) build ;;
 hugepages) need_root hugepages; hugepages ;;
 package) package ;;
+bench-compare) bench_compare "${2:-}" ;;
 package-test)
 	need_root package-test
 	run_package_lane

@@ -23,6 +23,13 @@ extern "C" {
 /** Aligns a struct member or variable to a cache line. */
 #define HP_CACHE_ALIGNED __attribute__((aligned(HP_CACHE_LINE_SIZE)))
 
+/** A compile-time check, in C11 and in C++ (where _Static_assert is spelled static_assert). */
+#ifdef __cplusplus
+#define HP_STATIC_ASSERT(e, msg) static_assert(e, msg)
+#else
+#define HP_STATIC_ASSERT(e, msg) _Static_assert(e, msg)
+#endif
+
 /** Rounds x up to a multiple of the power of two a. */
 #define HP_ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
 

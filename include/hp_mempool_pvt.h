@@ -22,7 +22,7 @@
 #include <hp_mempool_core.h>
 #include <hp_mempool_driver.h>
 #include <hp_ptrcopy_pvt.h>
-/* the per-CPU caches' sequences of this architecture (lib/mempool/arch/), or the fallback's */
+/* the per-CPU caches' sequences of this architecture (lib/rseq/arch/), or the fallback's */
 #include <hp_mempool_rseq.h>
 
 #ifdef __cplusplus
@@ -115,9 +115,7 @@ static inline void __hp_mempool_stat(uint64_t *ctr, unsigned v)
  */
 static inline struct hp_mempool_cache *__hp_mempool_lcore_cache(const struct hp_mempool *mp)
 {
-	/* HP_LCORE_ANY + 1 wraps to 0: no bounds check on the hot path */
-	return (struct hp_mempool_cache *)(mp->cache_base +
-					   (uintptr_t)(hp_lcore_id() + 1u) * mp->cache_stride);
+	return __hp_mempool_cache_slot(mp, hp_lcore_id() + 1u);
 }
 
 /**
@@ -128,7 +126,7 @@ static inline struct hp_mempool_cache *__hp_mempool_lcore_cache(const struct hp_
 static inline int __hp_mempool_percpu_get(struct hp_mempool *mp, void **objs, unsigned n,
 					  struct hp_mempool_cache *s)
 {
-	if (HP_LIKELY(s->percpu_table)) {
+	if (HP_LIKELY(s->percpu.table)) {
 		if (HP_LIKELY(n && __hp_mempool_rseq_pop(s, objs, n))) {
 			__HP_MEMPOOL_STAT(s, gets, 1);
 			__HP_MEMPOOL_STAT(s, get_objs, n);
@@ -150,7 +148,7 @@ static inline int __hp_mempool_percpu_get(struct hp_mempool *mp, void **objs, un
 static inline void __hp_mempool_percpu_put(struct hp_mempool *mp, void *const *objs, unsigned n,
 					   struct hp_mempool_cache *s)
 {
-	if (HP_LIKELY(s->percpu_table)) {
+	if (HP_LIKELY(s->percpu.table)) {
 		if (HP_LIKELY(n && __hp_mempool_rseq_push(s, objs, n))) {
 			__HP_MEMPOOL_STAT(s, puts, 1);
 			__HP_MEMPOOL_STAT(s, put_objs, n);
@@ -227,11 +225,8 @@ static inline int __hp_mempool_default_get(struct hp_mempool *mp, void **objs, u
 	unsigned id = hp_lcore_id();
 
 	if (id == HP_LCORE_ANY)
-		return __hp_mempool_percpu_get(mp, objs, n,
-					       (struct hp_mempool_cache *)mp->cache_base);
-	return __hp_mempool_cache_get(
-	    mp, objs, n,
-	    (struct hp_mempool_cache *)(mp->cache_base + (uintptr_t)(id + 1u) * mp->cache_stride));
+		return __hp_mempool_percpu_get(mp, objs, n, __hp_mempool_cache_slot(mp, 0));
+	return __hp_mempool_cache_get(mp, objs, n, __hp_mempool_cache_slot(mp, id + 1u));
 }
 
 /** @internal Put n objects through the calling thread's cache, as for the get. */
@@ -240,12 +235,10 @@ static inline void __hp_mempool_default_put(struct hp_mempool *mp, void *const *
 	unsigned id = hp_lcore_id();
 
 	if (id == HP_LCORE_ANY) {
-		__hp_mempool_percpu_put(mp, objs, n, (struct hp_mempool_cache *)mp->cache_base);
+		__hp_mempool_percpu_put(mp, objs, n, __hp_mempool_cache_slot(mp, 0));
 		return;
 	}
-	__hp_mempool_cache_put(
-	    mp, objs, n,
-	    (struct hp_mempool_cache *)(mp->cache_base + (uintptr_t)(id + 1u) * mp->cache_stride));
+	__hp_mempool_cache_put(mp, objs, n, __hp_mempool_cache_slot(mp, id + 1u));
 }
 
 #ifdef __cplusplus

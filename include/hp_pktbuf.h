@@ -24,7 +24,12 @@ extern "C" {
 /** Bytes kept free in front of the data of a fresh buffer (for headers pushed later). */
 #define HP_PKTBUF_HEADROOM 128
 
-/** Header in front of each buffer. */
+/**
+ * Header in front of each buffer: one cache line.
+ * ABI: the inline calls of this header read and write these fields in programs built against
+ * it. Moving, resizing or removing a field needs a new soname (libhugepool.so.N+1); new fields
+ * are appended, within the line.
+ */
 struct hp_pktbuf {
 	void *buf_addr;		 /**< start of the buffer (after the header and private area) */
 	uint64_t buf_iova;	 /**< IOVA of buf_addr */
@@ -39,6 +44,9 @@ struct hp_pktbuf {
 	uint16_t nb_segs;	 /**< segments in the chain (meaningful in the first segment) */
 	uint16_t priv_size;	 /**< bytes of the private area between header and buffer */
 } HP_CACHE_ALIGNED;
+
+HP_STATIC_ASSERT(sizeof(struct hp_pktbuf) == HP_CACHE_LINE_SIZE,
+		 "a packet buffer's header is one cache line");
 
 /**
  * Create a pool of packet buffers (a mempool whose objects are pktbufs).

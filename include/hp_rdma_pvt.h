@@ -37,7 +37,12 @@ struct __hp_rdma_rec {
 	struct ibv_mr *mr;
 };
 
-/** @internal The first field of every struct hp_rdma_map: its page table. */
+/**
+ * @internal The first field of every struct hp_rdma_map: its page table.
+ * ABI: the inline lookups of programs built against this header read l1 at offset 0 of a map
+ * and struct __hp_rdma_rec whole, and walk the table with the shifts above. Changing any of
+ * them needs a new soname (libhugepool.so.N+1); a record gains fields only at its end.
+ */
 struct __hp_rdma_map_head {
 	struct __hp_rdma_rec ***l1; /* [2^18] -> [2^18] -> record */
 };

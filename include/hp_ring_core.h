@@ -8,6 +8,7 @@
 #ifndef HP_RING_CORE_H
 #define HP_RING_CORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <hp_common.h>
 #include <hp_memzone.h>
@@ -48,6 +49,11 @@ struct hp_ring_headtail {
  * @internal
  * A ring: the fields are private, here only so that enqueue and dequeue can be inline.
  * Indexes run freely over uint32_t; slot of index i is i & mask.
+ * ABI: the inline enqueue and dequeue of programs built against this header read mask,
+ * capacity, prod, cons and slots at these offsets, and struct hp_ring_headtail whole. Moving,
+ * resizing or removing any of them needs a new soname (libhugepool.so.N+1); a new field goes
+ * before prod only if the offsets of prod, cons and slots stay (as the padding allows), else
+ * nowhere without that bump.
  */
 struct hp_ring {
 	char name[HP_RING_NAMESIZE]; /**< name given at create/init */
@@ -65,6 +71,14 @@ struct hp_ring {
 	/** the slots */
 	HP_CACHE_ALIGNED void *slots[];
 };
+
+HP_STATIC_ASSERT(offsetof(struct hp_ring_headtail, tail) % HP_CACHE_LINE_SIZE == 0 &&
+		     offsetof(struct hp_ring_headtail, tail) >= 2 * HP_CACHE_LINE_SIZE &&
+		     sizeof(struct hp_ring_headtail) == 4 * HP_CACHE_LINE_SIZE,
+		 "head and tail each on a line of their own, an empty line after each");
+HP_STATIC_ASSERT(offsetof(struct hp_ring, prod) % HP_CACHE_LINE_SIZE == 0 &&
+		     offsetof(struct hp_ring, cons) % HP_CACHE_LINE_SIZE == 0,
+		 "each side of a ring starts a line");
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,8 @@
  * dpdk-telemetry.py and the tools built for DPDK read it unmodified (doc/telemetry.md).
  * hp_init() starts it unless --no-telemetry is given; hp_cleanup() stops it.
  *
- * A program may add commands of its own with hp_telemetry_register_cmd(). A command's
+ * Each library of hugepool registers its own commands from a constructor, and a program may add
+ * commands of its own the same way with hp_telemetry_register_cmd(). A command's
  * callback writes its reply with the hp_telemetry_* writer calls below; the reply is one JSON
  * value (object, array, string or number), sent as {"<command>": value}.
  */
@@ -57,6 +58,21 @@ typedef int (*hp_telemetry_cb_t)(const char *cmd, const char *params, struct hp_
  */
 HP_API int hp_telemetry_register_cmd(const char *cmd, hp_telemetry_cb_t fn, const char *help,
 				     void *arg);
+
+/**
+ * Register command cmd_ with callback fn_ (arg NULL) and help text help_ from a constructor, so
+ * that it is listed from the program's start: one line per command, as each library of hugepool
+ * registers its own. The result of the registration is dropped: pick names under a prefix of your
+ * own, so that none is taken already.
+ * @param fn_ the callback (an identifier: it names the constructor)
+ * @param cmd_ the command, as for hp_telemetry_register_cmd()
+ * @param help_ its help text, as for hp_telemetry_register_cmd()
+ */
+#define HP_TELEMETRY_CMD(fn_, cmd_, help_)                                                         \
+	static void __attribute__((constructor)) hp_telemetry_cmd_##fn_(void)                      \
+	{                                                                                          \
+		hp_telemetry_register_cmd((cmd_), (fn_), (help_), NULL);                           \
+	}
 
 /**
  * Open an object: at the top of the reply (key NULL), inside an object (key names it) or
@@ -138,6 +154,21 @@ HP_API int hp_telemetry_bool(struct hp_telemetry_out *out, const char *key, bool
  */
 HP_API int hp_telemetry_error(struct hp_telemetry_out *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/**
+ * Read a command's parameter as a decimal id below max; else make the reply a sentence saying
+ * which id the command needs and which command lists them (as hp_telemetry_error()).
+ * @param out the reply
+ * @param cmd the command, e.g. "/eal/memzone_info"
+ * @param params the callback's params (NULL when the request had none)
+ * @param what what the id names, for the sentence, e.g. "a zone id"
+ * @param list the command that lists the ids, for the sentence, e.g. "/eal/memzone_list"
+ * @param max ids are below it
+ * @param id set to the id on success
+ * @return 0, -EINVAL (no id, not a number, not below max: the reply is the sentence)
+ */
+HP_API int hp_telemetry_param_id(struct hp_telemetry_out *out, const char *cmd, const char *params,
+				 const char *what, const char *list, unsigned max, unsigned *id);
 
 /**
  * Where a program started with a file prefix serves its socket (whether it runs or not):

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include <hugepool.h>
-#include "eal/eal_util.h"
+#include "app_util.h"
 
 #include "app_opts.h"
 #include "live.h"
@@ -140,7 +140,7 @@ static void sizes_list(const struct snapshot *s, char *buf, size_t len)
 	buf[0] = '\0';
 	for (unsigned i = 0; i < n && off < len; i++)
 		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
-					eal_size_str(t, sizeof(t), sizes[i]));
+					app_size_str(t, sizeof(t), sizes[i]));
 	if (n == 0)
 		snprintf(buf, len, "none");
 }
@@ -216,7 +216,7 @@ static void print_table(const struct snapshot *s)
 	char a[32], b[32], c[32], cpus[256];
 	const char *why;
 
-	printf("default hugepage size: %s\n", def ? eal_size_str(a, sizeof(a), def) : "none");
+	printf("default hugepage size: %s\n", def ? app_size_str(a, sizeof(a), def) : "none");
 	printf("IOVA mode a process would get (--iova=auto): %s\n",
 	       iova == HP_IOVA_PA
 		   ? "PA (pagemap shows frame numbers)"
@@ -230,10 +230,10 @@ static void print_table(const struct snapshot *s)
 		const struct hp_hugepage_pool *p = &s->pools[i];
 
 		printf("  %-9s %4d %8u %8u %8u %8u %12s %12s\n",
-		       eal_size_str(a, sizeof(a), p->page_size), p->node, p->total, p->free,
+		       app_size_str(a, sizeof(a), p->page_size), p->node, p->total, p->free,
 		       p->total - p->free, p->surplus,
-		       eal_size_str(b, sizeof(b), (unsigned long long)p->total * p->page_size),
-		       eal_size_str(c, sizeof(c), (unsigned long long)p->free * p->page_size));
+		       app_size_str(b, sizeof(b), (unsigned long long)p->total * p->page_size),
+		       app_size_str(c, sizeof(c), (unsigned long long)p->free * p->page_size));
 	}
 	if (s->n == 0)
 		printf("  (none: this kernel has no hugepages)\n");
@@ -241,7 +241,7 @@ static void print_table(const struct snapshot *s)
 	for (unsigned i = 0; i < nsz; i++) {
 		const char *m = hp_hugetlbfs_mount(sizes[i]);
 
-		printf("  %-9s %s\n", eal_size_str(a, sizeof(a), sizes[i]),
+		printf("  %-9s %s\n", app_size_str(a, sizeof(a), sizes[i]),
 		       m ? m
 			 : "(none; not needed: hugepool uses memfd unless --huge-dir is given)");
 	}
@@ -380,22 +380,22 @@ static int set_pool(int node, size_t size, unsigned count, const struct hp_hugep
 	char a[32], b[32], c[32], k[32];
 	int got = hp_hugepage_set(node, size, count);
 
-	eal_size_str(a, sizeof(a), size);
+	app_size_str(a, sizeof(a), size);
 	if (got < 0) {
 		fprintf(stderr, "%s: node %d, %s pages: %s\n", prog, node, a, hp_last_error());
 		return -1;
 	}
 	if ((unsigned)got == count)
 		return 0;
-	eal_size_str(b, sizeof(b), (unsigned long long)count * size);
-	eal_size_str(c, sizeof(c), (unsigned long long)got * size);
+	app_size_str(b, sizeof(b), (unsigned long long)count * size);
+	app_size_str(c, sizeof(c), (unsigned long long)got * size);
 	if ((unsigned)got < count)
 		fprintf(
 		    stderr,
 		    "%s: node %d: asked %u pages of %s (%s), the kernel gave %u (%s): the node is "
 		    "short of free memory or it is too fragmented; free memory, or reserve at boot "
 		    "(hugepagesz=%s hugepages=N on the kernel command line)\n",
-		    prog, node, count, a, b, got, c, eal_size_arg(k, sizeof(k), size));
+		    prog, node, count, a, b, got, c, app_size_arg(k, sizeof(k), size));
 	else
 		fprintf(
 		    stderr,
@@ -430,7 +430,7 @@ static int do_reserve(const struct snapshot *s, const char *arg, size_t size)
 				"%s: node %d: %llu bytes is not a whole number of %s pages; "
 				"rounding up\n",
 				prog, reqs[i].node, reqs[i].bytes,
-				eal_size_str(a, sizeof(a), size));
+				app_size_str(a, sizeof(a), size));
 		if ((reqs[i].bytes + size - 1) / size > UINT_MAX / 2) {
 			fprintf(stderr, "%s: node %d: %llu bytes is too many pages\n", prog,
 				reqs[i].node, reqs[i].bytes);

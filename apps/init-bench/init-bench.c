@@ -25,7 +25,7 @@
 
 #include <hugepool.h>
 #include "app_opts.h"
-#include "eal/eal_util.h"
+#include "app_util.h"
 #ifdef HP_HAVE_DPDK
 #include <rte_eal.h>
 #include "bench_dpdk.h"
@@ -65,9 +65,9 @@ static int child_hp(unsigned mb, FILE *out)
 	int rc;
 
 	snprintf(mem, sizeof(mem), "--socket-mem=%u", mb);
-	t0 = eal_now_ns();
+	t0 = app_now_ns();
 	rc = hp_init(3, argv);
-	t1 = eal_now_ns();
+	t1 = app_now_ns();
 	if (rc < 0) {
 		fprintf(out, "error %s\n", hp_last_error());
 		return 1;
@@ -140,7 +140,7 @@ static int child_floor(unsigned mb, enum method how, FILE *out)
 	n_pages = (unsigned)(len / ps);
 	nt = floor_threads(n_pages);
 	per = n_pages / nt;
-	t0 = eal_now_ns();
+	t0 = app_now_ns();
 	fd = memfd_create("init-bench-floor", MFD_CLOEXEC | MFD_HUGETLB);
 	if (fd < 0 || ftruncate(fd, (off_t)len) != 0) {
 		fprintf(out, "error hugetlb memfd of %u MiB: %s\n", mb, strerror(errno));
@@ -172,7 +172,7 @@ static int child_floor(unsigned mb, enum method how, FILE *out)
 	floor_worker(&jobs[nt - 1]);
 	for (i = 0; i + 1 < nt; i++)
 		pthread_join(jobs[i].tid, NULL);
-	t1 = eal_now_ns();
+	t1 = app_now_ns();
 	for (i = 0; i < nt; i++)
 		if (jobs[i].err)
 			err = jobs[i].err;
@@ -192,9 +192,9 @@ static int child_dpdk(unsigned mb, FILE *out)
 	uint64_t t0, t1;
 	int rc;
 
-	t0 = eal_now_ns();
+	t0 = app_now_ns();
 	rc = bench_dpdk_start("init-bench", mb, 0, "0");
-	t1 = eal_now_ns();
+	t1 = app_now_ns();
 	if (rc < 0) {
 		fprintf(out, "error rte_eal_init failed: %s\n", strerror(-rc));
 		return 1;

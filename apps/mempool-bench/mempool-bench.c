@@ -15,7 +15,7 @@
 #include "app_opts.h"
 #include "app_thread.h"
 #include "bench.h"
-#include "eal/eal_util.h"
+#include "app_util.h"
 
 static const unsigned bulks[] = {1, 4, 32};
 static const unsigned keeps[] = {32, 128, 512};
@@ -29,7 +29,7 @@ struct cell {
 
 uint64_t bench_now_ns(void)
 {
-	return eal_now_ns();
+	return app_now_ns();
 }
 
 uint64_t bench_cpu_ns(void)

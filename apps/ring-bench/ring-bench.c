@@ -19,7 +19,7 @@
 #include <hugepool.h>
 #include "app_opts.h"
 #include "bench.h"
-#include "eal/eal_util.h"
+#include "app_util.h"
 
 #define LOOP(name) hp_##name
 #define RING_T struct hp_ring
@@ -51,7 +51,7 @@ const struct bench_ring_ops bench_hugepool_ops = {
 
 uint64_t bench_now_ns(void)
 {
-	return eal_now_ns();
+	return app_now_ns();
 }
 
 void bench_pair_start(struct bench_pair *p)

@@ -68,31 +68,36 @@ int eal_node_resolve(int *node, const char *who);
 
 /**
  * A registry of named objects in runtime memory (mempools, rings), linked through a pointer
- * field of the object; registry.c tells the life of an object and its lock.
+ * field of the object; registry.c tells the life of an object and its lock. The owner, built
+ * above the allocator, gives the registry its memory calls: eal calls nothing above it.
  */
 struct eal_registry {
 	const char *kind; /* "mempool", "ring": names the calls (hp_<kind>_free) in sentences */
 	size_t name_off;  /* offset of the object's NUL-terminated name */
 	size_t next_off;  /* offset of the object's link (void *) */
 	void (*retire)(void *obj); /* give back everything of a freed object */
-	pthread_mutex_t lock;
+	/* runtime memory: a block of len bytes aligned to align on node (NULL, sentence set) */
+	void *(*alloc)(size_t len, size_t align, int node, unsigned flags);
+	void (*release)(void *va, size_t len); /* give back a block of alloc() */
+	pthread_mutex_t lock;		       /* lock level 11, doc/architecture.md */
 	void *live, *dying;
 	void *freed[EAL_REGISTRY_QUARANTINE];
 	unsigned freed_next, walkers;
 };
 
-#define EAL_REGISTRY_INIT(kind_, type, name_field, next_field, retire_)                            \
+#define EAL_REGISTRY_INIT(kind_, type, name_field, next_field, retire_, alloc_, release_)          \
 	{                                                                                          \
 		.kind = (kind_), .name_off = offsetof(type, name_field),                           \
-		.next_off = offsetof(type, next_field), .retire = (retire_),                       \
-		.lock = PTHREAD_MUTEX_INITIALIZER                                                  \
+		.next_off = offsetof(type, next_field), .retire = (retire_), .alloc = (alloc_),    \
+		.release = (release_), .lock = PTHREAD_MUTEX_INITIALIZER                           \
 	}
 
 /** @return true when addr is a freed object's, where no new object may start yet. */
 bool eal_registry_quarantined(struct eal_registry *reg, const void *addr);
 /**
  * Allocate len bytes of runtime memory on node (a real node), cache-line aligned, for a new
- * object: never at a quarantined address. @return the block, or NULL (sentence set).
+ * object, through reg->alloc: never at a quarantined address. @return the block, or NULL (sentence
+ * set).
  */
 void *eal_registry_alloc(struct eal_registry *reg, size_t len, int node);
 /** @return the live object called name, or NULL. */
@@ -117,22 +122,42 @@ void eal_registry_clear(struct eal_registry *reg);
 /** In a forked child: forget every object (its memory is the parent's) and reset the lock. */
 void eal_registry_forget(struct eal_registry *reg);
 
+/** Where a subsystem starts: hp_init() starts them in this order, hp_cleanup() stops them last
+ * first. */
+enum eal_subsys_order {
+	EAL_SUBSYS_MEM,	      /* hugepages, the memseg table (lib/mem) */
+	EAL_SUBSYS_ALLOC,     /* the allocator of runtime memory over the memsegs */
+	EAL_SUBSYS_MEMZONE,   /* named zones over the allocator */
+	EAL_SUBSYS_HEAP,      /* hp_malloc over the allocator */
+	EAL_SUBSYS_RING,      /* rings in runtime memory */
+	EAL_SUBSYS_MEMPOOL,   /* pools, on rings and the allocator */
+	EAL_SUBSYS_RDMA,      /* MRs over runtime memory, told of its growth */
+	EAL_SUBSYS_TELEMETRY, /* last to start, first to stop: its commands read every other */
+};
+
 /** A subsystem's start and stop, run by hp_init()/hp_cleanup() in order. */
 struct eal_subsys {
 	const char *name;
-	int order; /* lower starts first: mem 10, memzone 20, heap 30, mempool 40, rdma 50 */
-	int (*init)(const struct hp_init_opts *opts); /* 0 or -errno set through hp_fail() */
-	void (*cleanup)(void);			      /* must tolerate a failed or absent init */
+	enum eal_subsys_order order;
+	/* 0 or -errno set through hp_fail(); NULL: nothing to start */
+	int (*init)(const struct hp_init_opts *opts);
+	void (*cleanup)(void); /* must tolerate a failed or absent init */
 	struct eal_subsys *next;
 };
 
-/** Add a subsystem; call from a constructor (EAL_SUBSYS_REGISTER). */
+/** Add a subsystem; called from the constructor EAL_SUBSYS_REGISTER() writes. */
 void eal_subsys_register(struct eal_subsys *s);
 
-#define EAL_SUBSYS_REGISTER(var)                                                                   \
-	static void __attribute__((constructor)) eal_subsys_ctor_##var(void)                       \
+/**
+ * Register subsystem name (an identifier; its name in sentences too) at its place in
+ * enum eal_subsys_order, with its hooks (init may be NULL), from a constructor.
+ */
+#define EAL_SUBSYS_REGISTER(name_, order_, init_, cleanup_)                                        \
+	static struct eal_subsys eal_subsys_##name_ = {                                            \
+	    .name = #name_, .order = (order_), .init = (init_), .cleanup = (cleanup_)};            \
+	static void __attribute__((constructor)) eal_subsys_ctor_##name_(void)                     \
 	{                                                                                          \
-		eal_subsys_register(&(var));                                                       \
+		eal_subsys_register(&eal_subsys_##name_);                                          \
 	}
 
 /* A library's forgetting of the parent's runtime, run in a forked child (fork.c). */

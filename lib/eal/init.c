@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Runtime start and stop: the subsystem registry, hp_init(), hp_cleanup() and the copy of the
- * options in force. init_lock serialises start and stop and guards `subsystems`, `opts` and
- * `strings`; `running` is also read without the lock (hp_initialized), so it is atomic and
- * set with release only after every subsystem started. While the init (or cleanup) thread runs
- * the subsystems' hooks, hp_initialized() is true in that thread only (in_hooks), so a subsystem
- * may use the public calls of those started before it; other threads see false until success.
+ * options in force. init_lock (lock level 1, doc/architecture.md) serialises start and stop and
+ * guards `subsystems`, `opts` and `strings`; `running` is also read without the lock
+ * (hp_initialized), so it is atomic and set with release only after every subsystem started. While
+ * the init (or cleanup) thread runs the subsystems' hooks, hp_initialized() is true in that thread
+ * only (in_hooks), so a subsystem may use the public calls of those started before it; other
+ * threads see false until success.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,7 +19,7 @@
 #include "eal_init.h"
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct eal_subsys *subsystems; /* sorted by ascending order, stable for equal orders */
+static struct eal_subsys *subsystems; /* sorted by ascending order */
 static struct hp_init_opts opts;      /* in force; zero when not running */
 static char *strings[3];	      /* the copies opts points to: huge_dir, lcores, file_prefix */
 static _Atomic bool running;

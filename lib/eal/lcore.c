@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The lcore table: which thread holds which lcore id. All of it is written under `lock`; a
- * thread's own __hp_lcore_id_tls is written by that thread (register/unregister) or, under
- * `lock`, by eal_lcore_stop() through the pointer kept in its slot (so a stale id never survives
- * hp_cleanup). A slot's pointer is cleared, under `lock`, before its thread's TLS goes away:
- * the pthread key destructor unregisters every exiting thread.
+ * The lcore table: which thread holds which lcore id. All of it is written under `lock` (lock level
+ * 14, doc/architecture.md); a thread's own __hp_lcore_id_tls is written by that thread
+ * (register/unregister) or, under `lock`, by eal_lcore_stop() through the pointer kept in its slot
+ * (so a stale id never survives hp_cleanup). A slot's pointer is cleared, under `lock`, before its
+ * thread's TLS goes away: the pthread key destructor unregisters every exiting thread.
  */
 #include <pthread.h>
 #include <sched.h>

@@ -12,12 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#if __has_include(<sys/rseq.h>)
-#include <sys/rseq.h>
-#define HAVE_RSEQ_AREA 1
-#endif
 
 #include "eal_internal.h"
+#include "rseq/rseq_internal.h"
 
 static _Atomic int node_count; /* 0 = not computed yet */
 
@@ -83,18 +80,14 @@ static const struct cpu_nodes *cpu_nodes_get(void)
 int eal_current_node(void)
 {
 	unsigned cpu, node;
+	int id = rseq_current_cpu();
 
-#ifdef HAVE_RSEQ_AREA
-	if (__rseq_size >= 8) {
-		int id = ((const volatile struct rseq *)((char *)__builtin_thread_pointer() +
-							 __rseq_offset))
-			     ->cpu_id;
+	if (id >= 0) {
 		const struct cpu_nodes *t = cpu_nodes_get();
 
-		if (id >= 0 && t && (unsigned)id < t->n)
+		if (t && (unsigned)id < t->n)
 			return t->node[id];
 	}
-#endif
 	if (getcpu(&cpu, &node) != 0)
 		return 0;
 	return (int)node;

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "eal_internal.h"
-#include "mem/mem_internal.h"
 
 static void **link_of(const struct eal_registry *reg, void *obj)
 {
@@ -98,11 +97,11 @@ void *eal_registry_alloc(struct eal_registry *reg, size_t len, int node)
 	unsigned n = 0;
 
 	/* the allocator hands a freed block out again first: keep those aside until one is not */
-	while ((p = mem_range_alloc(len, HP_CACHE_LINE_SIZE, node, 0)) &&
-	       n < EAL_REGISTRY_QUARANTINE && eal_registry_quarantined(reg, p))
+	while ((p = reg->alloc(len, HP_CACHE_LINE_SIZE, node, 0)) && n < EAL_REGISTRY_QUARANTINE &&
+	       eal_registry_quarantined(reg, p))
 		held[n++] = p;
 	while (n)
-		mem_range_release(held[--n], len);
+		reg->release(held[--n], len);
 	return p;
 }
 

@@ -4,8 +4,9 @@
  * (sysfs), setting a pool's size, the default page size (/proc/meminfo), hugetlbfs mounts
  * (/proc/mounts, read on every call) and the IOVA mode a process would get. No library reads
  * these for us: libhugetlbfs would add HUGETLB_* environment variables read at load time. Nothing
- * here keeps state except the interned mount paths, which are only appended (under mount_lock) and
- * never freed, so a returned path stays valid for the process.
+ * here keeps state except the interned mount paths, which are only appended (under mount_lock,
+ * lock level 16, doc/architecture.md) and never freed, so a returned path stays valid for the
+ * process.
  */
 #include <ctype.h>
 #include <dirent.h>

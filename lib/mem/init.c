@@ -6,7 +6,7 @@
  * coming again, and giving everything back at hp_cleanup(). grow_lock serialises every writer of
  * the memseg table (start, grow, give back, refill, cleanup); cfg is written under it while
  * !ready and only read once ready.
- * Lock order: grow_lock before the memory lock (memseg.c).
+ * grow_lock: lock level 5, doc/architecture.md.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -268,13 +268,7 @@ static void mem_cleanup(void)
 	pthread_mutex_unlock(&grow_lock);
 }
 
-static struct eal_subsys mem_subsys = {
-    .name = "mem",
-    .order = 10,
-    .init = mem_init,
-    .cleanup = mem_cleanup,
-};
-EAL_SUBSYS_REGISTER(mem_subsys)
+EAL_SUBSYS_REGISTER(mem, EAL_SUBSYS_MEM, mem_init, mem_cleanup)
 
 /* In a forked child: forget the parent's lists (closing the child's copies of their fds). */
 static void mem_fork_child(void)

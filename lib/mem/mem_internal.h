@@ -19,7 +19,7 @@
  * (absent); refilling faults them in again and fires HP_MEM_EVENT_ALLOC. The VA range, the
  * list and its entry in the table stay, so lock-free readers never see a list go away.
  *
- * Lock order: memory lock (hp_mem_lock_*) before any lock of a subscriber (allocator, RDMA map).
+ * The memory lock (hp_mem_lock_*) and the event lock: lock levels 7 and 8, doc/architecture.md.
  * A subscriber's callback must not call back into anything that takes the memory lock.
  */
 #ifndef HP_MEM_INTERNAL_H
@@ -92,36 +92,6 @@ void mem_give_back(void *va, size_t len);
 
 /* Fire an event to every subscriber; caller holds the write lock. */
 void mem_event_fire(enum hp_mem_event ev, const void *va, size_t len);
-
-/*
- * The allocator of memseg ranges shared by memzones, the heap and mempool backends
- * (lib/mem/alloc.c): a buddy allocator per list (buddy.h); grows the node when nothing fits
- * and gives whole free pages of grown lists back to the kernel. flags: MEM_RANGE_IOVA_CONTIG or 0.
- * node: a real node (callers resolve HP_NODE_ANY). Returns NULL through hp_fail_ptr() on failure.
- */
-#define MEM_RANGE_IOVA_CONTIG 0x1 /* the block must be contiguous in IOVA space */
-void *mem_range_alloc(size_t len, size_t align, int node, unsigned flags);
-void mem_range_release(void *va, size_t len);
-
-/*
- * Free blocks of node per order into counts[0 .. n) (larger orders added to the last), the
- * bytes free in them, and the blocks handed out and not released (zones, heap slabs and large
- * blocks, pool backends). Caller has checked node.
- */
-void mem_alloc_stats(int node, size_t *counts, unsigned n, size_t *free_bytes,
-		     unsigned long *allocs);
-
-/*
- * Check the allocator (tests): every buddy's invariants, free blocks only on pages held, no two
- * arenas over the same memory. @return 0, or a negative code of the first broken one.
- */
-int mem_alloc_check(void);
-
-/* Blocks are whole numbers of this many bytes, aligned to it at least. */
-#define MEM_RANGE_UNIT ((size_t)4096)
-
-/* As mem_range_alloc(), placing the block where p + skew (skew < align) is aligned to align. */
-void *mem_range_alloc_skew(size_t len, size_t align, size_t skew, int node, unsigned flags);
 
 /*
  * Test hooks, compiled in only with -Dtest_hooks=true (test/unit/test_mem.c, test/stress): 0 in

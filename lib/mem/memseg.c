@@ -4,7 +4,7 @@
  * (start-up, hp_mem_grow, cleanup: init.c) are serialised by init.c's grow_lock and change the
  * layout only under the write side of mem_lock; the release store of mem_nlists pairs with
  * the acquire loads in every lock-free reader (list_of, walks, reserved). Event callbacks run
- * under mem_lock (write) and ev_lock; lock order: grow_lock, mem_lock, ev_lock.
+ * under mem_lock (write) and ev_lock: lock levels 7 and 8, doc/architecture.md.
  */
 #include <numaif.h>
 #include <pthread.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "eal/eal_internal.h"
-#include "eal/eal_util.h"
+#include "util.h"
 #include "mem_reserve.h"
 
 struct mem_list *mem_lists[MEM_MAX_LISTS];
@@ -317,7 +317,7 @@ int mem_list_add(const struct mem_cfg *cfg, int node, size_t len, bool dynamic)
 	rc = mem_check_limit(cfg, node, HP_ALIGN_UP(len, cfg->page_size));
 	if (rc)
 		return rc;
-	t0 = eal_now_ns();
+	t0 = util_now_ns();
 	rc = mem_reserve(cfg, node, len, &l);
 	if (rc)
 		return rc;
@@ -331,7 +331,7 @@ int mem_list_add(const struct mem_cfg *cfg, int node, size_t len, bool dynamic)
 	HP_LOG_I(
 	    "node %d: %u pages of %zu KiB at %p in %u IOVA-contiguous run%s (IOVA %s), %.1f ms",
 	    node, l->n_pages, l->page_size >> 10, l->base, l->n_runs, l->n_runs == 1 ? "" : "s",
-	    cfg->mode == HP_IOVA_PA ? "PA" : "VA", (double)(eal_now_ns() - t0) / 1e6);
+	    cfg->mode == HP_IOVA_PA ? "PA" : "VA", (double)(util_now_ns() - t0) / 1e6);
 	return 0;
 }
 

@@ -24,7 +24,7 @@
 #include <linux/memfd.h>
 
 #include "eal/eal_internal.h"
-#include "eal/eal_util.h"
+#include "util.h"
 #include "mem_reserve.h"
 
 #define POPULATE_THREADS_MAX 4
@@ -48,7 +48,7 @@ static const char *size_opt(char *buf, size_t len, size_t page_size)
 
 	buf[0] = '\0';
 	if (page_size != hp_hugepage_default_size())
-		snprintf(buf, len, " --size %s", eal_size_arg(s, sizeof(s), page_size));
+		snprintf(buf, len, " --size %s", util_size_arg(s, sizeof(s), page_size));
 	return buf;
 }
 
@@ -111,9 +111,9 @@ static int mount_short(const struct mem_cfg *cfg, int node, size_t n_pages)
 		       "node %d: asked %s, but the hugetlbfs mount --huge-dir=%s is limited to %s "
 		       "(its size= option) and has %s left; remount it with a larger size= "
 		       "(mount -o remount,size=SIZE %s) or ask less",
-		       node, eal_size_str(a, sizeof(a), n_pages * cfg->page_size), cfg->huge_dir,
-		       eal_size_str(l, sizeof(l), (size_t)sfs.f_blocks * cfg->page_size),
-		       eal_size_str(f, sizeof(f), (size_t)sfs.f_bavail * cfg->page_size),
+		       node, util_size_str(a, sizeof(a), n_pages * cfg->page_size), cfg->huge_dir,
+		       util_size_str(l, sizeof(l), (size_t)sfs.f_blocks * cfg->page_size),
+		       util_size_str(f, sizeof(f), (size_t)sfs.f_bavail * cfg->page_size),
 		       cfg->huge_dir);
 }
 
@@ -132,10 +132,10 @@ static int fail_short(const struct mem_cfg *cfg, int node, size_t n_pages, const
 	return hp_fail(-ENOMEM,
 		       "node %d: asked %s, only %s of %s pages free%s; reserve more with: "
 		       "hp-info --reserve %d:%s%s",
-		       node, eal_size_str(a, sizeof(a), (size_t)n_pages * cfg->page_size),
-		       eal_size_str(f, sizeof(f), (size_t)free_pages * cfg->page_size),
-		       eal_size_str(p, sizeof(p), cfg->page_size), when, node,
-		       eal_size_arg(c, sizeof(c), (size_t)(total + more) * cfg->page_size),
+		       node, util_size_str(a, sizeof(a), (size_t)n_pages * cfg->page_size),
+		       util_size_str(f, sizeof(f), (size_t)free_pages * cfg->page_size),
+		       util_size_str(p, sizeof(p), cfg->page_size), when, node,
+		       util_size_arg(c, sizeof(c), (size_t)(total + more) * cfg->page_size),
 		       size_opt(o, sizeof(o), cfg->page_size));
 }
 
@@ -539,8 +539,8 @@ static int check_size(const struct mem_cfg *cfg, int node, size_t len)
 	if (node_bytes > 0 && len > (unsigned long long)node_bytes)
 		return hp_fail(
 		    -ENOMEM, "node %d: asked %s, more than the node's whole memory (%s); ask less",
-		    node, eal_size_str(a, sizeof(a), len),
-		    eal_size_str(m, sizeof(m), (size_t)node_bytes));
+		    node, util_size_str(a, sizeof(a), len),
+		    util_size_str(m, sizeof(m), (size_t)node_bytes));
 	rc = precheck_free(cfg, node, n);
 	if (rc)
 		return rc;
@@ -556,7 +556,7 @@ static int check_size(const struct mem_cfg *cfg, int node, size_t len)
 /* Milliseconds since *t, which becomes now. */
 static double lap(uint64_t *t)
 {
-	uint64_t now = eal_now_ns();
+	uint64_t now = util_now_ns();
 	double ms = (double)(now - *t) / 1e6;
 
 	*t = now;
@@ -579,7 +579,7 @@ int mem_reserve(const struct mem_cfg *cfg, int node, size_t len, struct mem_list
 	l = list_new(cfg, node, len);
 	if (!l)
 		return -errno;
-	t = eal_now_ns();
+	t = util_now_ns();
 	rc = map_list(cfg, l);
 	if (!rc)
 		rc = bind_node(l->base, l->len, node);

@@ -6,13 +6,14 @@
  * struct for a while, so a stale pointer is refused, never taken for a newer pool). Pools take
  * no memzone: their names never meet memzone names. Objects are carved so that none straddles
  * an IOVA break unless HP_MEMPOOL_F_NO_IOVA_CONTIG; the 8 bytes before each object hold its
- * IOVA. Locks: the registry's (a leaf), mempool_lock (user caches; taken before the per-CPU
- * drain_lock), then the allocator's; nothing here takes the memzone lock.
+ * IOVA. mempool_lock guards the user caches: lock level 3, doc/architecture.md (the registry's
+ * lock: level 11).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap/heap_internal.h"
 #include "mem/mem_internal.h"
 #include "mempool_internal.h"
 
@@ -20,8 +21,8 @@
 pthread_mutex_t mempool_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
 static void retire(void *obj);
-static struct eal_registry pools =
-    EAL_REGISTRY_INIT("mempool", struct hp_mempool, name, next, retire);
+static struct eal_registry pools = EAL_REGISTRY_INIT("mempool", struct hp_mempool, name, next,
+						     retire, mem_range_alloc, mem_range_release);
 
 static int check_args(const char *name, unsigned n, unsigned elt_size, unsigned cache_size,
 		      unsigned flags)
@@ -75,8 +76,7 @@ static void init_caches(struct hp_mempool *mp)
 	unsigned i;
 
 	for (i = 0; i <= HP_MAX_LCORES; i++) {
-		struct hp_mempool_cache *c =
-		    (struct hp_mempool_cache *)(mp->cache_base + i * mp->cache_stride);
+		struct hp_mempool_cache *c = __hp_mempool_cache_slot(mp, i);
 
 		/* slot 0 serves threads without an lcore id: size 0 sends them to the backend */
 		mempool_cache_init(c, i ? mp->cache_size : 0, mp, mp->node);
@@ -347,13 +347,7 @@ static int mempool_init(const struct hp_init_opts *opts)
 	return 0;
 }
 
-static struct eal_subsys mempool_subsys = {
-    .name = "mempool",
-    .order = 40,
-    .init = mempool_init,
-    .cleanup = mempool_cleanup,
-};
-EAL_SUBSYS_REGISTER(mempool_subsys)
+EAL_SUBSYS_REGISTER(mempool, EAL_SUBSYS_MEMPOOL, mempool_init, mempool_cleanup)
 
 /* In a forked child: the pools are the parent's, in memory the child does not have. */
 static void mempool_fork_child(void)

@@ -16,12 +16,6 @@
 
 #include "mempool_internal.h"
 
-/* The cache that counts operations made without one (slot 0). */
-static inline struct hp_mempool_cache *slot0(struct hp_mempool *mp)
-{
-	return (struct hp_mempool_cache *)mp->cache_base;
-}
-
 int mempool_direct_get(struct hp_mempool *mp, void **objs, unsigned n, struct hp_mempool_cache *s)
 {
 #ifdef HP_MEMPOOL_STATS
@@ -191,7 +185,7 @@ HP_API int __hp_mempool_get_slow(struct hp_mempool *mp, void **objs, unsigned n,
 		return refill_get(mp, objs, n, c);
 	if (c && c->len)
 		return drain_get(mp, objs, n, c);
-	return mempool_direct_get(mp, objs, n, c ? c : slot0(mp));
+	return mempool_direct_get(mp, objs, n, c ? c : __hp_mempool_cache_slot(mp, 0));
 }
 
 HP_API void __hp_mempool_put_slow(struct hp_mempool *mp, void *const *objs, unsigned n,
@@ -205,12 +199,13 @@ HP_API void __hp_mempool_put_slow(struct hp_mempool *mp, void *const *objs, unsi
 	if (c && c->size && n <= c->size)
 		flush_put(mp, objs, n, c);
 	else
-		direct_put(mp, objs, n, c ? c : slot0(mp));
+		direct_put(mp, objs, n, c ? c : __hp_mempool_cache_slot(mp, 0));
 }
 
 /*
- * A cache of size objects has room for size * 5 / 2: up to flushthresh = size * 3 / 2 held,
- * plus a bulk of up to size being put (a larger bulk goes to the backend directly).
+ * A cache of size objects has room for size * 5 / 2: up to flushthresh =
+ * HP_MEMPOOL_CACHE_FLUSHTHRESH(size) held, plus a bulk of up to size being put (a larger bulk goes
+ * to the backend directly).
  */
 size_t mempool_cache_bytes(unsigned size)
 {
@@ -222,7 +217,7 @@ void mempool_cache_init(struct hp_mempool_cache *c, unsigned size, struct hp_mem
 {
 	memset(c, 0, sizeof(*c));
 	c->size = size;
-	c->flushthresh = (unsigned long long)size * 3 / 2;
+	c->flushthresh = HP_MEMPOOL_CACHE_FLUSHTHRESH((unsigned long long)size);
 	c->mp = mp;
 	c->node = node;
 }

@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "heap/heap_internal.h"
 #include "mem/mem_internal.h"
 #include "mempool_internal.h"
 
@@ -99,11 +100,6 @@ HP_API int hp_mempool_mem_iter(struct hp_mempool *mp,
 	return (int)mp->n_chunks;
 }
 
-static const struct hp_mempool_cache *lcore_slot(const struct hp_mempool *mp, unsigned i)
-{
-	return (const struct hp_mempool_cache *)(mp->cache_base + i * mp->cache_stride);
-}
-
 unsigned mempool_user_cache_count(const struct hp_mempool *mp, unsigned *caches)
 {
 	const struct hp_mempool_cache *c;
@@ -136,7 +132,7 @@ HP_API unsigned hp_mempool_avail_count(const struct hp_mempool *mp)
 		return 0;
 	n = mp->ops->count(mp) + mempool_percpu_count(mp) + mempool_user_cache_count(mp, NULL);
 	for (i = 1; i <= HP_MAX_LCORES; i++)
-		n += __atomic_load_n(&lcore_slot(mp, i)->len, __ATOMIC_RELAXED);
+		n += __atomic_load_n(&__hp_mempool_cache_slot(mp, i)->len, __ATOMIC_RELAXED);
 	return n > mp->size ? mp->size : (unsigned)n;
 }
 
@@ -189,7 +185,7 @@ HP_API int hp_mempool_audit(struct hp_mempool *mp)
 	held = mp->ops->count(mp);
 
 	for (i = 0; i <= HP_MAX_LCORES; i++) {
-		const struct hp_mempool_cache *c = lcore_slot(mp, i);
+		const struct hp_mempool_cache *c = __hp_mempool_cache_slot(mp, i);
 
 		if (c->len > c->flushthresh)
 			return hp_fail(-EFAULT,
@@ -262,16 +258,16 @@ HP_API int hp_mempool_dump(FILE *f, const struct hp_mempool *mp)
 		hp_mempool_avail_count(mp), mp->ops->count(mp), hp_mempool_in_use_count(mp),
 		(unsigned long)hp_mempool_debug_errors(mp), mp->n_chunks);
 	for (i = 1; i <= HP_MAX_LCORES; i++)
-		if (lcore_slot(mp, i)->len)
+		if (__hp_mempool_cache_slot(mp, i)->len)
 			fprintf(f, "  lcore %u cache: %lu objects\n", i - 1,
-				(unsigned long)lcore_slot(mp, i)->len);
+				(unsigned long)__hp_mempool_cache_slot(mp, i)->len);
 	mempool_percpu_dump(f, mp);
 #ifdef HP_MEMPOOL_STATS
 	for (i = 0; i <= HP_MAX_LCORES; i++) {
 		char who[24];
 
 		snprintf(who, sizeof(who), i ? "lcore %u" : "no lcore", i - 1); /* per-CPU too */
-		dump_stats(f, who, &lcore_slot(mp, i)->stats);
+		dump_stats(f, who, &__hp_mempool_cache_slot(mp, i)->stats);
 	}
 #endif
 	return 0;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "heap/heap_internal.h"
 #include "mem/mem_internal.h"
 #include "mempool_internal.h"
 

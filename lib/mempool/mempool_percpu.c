@@ -3,17 +3,17 @@
  * Per-CPU caches for threads without an lcore id (doc/percpu-cache.md). Each pool with a cache
  * has one per possible CPU, after its lcore caches in the pool's memzone behind a table of their
  * addresses (slot 0 points at it); the inline get/put reach the calling CPU's cache through one
- * restartable sequence (arch/x86_64/hp_mempool_rseq.h),
- * which the kernel aborts and restarts if the thread is preempted, migrated or signalled before
- * its single committing store. This file decides once whether they are on, and holds the slow
- * half: refill and flush in bulk from and to the backend, and the drain.
+ * restartable sequence (lib/rseq/arch/x86_64/hp_mempool_rseq.h), which the kernel aborts and
+ * restarts if the thread is preempted, migrated or signalled before its single committing store.
+ * This file decides once whether they are on, and holds the slow half: refill and flush in bulk
+ * from and to the backend, and the drain.
  *
  * A drain (counting needs none) fences instead of locking out the users: it sets every cache's
  * limit to 0, so sequences that start afterwards miss and take the slow path, then calls
  * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ), which returns once every sequence that
  * read the old limit has committed or will abort. Then it owns len and objs until it restores
  * the limit (release; the sequences read limit before len). Drains are serialised by
- * drain_lock; lock order: mempool_lock, then drain_lock.
+ * drain_lock (lock level 4, doc/architecture.md).
  */
 #include <linux/membarrier.h>
 #include <pthread.h>
@@ -23,12 +23,9 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#if __has_include(<sys/rseq.h>)
-#include <sys/rseq.h>
-#define HAVE_GLIBC_RSEQ 1
-#endif
 
 #include "mempool_internal.h"
+#include "rseq/rseq_internal.h"
 
 _Static_assert(offsetof(struct mempool_percpu, limit) == 8 &&
 		   offsetof(struct mempool_percpu, objs) == 64,
@@ -63,33 +60,15 @@ static bool check(void)
 		 "off: ThreadSanitizer build (TSan cannot follow restartable "
 		 "sequences); threads without an lcore id use the backend directly");
 	return false;
-#elif !defined(HAVE_GLIBC_RSEQ)
-	snprintf(why, sizeof(why),
-		 "off: glibc older than 2.35 (no <sys/rseq.h>); threads without "
-		 "an lcore id use the backend directly");
-	return false;
 #else
+	const char *missing = rseq_unusable();
 	long cmds;
 
-	if (!HP_MEMPOOL_RSEQ_ARCH[0]) {
+	if (!HP_MEMPOOL_RSEQ_ARCH[0])
+		missing = "no restartable sequences for this architecture";
+	if (missing) {
 		snprintf(why, sizeof(why),
-			 "off: no restartable sequences for this architecture; "
-			 "threads without an lcore id use the backend directly");
-		return false;
-	}
-	if (__rseq_size < 8) {
-		snprintf(
-		    why, sizeof(why),
-		    "off: glibc did not register rseq (GLIBC_TUNABLES="
-		    "glibc.pthread.rseq=0, or a kernel without rseq); threads without an lcore "
-		    "id use the backend directly");
-		return false;
-	}
-	if ((int)((const struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset))
-		->cpu_id < 0) {
-		snprintf(why, sizeof(why),
-			 "off: rseq is registered but reports no CPU; threads "
-			 "without an lcore id use the backend directly");
+			 "off: %s; threads without an lcore id use the backend directly", missing);
 		return false;
 	}
 	cmds = membarrier(MEMBARRIER_CMD_QUERY, 0);
@@ -101,12 +80,12 @@ static bool check(void)
 			 "directly");
 		return false;
 	}
-	rseq_off = __rseq_offset;
+	rseq_off = rseq_area_offset();
 	ncpu = eal_possible_cpus();
 	snprintf(why, sizeof(why),
 		 "on: %s restartable sequences on glibc's rseq area (%u bytes), "
 		 "membarrier RSEQ fence, %u possible CPUs",
-		 HP_MEMPOOL_RSEQ_ARCH, __rseq_size, ncpu);
+		 HP_MEMPOOL_RSEQ_ARCH, rseq_area_size(), ncpu);
 	return true;
 #endif
 }
@@ -134,7 +113,7 @@ HP_API bool hp_mempool_percpu_enabled(const char **reason)
 static size_t stride_of(unsigned cache_size)
 {
 	return HP_ALIGN_UP(sizeof(struct mempool_percpu) +
-			       (size_t)cache_size * 3 / 2 * sizeof(void *),
+			       HP_MEMPOOL_CACHE_FLUSHTHRESH((size_t)cache_size) * sizeof(void *),
 			   HP_CACHE_LINE_SIZE);
 }
 
@@ -150,14 +129,15 @@ size_t mempool_percpu_bytes(unsigned cache_size)
 	return enabled && cache_size ? table_bytes() + ncpu * stride_of(cache_size) : 0;
 }
 
-static struct hp_mempool_cache *slot0(const struct hp_mempool *mp)
+/* Slot 0's anchor of mp's per-CPU caches. */
+static struct hp_mempool_percpu_anchor *anchor(const struct hp_mempool *mp)
 {
-	return (struct hp_mempool_cache *)mp->cache_base;
+	return &__hp_mempool_cache_slot(mp, 0)->percpu;
 }
 
 static struct mempool_percpu *cpu_cache(const struct hp_mempool *mp, unsigned cpu)
 {
-	return (struct mempool_percpu *)((const uintptr_t *)slot0(mp)->percpu_table)[cpu];
+	return (struct mempool_percpu *)((const uintptr_t *)anchor(mp)->table)[cpu];
 }
 
 /*
@@ -166,7 +146,7 @@ static struct mempool_percpu *cpu_cache(const struct hp_mempool *mp, unsigned cp
  */
 void mempool_percpu_setup(struct hp_mempool *mp, void *mem)
 {
-	struct hp_mempool_cache *s = slot0(mp);
+	struct hp_mempool_cache *s = __hp_mempool_cache_slot(mp, 0);
 	uintptr_t *table = mem;
 	size_t stride = stride_of(mp->cache_size);
 	unsigned cpu;
@@ -178,12 +158,12 @@ void mempool_percpu_setup(struct hp_mempool *mp, void *mem)
 		    (struct mempool_percpu *)((char *)mem + table_bytes() + cpu * stride);
 
 		pc->len = 0;
-		pc->limit = mp->cache_size * 3 / 2;
+		pc->limit = HP_MEMPOOL_CACHE_FLUSHTHRESH(mp->cache_size);
 		table[cpu] = (uintptr_t)pc;
 	}
-	s->percpu_ncpu = ncpu;
-	s->percpu_rseq = rseq_off;
-	s->percpu_table = (uintptr_t)table;
+	s->percpu.ncpu = ncpu;
+	s->percpu.rseq = rseq_off;
+	s->percpu.table = (uintptr_t)table;
 }
 
 unsigned mempool_percpu_count(const struct hp_mempool *mp)
@@ -191,7 +171,7 @@ unsigned mempool_percpu_count(const struct hp_mempool *mp)
 	uint64_t n = 0;
 	unsigned cpu;
 
-	if (!slot0(mp)->percpu_table)
+	if (!anchor(mp)->table)
 		return 0;
 	for (cpu = 0; cpu < ncpu; cpu++)
 		n += __atomic_load_n(&cpu_cache(mp, cpu)->len, __ATOMIC_RELAXED);
@@ -217,7 +197,8 @@ static void start_all(struct hp_mempool *mp)
 	unsigned cpu;
 
 	for (cpu = 0; cpu < ncpu; cpu++)
-		__atomic_store_n(&cpu_cache(mp, cpu)->limit, (uint64_t)mp->cache_size * 3 / 2,
+		__atomic_store_n(&cpu_cache(mp, cpu)->limit,
+				 HP_MEMPOOL_CACHE_FLUSHTHRESH((uint64_t)mp->cache_size),
 				 __ATOMIC_RELEASE);
 }
 
@@ -225,7 +206,7 @@ unsigned mempool_percpu_drain(struct hp_mempool *mp)
 {
 	unsigned cpu, moved = 0;
 
-	if (!slot0(mp)->percpu_table)
+	if (!anchor(mp)->table)
 		return 0;
 	pthread_mutex_lock(&drain_lock);
 	stop_all(mp);
@@ -240,7 +221,7 @@ unsigned mempool_percpu_drain(struct hp_mempool *mp)
 	}
 	start_all(mp);
 	pthread_mutex_unlock(&drain_lock);
-	__HP_MEMPOOL_STAT(slot0(mp), backend, moved ? 1 : 0);
+	__HP_MEMPOOL_STAT(__hp_mempool_cache_slot(mp, 0), backend, moved ? 1 : 0);
 	return moved;
 }
 
@@ -268,8 +249,8 @@ int mempool_percpu_dequeue(struct hp_mempool *mp, void **objs, unsigned n)
  */
 HP_API int __hp_mempool_percpu_get_slow(struct hp_mempool *mp, void **objs, unsigned n)
 {
-	struct hp_mempool_cache *s = slot0(mp);
-	void *buf[HP_MEMPOOL_CACHE_MAX * 3 / 2];
+	struct hp_mempool_cache *s = __hp_mempool_cache_slot(mp, 0);
+	void *buf[HP_MEMPOOL_CACHE_MAX + HP_MEMPOOL_CACHE_MAX / 2]; /* n, then half a cache */
 	unsigned half = mp->cache_size / 2;
 
 	if (!n)
@@ -293,7 +274,7 @@ HP_API int __hp_mempool_percpu_get_slow(struct hp_mempool *mp, void **objs, unsi
  */
 HP_API void __hp_mempool_percpu_put_slow(struct hp_mempool *mp, void *const *objs, unsigned n)
 {
-	struct hp_mempool_cache *s = slot0(mp);
+	struct hp_mempool_cache *s = __hp_mempool_cache_slot(mp, 0);
 	void *buf[HP_MEMPOOL_CACHE_MAX * 2];
 	unsigned k;
 
@@ -321,18 +302,19 @@ int mempool_percpu_audit(struct hp_mempool *mp, uint64_t *held)
 	unsigned cpu, i;
 	int rc = 0;
 
-	if (!slot0(mp)->percpu_table)
+	if (!anchor(mp)->table)
 		return 0;
 	pthread_mutex_lock(&drain_lock);
 	stop_all(mp);
 	for (cpu = 0; cpu < ncpu && !rc; cpu++) {
 		struct mempool_percpu *pc = cpu_cache(mp, cpu);
 
-		if (pc->len > (uint64_t)mp->cache_size * 3 / 2) {
+		if (pc->len > HP_MEMPOOL_CACHE_FLUSHTHRESH((uint64_t)mp->cache_size)) {
 			rc = hp_fail(-EFAULT,
 				     "mempool '%s': CPU %u's cache holds %lu objects, above "
 				     "its limit %u: memory corrupted?",
-				     mp->name, cpu, (unsigned long)pc->len, mp->cache_size * 3 / 2);
+				     mp->name, cpu, (unsigned long)pc->len,
+				     HP_MEMPOOL_CACHE_FLUSHTHRESH(mp->cache_size));
 			break;
 		}
 		for (i = 0; i < pc->len && !rc; i++) {
@@ -362,13 +344,13 @@ void mempool_percpu_dump(FILE *f, const struct hp_mempool *mp)
 
 	mempool_percpu_detect();
 	fprintf(f, "  per-CPU caches (threads without an lcore id): %s\n",
-		slot0(mp)->percpu_table ? why
-		: enabled		? "none: the pool has no cache"
-					: why);
-	if (!slot0(mp)->percpu_table)
+		anchor(mp)->table ? why
+		: enabled	  ? "none: the pool has no cache"
+				  : why);
+	if (!anchor(mp)->table)
 		return;
 	fprintf(f, "  sequences restarted after an abort: %lu\n",
-		(unsigned long)__atomic_load_n(&slot0(mp)->percpu_aborts, __ATOMIC_RELAXED));
+		(unsigned long)__atomic_load_n(&anchor(mp)->aborts, __ATOMIC_RELAXED));
 	for (cpu = 0; cpu < ncpu; cpu++) {
 		uint64_t len = __atomic_load_n(&cpu_cache(mp, cpu)->len, __ATOMIC_RELAXED);
 

@@ -4,11 +4,9 @@
  * walk callback may look up, reserve or free) guards every slot's state and contents. A slot
  * being reserved is BUSY: its name is taken, but lookup and walk do not see it until it is LIVE;
  * memory is allocated with mz_lock dropped, so a slow grow does not stall lookups.
- * Lock order: mz_lock comes first, before every other lock of the library (the pool and ring
- * registries, the heap, then lib/mem's grow, memory, event and allocator locks), so a walk's
- * callback may call any public function. Nothing takes mz_lock while holding one of those:
- * pools and rings take no memzone (their registries' locks are leaves, and their walks call
- * back with no lock held), and memory event callbacks must not call memzone functions.
+ * mz_lock is lock level 2 (doc/architecture.md): below it only init_lock, so a walk's callback
+ * may call any public function but hp_init/hp_cleanup. Pools and rings take no memzone, and
+ * memory event callbacks must not call memzone functions.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,8 +14,9 @@
 #include <string.h>
 
 #include "eal/eal_internal.h"
-#include "mem/mem_internal.h"
+#include "heap/heap_internal.h"
 #include "memzone_internal.h"
+#include <hp_mem.h>
 #include <hp_memzone.h>
 
 #define MZ_MAX 2048
@@ -219,13 +218,7 @@ static void memzone_cleanup(void)
 	memzone_reset();
 }
 
-static struct eal_subsys memzone_subsys = {
-    .name = "memzone",
-    .order = 20,
-    .init = memzone_init,
-    .cleanup = memzone_cleanup,
-};
-EAL_SUBSYS_REGISTER(memzone_subsys)
+EAL_SUBSYS_REGISTER(memzone, EAL_SUBSYS_MEMZONE, memzone_init, memzone_cleanup)
 
 int memzone_index(const struct hp_memzone *mz)
 {

@@ -2,11 +2,12 @@
 /*
  * RDMA maps: register runtime memory once, one MR per VA-contiguous range, follow memory events,
  * and look up address -> MR without a lock (rdma_table.c). Writers of a map (create, the memory
- * event callback, register/unregister, destroy) hold map->lock. Lock order: maps_lock before the
- * memory lock (hp_mem_lock_*; the event callback runs under its write lock) before map->lock.
- * Live maps are on a list (maps_lock) so that destroy can tell a live map from a stale pointer.
+ * event callback, register/unregister, destroy) hold map->lock (lock level 10, doc/architecture.md;
+ * the event callback runs under the memory lock written). Live maps are on a list (maps_lock, lock
+ * level 6) so that destroy can tell a live map from a stale pointer.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 #include <infiniband/verbs.h>
 
 #include "eal/eal_internal.h"
-#include "eal/eal_util.h"
+#include "util.h"
 #include "mem/mem_internal.h"
 #include "rdma_internal.h"
 
@@ -33,6 +34,8 @@ struct hp_rdma_map {
 	struct hp_rdma_map_stats st;
 	struct hp_rdma_map *next_live;
 };
+_Static_assert(offsetof(struct hp_rdma_map, table) == 0,
+	       "the inline lookups (hp_rdma_pvt.h) read the page table at the start of a map");
 
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hp_rdma_map *live_maps;
@@ -315,7 +318,7 @@ static void free_map(struct hp_rdma_map *map)
 /* Walk and subscribe under one read lock: no memory can come or go between the two. */
 static int attach_runtime(struct hp_rdma_map *map)
 {
-	uint64_t t0 = eal_now_ns();
+	uint64_t t0 = util_now_ns();
 	int rc;
 
 	hp_mem_lock_read();
@@ -332,7 +335,7 @@ static int attach_runtime(struct hp_rdma_map *map)
 	}
 	map->subscribed = !rc;
 	hp_mem_unlock_read();
-	map->st.reg_ns = eal_now_ns() - t0;
+	map->st.reg_ns = util_now_ns() - t0;
 	return rc;
 }
 
@@ -549,13 +552,7 @@ static int rdma_init(const struct hp_init_opts *opts)
 	return 0;
 }
 
-static struct eal_subsys rdma_subsys = {
-    .name = "rdma",
-    .order = 50,
-    .init = rdma_init,
-    .cleanup = rdma_cleanup,
-};
-EAL_SUBSYS_REGISTER(rdma_subsys)
+EAL_SUBSYS_REGISTER(rdma, EAL_SUBSYS_RDMA, rdma_init, rdma_cleanup)
 
 /* In a forked child: the maps register the parent's memory; the child's MRs are not its own. */
 static void rdma_fork_child(void)

@@ -15,12 +15,13 @@
 
 #include <hp_ring.h>
 #include "eal/eal_internal.h"
-#include "mem/mem_internal.h"
+#include "heap/heap_internal.h"
 
 #define RING_FLAGS (HP_RING_SP_ENQ | HP_RING_SC_DEQ | HP_RING_EXACT_SZ)
 
 static void retire(void *obj);
-static struct eal_registry rings = EAL_REGISTRY_INIT("ring", struct hp_ring, name, next, retire);
+static struct eal_registry rings = EAL_REGISTRY_INIT("ring", struct hp_ring, name, next, retire,
+						     mem_range_alloc, mem_range_release);
 
 static int is_pow2(uint32_t x)
 {
@@ -268,12 +269,7 @@ static void ring_cleanup(void)
 	eal_registry_clear(&rings);
 }
 
-static struct eal_subsys ring_subsys = {
-    .name = "ring",
-    .order = 35,
-    .cleanup = ring_cleanup,
-};
-EAL_SUBSYS_REGISTER(ring_subsys)
+EAL_SUBSYS_REGISTER(ring, EAL_SUBSYS_RING, NULL, ring_cleanup)
 
 /* In a forked child: the rings are the parent's, in memory the child does not have. */
 static void ring_fork_child(void)

@@ -10,19 +10,15 @@
  * costs nothing while nobody asks. Commands read what the public API reads and take no lock
  * that a get or put takes. Clients of another uid (root aside) are refused (SO_PEERCRED).
  *
- * Ownership of a prefix: an flock on <dir>/hugepool.lock, held for the program's life (the
- * kernel drops it on kill -9). With it held, a socket file that refuses connections was left
- * by a dead program and is replaced; one that accepts belongs to a live program (a DPDK program
- * with the same prefix, say) and hp_init fails. Each start also removes the directories of other
- * prefixes whose lock nobody holds (programs killed with -9): see sweep_dead().
+ * The runtime directory (its creation, the prefix's lock, the sweep of dead programs' directories)
+ * is telemetry_rundir.c's. With the prefix's lock held, a socket file that refuses connections
+ * was left by a dead program and is replaced; one that accepts belongs to a live program (a DPDK
+ * program with the same prefix, say) and hp_init fails.
  *
- * Locks: cmd_lock guards the command table (held only to copy an entry out, never while a
- * callback runs). Start and stop run under lib/eal's init_lock (subsystem hooks).
+ * Locks: cmd_lock (lock level 15, doc/architecture.md) guards the command table (held only to
+ * copy an entry out, never while a callback runs). Start and stop run under lib/eal's init_lock.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -31,19 +27,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/file.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "eal/eal_internal.h"
 #include "telemetry/telemetry_version.h"
 #include "telemetry_internal.h"
+#include "telemetry_rundir.h"
 
-#define SOCKET_NAME "dpdk_telemetry.v2"
-#define LOCK_NAME "hugepool.lock"
 #define MAX_CMDS 128
 #define MAX_CLIENTS 16 /* DPDK allows 10 at once; later ones are closed at once */
 #define REQUEST_LEN 1024
@@ -62,14 +54,11 @@ static unsigned n_cmds;
 static struct {
 	int lfd;    /* listening socket */
 	int stopfd; /* eventfd: the thread's signal to stop */
-	int lockfd; /* the prefix's lock file, flocked */
 	pthread_t thread;
 	bool thread_started;
 	bool bound; /* the socket file at path is ours */
-	char dir[PATH_MAX];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char lockpath[PATH_MAX + sizeof(LOCK_NAME) + 1];
-} srv = {.lfd = -1, .stopfd = -1, .lockfd = -1};
+} srv = {.lfd = -1, .stopfd = -1};
 
 static _Atomic bool serving; /* srv.path is valid (hp_telemetry_path) */
 
@@ -196,6 +185,29 @@ static int cmd_info(const char *cmd, const char *params, struct hp_telemetry_out
 	return hp_telemetry_close(out);
 }
 
+/* lib/eal's lcores: the one library below telemetry, so telemetry answers for it. */
+static int cmd_lcores(const char *cmd, const char *params, struct hp_telemetry_out *out, void *arg)
+{
+	(void)cmd, (void)params, (void)arg;
+	hp_telemetry_open_obj(out, NULL);
+	hp_telemetry_uint(out, "count", hp_lcore_count());
+	hp_telemetry_uint(out, "max_lcores", HP_MAX_LCORES);
+	hp_telemetry_open_array(out, "lcores");
+	for (unsigned id = 0; id < HP_MAX_LCORES; id++) {
+		int cpu = hp_lcore_cpu(id);
+
+		if (cpu == -EINVAL) /* not in use */
+			continue;
+		hp_telemetry_open_obj(out, NULL);
+		hp_telemetry_uint(out, "lcore", id);
+		hp_telemetry_int(out, "cpu", cpu >= 0 ? cpu : -1); /* -1: no CPU of its own */
+		hp_telemetry_close(out);
+	}
+	hp_telemetry_close(out);
+	return hp_telemetry_close(out);
+}
+
+/* The protocol's own commands; every library registers its own from a constructor. */
 static void __attribute__((constructor)) telemetry_builtins(void)
 {
 	add_cmd("/", cmd_list,
@@ -210,7 +222,10 @@ static void __attribute__((constructor)) telemetry_builtins(void)
 				  "Returns telemetry information (version, pid, "
 				  "max_output_len). Takes no parameters",
 				  NULL);
-	telemetry_cmds_register();
+	hp_telemetry_register_cmd("/hugepool/lcores", cmd_lcores,
+				  "Returns the lcore ids in use and their CPUs (-1: a "
+				  "registered thread). Takes no parameters",
+				  NULL);
 }
 
 /* Answer one request: "/command" or "/command,params". */
@@ -334,188 +349,6 @@ static void *server(void *arg)
 
 /* ---- start and stop ------------------------------------------------------------------------ */
 
-/* Where dpdk-telemetry.py looks for the directories of the prefixes. */
-static const char *runtime_dir(void)
-{
-	const char *d = secure_getenv("RUNTIME_DIRECTORY");
-
-	if (d && d[0])
-		return d;
-	if (getuid() == 0)
-		return "/var/run";
-	d = secure_getenv("XDG_RUNTIME_DIR");
-	return d && d[0] ? d : "/tmp";
-}
-
-/* mkdir path 0700 unless it is there; then it must be a directory of ours (or root's). */
-static int make_dir(const char *path)
-{
-	struct stat st;
-
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return hp_fail(-errno,
-			       "telemetry: cannot create %s (%s); start with --no-telemetry, or "
-			       "set RUNTIME_DIRECTORY to a directory you may write",
-			       path, strerror(errno));
-	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		return hp_fail(-ENOTDIR,
-			       "telemetry: %s is not a directory; remove it or start with "
-			       "--no-telemetry",
-			       path);
-	if (st.st_uid != geteuid() && st.st_uid != 0)
-		return hp_fail(-EPERM,
-			       "telemetry: %s belongs to uid %d, not to this user; use another "
-			       "--file-prefix or start with --no-telemetry",
-			       path, (int)st.st_uid);
-	return 0;
-}
-
-/* Take the prefix's lock: 0, or -EBUSY when a live program holds it. */
-static int take_lock(const char *prefix)
-{
-	struct stat a, b;
-
-	for (int tries = 0; tries < 8; tries++) {
-		int fd = open(srv.lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-		if (fd < 0)
-			return hp_fail(-errno, "telemetry: cannot open %s (%s)", srv.lockpath,
-				       strerror(errno));
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			close(fd);
-			return hp_fail(
-			    -EBUSY,
-			    "telemetry: another running program uses the file prefix "
-			    "'%s' (it holds %s); give this one another --file-prefix, as "
-			    "two DPDK primaries need, or start it with --no-telemetry",
-			    prefix, srv.lockpath);
-		}
-		/* a lock on a file that its owner unlinked meanwhile locks nothing: retry */
-		if (fstat(fd, &a) == 0 && stat(srv.lockpath, &b) == 0 && a.st_ino == b.st_ino &&
-		    a.st_dev == b.st_dev) {
-			srv.lockfd = fd;
-			return 0;
-		}
-		close(fd);
-	}
-	return hp_fail(-EBUSY,
-		       "telemetry: %s keeps changing; is another program starting with "
-		       "the file prefix '%s'?",
-		       srv.lockpath, prefix);
-}
-
-/* The pid in the hello of the program that serves path, or 0. */
-static int live_pid(const struct sockaddr_un *sun)
-{
-	char buf[256];
-	struct pollfd p;
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), pid = 0;
-	const char *at;
-
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) < 0) {
-		pid = errno == ECONNREFUSED || errno == ENOENT ? -1 : 0;
-		close(fd);
-		return pid;
-	}
-	p = (struct pollfd){.fd = fd, .events = POLLIN};
-	if (poll(&p, 1, 1000) == 1) {
-		ssize_t r = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
-
-		buf[r > 0 ? r : 0] = '\0';
-		at = strstr(buf, "\"pid\":");
-		if (at)
-			pid = atoi(at + 6);
-	}
-	close(fd);
-	return pid;
-}
-
-/*
- * <runtime dir>/dpdk is flocked while a program starts, from make_dir() of its prefix until it
- * holds the prefix's lock: exclusive for the one that gets it at once (it sweeps, see
- * sweep_dead()), shared for the others, so a sweep never removes a directory that a program is
- * starting in. Order: this lock, then a prefix's lock file. Neither is held while the program
- * runs. Returns the flocked directory's fd (-1: none, the start goes on without) and whether it
- * is exclusive.
- */
-static int lock_runtime_dir(const char *dpdk_dir, bool *exclusive)
-{
-	int fd = open(dpdk_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	*exclusive = false;
-	if (fd < 0)
-		return -1;
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-		*exclusive = true;
-		return fd;
-	}
-	/* a sweep holds it for a few milliseconds; one stopped in a debugger is not waited for */
-	for (int i = 0; i < 2000; i++) {
-		if (flock(fd, LOCK_SH | LOCK_NB) == 0)
-			return fd;
-		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
-	}
-	close(fd);
-	return -1;
-}
-
-/* Remove prefix directory name if a hugepool program left it and is gone: its lock is free. */
-static void sweep_one(int dfd, const char *dpdk_dir, const char *name)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	struct stat st;
-	int pfd, lfd;
-
-	pfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (pfd < 0)
-		return;
-	if (fstat(pfd, &st) < 0 || st.st_uid != geteuid())
-		goto out;
-	lfd = openat(pfd, LOCK_NAME, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	if (lfd < 0)
-		goto out; /* no lock file: not a hugepool program's directory */
-	if (flock(lfd, LOCK_EX | LOCK_NB) == 0 &&
-	    (size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s/%s", dpdk_dir, name,
-			     SOCKET_NAME) < sizeof(sun.sun_path)) {
-		/* a socket that answers belongs to a live DPDK program sharing the prefix */
-		if (live_pid(&sun) < 0)
-			unlinkat(pfd, SOCKET_NAME, 0);
-		unlinkat(pfd, LOCK_NAME, 0);
-		if (unlinkat(dfd, name, AT_REMOVEDIR) == 0)
-			HP_LOG_I("telemetry: removed %s/%s, left by a program that is gone",
-				 dpdk_dir, name);
-	}
-	close(lfd);
-out:
-	close(pfd);
-}
-
-/*
- * Sweep every other prefix's directory left by a dead hugepool program (see sweep_one()); dfd is
- * <runtime dir>/dpdk, flocked exclusive by the caller.
- */
-static void sweep_dead(int dfd, const char *dpdk_dir, const char *self)
-{
-	int rfd = fcntl(dfd, F_DUPFD_CLOEXEC, 0); /* closedir() closes it; dfd keeps the flock */
-	struct dirent *e;
-	DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;
-
-	if (!d) {
-		if (rfd >= 0)
-			close(rfd);
-		return;
-	}
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || strcmp(e->d_name, self) == 0)
-			continue;
-		if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)
-			sweep_one(dfd, dpdk_dir, e->d_name);
-	}
-	closedir(d);
-}
-
 static int bind_socket(const char *prefix)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -529,7 +362,7 @@ static int bind_socket(const char *prefix)
 		if (errno != EADDRINUSE)
 			return hp_fail(-errno, "telemetry: cannot bind %s (%s)", srv.path,
 				       strerror(errno));
-		pid = live_pid(&sun);
+		pid = rundir_live_pid(&sun);
 		if (pid >= 0)
 			return hp_fail(-EBUSY,
 				       "telemetry: a live program (pid %d) serves %s: it uses the "
@@ -550,7 +383,7 @@ static int bind_socket(const char *prefix)
 	return 0;
 }
 
-/* Close everything; with owner, remove the socket, the lock file and the directory if empty. */
+/* Close everything; with owner, remove the socket, then the lock file and the directory. */
 static void teardown(bool owner)
 {
 	if (srv.lfd >= 0) {
@@ -560,14 +393,8 @@ static void teardown(bool owner)
 	}
 	if (srv.stopfd >= 0)
 		close(srv.stopfd);
-	if (srv.lockfd >= 0) {
-		if (owner) {
-			unlink(srv.lockpath);
-			rmdir(srv.dir); /* only if empty: a DPDK program may share the directory */
-		}
-		close(srv.lockfd);
-	}
-	srv.lfd = srv.stopfd = srv.lockfd = -1;
+	rundir_release(owner);
+	srv.lfd = srv.stopfd = -1;
 	srv.thread_started = false;
 	srv.bound = false;
 	srv.path[0] = '\0';
@@ -613,14 +440,14 @@ HP_API int hp_telemetry_socket_path(const char *prefix, char *buf, size_t len)
 
 	if (!buf)
 		return hp_fail(-EINVAL, "hp_telemetry_socket_path: buf is NULL; pass a buffer");
-	n = (size_t)snprintf(buf, len, "%s/dpdk/%s/%s", runtime_dir(), prefix ? prefix : "hugepool",
-			     SOCKET_NAME);
+	n = (size_t)snprintf(buf, len, "%s/dpdk/%s/%s", rundir_base(), prefix ? prefix : "hugepool",
+			     TELEMETRY_SOCKET_NAME);
 	if (n >= len || n >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return hp_fail(-ENAMETOOLONG,
 			       "telemetry: the socket path %s/dpdk/%s/%s is longer than a unix "
 			       "socket allows (%zu); set RUNTIME_DIRECTORY to a shorter directory "
 			       "or start with --no-telemetry",
-			       runtime_dir(), prefix ? prefix : "hugepool", SOCKET_NAME,
+			       rundir_base(), prefix ? prefix : "hugepool", TELEMETRY_SOCKET_NAME,
 			       sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 	return 0;
 }
@@ -628,8 +455,6 @@ HP_API int hp_telemetry_socket_path(const char *prefix, char *buf, size_t len)
 static int telemetry_start(const struct hp_init_opts *o)
 {
 	const char *prefix = o->file_prefix ? o->file_prefix : "hugepool";
-	const char *rd = runtime_dir();
-	char dpdk_dir[PATH_MAX];
 	int rc;
 
 	if (o->no_telemetry)
@@ -639,22 +464,7 @@ static int telemetry_start(const struct hp_init_opts *o)
 		srv.path[0] = '\0';
 		return rc;
 	}
-	snprintf(dpdk_dir, sizeof(dpdk_dir), "%s/dpdk", rd);
-	snprintf(srv.dir, sizeof(srv.dir), "%s/dpdk/%s", rd, prefix);
-	snprintf(srv.lockpath, sizeof(srv.lockpath), "%s/%s", srv.dir, LOCK_NAME);
-	rc = make_dir(dpdk_dir);
-	if (!rc) {
-		bool exclusive;
-		int dfd = lock_runtime_dir(dpdk_dir, &exclusive);
-
-		if (exclusive)
-			sweep_dead(dfd, dpdk_dir, prefix);
-		rc = make_dir(srv.dir);
-		if (!rc)
-			rc = take_lock(prefix);
-		if (dfd >= 0)
-			close(dfd);
-	}
+	rc = rundir_claim(prefix);
 	if (!rc)
 		rc = bind_socket(prefix);
 	if (!rc)
@@ -671,7 +481,7 @@ static void telemetry_stop(void)
 {
 	uint64_t one = 1;
 
-	if (srv.lockfd < 0 && srv.lfd < 0)
+	if (!rundir_held() && srv.lfd < 0)
 		return;
 	atomic_store(&serving, false);
 	if (srv.thread_started) {
@@ -693,10 +503,4 @@ static void __attribute__((constructor)) telemetry_atfork(void)
 }
 
 /* Last to start, first to stop: commands may read every other subsystem while it runs. */
-static struct eal_subsys telemetry_subsys = {
-    .name = "telemetry",
-    .order = 90,
-    .init = telemetry_start,
-    .cleanup = telemetry_stop,
-};
-EAL_SUBSYS_REGISTER(telemetry_subsys)
+EAL_SUBSYS_REGISTER(telemetry, EAL_SUBSYS_TELEMETRY, telemetry_start, telemetry_stop)

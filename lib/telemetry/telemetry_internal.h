@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Private to lib/telemetry: the reply writer (telemetry_json.c), the server (telemetry.c) and
- * the commands about the runtime (telemetry_cmds.c). Only the telemetry thread writes replies.
+ * Private to lib/telemetry: the reply writer (telemetry_json.c) and the server (telemetry.c),
+ * which runs the commands each library registers. Only the telemetry thread writes replies.
  */
 #ifndef HP_TELEMETRY_INTERNAL_H
 #define HP_TELEMETRY_INTERNAL_H
@@ -41,8 +41,5 @@ void telemetry_out_start(struct hp_telemetry_out *o, const char *cmd);
 
 /* Finish the reply: close what the callback left open, add the truncation note, the "}". */
 void telemetry_out_finish(struct hp_telemetry_out *o);
-
-/* Register the commands about the runtime (mempools, rings, zones, heaps, memory, lcores). */
-void telemetry_cmds_register(void);
 
 #endif

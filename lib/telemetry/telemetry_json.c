@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "eal/eal_internal.h"
@@ -272,6 +273,27 @@ HP_API int hp_telemetry_error(struct hp_telemetry_out *out, const char *fmt, ...
 	va_end(ap);
 	out->error = true;
 	return -EINVAL;
+}
+
+HP_API int hp_telemetry_param_id(struct hp_telemetry_out *out, const char *cmd, const char *params,
+				 const char *what, const char *list, unsigned max, unsigned *id)
+{
+	char *end;
+	unsigned long v;
+
+	if (!out || !cmd || !what || !list || !id)
+		return hp_fail(-EINVAL,
+			       "telemetry: hp_telemetry_param_id needs out, cmd, what, list "
+			       "and id; one of them is NULL");
+	if (!params || params[0] < '0' || params[0] > '9')
+		return hp_telemetry_error(out, "%s needs %s from %s, e.g. %s,0 (got '%.40s')", cmd,
+					  what, list, cmd, params ? params : "");
+	v = strtoul(params, &end, 10);
+	if (*end || v >= max)
+		return hp_telemetry_error(out, "%s: '%.40s' is not %s; %s lists them", cmd, params,
+					  what, list);
+	*id = (unsigned)v;
+	return 0;
 }
 
 void telemetry_out_finish(struct hp_telemetry_out *o)

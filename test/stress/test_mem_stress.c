@@ -16,12 +16,13 @@
 #include <unistd.h>
 
 #include "hp_test.h"
+#include "heap/heap_internal.h"
 #include "mem/mem_internal.h"
 
 /* Seconds on the monotonic clock. */
 static double now(void)
 {
-	return (double)eal_now_ns() / 1e9;
+	return (double)util_now_ns() / 1e9;
 }
 
 /* Use the memory: write to every page, again and again, until killed. */

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The TAP runner of the tools' test scripts (test_tools.py, test_telemetry.py, test_benches.py):
 # each case is a function; it passes by returning, fails by raising, and is skipped (with a
-# reason) by raising Skip. Also what the test scripts (these and test/apps/*) share of the
+# reason) by raising Skip; or a script collects (name, ok, why) results and report()s them. Also what the test scripts (these and test/apps/*) share of the
 # machine: runtime_dir(), hugepages_free().
 import os
 import sys
@@ -45,3 +45,14 @@ def run(cases):
                 print(f"# {line}")
         sys.stdout.flush()
     return 1 if failed else 0
+
+
+def report(results):
+    """Prints (name, ok, why) results as TAP, each why as a comment above its line; returns the
+    exit status (1 when any failed)."""
+    for i, (name, ok, why) in enumerate(results, 1):
+        if why:
+            print(f"# {why}")
+        print(f"{'ok' if ok else 'not ok'} {i} - {name}")
+    print(f"1..{len(results)}")
+    return 0 if all(ok for _, ok, _ in results) else 1

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <sys/types.h>
 #include <hugepool.h>
-#include "eal/eal_util.h" /* eal_now_ns() */
+#include "util.h" /* util_now_ns() */
 
 /* A TAP comment line (cmocka's TAP output is on stdout). */
 #define hp_test_note(...)                                                                          \

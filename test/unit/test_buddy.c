@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 
 #include "hp_test.h"
-#include "mem/buddy.h"
+#include "heap/buddy.h"
 
 #define UNITS 4096 /* 16 MiB */
 #define LEN ((size_t)UNITS * BUDDY_UNIT)

@@ -60,10 +60,9 @@ static void z_cleanup(void)
 	note("-z");
 }
 
-static struct eal_subsys sub_z = {"test-z", 91, z_init, z_cleanup, NULL};
-static struct eal_subsys sub_a = {"test-a", 90, a_init, a_cleanup, NULL};
-EAL_SUBSYS_REGISTER(sub_z)
-EAL_SUBSYS_REGISTER(sub_a)
+/* after every library's subsystem; z registered first, started second */
+EAL_SUBSYS_REGISTER(test_z, EAL_SUBSYS_TELEMETRY + 2, z_init, z_cleanup)
+EAL_SUBSYS_REGISTER(test_a, EAL_SUBSYS_TELEMETRY + 1, a_init, a_cleanup)
 
 static int init_str(const char *opts)
 {

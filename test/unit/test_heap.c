@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "hp_test.h"
+#include "heap/heap_internal.h"
 #include "mem/mem_internal.h"
 
 #define SOCKET_MB 64

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "hp_test.h"
-#include "mem/mem_internal.h"
+#include "heap/heap_internal.h"
 
 #define MB ((size_t)1 << 20)
 

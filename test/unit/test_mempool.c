@@ -186,7 +186,7 @@ static void test_cache_moves_objects_in_bulk_when_a_core_only_frees_or_only_allo
 	prev = mp->ops->count(mp);
 	for (i = 0; i < N; i++) {
 		hp_mempool_put(mp, objs[i]);
-		assert_true(c->len <= C * 3 / 2);
+		assert_true(c->len <= HP_MEMPOOL_CACHE_FLUSHTHRESH(C));
 		if (mp->ops->count(mp) != prev) {
 			backend_calls++;
 			assert_true(mp->ops->count(mp) - prev >= C);

@@ -593,6 +593,55 @@ static void test_register_errors(void **state)
 	assert_int_equal(hp_telemetry_error(NULL, "x"), -EINVAL);
 }
 
+/* ---- a library's own commands -------------------------------------------------------------- */
+
+/* As a library does: a command registered from its own constructor, with an id parameter. */
+static int slot_cmd(const char *cmd, const char *params, struct hp_telemetry_out *out, void *arg)
+{
+	unsigned id;
+	int rc = hp_telemetry_param_id(out, cmd, params, "a slot id", "/testlib/slots", 4, &id);
+
+	if (rc)
+		return rc;
+	hp_telemetry_open_obj(out, NULL);
+	hp_telemetry_uint(out, "slot", id);
+	hp_telemetry_str(out, "owner", arg);
+	return hp_telemetry_close(out);
+}
+
+static void __attribute__((constructor)) testlib_telemetry(void)
+{
+	hp_telemetry_register_cmd("/testlib/slot", slot_cmd, "Returns a slot. Parameters: int id",
+				  "testlib");
+}
+
+static void test_library_registers_its_own(void **state)
+{
+	char hello[1024], list[HP_TELEMETRY_MAX_OUTPUT + 1];
+	const char *r = list;
+	int fd;
+
+	(void)state;
+	fd = connect_hello(hello, sizeof(hello));
+	snprintf(list, sizeof(list), "%s", ask(fd, "/")); /* ask() reuses its buffer */
+	/* listed in order among the libraries' own, each registered from its library */
+	assert_non_null(strstr(r, "\"/mempool/list\""));
+	assert_non_null(strstr(r, "\"/testlib/slot\""));
+	assert_true(strstr(r, "\"/ring/list\"") < strstr(r, "\"/testlib/slot\""));
+	assert_string_equal(
+	    ask(fd, "/help,/testlib/slot"),
+	    "{\"/help\":{\"/testlib/slot\":\"Returns a slot. Parameters: int id\"}}");
+	assert_string_equal(ask(fd, "/testlib/slot,3"),
+			    "{\"/testlib/slot\":{\"slot\":3,\"owner\":\"testlib\"}}");
+	assert_sentence(ask(fd, "/testlib/slot"), "/testlib/slot",
+			"needs a slot id from /testlib/slots, e.g. /testlib/slot,0");
+	assert_sentence(ask(fd, "/testlib/slot,4"), "/testlib/slot",
+			"'4' is not a slot id; /testlib/slots lists them");
+	assert_sentence(ask(fd, "/testlib/slot,2x"), "/testlib/slot", "'2x' is not a slot id");
+	close(fd);
+	assert_int_equal(hp_telemetry_param_id(NULL, "/x", "1", "an id", "/y", 2, NULL), -EINVAL);
+}
+
 /* ---- who may connect ------------------------------------------------------------------------ */
 
 /* In a child of uid/gid 65534: 0 when connecting fails with EACCES (want_eacces) or, when it
@@ -789,6 +838,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rdma_maps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_oversized_replies, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_library_registers_its_own, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_uid_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_limit_and_deaf_client, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stale_live_and_cleanup, setup, teardown),

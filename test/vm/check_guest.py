@@ -11,6 +11,9 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import tap  # noqa: E402 - test/tools/tap.py
+
 NODE_DIR = "/sys/devices/system/node"
 results = []
 
@@ -83,12 +86,7 @@ def check_hp_info(prog):
 def main():
     check_lane()
     check_hp_info(sys.argv[1] if len(sys.argv) > 1 else "apps/hp-info/hp-info")
-    for i, (name, ok, why) in enumerate(results, 1):
-        if why:
-            print(f"# {why}")
-        print(f"{'ok' if ok else 'not ok'} {i} - {name}")
-    print(f"1..{len(results)}")
-    return 0 if all(ok for _, ok, _ in results) else 1
+    return tap.report(results)
 
 
 if __name__ == "__main__":

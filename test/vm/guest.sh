@@ -62,11 +62,27 @@ setup_network() {
 	log "rxe0 on $( [ "$HP_VM_MODE" = single ] && echo veth0 || echo eth0 ) $HP_VM_ADDR: ACTIVE"
 }
 
+# HP_VM_VNET_IFS: the interface the kernel's virtio_net gave each device of HP_VM_VNET.
+vnet_interfaces() {
+	local a n ifs=() IFS=,
+	for a in $HP_VM_VNET; do
+		n=""
+		for n in /sys/bus/pci/devices/"$a"/virtio*/net/*; do n=${n##*/}; break; done
+		[ "$n" = "*" ] && n=""
+		ifs+=("$n")
+	done
+	HP_VM_VNET_IFS="${ifs[*]}"
+	[ "$HP_VM_IOMMU" = 1 ] || [ -n "$HP_VM_EDU$HP_VM_VNET" ] &&
+		log "devices: iommu=$HP_VM_IOMMU edu=$HP_VM_EDU virtio-net=$HP_VM_VNET ifs=$HP_VM_VNET_IFS"
+}
+
 log "kernel $(uname -r), nodes online $(cat /sys/devices/system/node/online), cpus $(nproc)"
 reserve_hugepages
 setup_network
+vnet_interfaces
 HP_VM_HUGEPAGES=$(IFS=,; echo "${HP_VM_HUGE[*]}")
 export HP_VM_MODE HP_VM_ADDR HP_VM_PEER HP_VM_SHARED HP_VM_HUGEPAGES
+export HP_VM_IOMMU HP_VM_EDU HP_VM_VNET HP_VM_VNET_PORTS HP_VM_VNET_MACS HP_VM_VNET_IFS
 cd "$HP_VM_CWD" || fail "cannot enter $HP_VM_CWD"
 "${HP_VM_CMD[@]}" >"$JOB/stdout" 2>"$JOB/stderr" </dev/null
 echo $? >"$JOB/status"

@@ -12,6 +12,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # Modules in dependency order (no modules.dep ships in the package). crc32_generic before
 # rdma_rxe ("failed to init crc32 algorithm"), configfs before rdma_cm (config_group_init).
+# virtio_net takes the virtio-net devices at boot, as on a real machine; vfio-pci (with an
+# IOMMU) and uio_pci_generic (without) are loaded for devices bound to them later.
 MODULES="crypto/crc32_generic drivers/virtio/virtio_ring drivers/virtio/virtio
 drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci
 fs/netfs/netfs fs/fscache/fscache net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p
@@ -19,7 +21,9 @@ net/ipv4/udp_tunnel net/ipv6/ip6_udp_tunnel drivers/infiniband/core/ib_core
 drivers/infiniband/core/ib_uverbs drivers/infiniband/sw/rxe/rdma_rxe drivers/net/veth
 fs/configfs/configfs drivers/infiniband/core/ib_cm drivers/infiniband/core/iw_cm
 drivers/infiniband/core/rdma_cm drivers/infiniband/core/rdma_ucm
-net/core/failover drivers/net/net_failover drivers/net/virtio_net"
+net/core/failover drivers/net/net_failover drivers/net/virtio_net
+virt/lib/irqbypass drivers/vfio/vfio drivers/vfio/vfio_iommu_type1 drivers/vfio/vfio_virqfd
+drivers/vfio/pci/vfio-pci-core drivers/vfio/pci/vfio-pci drivers/uio/uio drivers/uio/uio_pci_generic"
 
 # Host packages: qemu and the initramfs tools, and the userland the guest borrows from the host
 # over 9p (ip, rdma, ibv_devices, rping, python3 for the hp-info check).

@@ -22,16 +22,17 @@
 /** @internal Architecture of the sequences, "" where there are none. */
 #define HP_MEMPOOL_RSEQ_ARCH "x86-64"
 
+// clang-format off
 /**
  * @internal The operands every sequence reads from slot 0 s (see struct hp_mempool_cache). The
  * sequences load its fields themselves: as register operands they would cost a loop of gets
  * and puts more registers than the loads cost.
  */
 #define HP_RSEQ_SLOT0_OPERANDS(s)                                                                  \
-	[s] "r"(s), [otab] "i"(offsetof(struct hp_mempool_cache, percpu_table)),                   \
-	    [oncpu] "i"(offsetof(struct hp_mempool_cache, percpu_ncpu)),                           \
-	    [orseq] "i"(offsetof(struct hp_mempool_cache, percpu_rseq)),                           \
-	    [oaborts] "i"(offsetof(struct hp_mempool_cache, percpu_aborts))
+	[s] "r"(s), [otab] "i"(offsetof(struct hp_mempool_cache, percpu.table)),                   \
+	    [oncpu] "i"(offsetof(struct hp_mempool_cache, percpu.ncpu)),                           \
+	    [orseq] "i"(offsetof(struct hp_mempool_cache, percpu.rseq)),                           \
+	    [oaborts] "i"(offsetof(struct hp_mempool_cache, percpu.aborts))
 
 /**
  * @internal The descriptor (label 3: start 1, end 2, abort 4) and, out of the hot path, the
@@ -82,8 +83,9 @@
 	"jz 13f\n"                                                                                 \
 	"11:\ttestb $2, %b[i]\n\t"                                                                 \
 	"jz 12f\n\t"                                                                               \
-	"subq $2, %[i]\n\t" HP_RSEQ_MOVU "(" src ",%[i],8), %%xmm0\n\t" HP_RSEQ_MOVU               \
-	"%%xmm0, (" dst ",%[i],8)\n\t"                                                             \
+	"subq $2, %[i]\n\t"                                                                       \
+	HP_RSEQ_MOVU "(" src ",%[i],8), %%xmm0\n\t"                                               \
+	HP_RSEQ_MOVU "%%xmm0, (" dst ",%[i],8)\n\t"                                               \
 	"jz 13f\n"
 #ifdef __AVX__
 /* VEX-encoded, as the compiler's own code is, so no SSE/AVX transition is paid */
@@ -128,14 +130,17 @@
 /** @internal The bulk pop of __hp_mempool_rseq_pop(), with copy, a HP_RSEQ_ASM_COPY*. */
 #define HP_RSEQ_POP_BULK(copy)                                                                     \
 	__asm__ volatile goto(                                                                     \
-	    HP_RSEQ_ASM_TABLE HP_RSEQ_ASM_ENTER(                                                   \
-		"%l[miss]") "movq (%[c]), %[len]\n\t"                                              \
-			    "subq %[n], %[len]\n\t"                                                \
-			    "cmpq %[t], %[len]\n\t"                                                \
-			    "jae %l[miss]\n\t"                                                     \
-			    "leaq 64(%[c],%[len],8), %[t]\n\t"                                     \
-			    "movq %[n], %[i]\n\t" copy("%[t]", "%[objs]") "movq %[len], (%[c])\n"  \
-									  "2:\n"                   \
+	    HP_RSEQ_ASM_TABLE                                                                      \
+	    HP_RSEQ_ASM_ENTER("%l[miss]")                                                          \
+	    "movq (%[c]), %[len]\n\t"                                                              \
+	    "subq %[n], %[len]\n\t"                                                                \
+	    "cmpq %[t], %[len]\n\t"                                                                \
+	    "jae %l[miss]\n\t"                                                                     \
+	    "leaq 64(%[c],%[len],8), %[t]\n\t"                                                     \
+	    "movq %[n], %[i]\n\t"                                                                  \
+	    copy("%[t]", "%[objs]")                                                                \
+	    "movq %[len], (%[c])\n"                                                                \
+	    "2:\n"                                                                                 \
 	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x),            \
 	      "+m"(*(void *(*)[n])objs)                                                            \
 	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [n] "r"(n)                              \
@@ -145,26 +150,30 @@
 /** @internal The bulk push of __hp_mempool_rseq_push(), as for the pop. */
 #define HP_RSEQ_PUSH_BULK(copy)                                                                    \
 	__asm__ volatile goto(                                                                     \
-	    HP_RSEQ_ASM_TABLE HP_RSEQ_ASM_ENTER(                                                   \
-		"%l[miss]") "movq (%[c]), %[len]\n\t"                                              \
-			    "leaq (%[len],%[n]), %[i]\n\t"                                         \
-			    "cmpq %[t], %[i]\n\t"                                                  \
-			    "ja %l[miss]\n\t"                                                      \
-			    "leaq 64(%[c],%[len],8), %[t]\n\t"                                     \
-			    "movq %[i], %[len]\n\t"                                                \
-			    "movq %[n], %[i]\n\t" copy("%[objs]", "%[t]") "movq %[len], (%[c])\n"  \
-									  "2:\n"                   \
+	    HP_RSEQ_ASM_TABLE                                                                      \
+	    HP_RSEQ_ASM_ENTER("%l[miss]")                                                          \
+	    "movq (%[c]), %[len]\n\t"                                                              \
+	    "leaq (%[len],%[n]), %[i]\n\t"                                                         \
+	    "cmpq %[t], %[i]\n\t"                                                                  \
+	    "ja %l[miss]\n\t"                                                                      \
+	    "leaq 64(%[c],%[len],8), %[t]\n\t"                                                     \
+	    "movq %[i], %[len]\n\t"                                                                \
+	    "movq %[n], %[i]\n\t"                                                                  \
+	    copy("%[objs]", "%[t]")                                                                \
+	    "movq %[len], (%[c])\n"                                                                \
+	    "2:\n"                                                                                 \
 	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x)             \
 	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [n] "r"(n),                             \
 	      "m"(*(void *const(*)[n])objs)                                                        \
 	    : "cc", HP_RSEQ_COPY_CLOBBERS                                                          \
 	    : miss)
+// clang-format on
 
 /**
  * @internal Take n objects (n >= 1) from the top of the calling CPU's cache, all or nothing.
  * len - n below the limit says both that len >= n (else it wraps) and that no drain holds the
  * cache (limit 0), since len never passes the limit.
- * @param s slot 0 of the pool's lcore caches, with per-CPU caches (percpu_table not 0)
+ * @param s slot 0 of the pool's lcore caches, with per-CPU caches (percpu.table not 0)
  * @return 1 if taken, 0 if that cache had fewer or is being drained
  */
 static inline int __hp_mempool_rseq_pop(struct hp_mempool_cache *s, void **objs, uintptr_t n)
@@ -172,20 +181,23 @@ static inline int __hp_mempool_rseq_pop(struct hp_mempool_cache *s, void **objs,
 	uintptr_t c, t, len, i, x;
 
 	if (__builtin_constant_p(n) && n == 1) {
-		__asm__ volatile goto(HP_RSEQ_ASM_TABLE HP_RSEQ_ASM_ENTER(
-					  "%l[miss]") "movq (%[c]), %[len]\n\t"
-						      "subq $1, %[len]\n\t"
-						      "cmpq %[t], %[len]\n\t"
-						      "jae %l[miss]\n\t"
-						      "movq 64(%[c],%[len],8), %[t]\n\t"
-						      "movq %[t], (%[objs])\n\t"
-						      "movq %[len], (%[c])\n"
-						      "2:\n"
-				      : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len),
-					"=m"(*(void *(*)[1])objs)
-				      : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs)
-				      : "cc"
-				      : miss);
+		// clang-format off
+		__asm__ volatile goto(
+		    HP_RSEQ_ASM_TABLE
+		    HP_RSEQ_ASM_ENTER("%l[miss]")
+		    "movq (%[c]), %[len]\n\t"
+		    "subq $1, %[len]\n\t"
+		    "cmpq %[t], %[len]\n\t"
+		    "jae %l[miss]\n\t"
+		    "movq 64(%[c],%[len],8), %[t]\n\t"
+		    "movq %[t], (%[objs])\n\t"
+		    "movq %[len], (%[c])\n"
+		    "2:\n"
+		    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), "=m"(*(void *(*)[1])objs)
+		    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs)
+		    : "cc"
+		    : miss);
+		// clang-format on
 		return 1;
 	}
 	if (__builtin_constant_p(n % 4) && n % 4 == 0)
@@ -200,7 +212,7 @@ miss:
 /**
  * @internal Put n objects (n >= 1) on top of the calling CPU's cache, all or nothing (a limit
  * of 0, a drain, refuses any n).
- * @param s slot 0 of the pool's lcore caches, with per-CPU caches (percpu_table not 0)
+ * @param s slot 0 of the pool's lcore caches, with per-CPU caches (percpu.table not 0)
  * @return 1 if put, 0 if they do not fit under its limit or it is being drained
  */
 static inline int __hp_mempool_rseq_push(struct hp_mempool_cache *s, void *const *objs, uintptr_t n)
@@ -208,20 +220,23 @@ static inline int __hp_mempool_rseq_push(struct hp_mempool_cache *s, void *const
 	uintptr_t c, t, len, i, x;
 
 	if (__builtin_constant_p(n) && n == 1) {
-		__asm__ volatile goto(HP_RSEQ_ASM_TABLE HP_RSEQ_ASM_ENTER(
-					  "%l[miss]") "movq (%[c]), %[len]\n\t"
-						      "cmpq %[t], %[len]\n\t"
-						      "jae %l[miss]\n\t"
-						      "movq (%[objs]), %[t]\n\t"
-						      "movq %[t], 64(%[c],%[len],8)\n\t"
-						      "addq $1, %[len]\n\t"
-						      "movq %[len], (%[c])\n"
-						      "2:\n"
-				      : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len)
-				      : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs),
-					"m"(*(void *const(*)[1])objs)
-				      : "cc"
-				      : miss);
+		// clang-format off
+		__asm__ volatile goto(
+		    HP_RSEQ_ASM_TABLE
+		    HP_RSEQ_ASM_ENTER("%l[miss]")
+		    "movq (%[c]), %[len]\n\t"
+		    "cmpq %[t], %[len]\n\t"
+		    "jae %l[miss]\n\t"
+		    "movq (%[objs]), %[t]\n\t"
+		    "movq %[t], 64(%[c],%[len],8)\n\t"
+		    "addq $1, %[len]\n\t"
+		    "movq %[len], (%[c])\n"
+		    "2:\n"
+		    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len)
+		    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), "m"(*(void *const(*)[1])objs)
+		    : "cc"
+		    : miss);
+		// clang-format on
 		return 1;
 	}
 	if (__builtin_constant_p(n % 4) && n % 4 == 0)
@@ -244,26 +259,30 @@ static inline uintptr_t __hp_mempool_rseq_pop_upto(struct hp_mempool_cache *s, v
 {
 	uintptr_t c, t, len, i, x, k;
 
+	// clang-format off
 	__asm__ volatile(
-	    HP_RSEQ_ASM_TABLE HP_RSEQ_ASM_ENTER("5f") "testq %[t], %[t]\n\t"
-						      "jz 5f\n\t"
-						      "movq (%[c]), %[len]\n\t"
-						      "movq %[max], %[k]\n\t"
-						      "cmpq %[len], %[k]\n\t"
-						      "cmovaq %[len], %[k]\n\t"
-						      "testq %[k], %[k]\n\t"
-						      "jz 6f\n\t"
-						      "subq %[k], %[len]\n\t"
-						      "leaq 64(%[c],%[len],8), %[t]\n\t"
-						      "movq %[k], %[i]\n\t" HP_RSEQ_ASM_COPY(
-							  "%[t]",
-							  "%[objs]") "movq %[len], (%[c])\n"
-								     "2:\tjmp 6f\n"
-								     "5:\txorl %k[k], %k[k]\n"
-								     "6:\n"
+	    HP_RSEQ_ASM_TABLE
+	    HP_RSEQ_ASM_ENTER("5f")
+	    "testq %[t], %[t]\n\t"
+	    "jz 5f\n\t"
+	    "movq (%[c]), %[len]\n\t"
+	    "movq %[max], %[k]\n\t"
+	    "cmpq %[len], %[k]\n\t"
+	    "cmovaq %[len], %[k]\n\t"
+	    "testq %[k], %[k]\n\t"
+	    "jz 6f\n\t"
+	    "subq %[k], %[len]\n\t"
+	    "leaq 64(%[c],%[len],8), %[t]\n\t"
+	    "movq %[k], %[i]\n\t"
+	    HP_RSEQ_ASM_COPY("%[t]", "%[objs]")
+	    "movq %[len], (%[c])\n"
+	    "2:\tjmp 6f\n"
+	    "5:\txorl %k[k], %k[k]\n"
+	    "6:\n"
 	    : [c] "=&r"(c), [t] "=&r"(t), [len] "=&r"(len), [i] "=&r"(i), [x] "=&r"(x), [k] "=&r"(k)
 	    : HP_RSEQ_SLOT0_OPERANDS(s), [objs] "r"(objs), [max] "r"(max)
 	    : "cc", HP_RSEQ_COPY_CLOBBERS, "memory");
+	// clang-format on
 	return k;
 }
 

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Small helpers with no state and no dependency but libc: the monotonic clock and sizes in
- * sentences. Static inline, so the library, the tools and the tests share one definition and
- * no symbol is exported.
+ * The tools' and benchmarks' clock and size formatting: static inline, libc only. The library
+ * keeps its own (lib/util.h), which no program under apps/ includes.
  */
-#ifndef HP_EAL_UTIL_H
-#define HP_EAL_UTIL_H
+#ifndef HP_APP_UTIL_H
+#define HP_APP_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -13,7 +12,7 @@
 #include <time.h>
 
 /* Nanoseconds on CLOCK_MONOTONIC: only differences mean anything. */
-static inline uint64_t eal_now_ns(void)
+static inline uint64_t app_now_ns(void)
 {
 	struct timespec ts;
 
@@ -21,11 +20,8 @@ static inline uint64_t eal_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/*
- * "2 MiB", "1 GiB", "4160 B": the largest binary unit that divides bytes exactly, so a size in
- * a sentence is never rounded. Returns buf.
- */
-static inline const char *eal_size_str(char *buf, size_t len, unsigned long long bytes)
+/* "2 MiB", "1 GiB", "4160 B": the largest binary unit that divides bytes exactly. Returns buf. */
+static inline const char *app_size_str(char *buf, size_t len, unsigned long long bytes)
 {
 	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	unsigned u = 0;
@@ -38,11 +34,8 @@ static inline const char *eal_size_str(char *buf, size_t len, unsigned long long
 	return buf;
 }
 
-/*
- * A size as a command-line argument takes it ("1G", "512M", "64K"): the largest of G, M, K that
- * divides bytes exactly. Returns buf.
- */
-static inline const char *eal_size_arg(char *buf, size_t len, unsigned long long bytes)
+/* A size as hp-info's --reserve takes it ("1G", "512M", "64K"). Returns buf. */
+static inline const char *app_size_arg(char *buf, size_t len, unsigned long long bytes)
 {
 	if (bytes && bytes % (1ULL << 30) == 0)
 		snprintf(buf, len, "%lluG", bytes >> 30);

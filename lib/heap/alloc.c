@@ -3,9 +3,8 @@
  * The allocator of runtime memory under memzones, the heap and mempool backends: one buddy
  * allocator (buddy.h) per memseg list ("arena"), so every block lies in one list and is a whole
  * number of 4 KiB units, aligned as asked without costing its alignment in memory. alloc_lock
- * guards arenas and their buddies.
- * Lock order: memory lock (hp_mem_lock_read / the write lock held by event callbacks) ->
- * alloc_lock. hp_mem_grow() is called with neither held; its ALLOC event adds the new list here.
+ * guards arenas and their buddies (lock level 9, doc/architecture.md). hp_mem_grow() is called
+ * with neither the memory lock nor alloc_lock held; its ALLOC event adds the new list here.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,12 +14,11 @@
 
 #include "buddy.h"
 #include "eal/eal_internal.h"
-#include "eal/eal_util.h"
-#include "mem_internal.h"
-#include <hp_heap.h>
+#include "util.h"
+#include "heap_internal.h"
+#include "mem/mem_internal.h"
 
 _Static_assert(MEM_RANGE_UNIT == BUDDY_UNIT, "the allocator's unit is the buddy's");
-_Static_assert(HP_HEAP_BLOCK_UNIT == BUDDY_UNIT, "hp_heap_stats() reports buddy orders");
 
 #define GROW_TRIES 4
 
@@ -252,8 +250,8 @@ static void grow_sentence(char *buf, size_t n, int node, size_t len, size_t alig
 	    "node %d: no free %srun of %s (align %s); the largest free %srun there is %s, and "
 	    "growing failed (%s); reserve more hugepages on node %d (hp-info --reserve %d:SIZE) "
 	    "or start with a larger --socket-mem",
-	    node, contig, eal_size_str(l, sizeof(l), len), eal_size_str(a, sizeof(a), align),
-	    contig, eal_size_str(b, sizeof(b), best), why, node, node);
+	    node, contig, util_size_str(l, sizeof(l), len), util_size_str(a, sizeof(a), align),
+	    contig, util_size_str(b, sizeof(b), best), why, node, node);
 }
 
 static uintptr_t take_locked(int node, size_t len, size_t align, size_t skew, unsigned flags,
@@ -505,13 +503,7 @@ static int alloc_init(const struct hp_init_opts *opts)
 	return 0;
 }
 
-static struct eal_subsys alloc_subsys = {
-    .name = "alloc",
-    .order = 20,
-    .init = alloc_init,
-    .cleanup = alloc_cleanup,
-};
-EAL_SUBSYS_REGISTER(alloc_subsys)
+EAL_SUBSYS_REGISTER(alloc, EAL_SUBSYS_ALLOC, alloc_init, alloc_cleanup)
 
 /* In a forked child: the arenas describe the parent's memory; their buddy maps are libc's. */
 static void alloc_fork_child(void)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * A binary buddy allocator over one memseg list, private to lib/mem.
+ * A binary buddy allocator over one memseg list, private to lib/heap.
  *
  * The list is cut into units of BUDDY_UNIT bytes. A block is 2^order units whose offset from the
  * list's base is a multiple of its own size; a block and its buddy (offset XOR size) merge when
@@ -12,8 +12,8 @@
  * Units that are not in the allocator at all (never added, or taken out to go back to the
  * kernel) are simply never on a list. Not thread-safe: the caller serialises.
  */
-#ifndef HP_MEM_BUDDY_H
-#define HP_MEM_BUDDY_H
+#ifndef HP_HEAP_BUDDY_H
+#define HP_HEAP_BUDDY_H
 
 #include <stdbool.h>
 #include <stddef.h>
