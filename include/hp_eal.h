@@ -85,6 +85,10 @@ struct hp_init_opts {
  *
  * HUGEPOOL_OPTS is read with secure_getenv(): a setuid, setgid or setcap program ignores it.
  *
+ * fork(): a child starts with no runtime (none of the parent's memory is mapped in it; its calls
+ * fail with a sentence naming the parent) and may call hp_init() for a runtime of its own, with
+ * a --file-prefix of its own while the parent's runtime runs under the same one. See doc/eal.md.
+ *
  * @param argc number of entries in argv
  * @param argv program arguments; not modified
  * @return the number of argv entries consumed (counting argv[0] and "--"), or
@@ -127,6 +131,8 @@ HP_API int hp_parse_args(int argc, char **argv, struct hp_init_opts *opts);
  * and without hp_init(). Pools, rings and zones must not be used afterwards.
  * Every lcore id is released: each registered thread's hp_lcore_id() reads HP_LCORE_ANY
  * afterwards, and must call hp_thread_register() again after a new hp_init().
+ * In a forked child that has not started its own runtime, it touches nothing of the parent's
+ * (no page, file or socket) and returns 0.
  * @return 0
  */
 HP_API int hp_cleanup(void);

@@ -49,11 +49,7 @@ extern "C" {
 static inline int hp_mempool_get_bulk(struct hp_mempool *mp, void **objs, unsigned n)
 {
 #ifdef HP_MEMPOOL_DEBUG
-	int rc = __hp_mempool_default_get(mp, objs, n);
-
-	if (rc == 0)
-		__hp_mempool_debug_got(mp, objs, n);
-	return rc;
+	return __hp_mempool_debug_get(mp, objs, n, NULL, 1);
 #else
 	return __hp_mempool_default_get(mp, objs, n);
 #endif
@@ -108,17 +104,17 @@ static inline void hp_mempool_put(struct hp_mempool *mp, void *obj)
 static inline int hp_mempool_generic_get(struct hp_mempool *mp, void **objs, unsigned n,
 					 struct hp_mempool_cache *c)
 {
+#ifdef HP_MEMPOOL_DEBUG
+	return __hp_mempool_debug_get(mp, objs, n, c, 0);
+#else
 	int rc;
 
 	if (HP_UNLIKELY(c == NULL || c->mp != mp))
 		rc = __hp_mempool_get_slow(mp, objs, n, c);
 	else
 		rc = __hp_mempool_cache_get(mp, objs, n, c);
-#ifdef HP_MEMPOOL_DEBUG
-	if (rc == 0)
-		__hp_mempool_debug_got(mp, objs, n);
-#endif
 	return rc;
+#endif
 }
 
 /**

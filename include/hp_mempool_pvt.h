@@ -61,8 +61,19 @@ HP_API void __hp_mempool_debug_got(struct hp_mempool *mp, void **objs, unsigned 
 
 /**
  * @internal
+ * Debug build: get n objects through the calling lcore's cache (lcore 1) or cache c (lcore 0),
+ * then __hp_mempool_debug_got(). A get or put of mp that the calling thread is already inside
+ * (a signal handler that interrupted it) is refused and logged instead of run.
+ * @return 0, -ENOENT (nothing taken), or -EDEADLK for such a re-entry (nothing taken)
+ */
+HP_API int __hp_mempool_debug_get(struct hp_mempool *mp, void **objs, unsigned n,
+				  struct hp_mempool_cache *c, int lcore);
+
+/**
+ * @internal
  * Debug build: check each object, report and refuse bad ones, put the good ones through the
- * calling lcore's cache (lcore 1) or cache c (lcore 0).
+ * calling lcore's cache (lcore 1) or cache c (lcore 0). A re-entry (see __hp_mempool_debug_get)
+ * refuses all n objects and logs it.
  */
 HP_API void __hp_mempool_debug_put(struct hp_mempool *mp, void *const *objs, unsigned n,
 				   struct hp_mempool_cache *c, int lcore);

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <hp_eal.h>
 
 /**
@@ -118,6 +119,8 @@ int eal_registry_free(struct eal_registry *reg, void *obj);
 int eal_registry_walk(struct eal_registry *reg, int (*fn)(void *obj, void *arg), void *arg);
 /** hp_cleanup(): give back every object and forget the quarantine. */
 void eal_registry_clear(struct eal_registry *reg);
+/** In a forked child: forget every object (its memory is the parent's) and reset the lock. */
+void eal_registry_forget(struct eal_registry *reg);
 
 /** Where a subsystem starts: hp_init() starts them in this order, hp_cleanup() stops them last
  * first. */
@@ -157,5 +160,36 @@ void eal_subsys_register(struct eal_subsys *s);
 	{                                                                                          \
 		eal_subsys_register(&eal_subsys_##name_);                                          \
 	}
+
+/* A library's forgetting of the parent's runtime, run in a forked child (fork.c). */
+struct eal_fork_hook {
+	void (*fn)(void); /* state and locks to initial values; never unmap, unlink or release */
+	struct eal_fork_hook *next;
+};
+
+/** Add a hook; call from a constructor (EAL_FORK_CHILD). */
+void eal_fork_hook_register(struct eal_fork_hook *h);
+
+#define EAL_FORK_CHILD(fn_)                                                                        \
+	static struct eal_fork_hook eal_fork_hook_##fn_ = {.fn = (fn_)};                           \
+	static void __attribute__((constructor)) eal_fork_ctor_##fn_(void)                         \
+	{                                                                                          \
+		eal_fork_hook_register(&eal_fork_hook_##fn_);                                      \
+	}
+
+/** hp_init() starts (true) or the runtime stopped (false): a fork in between leaves it behind. */
+void eal_fork_runtime(bool starting);
+
+/** @return the pid whose runtime this forked child left behind (0: not such a child). */
+pid_t eal_forked_from(void);
+
+/**
+ * Why there is no runtime to use, for a sentence: not started, or (in a forked child that has
+ * not called hp_init()) a fork of pid N and what to do. A thread-local string.
+ */
+const char *eal_no_runtime(void);
+
+/** @return 0 when the runtime runs, else -EINVAL through hp_fail(): "<who>: eal_no_runtime()". */
+int eal_need_runtime(const char *who);
 
 #endif

@@ -124,6 +124,7 @@ HP_API int hp_init_opts(const struct hp_init_opts *o)
 	if (!rc)
 		rc = copy_opts(o);
 	if (!rc) {
+		eal_fork_runtime(true);
 		if (opts.log_level)
 			hp_log_set_level(opts.log_level);
 		rc = eal_lcore_start(&opts);
@@ -134,6 +135,7 @@ HP_API int hp_init_opts(const struct hp_init_opts *o)
 		if (rc) {
 			eal_lcore_stop();
 			free_opts();
+			eal_fork_runtime(false);
 		}
 	}
 	if (!rc)
@@ -166,6 +168,7 @@ HP_API int hp_cleanup(void)
 		in_hooks = false;
 		eal_lcore_stop();
 		free_opts();
+		eal_fork_runtime(false);
 	}
 	pthread_mutex_unlock(&init_lock);
 	return 0;
@@ -180,3 +183,13 @@ const struct hp_init_opts *eal_opts(void)
 {
 	return &opts;
 }
+
+/* In a forked child: no runtime, and init_lock free whoever held it in the parent. */
+static void init_fork_child(void)
+{
+	init_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	atomic_store_explicit(&running, false, memory_order_relaxed);
+	in_hooks = false;
+	free_opts();
+}
+EAL_FORK_CHILD(init_fork_child)

@@ -91,8 +91,7 @@ HP_API int hp_thread_register(void)
 	pthread_once(&exit_key_once, make_exit_key);
 	pthread_mutex_lock(&lock);
 	if (!active)
-		rc = hp_fail(-EINVAL, "hp_thread_register: the runtime is not started; "
-				      "call hp_init() first");
+		rc = hp_fail(-EINVAL, "hp_thread_register: %s", eal_no_runtime());
 	else if (__hp_lcore_id_tls != HP_LCORE_ANY)
 		rc = 0;
 	else if ((id = pick_id()) < 0)
@@ -220,3 +219,15 @@ void eal_lcore_stop(void)
 	init_pinned = false;
 	pthread_mutex_unlock(&lock);
 }
+
+/* In a forked child: no id is held (the threads that held them are not in the child). */
+static void lcore_fork_child(void)
+{
+	lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	for (unsigned i = 0; i < HP_MAX_LCORES; i++)
+		slots[i] = (struct slot){NULL, -1};
+	n_used = n_listed = 0;
+	active = init_pinned = false;
+	__hp_lcore_id_tls = HP_LCORE_ANY;
+}
+EAL_FORK_CHILD(lcore_fork_child)

@@ -28,7 +28,7 @@ _Static_assert(HP_MAX_NUMA_NODES <= 256, "a node id fits in cpu_nodes' bytes");
 
 unsigned eal_possible_cpus(void)
 {
-	FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
 	unsigned lo, hi = 0, max = 0;
 	int c;
 

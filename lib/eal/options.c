@@ -198,7 +198,7 @@ static void online_cpus(uint64_t map[EAL_MAX_CPUS / 64])
 	long ncpu;
 
 	memset(map, 0, EAL_MAX_CPUS / 8);
-	f = fopen("/sys/devices/system/cpu/online", "r");
+	f = fopen("/sys/devices/system/cpu/online", "re");
 	if (f) {
 		n = fread(buf, 1, sizeof(buf) - 1, f);
 		fclose(f);

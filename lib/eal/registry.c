@@ -196,3 +196,11 @@ void eal_registry_clear(struct eal_registry *reg)
 	reg->freed_next = 0;
 	pthread_mutex_unlock(&reg->lock);
 }
+
+void eal_registry_forget(struct eal_registry *reg)
+{
+	reg->lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	reg->live = reg->dying = NULL;
+	memset(reg->freed, 0, sizeof(reg->freed));
+	reg->freed_next = reg->walkers = 0;
+}

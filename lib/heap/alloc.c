@@ -313,7 +313,7 @@ void *mem_range_alloc_skew(size_t len, size_t align, size_t skew, int node, unsi
 	uintptr_t p;
 
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
-		return hp_fail_ptr(-EINVAL, "runtime memory is not set up; call hp_init() first");
+		return hp_fail_ptr(-EINVAL, "runtime memory: %s", eal_no_runtime());
 	if (!eal_node_exists(node))
 		return hp_fail_ptr(-ENODEV, "node %d does not exist: this machine has nodes 0-%d",
 				   node, eal_node_count() - 1);
@@ -504,3 +504,15 @@ static int alloc_init(const struct hp_init_opts *opts)
 }
 
 EAL_SUBSYS_REGISTER(alloc, EAL_SUBSYS_ALLOC, alloc_init, alloc_cleanup)
+
+/* In a forked child: the arenas describe the parent's memory; their buddy maps are libc's. */
+static void alloc_fork_child(void)
+{
+	alloc_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	atomic_store_explicit(&ready, false, memory_order_relaxed);
+	for (int i = 0; i < HP_MAX_NUMA_NODES; i++)
+		atomic_store_explicit(&growing[i], 0, memory_order_relaxed);
+	my_req = NULL;
+	alloc_reset();
+}
+EAL_FORK_CHILD(alloc_fork_child)

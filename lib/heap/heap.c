@@ -22,7 +22,7 @@ atomic_bool heap_ready;
 static int check_node(int *node)
 {
 	if (!atomic_load_explicit(&heap_ready, memory_order_acquire))
-		return hp_fail(-EINVAL, "the heap is not set up; call hp_init() first");
+		return hp_fail(-EINVAL, "heap: %s", eal_no_runtime());
 	if (*node == HP_NODE_ANY)
 		*node = eal_current_node();
 	if (!eal_node_exists(*node))
@@ -73,7 +73,8 @@ struct blk {
 /*
  * Look ptr up (and, with take, remove a large block's record). @return false after logging why
  * ptr is not a live block. A small block's header is read only once ptr is known to lie in
- * runtime memory, so a foreign pointer cannot crash us.
+ * runtime memory on a page still held, so neither a foreign pointer nor a block freed twice whose
+ * page went back to the kernel can crash us.
  */
 static bool live_block(void *ptr, const char *who, bool take, struct blk *k)
 {
@@ -85,6 +86,12 @@ static bool live_block(void *ptr, const char *who, bool take, struct blk *k)
 	    (!unit_aligned(ptr) && mem_list_of(h) != l)) {
 		HP_LOG_E("%s(%p): not a block from hp_malloc (not in runtime memory); ignored", who,
 			 ptr);
+		return false;
+	}
+	if (!unit_aligned(ptr) && !mem_page_present(l, h)) {
+		HP_LOG_E("%s(%p): block is in memory given back to the kernel (freed already: "
+			 "double free?); ignored",
+			 who, ptr);
 		return false;
 	}
 	if (unit_aligned(ptr)) {
@@ -149,8 +156,13 @@ HP_API void hp_free(void *ptr)
 {
 	struct blk k;
 
-	if (!ptr || !atomic_load_explicit(&heap_ready, memory_order_acquire))
+	if (!ptr)
 		return;
+	if (!atomic_load_explicit(&heap_ready, memory_order_acquire)) {
+		if (eal_forked_from()) /* the parent's block: say so, touch nothing */
+			HP_LOG_E("hp_free(%p): %s; ignored", ptr, eal_no_runtime());
+		return;
+	}
 	if (live_block(ptr, "hp_free", true, &k))
 		free_block(ptr, &k);
 }
@@ -163,7 +175,7 @@ HP_API void *hp_realloc(void *ptr, size_t size, size_t align, int node)
 	if (!ptr)
 		return hp_malloc(size, align, node);
 	if (!atomic_load_explicit(&heap_ready, memory_order_acquire))
-		return hp_fail_ptr(-EINVAL, "the heap is not set up; call hp_init() first");
+		return hp_fail_ptr(-EINVAL, "heap: %s", eal_no_runtime());
 	if (!live_block(ptr, "hp_realloc", false, &k))
 		return hp_fail_ptr(-EINVAL,
 				   "hp_realloc: %p is not a live block from hp_malloc; "
@@ -195,7 +207,7 @@ HP_API void *hp_realloc(void *ptr, size_t size, size_t align, int node)
 HP_API int hp_heap_cache_flush(void)
 {
 	if (!atomic_load_explicit(&heap_ready, memory_order_acquire))
-		return hp_fail(-EINVAL, "the heap is not set up; call hp_init() first");
+		return hp_fail(-EINVAL, "heap: %s", eal_no_runtime());
 	heap_tcache_flush();
 	return 0;
 }
@@ -205,7 +217,7 @@ HP_API int hp_heap_stats(int node, struct hp_heap_stats *st)
 	if (!st)
 		return hp_fail(-EINVAL, "hp_heap_stats: st is NULL; pass a struct to fill in");
 	if (!atomic_load_explicit(&heap_ready, memory_order_acquire))
-		return hp_fail(-EINVAL, "the heap is not set up; call hp_init() first");
+		return hp_fail(-EINVAL, "heap: %s", eal_no_runtime());
 	if (node < 0 || node >= eal_node_count() || node >= HP_MAX_NUMA_NODES)
 		return hp_fail(-EINVAL,
 			       "hp_heap_stats: node %d does not exist; this machine has nodes 0-%d",
@@ -224,7 +236,7 @@ HP_API int hp_heap_dump(FILE *f)
 	if (!f)
 		return hp_fail(-EINVAL, "hp_heap_dump: f is NULL; pass a stream such as stderr");
 	if (!atomic_load_explicit(&heap_ready, memory_order_acquire))
-		return hp_fail(-EINVAL, "the heap is not set up; call hp_init() first");
+		return hp_fail(-EINVAL, "heap: %s", eal_no_runtime());
 	fprintf(f,
 		"node  total MiB  free MiB  allocated MiB  free blocks by size (4K 8K 16K ...)\n");
 	for (int node = 0; node < eal_node_count() && node < HP_MAX_NUMA_NODES; node++) {
@@ -263,3 +275,12 @@ static void heap_cleanup(void)
 }
 
 EAL_SUBSYS_REGISTER(heap, EAL_SUBSYS_HEAP, heap_init, heap_cleanup)
+
+/* In a forked child: the blocks are the parent's; the forking thread's cache is of another run. */
+static void heap_fork_child(void)
+{
+	heap_slab_fork_child();
+	heap_large_fork_child();
+	heap_cleanup();
+}
+EAL_FORK_CHILD(heap_fork_child)

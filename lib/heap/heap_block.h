@@ -70,6 +70,8 @@ static inline bool unit_aligned(const void *p)
 unsigned heap_slab_get_bulk(int node, unsigned cls, void **out, unsigned n);
 void heap_slab_put_bulk(void *const *blk, unsigned n);
 void heap_slab_reset(void);
+/* In a forked child: every node's slab lock free again (its holder is not in the child). */
+void heap_slab_fork_child(void);
 
 /* heap_tcache.c: a small block of size bytes on node, through the thread's cache; and back. */
 void *heap_small_get(size_t size, int node);
@@ -82,5 +84,7 @@ void *heap_large_get(size_t size, size_t align, int node);
 bool heap_big_find(uintptr_t ptr, struct big *rec, bool take);
 void heap_big_set_size(uintptr_t ptr, size_t size);
 void heap_large_reset(void);
+/* In a forked child: every stripe's lock free again (its holder is not in the child). */
+void heap_large_fork_child(void);
 
 #endif

@@ -153,3 +153,9 @@ void heap_large_reset(void)
 		pthread_mutex_unlock(&big_tab[i].lock);
 	}
 }
+
+void heap_large_fork_child(void)
+{
+	for (int i = 0; i < BIG_STRIPES; i++)
+		big_tab[i].lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+}

@@ -157,3 +157,9 @@ void heap_slab_reset(void)
 		pthread_mutex_unlock(&heap_lock[i]);
 	}
 }
+
+void heap_slab_fork_child(void)
+{
+	for (int i = 0; i < HP_MAX_NUMA_NODES; i++)
+		heap_lock[i] = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+}

@@ -44,8 +44,7 @@ HP_API int hp_mem_grow(int node, size_t len)
 		return hp_fail(-EINVAL, "hp_mem_grow: len is 0; ask for at least one page");
 	pthread_mutex_lock(&grow_lock);
 	if (!atomic_load(&ready))
-		rc = hp_fail(-EINVAL,
-			     "hp_mem_grow: the runtime is not started; call hp_init() first");
+		rc = hp_fail(-EINVAL, "hp_mem_grow: %s", eal_no_runtime());
 	else
 		rc = mem_list_add(&cfg, node, len, false);
 	pthread_mutex_unlock(&grow_lock);
@@ -58,7 +57,7 @@ int mem_grow_dynamic(int node, size_t len)
 
 	pthread_mutex_lock(&grow_lock);
 	if (!atomic_load(&ready))
-		rc = hp_fail(-EINVAL, "the runtime is not started; call hp_init() first");
+		rc = hp_fail(-EINVAL, "%s", eal_no_runtime());
 	else
 		rc = mem_list_add(&cfg, node, len, true);
 	pthread_mutex_unlock(&grow_lock);
@@ -289,3 +288,15 @@ static void mem_cleanup(void)
 }
 
 EAL_SUBSYS_REGISTER(mem, EAL_SUBSYS_MEM, mem_init, mem_cleanup)
+
+/* In a forked child: forget the parent's lists (closing the child's copies of their fds). */
+static void mem_fork_child(void)
+{
+	grow_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	atomic_store(&ready, false);
+	memset(&cfg, 0, sizeof(cfg));
+	atomic_store(&page_size, 0);
+	atomic_store(&iova_mode, HP_IOVA_VA);
+	mem_lists_forget();
+}
+EAL_FORK_CHILD(mem_fork_child)

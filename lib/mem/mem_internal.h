@@ -52,6 +52,12 @@ extern _Atomic unsigned mem_nlists;
 /* The list that holds va, or NULL. No lock needed. */
 const struct mem_list *mem_list_of(const void *va);
 
+/* true when the page of l holding va is present (not given back to the kernel). No lock needed. */
+static inline bool mem_page_present(const struct mem_list *l, const void *va)
+{
+	return l->pages[((uintptr_t)va - (uintptr_t)l->base) / l->page_size].iova != HP_BAD_IOVA;
+}
+
 /* true if [va, va + len) lies in one list and is contiguous in IOVA. No lock needed. */
 bool mem_range_iova_contig(const void *va, size_t len);
 

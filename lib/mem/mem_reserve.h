@@ -51,6 +51,9 @@ int mem_resolve_iova(const struct mem_cfg *cfg, struct mem_list *l);
  */
 int mem_list_add(const struct mem_cfg *cfg, int node, size_t len, bool dynamic);
 
+/* In a forked child: forget every list (closing its fd, unmapping nothing) and reset the locks. */
+void mem_lists_forget(void);
+
 /* Give back every list, newest first, firing HP_MEM_EVENT_FREE before each goes. */
 void mem_lists_release(void);
 

@@ -352,3 +352,18 @@ void mem_lists_release(void)
 	}
 	mem_unlock_write();
 }
+
+void mem_lists_forget(void)
+{
+	unsigned i, n = atomic_load_explicit(&mem_nlists, memory_order_relaxed);
+
+	mem_lock = (pthread_rwlock_t)PTHREAD_RWLOCK_INITIALIZER;
+	ev_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	memset(subs, 0, sizeof(subs));
+	atomic_store_explicit(&mem_nlists, 0, memory_order_relaxed);
+	for (i = 0; i < n; i++) {
+		mem_lists[i]->base = NULL; /* not mapped here (MADV_DONTFORK): nothing to unmap */
+		mem_list_destroy(mem_lists[i]);
+		mem_lists[i] = NULL;
+	}
+}

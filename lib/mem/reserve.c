@@ -605,6 +605,10 @@ int mem_reserve(const struct mem_cfg *cfg, int node, size_t len, struct mem_list
 	if (!rc)
 		rc = mem_resolve_iova(cfg, l);
 	ms[3] = lap(&t);
+	/* a forked child gets none of it, not even the range (lib/eal/fork.c) */
+	if (!rc && madvise(l->base, l->len, MADV_DONTFORK))
+		rc = hp_fail(-errno, "node %d: madvise(MADV_DONTFORK) of %zu bytes failed: %s",
+			     node, l->len, strerror(errno));
 	if (rc) {
 		mem_list_destroy(l);
 		return rc;

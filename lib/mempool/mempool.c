@@ -32,8 +32,7 @@ static int check_args(const char *name, unsigned n, unsigned elt_size, unsigned 
 			 HP_MEMPOOL_F_NO_CACHE_ALIGN;
 
 	if (!hp_initialized())
-		return hp_fail(-EINVAL,
-			       "mempool: the runtime is not started; call hp_init() first");
+		return hp_fail(-EINVAL, "mempool: %s", eal_no_runtime());
 	if (len == 0)
 		return hp_fail(-EINVAL, "mempool name is empty; give 1 to %d characters",
 			       HP_MEMPOOL_NAMESIZE - 1);
@@ -306,6 +305,8 @@ HP_API struct hp_mempool *hp_mempool_lookup(const char *name)
 
 	if (!name)
 		return hp_fail_ptr(-EINVAL, "mempool lookup: name is NULL; pass a pool name");
+	if (eal_need_runtime(__func__))
+		return NULL;
 	mp = eal_registry_find(&pools, name);
 	if (!mp)
 		return hp_fail_ptr(-ENOENT,
@@ -321,6 +322,8 @@ HP_API int hp_mempool_free(struct hp_mempool *mp)
 
 	if (!mp)
 		return 0;
+	if (eal_need_runtime(__func__))
+		return -EINVAL;
 	rc = eal_registry_free(&pools, mp);
 	if (rc != -ENOENT)
 		return rc;
@@ -346,6 +349,15 @@ static int mempool_init(const struct hp_init_opts *opts)
 
 EAL_SUBSYS_REGISTER(mempool, EAL_SUBSYS_MEMPOOL, mempool_init, mempool_cleanup)
 
+/* In a forked child: the pools are the parent's, in memory the child does not have. */
+static void mempool_fork_child(void)
+{
+	mempool_lock = (pthread_mutex_t)PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+	eal_registry_forget(&pools);
+	mempool_percpu_fork_child();
+}
+EAL_FORK_CHILD(mempool_fork_child)
+
 struct walk_arg {
 	int (*fn)(struct hp_mempool *mp, void *arg);
 	void *arg;
@@ -365,5 +377,7 @@ HP_API int hp_mempool_walk(int (*fn)(struct hp_mempool *mp, void *arg), void *ar
 
 	if (!fn)
 		return hp_fail(-EINVAL, "hp_mempool_walk: callback is NULL; pass a function");
+	if (eal_need_runtime(__func__))
+		return -EINVAL;
 	return eal_registry_walk(&pools, visit, &w);
 }

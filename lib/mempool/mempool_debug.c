@@ -2,9 +2,14 @@
 /*
  * Debug-build checks on every get and put (HP_MEMPOOL_DEBUG): an object being put must lie in
  * the pool's memory, carry the "in use" head cookie and an intact tail cookie; otherwise the
- * put is refused, logged with the pool's name and the object's address, and counted. In a
- * release build these functions are never called by the inline paths; they just pass through.
+ * put is refused, logged with the pool's name and the object's address, and counted. A get or
+ * put of a pool that the thread is already inside (a signal handler that interrupted it, which
+ * would spin forever on the ring it interrupted) is refused and logged: `busy` is the pool of
+ * the innermost get or put under way in the thread. In a release build these functions are
+ * never called by the inline paths; they just pass through.
  */
+#include <stdatomic.h>
+
 #include "mempool_internal.h"
 
 /* Put n objects the way the release build does (in one call, which keeps the bulk semantics). */
@@ -21,7 +26,45 @@ static void put_as_release(struct hp_mempool *mp, void *const *objs, unsigned n,
 		__hp_mempool_put_slow(mp, objs, n, c);
 }
 
+/* Get n objects the way the release build does. */
+static int get_as_release(struct hp_mempool *mp, void **objs, unsigned n,
+			  struct hp_mempool_cache *c, int lcore)
+{
+	if (lcore)
+		return __hp_mempool_default_get(mp, objs, n);
+	if (c && c->mp == mp)
+		return __hp_mempool_cache_get(mp, objs, n, c);
+	return __hp_mempool_get_slow(mp, objs, n, c);
+}
+
 #ifdef HP_MEMPOOL_DEBUG
+static __thread struct hp_mempool *volatile busy;
+
+/* Enter a get or put of mp: the pool it was in before, or mp itself for a re-entry (logged). */
+static struct hp_mempool *enter(struct hp_mempool *mp, const char *what)
+{
+	struct hp_mempool *outer = busy;
+
+	if (outer == mp) {
+		__atomic_fetch_add(&mp->debug_errors, 1, __ATOMIC_RELAXED);
+		HP_LOG_E(
+		    "mempool '%s': %s from inside a get or put of the same pool in this thread "
+		    "(a signal handler?): refused, it would wait forever on the call it "
+		    "interrupted; no mempool call is async-signal-safe (doc/mempool.md)",
+		    mp->name, what);
+		return mp;
+	}
+	busy = mp;
+	atomic_signal_fence(memory_order_seq_cst); /* set before the backend is touched */
+	return outer;
+}
+
+static void leave(struct hp_mempool *outer)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	busy = outer;
+}
+
 static void report(struct hp_mempool *mp, void *obj, const char *what)
 {
 	__atomic_fetch_add(&mp->debug_errors, 1, __ATOMIC_RELAXED);
@@ -70,11 +113,29 @@ HP_API void __hp_mempool_debug_got(struct hp_mempool *mp, void **objs, unsigned 
 	}
 }
 
+HP_API int __hp_mempool_debug_get(struct hp_mempool *mp, void **objs, unsigned n,
+				  struct hp_mempool_cache *c, int lcore)
+{
+	struct hp_mempool *outer = enter(mp, "get");
+	int rc;
+
+	if (outer == mp)
+		return -EDEADLK;
+	rc = get_as_release(mp, objs, n, c, lcore);
+	leave(outer);
+	if (rc == 0)
+		__hp_mempool_debug_got(mp, objs, n);
+	return rc;
+}
+
 HP_API void __hp_mempool_debug_put(struct hp_mempool *mp, void *const *objs, unsigned n,
 				   struct hp_mempool_cache *c, int lcore)
 {
+	struct hp_mempool *outer = enter(mp, "put");
 	unsigned i;
 
+	if (outer == mp)
+		return;
 	/* the good prefix goes back in one call; after a refused object, the rest one by one */
 	for (i = 0; i < n && check_put(mp, objs[i]); i++)
 		;
@@ -82,6 +143,7 @@ HP_API void __hp_mempool_debug_put(struct hp_mempool *mp, void *const *objs, uns
 	for (i++; i < n; i++)
 		if (check_put(mp, objs[i]))
 			put_as_release(mp, &objs[i], 1, c, lcore);
+	leave(outer);
 }
 #else
 HP_API void __hp_mempool_debug_got(struct hp_mempool *mp, void **objs, unsigned n)
@@ -89,6 +151,12 @@ HP_API void __hp_mempool_debug_got(struct hp_mempool *mp, void **objs, unsigned 
 	(void)mp;
 	(void)objs;
 	(void)n;
+}
+
+HP_API int __hp_mempool_debug_get(struct hp_mempool *mp, void **objs, unsigned n,
+				  struct hp_mempool_cache *c, int lcore)
+{
+	return get_as_release(mp, objs, n, c, lcore);
 }
 
 HP_API void __hp_mempool_debug_put(struct hp_mempool *mp, void *const *objs, unsigned n,

@@ -79,6 +79,8 @@ struct mempool_percpu {
 
 /* Decide once whether per-CPU caches are on (hp_init and hp_mempool_percpu_enabled). */
 void mempool_percpu_detect(void);
+/* In a forked child: the drain lock free (the detection still holds: same kernel). */
+void mempool_percpu_fork_child(void);
 /* Bytes of per-CPU caches a pool with this cache size needs (0 when off or no cache). */
 size_t mempool_percpu_bytes(unsigned cache_size);
 /* Set up mp's per-CPU caches in mem (mempool_percpu_bytes() of it) and point slot 0 at them. */

@@ -77,6 +77,8 @@ HP_API int hp_mempool_obj_iter(struct hp_mempool *mp,
 
 	if (!mp || !fn)
 		return hp_fail(-EINVAL, "hp_mempool_obj_iter: pool and callback must not be NULL");
+	if (eal_need_runtime(__func__))
+		return -EINVAL;
 	for (i = 0; i < mp->n_chunks; i++)
 		mempool_chunk_walk(mp, &mp->chunks[i], mp->chunks[i].count, iter_one, &it);
 	return (int)it.idx;
@@ -91,6 +93,8 @@ HP_API int hp_mempool_mem_iter(struct hp_mempool *mp,
 
 	if (!mp || !fn)
 		return hp_fail(-EINVAL, "hp_mempool_mem_iter: pool and callback must not be NULL");
+	if (eal_need_runtime(__func__))
+		return -EINVAL;
 	for (i = 0; i < mp->n_chunks; i++)
 		fn(mp, arg, mp->chunks[i].va, mp->chunks[i].len, i);
 	return (int)mp->n_chunks;
@@ -124,6 +128,8 @@ HP_API unsigned hp_mempool_avail_count(const struct hp_mempool *mp)
 
 	if (!mp)
 		return null_pool(__func__);
+	if (eal_need_runtime(__func__))
+		return 0;
 	n = mp->ops->count(mp) + mempool_percpu_count(mp) + mempool_user_cache_count(mp, NULL);
 	for (i = 1; i <= HP_MAX_LCORES; i++)
 		n += __atomic_load_n(&__hp_mempool_cache_slot(mp, i)->len, __ATOMIC_RELAXED);
@@ -134,6 +140,8 @@ HP_API unsigned hp_mempool_in_use_count(const struct hp_mempool *mp)
 {
 	if (!mp)
 		return null_pool(__func__);
+	if (eal_need_runtime(__func__))
+		return 0;
 	return mp->size - hp_mempool_avail_count(mp);
 }
 
@@ -172,6 +180,8 @@ HP_API int hp_mempool_audit(struct hp_mempool *mp)
 
 	if (!mp)
 		return hp_fail(-EINVAL, "hp_mempool_audit: the pool is NULL; pass a pool");
+	if (eal_need_runtime(__func__))
+		return -EINVAL;
 	held = mp->ops->count(mp);
 
 	for (i = 0; i <= HP_MAX_LCORES; i++) {
@@ -237,6 +247,8 @@ HP_API int hp_mempool_dump(FILE *f, const struct hp_mempool *mp)
 	if (!f || !mp)
 		return hp_fail(-EINVAL, "hp_mempool_dump: %s is NULL; pass a stream and a pool",
 			       f ? "the pool" : "the stream");
+	if (eal_need_runtime(__func__))
+		return -EINVAL;
 	fprintf(f,
 		"mempool '%s': %u objects of %u B (header %u B, trailer %u B, align %u), node %d, "
 		"backend %s, cache %u per lcore\n",

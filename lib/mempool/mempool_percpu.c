@@ -358,3 +358,8 @@ void mempool_percpu_dump(FILE *f, const struct hp_mempool *mp)
 			fprintf(f, "  CPU %u cache: %lu objects\n", cpu, (unsigned long)len);
 	}
 }
+
+void mempool_percpu_fork_child(void)
+{
+	drain_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+}

@@ -43,7 +43,7 @@ static int check_args(const char *name, size_t len, int *node, unsigned flags, s
 	size_t n;
 
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
-		return hp_fail(-EINVAL, "memzones are not set up; call hp_init() first");
+		return hp_fail(-EINVAL, "memzone: %s", eal_no_runtime());
 	if (!name || !(n = strnlen(name, HP_MEMZONE_NAMESIZE)))
 		return hp_fail(-EINVAL, "memzone name is empty; give 1 to %d characters",
 			       HP_MEMZONE_NAMESIZE - 1);
@@ -135,6 +135,8 @@ HP_API const struct hp_memzone *hp_memzone_lookup(const char *name)
 
 	if (!name)
 		return hp_fail_ptr(-EINVAL, "hp_memzone_lookup: name is NULL; pass a zone name");
+	if (eal_need_runtime(__func__))
+		return NULL;
 	pthread_mutex_lock(&mz_lock);
 	i = find(name);
 	if (i >= 0 && state[i] == MZ_LIVE)
@@ -160,6 +162,8 @@ HP_API int hp_memzone_free(const struct hp_memzone *mz)
 			       "hp_memzone_free: %p is not a memzone; pass what "
 			       "hp_memzone_reserve() or hp_memzone_lookup() returned",
 			       (void *)mz);
+	if (eal_need_runtime(__func__))
+		return -EINVAL;
 	pthread_mutex_lock(&mz_lock);
 	if (state[i] != MZ_LIVE) {
 		pthread_mutex_unlock(&mz_lock);
@@ -181,6 +185,8 @@ HP_API int hp_memzone_walk(int (*fn)(const struct hp_memzone *mz, void *arg), vo
 
 	if (!fn)
 		return hp_fail(-EINVAL, "hp_memzone_walk: callback is NULL; pass a function");
+	if (eal_need_runtime(__func__))
+		return -EINVAL;
 	pthread_mutex_lock(&mz_lock);
 	for (int i = 0; i < MZ_MAX && !rc; i++)
 		if (state[i] == MZ_LIVE)
@@ -218,3 +224,13 @@ int memzone_index(const struct hp_memzone *mz)
 {
 	return mz >= zones && mz < zones + MZ_MAX ? (int)(mz - zones) : -1;
 }
+
+/* In a forked child: the zones are the parent's, in memory the child does not have. */
+static void memzone_fork_child(void)
+{
+	mz_lock = (pthread_mutex_t)PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+	memset(zones, 0, sizeof(zones));
+	memset(state, 0, sizeof(state));
+	atomic_store(&ready, false);
+}
+EAL_FORK_CHILD(memzone_fork_child)

@@ -350,8 +350,8 @@ struct hp_rdma_map *rdma_map_create_ops(struct ibv_pd *pd, int access,
 				   "RDMA map: the protection domain is NULL; open a device "
 				   "(hp_rdma_device_open) and allocate one with ibv_alloc_pd");
 	if (!hp_initialized())
-		return hp_fail_ptr(-EINVAL, "RDMA map: the runtime is not started; call hp_init() "
-					    "before hp_rdma_map_create()");
+		return hp_fail_ptr(-EINVAL, "RDMA map: %s (before hp_rdma_map_create())",
+				   eal_no_runtime());
 	if (check_access(access))
 		return NULL;
 	map = calloc(1, sizeof(*map));
@@ -553,6 +553,14 @@ static int rdma_init(const struct hp_init_opts *opts)
 }
 
 EAL_SUBSYS_REGISTER(rdma, EAL_SUBSYS_RDMA, rdma_init, rdma_cleanup)
+
+/* In a forked child: the maps register the parent's memory; the child's MRs are not its own. */
+static void rdma_fork_child(void)
+{
+	maps_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	live_maps = NULL;
+}
+EAL_FORK_CHILD(rdma_fork_child)
 
 int rdma_map_walk(int (*fn)(const struct rdma_map_info *m, void *arg), void *arg)
 {

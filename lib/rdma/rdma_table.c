@@ -17,7 +17,10 @@ static void *map_zeroed(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, len, MADV_DONTFORK); /* a forked child has no maps (lib/eal/fork.c) */
+	return p;
 }
 
 int rdma_table_init(rdma_table_t *t)

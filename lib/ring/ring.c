@@ -180,7 +180,7 @@ HP_API struct hp_ring *hp_ring_lookup(const char *name)
 {
 	struct hp_ring *r;
 
-	if (check_name(name) < 0)
+	if (check_name(name) < 0 || eal_need_runtime(__func__))
 		return NULL;
 	r = eal_registry_find(&rings, name);
 	if (!r)
@@ -258,6 +258,8 @@ HP_API int hp_ring_walk(int (*fn)(struct hp_ring *r, void *arg), void *arg)
 
 	if (!fn)
 		return hp_fail(-EINVAL, "hp_ring_walk: callback is NULL; pass a function");
+	if (eal_need_runtime(__func__))
+		return -EINVAL;
 	return eal_registry_walk(&rings, visit, &w);
 }
 
@@ -268,3 +270,10 @@ static void ring_cleanup(void)
 }
 
 EAL_SUBSYS_REGISTER(ring, EAL_SUBSYS_RING, NULL, ring_cleanup)
+
+/* In a forked child: the rings are the parent's, in memory the child does not have. */
+static void ring_fork_child(void)
+{
+	eal_registry_forget(&rings);
+}
+EAL_FORK_CHILD(ring_fork_child)

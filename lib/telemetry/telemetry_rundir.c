@@ -192,7 +192,7 @@ out:
  */
 static void sweep_dead(int dfd, const char *dpdk_dir, const char *self)
 {
-	int rfd = dup(dfd); /* closedir() closes it; dfd keeps the flock */
+	int rfd = fcntl(dfd, F_DUPFD_CLOEXEC, 0); /* closedir() closes it; dfd keeps the flock */
 	struct dirent *e;
 	DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;
 

@@ -14,6 +14,7 @@
 
 #include "hp_test.h"
 #include "heap/heap_internal.h"
+#include "mem/mem_internal.h"
 
 #define SOCKET_MB 64
 
@@ -233,6 +234,47 @@ static void test_double_and_foreign_frees_are_logged_and_ignored(void **state)
 	keep = hp_malloc(100, 0, 0);
 	assert_non_null(keep);
 	assert_ptr_not_equal(hp_malloc(100, 0, 0), keep);
+}
+
+/* The page index of va in its list, which must hold it. */
+static const struct hp_memseg *page_of(const void *va)
+{
+	const struct mem_list *l = mem_list_of(va);
+
+	assert_non_null(l);
+	return &l->pages[((uintptr_t)va - (uintptr_t)l->base) / l->page_size];
+}
+
+/*
+ * Without --socket-mem every page is grown: a small block's slab goes back to the kernel (its
+ * page PROT_NONE) once freed and trimmed, and freeing it again, or reallocating it, must be
+ * logged and ignored there too, not read a header that is no longer mapped.
+ */
+static void test_double_free_in_grown_memory_is_logged_and_ignored(void **state)
+{
+	char *p, *keep;
+
+	(void)state;
+	hp_cleanup();
+	hp_test_init(16, "%s", "--log-level=error");
+	p = hp_malloc(200, 0, 0);
+	assert_non_null(p);
+	assert_true(mem_list_of(p)->dynamic);
+	hp_free(p);
+	assert_int_equal(page_of(p - 64)->iova, HP_BAD_IOVA); /* the header's page is gone */
+	hp_log_set_handler(count_errors, NULL);
+	errors_logged = 0;
+	hp_free(p);
+	assert_int_equal(errors_logged, 1);
+	errno = 0;
+	assert_null(hp_realloc(p, 300, 0, 0));
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(errors_logged, 2);
+	hp_log_set_handler(NULL, NULL);
+	keep = hp_malloc(200, 0, 0);
+	assert_non_null(keep);
+	memset(keep, 1, 200);
+	hp_free(keep);
 }
 
 /*
@@ -581,6 +623,7 @@ int main(void)
 	    T(test_blocks_asked_on_node_0_are_on_node_0),
 	    T(test_bad_size_align_or_node_fail_with_a_sentence),
 	    T(test_double_and_foreign_frees_are_logged_and_ignored),
+	    T(test_double_free_in_grown_memory_is_logged_and_ignored),
 	    T(test_large_blocks_take_whole_units_and_only_their_start_frees_them),
 	    T(test_thread_caches_go_back_at_exit_and_never_outlive_the_runtime),
 	    T(test_freed_memory_is_reused_without_growing),

@@ -7,6 +7,8 @@
  * overruns. One runtime for the whole group; the main thread has an lcore id.
  */
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -772,7 +774,83 @@ static void test_overrun_is_caught_by_put_and_by_audit(void **state)
 	assert_int_equal(hp_mempool_debug_errors(mp), 1);
 	hp_mempool_free(mp);
 }
+
+/* ---- a signal handler re-entering a get or put of the same pool (debug build) ------------ */
+
+static struct hp_mempool *sig_mp;
+static _Atomic unsigned long sig_refused, sig_served;
+static _Atomic bool sig_stop;
+
+/* Takes an object of the pool the interrupted thread may be taking from or putting to. */
+static void get_in_handler(int sig)
+{
+	void *o;
+	int rc = hp_mempool_get(sig_mp, &o);
+
+	(void)sig;
+	if (rc == -EDEADLK) {
+		sig_refused++;
+	} else if (rc == 0) {
+		hp_mempool_put(sig_mp, o);
+		sig_served++;
+	}
+}
+
+static void *get_and_put_forever(void *arg)
+{
+	void *o[4];
+
+	(void)arg;
+	while (!atomic_load(&sig_stop))
+		if (hp_mempool_get_bulk(sig_mp, o, 4) == 0)
+			hp_mempool_put_bulk(sig_mp, o, 4);
+	return NULL;
+}
+
+static void quiet(enum hp_log_level level, const char *msg, void *arg)
+{
+	(void)level, (void)msg, (void)arg;
+}
+
+/* Under hp_test_bounded(): without the check, a handler spins on the ring op it interrupted. */
+static void signal_storm(void *arg)
+{
+	struct sigaction sa = {.sa_handler = get_in_handler, .sa_flags = SA_RESTART}, old;
+	pthread_t t;
+
+	(void)arg;
+	sig_mp = hp_mempool_create_ops("t.signal", 256, 64, 0, 0, 0, "ring_mp_mc");
+	assert_non_null(sig_mp);
+	sig_refused = sig_served = 0;
+	atomic_store(&sig_stop, false);
+	hp_log_set_handler(quiet, NULL);
+	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+	assert_int_equal(pthread_create(&t, NULL, get_and_put_forever, NULL), 0);
+	for (int i = 0; i < 200000 && sig_refused < 1000; i++)
+		pthread_kill(t, SIGUSR1);
+	atomic_store(&sig_stop, true);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	sigaction(SIGUSR1, &old, NULL);
+	hp_log_set_handler(NULL, NULL);
+	hp_test_note("%lu handler gets refused as re-entries, %lu served", sig_refused, sig_served);
+	assert_true(sig_refused > 0);
+	assert_int_equal(hp_mempool_debug_errors(sig_mp), sig_refused);
+	assert_int_equal(hp_mempool_avail_count(sig_mp), 256);
+	assert_int_equal(hp_mempool_free(sig_mp), 0);
+}
 #endif
+
+static void test_a_signal_handler_reentering_a_get_is_refused_not_hung(void **state)
+{
+	(void)state;
+#ifdef HP_MEMPOOL_DEBUG
+	hp_test_bounded(signal_storm, NULL, 60,
+			"signal handlers getting from the pool they interrupted");
+#else
+	hp_test_skip("the re-entry check is compiled into the debug build only "
+		     "(-Dmempool_debug=true); a release build hangs by design, as DPDK does");
+#endif
+}
 
 /* ---- lock order: a memzone walk's callback may use pools while other threads create them -- */
 
@@ -986,6 +1064,7 @@ int main(void)
 	    cmocka_unit_test(test_foreign_pointer_is_reported_with_pool_and_object),
 	    cmocka_unit_test(test_overrun_is_caught_by_put_and_by_audit),
 #endif
+	    cmocka_unit_test(test_a_signal_handler_reentering_a_get_is_refused_not_hung),
 	};
 
 	return cmocka_run_group_tests_name("mempool", tests, group_setup, hp_test_teardown);
