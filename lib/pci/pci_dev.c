@@ -427,10 +427,7 @@ HP_API int hp_pci_dev_open(const char *addr, struct hp_pci_dev **out)
 			       "0000:00:04.0 (domain:bus:device.function, hexadecimal)",
 			       addr);
 	if (!hp_initialized())
-		return hp_fail(-EINVAL,
-			       "hp_pci_dev_open(%s): the runtime is not started; call "
-			       "hp_init() first",
-			       full);
+		return hp_fail(-EINVAL, "hp_pci_dev_open(%s): %s", full, eal_no_runtime());
 	snprintf(dir, sizeof(dir), SYSFS_PCI "/%s", full);
 	if (stat(dir, &sb))
 		return hp_fail(-ENODEV,
@@ -1002,3 +999,43 @@ static void pci_cleanup(void)
 }
 
 EAL_SUBSYS_REGISTER(pci, EAL_SUBSYS_PCI, NULL, pci_cleanup)
+
+/*
+ * In a forked child the devices, groups and container are the parent's: their fds share the
+ * parent's open files, so no ioctl may reach them (one would unset the parent's container or
+ * its interrupts). Close the child's copies of the fds, drop its copies of the BAR mappings.
+ */
+static void pci_fork_child(void)
+{
+	pthread_mutex_init(&pci_lock, NULL);
+	while (devs) {
+		struct hp_pci_dev *dev = devs;
+
+		devs = dev->next;
+		for (unsigned i = 0; i < HP_PCI_NUM_BARS; i++) {
+			if (dev->bar[i].map)
+				munmap(dev->bar[i].map, dev->bar[i].len);
+			if (dev->bar[i].fd >= 0)
+				close(dev->bar[i].fd);
+		}
+		for (unsigned i = 0; dev->irq_fds && i < dev->n_irq; i++)
+			close(dev->irq_fds[i]);
+		free(dev->irq_fds);
+		if (dev->uio_fd >= 0)
+			close(dev->uio_fd);
+		if (dev->drv == DRV_UIO && dev->cfg_fd >= 0)
+			close(dev->cfg_fd);
+		if (dev->dev_fd >= 0)
+			close(dev->dev_fd);
+		free(dev);
+	}
+	while (groups) {
+		struct pci_group *g = groups;
+
+		groups = g->next;
+		close(g->fd);
+		free(g);
+	}
+	pci_dma_fork_child();
+}
+EAL_FORK_CHILD(pci_fork_child)

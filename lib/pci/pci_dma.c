@@ -335,6 +335,20 @@ void pci_dma_forget_user(void)
 	pthread_mutex_unlock(&dma_lock);
 }
 
+/* A forked child: the container is the parent's; close the child's copy of its fd, forget maps. */
+void pci_dma_fork_child(void)
+{
+	pthread_mutex_init(&dma_lock, NULL);
+	if (container >= 0)
+		close(container);
+	container = -1;
+	n_groups = 0;
+	free(maps);
+	maps = NULL;
+	n_maps = cap_maps = 0;
+	n_failed = 0;
+}
+
 /* ---- hp_dma_map ------------------------------------------------------------------------------ */
 
 struct overlap {

@@ -23,6 +23,9 @@ void pci_dma_group_del(int group_fd);
 /* Forget every hp_dma_map range (hp_cleanup, after every device is closed). */
 void pci_dma_forget_user(void);
 
+/** In a forked child: forget the parent's container and maps; no ioctl reaches them. */
+void pci_dma_fork_child(void);
+
 /* Device counts for hp_dma_stats(); pci_dev.c keeps them under pci_lock. */
 void pci_dev_counts(unsigned *devices, unsigned *vfio_devices);
 

@@ -747,6 +747,48 @@ static void test_kill9_then_open_at_once(void **state)
 	hp_free(b);
 }
 
+/*
+ * A forked child shares the parent's device and container files: its hp_cleanup(), and a
+ * runtime of its own started and stopped, must leave the parent's device mapped and mastering.
+ */
+static void test_a_forked_child_leaves_the_parents_device_alone(void **state)
+{
+	struct hp_dma_stats before, after;
+	struct hp_pci_dev *d = NULL;
+	int status;
+	pid_t pid;
+	void *a = hp_malloc(4096, 4096, 0), *b = hp_malloc(4096, 4096, 0);
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	round_trip(a, b, 13);
+	assert_int_equal(hp_dma_stats(&before), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int bad = hp_pci_dev_open(edu_addr, &d) != -EINVAL ||
+			  !strstr(hp_last_error(), "fork of pid");
+
+		hp_cleanup();
+		if (hp_test_init_str(va_mode ? "--file-prefix=pci_child --iova=auto"
+					     : "--file-prefix=pci_child --iova=pa") < 0)
+			_exit(3);
+		hp_cleanup();
+		_exit(bad ? 2 : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(hp_dma_stats(&after), 0);
+	assert_int_equal(after.devices, before.devices);
+	assert_int_equal(after.container, before.container);
+	assert_int_equal(after.maps, before.maps);
+	round_trip(a, b, 14);
+	hp_free(a);
+	hp_free(b);
+}
+
 static void test_cleanup_leaves_nothing(void **state)
 {
 	(void)state;
@@ -964,6 +1006,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_bad_input_says_why_and_leaks_nothing),
 	    cmocka_unit_test(test_close_and_reopen),
 	    cmocka_unit_test(test_kill9_then_open_at_once),
+	    cmocka_unit_test(test_a_forked_child_leaves_the_parents_device_alone),
 	    cmocka_unit_test(test_cleanup_leaves_nothing),
 	};
 	char vn[64] = "", *comma;
