@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The telemetry socket read by the tools people use: DPDK's dpdk-telemetry.py (Debian's
 # dpdk-dev) and hp-info --live, against telemetry_target, a program that prints what the public
-# API says of its pool (objects out, some in its lcore's cache), zones and ring. Also: kill -9
-# then a restart with the same prefix, a start removing what killed programs left, two live
-# programs with one prefix, --no-telemetry.
+# API says of its pool (objects out, some in its lcore's cache), zones and ring. Also: replies
+# to requests of bytes that are not UTF-8, kill -9 then a restart with the same prefix, a start
+# removing what killed programs left, two live programs with one prefix, --no-telemetry.
 # Usage: test_telemetry.py TELEMETRY_TARGET HP_INFO; prints TAP.
 import json
 import os
+import random
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -129,6 +131,45 @@ def dpdk_client_lists_commands_and_gets_sentences():
             assert c in cmds, cmds
         assert isinstance(bad, str) and "unknown command" in bad, bad
         assert isinstance(param, str) and "no mempool named 'nosuch'" in param, param
+    finally:
+        t.stop()
+
+
+def ask_raw(path, requests):
+    """Send each request (bytes) on one connection; the replies as bytes, the hello first."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.settimeout(10)
+        s.connect(path)
+        replies = [s.recv(16384)]
+        for req in requests:
+            s.send(req)
+            replies.append(s.recv(16384))
+    return replies
+
+
+@case
+def replies_are_json_whatever_the_request_held():
+    t = Target(f"--file-prefix={PREFIX}")
+    try:
+        rnd = random.Random(24)
+        reqs = [b"/\xff\xfe", b"/help,\xff", b"/mempool/info,\xc3", b"/ring/info,\xed\xa0\x80",
+                b"/\x01\x1b[2J\x7f", b"/" + b"a" * 59 + "\u00e9\u00e9".encode()]
+        for i in range(1500):
+            n = rnd.randint(1, 8 if i % 2 else 1000)
+            req = bytes(rnd.randint(1, 255) for _ in range(n))
+            reqs.append(b"/" + req[1:] if i % 3 == 0 else req)
+        replies = ask_raw(t.api["socket"], reqs)
+        for req, rep in zip([b"hello"] + reqs, replies):
+            try:
+                json.loads(rep.decode("utf-8", errors="strict"))
+            except ValueError as e:
+                raise AssertionError(f"reply to {req!r} is not JSON in UTF-8 ({e}): {rep!r}")
+        first = json.loads(replies[1])
+        assert first == {"/\ufffd\ufffd": "unknown command '/\ufffd\ufffd'; send / for the "
+                         "list of commands"}, first
+        if CLIENT:  # dpdk-telemetry.py reads such a reply too
+            (bad,) = dpdk_telemetry(PREFIX, "/mempool/info,\u00ff\u00fe")
+            assert "no mempool named" in bad, bad
     finally:
         t.stop()
 
