@@ -874,6 +874,53 @@ static void test_stale_live_and_cleanup(void **state)
 	setup(state);
 }
 
+/* A prefix names one directory in the runtime directory: the rules of --file-prefix. */
+static void test_socket_path_checks_the_prefix(void **state)
+{
+	static const char *const bad[] = {"../x", "/etc", "", "a/b", ".", "x y"};
+	char path[108], longp[301];
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(hp_telemetry_socket_path(bad[i], path, sizeof(path)), -EINVAL);
+		assert_non_null(strstr(hp_last_error(), "file prefix"));
+		assert_non_null(strstr(hp_last_error(), "1 to 31 letters"));
+	}
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	assert_int_equal(hp_telemetry_socket_path(longp, path, sizeof(path)), -EINVAL);
+	assert_null(strstr(hp_last_error(), "--no-telemetry"));
+	assert_int_equal(hp_telemetry_socket_path(prefix, path, sizeof(path)), 0);
+	assert_string_equal(path, hp_telemetry_path());
+	assert_int_equal(hp_telemetry_socket_path(NULL, path, sizeof(path)), 0);
+	assert_non_null(strstr(path, "/hugepool/dpdk_telemetry.v2"));
+}
+
+/* A directory where the socket goes: the sentence says what is there and what to do. */
+static void test_a_directory_in_place_of_the_socket(void **state)
+{
+	char path[108], dir[108], opts[128], why[512];
+	int rc;
+
+	(void)state;
+	socket_paths(path, dir, sizeof(path));
+	hp_cleanup();
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(opts, sizeof(opts), "--no-huge --socket-mem=8 --file-prefix=%s", prefix);
+	rc = hp_test_init_str(opts);
+	snprintf(why, sizeof(why), "%s", hp_last_error());
+	if (rc >= 0)
+		hp_cleanup();
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rmdir(dir), 0); /* nothing else was left in it */
+	setup(state);
+	assert_int_equal(rc, -EEXIST);
+	assert_null(strstr(why, "Address already in use"));
+	assert_non_null(strstr(why, "is a directory, not a socket"));
+	assert_non_null(strstr(why, "remove it"));
+}
+
 static void test_no_telemetry(void **state)
 {
 	char path[108], dir[108], opts[128];
@@ -907,6 +954,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_other_uid_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_limit_and_deaf_client, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stale_live_and_cleanup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_socket_path_checks_the_prefix, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_directory_in_place_of_the_socket, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_no_telemetry, setup, teardown),
 	};
 
