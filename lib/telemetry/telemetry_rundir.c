@@ -44,7 +44,7 @@ const char *rundir_base(void)
 	return d && d[0] ? d : "/tmp";
 }
 
-/* The first directory of this user (or root's, writable) at path: true when path is absent. */
+/* Whether path may hold this user's prefixes: absent, this user's directory, or root's and open. */
 static bool dir_usable(const char *path)
 {
 	struct stat st;
