@@ -324,7 +324,7 @@ int rundir_claim(const char *prefix, unsigned first, unsigned last, unsigned *in
 		 size_t len)
 {
 	const char *base = rundir_base();
-	char top[2][PATH_MAX], why[PATH_MAX + 64];
+	char top[2][PATH_MAX], why[PATH_MAX + 64], why2[PATH_MAX + 64];
 	int rc;
 
 	snprintf(top[0], sizeof(top[0]), "%s/dpdk", base);
@@ -342,9 +342,10 @@ int rundir_claim(const char *prefix, unsigned first, unsigned last, unsigned *in
 			 why, rd.dir, top[0]);
 	else if (not_ours(rc)) {
 		/* a program never fails to start for its telemetry: it runs without a socket */
-		HP_LOG_W("telemetry: %s; and %s; this program runs without a telemetry socket: "
+		why_not(top[1], rc, why2, sizeof(why2));
+		HP_LOG_W("telemetry: %s, and %s; this program runs without a telemetry socket: "
 			 "set XDG_RUNTIME_DIR or RUNTIME_DIRECTORY to a directory of this user",
-			 why, hp_last_error());
+			 why, why2);
 		return 1;
 	}
 done:

@@ -360,6 +360,26 @@ def a_shared_tmp_where_another_user_made_dpdk_first():
             if first:
                 first.stop()
             shutil.rmtree(shared)
+    # user a holds dpdk-<b> as well (a directory, or a link): b's program still starts, with no
+    # socket, and says so
+    for how in ("mkdir", "symlink"):
+        shared, env = shared_runtime_dir()
+        try:
+            os.mkdir(os.path.join(shared, "dpdk"), 0o755)
+            os.chown(os.path.join(shared, "dpdk"), a, -1)
+            mine = os.path.join(shared, f"dpdk-{b}")
+            if how == "mkdir":
+                os.mkdir(mine, 0o755)
+                os.chown(mine, a, -1)
+            else:
+                os.symlink("/etc", mine)
+            t = Target(f"--file-prefix={PREFIX}", user=b, env=env)
+            t.stop()
+            assert t.api["socket"] is None, t.api
+            log = t.p.stderr.read()
+            assert "runs without a telemetry socket" in log and mine in log, (how, log)
+        finally:
+            shutil.rmtree(shared)
 
 
 @case
