@@ -93,14 +93,17 @@ struct hp_init_opts {
  * @param argv program arguments; not modified
  * @return the number of argv entries consumed (counting argv[0] and "--"), or
  *         -EINVAL (unknown or malformed option; a --huge-dir that is missing or not a hugetlbfs
- *         mount of the page size), -ENOMEM (not enough hugepages on a node, or a --huge-dir
- *         mount whose size= limit is too small), -ENODEV (a node that does not exist),
- *         -EPERM (IOVA PA asked without the right to read frame numbers; a --huge-dir the
- *         process may not create files in), -ENOSPC (every memory event subscriber slot is
- *         taken), -EBUSY (already initialised, or another running program uses the same
- *         --file-prefix: its telemetry socket is live), or the errno of creating the
- *         telemetry directory or socket (-EACCES, -EPERM, -ENAMETOOLONG...; --no-telemetry
- *         starts without them). On failure nothing stays reserved.
+ *         mount of the page size), -ENOTDIR (a --huge-dir that is a file), -ENOMEM (not enough
+ *         hugepages on a node, or a --huge-dir mount whose size= limit is too small), -ENODEV
+ *         (a node that does not exist), -EPERM (IOVA PA asked without the right to read frame
+ *         numbers; a --huge-dir the process may not create files in), -ENOSPC (every memory
+ *         event subscriber slot is taken), -EBUSY (already initialised, or another running
+ *         program uses the same explicit --file-prefix: its telemetry socket is live; programs
+ *         with the default prefix take instances of it), -EEXIST (something that is not a
+ *         socket where the socket goes), or the errno of creating the telemetry directory or
+ *         socket (-EACCES, -EPERM, -ENAMETOOLONG...; --no-telemetry starts without them; a
+ *         runtime directory another user made first is not one: this user's own is used).
+ *         On failure nothing stays reserved.
  */
 HP_API int hp_init(int argc, char **argv);
 

@@ -171,13 +171,16 @@ HP_API int hp_telemetry_param_id(struct hp_telemetry_out *out, const char *cmd, 
 				 const char *what, const char *list, unsigned max, unsigned *id);
 
 /**
- * Where a program started with a file prefix serves its socket (whether it runs or not):
- * $RUNTIME_DIRECTORY, else /var/run for root, else $XDG_RUNTIME_DIR or /tmp; then
- * dpdk/PREFIX/dpdk_telemetry.v2, as DPDK's EAL and dpdk-telemetry.py -f PREFIX have it.
+ * Where a program of this user started with a file prefix serves its socket (whether it runs
+ * or not): $RUNTIME_DIRECTORY, else /var/run for root, else $XDG_RUNTIME_DIR or /tmp; then
+ * dpdk/PREFIX/dpdk_telemetry.v2, as DPDK's EAL and dpdk-telemetry.py -f PREFIX have it, or
+ * dpdk-UID/PREFIX/dpdk_telemetry.v2 where another user owns dpdk (a shared /tmp). Programs
+ * started at once with the default prefix serve instances 1, 2, ... at the path with ":N" added.
  * @param prefix the --file-prefix, or NULL for the default "hugepool"
  * @param buf filled with the path
  * @param len size of buf
- * @return 0, -EINVAL (NULL buf), -ENAMETOOLONG (the path does not fit in len, or is longer than
+ * @return 0, -EINVAL (NULL buf, or prefix breaks the rules of --file-prefix: 1 to 31 letters,
+ *         digits, '_' or '-'), -ENAMETOOLONG (the path does not fit in len, or is longer than
  *         a unix socket allows)
  */
 HP_API int hp_telemetry_socket_path(const char *prefix, char *buf, size_t len);

@@ -176,63 +176,116 @@ static void size_str(unsigned long long b, char *buf, size_t len)
 		snprintf(buf, len, "%.1f %s", v, units[u]);
 }
 
-/* <runtime dir>/dpdk: the directory that holds one directory per prefix. */
-static int dpdk_dir(char *buf, size_t len)
+/*
+ * The directories that hold one directory per prefix: <runtime dir>/dpdk, and
+ * <runtime dir>/dpdk-UID, where this user's programs go when another user owns the first.
+ * Returns how many (0: the sentence is in hp_last_error()).
+ */
+static unsigned top_dirs(char dirs[2][256])
 {
 	char *cut;
 
-	if (hp_telemetry_socket_path("x", buf, len) < 0)
-		return -1;
-	cut = strstr(buf, "/x/dpdk_telemetry.v2");
+	if (hp_telemetry_socket_path("x", dirs[0], sizeof(dirs[0])) < 0)
+		return 0;
+	cut = strstr(dirs[0], "/x/dpdk_telemetry.v2");
 	if (!cut)
-		return -1;
+		return 0;
 	*cut = '\0';
-	return 0;
+	cut = strrchr(dirs[0], '/');
+	*cut = '\0';
+	if ((size_t)snprintf(dirs[1], sizeof(dirs[1]), "%s/dpdk-%d", dirs[0], (int)geteuid()) >=
+	    sizeof(dirs[1]))
+		return 0;
+	strcat(dirs[0], "/dpdk");
+	return 2;
 }
 
-static int list_programs(bool json)
+/* The instance a socket's name says (dpdk_telemetry.v2 or dpdk_telemetry.v2:N), or -1. */
+static int instance_of(const char *name)
 {
-	char dir[256], path[600], hello[1024], prog[256], version[64];
+	const char *base = "dpdk_telemetry.v2";
+	char *end;
+	long n;
+
+	if (strncmp(name, base, strlen(base)))
+		return -1;
+	name += strlen(base);
+	if (!*name)
+		return 0;
+	if (*name != ':' || name[1] < '1' || name[1] > '9')
+		return -1;
+	n = strtol(name + 1, &end, 10);
+	return *end || n > 1000000 ? -1 : (int)n;
+}
+
+/* Print each program that answers on a socket in the prefix directory dir/name. */
+static void list_prefix(const char *dir, const char *name, bool json, unsigned *n)
+{
+	char pdir[600], path[900], hello[1024], prog[256], version[64], label[64];
 	struct dirent *e;
 	struct conn c;
-	unsigned n = 0;
 	DIR *d;
 
-	if (dpdk_dir(dir, sizeof(dir)) < 0) {
-		fprintf(stderr, "hp-info: %s\n", hp_last_error());
-		return 1;
-	}
-	d = opendir(dir);
-	if (json)
-		printf("{\"programs\":[");
-	else
-		printf("%-32s %8s  %-16s %s\n", "PREFIX", "PID", "PROGRAM", "VERSION");
+	snprintf(pdir, sizeof(pdir), "%s/%s", dir, name);
+	d = opendir(pdir);
 	while (d && (e = readdir(d))) {
-		int pid;
+		int inst = instance_of(e->d_name), pid;
 
-		if (e->d_name[0] == '.')
+		if (inst < 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/dpdk_telemetry.v2", dir, e->d_name);
+		snprintf(path, sizeof(path), "%s/%s", pdir, e->d_name);
 		if (connect_to(path, &c, hello, sizeof(hello)) < 0)
-			continue; /* no socket, or one left by a program that is gone */
+			continue; /* one left by a program that is gone */
 		close(c.fd);
 		pid = (int)num(hello, "pid");
 		str(hello, "version", version, sizeof(version));
 		program_of(pid, prog, sizeof(prog));
-		if (json)
-			printf("%s{\"prefix\":\"%s\",\"pid\":%d,\"program\":\"%s\",\"version\":"
-			       "\"%s\",\"socket\":\"%s\"}",
-			       n ? "," : "", e->d_name, pid, prog, version, path);
-		else
-			printf("%-32s %8d  %-16s %s\n", e->d_name, pid, prog, version);
-		n++;
+		if (json) {
+			printf("%s{\"prefix\":\"%s\",\"instance\":%d,\"pid\":%d,\"program\":"
+			       "\"%s\",\"version\":\"%s\",\"socket\":\"%s\"}",
+			       *n ? "," : "", name, inst, pid, prog, version, path);
+		} else {
+			if (inst)
+				snprintf(label, sizeof(label), "%s:%d", name, inst);
+			else
+				snprintf(label, sizeof(label), "%s", name);
+			printf("%-32s %8d  %-16s %-16s %s\n", label, pid, prog, version, path);
+		}
+		(*n)++;
 	}
 	if (d)
 		closedir(d);
+}
+
+static int list_programs(bool json)
+{
+	char dirs[2][256];
+	unsigned n = 0, ndirs = top_dirs(dirs);
+	struct dirent *e;
+	DIR *d;
+
+	if (!ndirs) {
+		fprintf(stderr, "hp-info: %s\n", hp_last_error());
+		return 1;
+	}
+	if (json)
+		printf("{\"programs\":[");
+	else
+		printf("%-32s %8s  %-16s %-16s %s\n", "PREFIX", "PID", "PROGRAM", "VERSION",
+		       "SOCKET");
+	for (unsigned i = 0; i < ndirs; i++) {
+		d = opendir(dirs[i]);
+		while (d && (e = readdir(d)))
+			if (e->d_name[0] != '.')
+				list_prefix(dirs[i], e->d_name, json, &n);
+		if (d)
+			closedir(d);
+	}
 	if (json)
 		printf("]}\n");
 	else if (!n)
-		printf("(no running program serves a telemetry socket under %s)\n", dir);
+		printf("(no running program serves a telemetry socket under %s or %s)\n", dirs[0],
+		       dirs[1]);
 	return 0;
 }
 
@@ -311,15 +364,32 @@ static void memory_rows(const char *mem)
 
 static int show_program(const char *prefix, bool json)
 {
-	char path[512], hello[1024], prog[256], version[64];
+	char path[512], hello[1024], prog[256], version[64], name[64], *colon, *end;
+	long inst = 0;
 	static struct conn c;
 	const char *v;
 	int rc, pid;
 
-	if (hp_telemetry_socket_path(prefix, path, sizeof(path)) < 0) {
-		fprintf(stderr, "hp-info: %s\n", hp_last_error());
-		return 1;
+	snprintf(name, sizeof(name), "%s", prefix);
+	colon = strchr(name, ':');
+	if (colon) { /* PREFIX:N, instance N of the prefix, as the list shows it */
+		*colon = '\0';
+		inst = strtol(colon + 1, &end, 10);
+		if (colon[1] < '1' || colon[1] > '9' || *end || inst > 1000000) {
+			fprintf(stderr,
+				"hp-info: --live %s: the instance after ':' is not a number from "
+				"1; hp-info --live lists the running programs\n",
+				prefix);
+			return 2;
+		}
 	}
+	/* the rules of --file-prefix: a prefix names one directory in the runtime directory */
+	if (hp_telemetry_socket_path(name, path, sizeof(path)) < 0) {
+		fprintf(stderr, "hp-info: --live: %s\n", hp_last_error());
+		return 2;
+	}
+	if (inst)
+		snprintf(path + strlen(path), sizeof(path) - strlen(path), ":%ld", inst);
 	rc = connect_to(path, &c, hello, sizeof(hello));
 	if (rc < 0) {
 		fprintf(stderr,

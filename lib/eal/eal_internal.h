@@ -37,6 +37,13 @@ void hp_log(enum hp_log_level level, const char *fmt, ...) __attribute__((format
 #define HP_LOG_I(...) hp_log(HP_LOG_INFO, __VA_ARGS__)
 #define HP_LOG_D(...) hp_log(HP_LOG_DEBUG, __VA_ARGS__)
 
+/**
+ * Check a file prefix by the rules of --file-prefix (1 to 31 letters, digits, '_' or '-'), so it
+ * names one directory inside the runtime directory.
+ * @return 0, or -EINVAL through hp_fail() with a sentence naming the rule
+ */
+int eal_file_prefix_check(const char *prefix);
+
 /** Options in force since the running hp_init() started (a copy; strings owned by eal). */
 const struct hp_init_opts *eal_opts(void);
 

@@ -278,6 +278,8 @@ static int set_lcores(struct hp_init_opts *o, const char *val, char *why, size_t
 	return 0;
 }
 
+static const char prefix_forms[] = "--file-prefix=NAME (1 to 31 letters, digits, '_' or '-')";
+
 static int prefix_check(const char *s, char *why, size_t whylen)
 {
 	size_t len = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
@@ -301,6 +303,17 @@ static int set_file_prefix(struct hp_init_opts *o, const char *val, char *why, s
 	return 0;
 }
 
+int eal_file_prefix_check(const char *prefix)
+{
+	char why[96];
+
+	if (!prefix || prefix_check(prefix, why, sizeof(why)))
+		return hp_fail(-EINVAL, "file prefix '%.80s': %s; accepted: %s",
+			       prefix ? prefix : "(null)", prefix ? why : "it is NULL",
+			       prefix_forms);
+	return 0;
+}
+
 static int set_log_level(struct hp_init_opts *o, const char *val, char *why, size_t whylen)
 {
 	static const char *const names[] = {"error", "warning", "info", "debug"};
@@ -316,7 +329,6 @@ static int set_log_level(struct hp_init_opts *o, const char *val, char *why, siz
 }
 
 static const char lcores_forms[] = "--lcores=LIST of online CPUs, e.g. --lcores=0-3,8";
-static const char prefix_forms[] = "--file-prefix=NAME (1 to 31 letters, digits, '_' or '-')";
 
 static const struct optdef optdefs[] = {
     {"socket-mem", true, set_socket_mem,

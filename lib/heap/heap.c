@@ -81,11 +81,17 @@ static bool live_block(void *ptr, const char *who, bool take, struct blk *k)
 	const struct mem_list *l = mem_list_of(ptr);
 	struct hdr *h = hdr_of(ptr);
 
-	/* a small block's header must lie in the same runtime memory before it is read */
-	if (!l || ((uintptr_t)ptr & (MIN_ALIGN - 1)) ||
-	    (!unit_aligned(ptr) && mem_list_of(h) != l)) {
+	if (!l) {
 		HP_LOG_E("%s(%p): not a block from hp_malloc (not in runtime memory); ignored", who,
 			 ptr);
+		return false;
+	}
+	/* a small block's header must lie in the same runtime memory before it is read */
+	if (((uintptr_t)ptr & (MIN_ALIGN - 1)) || (!unit_aligned(ptr) && mem_list_of(h) != l)) {
+		HP_LOG_E("%s(%p): a pointer inside runtime memory that is not the start of a block "
+			 "(blocks start on %zu-byte boundaries): a pointer into a block? pass what "
+			 "hp_malloc returned; ignored",
+			 who, ptr, MIN_ALIGN);
 		return false;
 	}
 	if (!unit_aligned(ptr) && !mem_page_present(l, h)) {
@@ -96,8 +102,8 @@ static bool live_block(void *ptr, const char *who, bool take, struct blk *k)
 	}
 	if (unit_aligned(ptr)) {
 		if (!heap_big_find((uintptr_t)ptr, &k->big, take)) {
-			HP_LOG_E("%s(%p): not a live block from hp_malloc (freed already, or a "
-				 "pointer into a block); ignored",
+			HP_LOG_E("%s(%p): not the start of a live block from hp_malloc (freed "
+				 "already, or a pointer inside a block); ignored",
 				 who, ptr);
 			return false;
 		}
@@ -112,8 +118,9 @@ static bool live_block(void *ptr, const char *who, bool take, struct blk *k)
 		return false;
 	}
 	if (h->magic != HDR_LIVE || h->node >= HP_MAX_NUMA_NODES || h->cls >= N_CLS) {
-		HP_LOG_E("%s(%p): not a block from hp_malloc (bad header; overrun?); ignored", who,
-			 ptr);
+		HP_LOG_E("%s(%p): not the start of a block from hp_malloc (no block header "
+			 "before it: a pointer inside a block, or an overrun); ignored",
+			 who, ptr);
 		return false;
 	}
 	*k = (struct blk){.h = h,

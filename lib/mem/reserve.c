@@ -160,7 +160,15 @@ static int page_shift(size_t page_size)
 int mem_huge_dir_check(const struct mem_cfg *cfg)
 {
 	struct statfs sfs;
+	struct stat st;
 
+	/* statfs() of a file answers for the file system it is on: a file is no mount point */
+	if (stat(cfg->huge_dir, &st) == 0 && !S_ISDIR(st.st_mode))
+		return hp_fail(-ENOTDIR,
+			       "--huge-dir=%s is not a directory; give the directory where "
+			       "hugetlbfs is mounted (hp-info lists the mounts), or leave "
+			       "--huge-dir out to use memfd",
+			       cfg->huge_dir);
 	if (statfs(cfg->huge_dir, &sfs) != 0)
 		return hp_fail(-EINVAL,
 			       "--huge-dir=%s: %s; give a hugetlbfs mount (mount -t hugetlbfs "

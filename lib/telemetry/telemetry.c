@@ -10,10 +10,13 @@
  * costs nothing while nobody asks. Commands read what the public API reads and take no lock
  * that a get or put takes. Clients of another uid (root aside) are refused (SO_PEERCRED).
  *
- * The runtime directory (its creation, the prefix's lock, the sweep of dead programs' directories)
- * is telemetry_rundir.c's. With the prefix's lock held, a socket file that refuses connections
- * was left by a dead program and is replaced; one that accepts belongs to a live program (a DPDK
- * program with the same prefix, say) and hp_init fails.
+ * The runtime directory (its creation, this user's own where another user owns dpdk/, the
+ * instances' locks, the sweep of what dead programs left) is telemetry_rundir.c's. A named
+ * --file-prefix has one instance; programs with the default prefix take the lowest free one,
+ * instance N serving dpdk_telemetry.v2:N as DPDK 23.03 names it. With an instance's lock held, a
+ * socket file that refuses connections was left by a dead program and is replaced; one that
+ * accepts belongs to a live program (a DPDK program with the same prefix, say): hp_init fails
+ * for a named prefix, takes the next instance for the default one.
  *
  * Locks: cmd_lock (lock level 15, doc/architecture.md) guards the command table (held only to
  * copy an entry out, never while a callback runs). Start and stop run under lib/eal's init_lock.
@@ -27,7 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -352,6 +357,7 @@ static void *server(void *arg)
 static int bind_socket(const char *prefix)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct stat st;
 	int pid;
 
 	srv.lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -362,6 +368,18 @@ static int bind_socket(const char *prefix)
 		if (errno != EADDRINUSE)
 			return hp_fail(-errno, "telemetry: cannot bind %s (%s)", srv.path,
 				       strerror(errno));
+		if (lstat(srv.path, &st) == 0 && !S_ISSOCK(st.st_mode))
+			return hp_fail(-EEXIST,
+				       "telemetry: %s is a %s, not a socket: nothing of hugepool "
+				       "or DPDK makes one there; remove it (it is in the "
+				       "directory of the file prefix '%s'), or give this program "
+				       "another --file-prefix",
+				       srv.path,
+				       S_ISDIR(st.st_mode)    ? "directory"
+				       : S_ISLNK(st.st_mode)  ? "symbolic link"
+				       : S_ISFIFO(st.st_mode) ? "FIFO"
+							      : "file",
+				       prefix);
 		pid = rundir_live_pid(&sun);
 		if (pid >= 0)
 			return hp_fail(-EBUSY,
@@ -434,45 +452,83 @@ static int start_thread(void)
 	return 0;
 }
 
+/* The socket path of instance n in the prefix's directory dir. */
+static int socket_path(char *buf, size_t len, const char *dir, unsigned n)
+{
+	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path);
+	size_t k = n ? (size_t)snprintf(buf, len, "%s/%s:%u", dir, TELEMETRY_SOCKET_NAME, n)
+		     : (size_t)snprintf(buf, len, "%s/%s", dir, TELEMETRY_SOCKET_NAME);
+
+	if (k >= len || k >= max)
+		return hp_fail(-ENAMETOOLONG,
+			       "telemetry: the socket path %s/%s is longer than a unix socket "
+			       "allows (%zu); set RUNTIME_DIRECTORY to a shorter directory (a "
+			       "program may also start with --no-telemetry)",
+			       dir, TELEMETRY_SOCKET_NAME, max - 1);
+	return 0;
+}
+
 HP_API int hp_telemetry_socket_path(const char *prefix, char *buf, size_t len)
 {
+	char dir[PATH_MAX];
 	size_t n;
+	int rc;
 
 	if (!buf)
 		return hp_fail(-EINVAL, "hp_telemetry_socket_path: buf is NULL; pass a buffer");
-	n = (size_t)snprintf(buf, len, "%s/dpdk/%s/%s", rundir_base(), prefix ? prefix : "hugepool",
-			     TELEMETRY_SOCKET_NAME);
-	if (n >= len || n >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return hp_fail(-ENAMETOOLONG,
-			       "telemetry: the socket path %s/dpdk/%s/%s is longer than a unix "
-			       "socket allows (%zu); set RUNTIME_DIRECTORY to a shorter directory "
-			       "or start with --no-telemetry",
-			       rundir_base(), prefix ? prefix : "hugepool", TELEMETRY_SOCKET_NAME,
-			       sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-	return 0;
+	if (!prefix)
+		prefix = "hugepool";
+	rc = eal_file_prefix_check(prefix);
+	if (rc)
+		return rc;
+	if (rundir_top(dir, sizeof(dir)) < 0)
+		return hp_fail(-ENAMETOOLONG, "telemetry: the runtime directory %s is too long",
+			       rundir_base());
+	n = strlen(dir);
+	snprintf(dir + n, sizeof(dir) - n, "/%s", prefix);
+	return socket_path(buf, len, dir, 0);
 }
 
 static int telemetry_start(const struct hp_init_opts *o)
 {
 	const char *prefix = o->file_prefix ? o->file_prefix : "hugepool";
+	/* the default prefix admits several programs, one instance each; a named one admits one */
+	unsigned first = 0, last = o->file_prefix ? 1 : RUNDIR_INSTANCES, n = 0;
+	char dir[PATH_MAX];
 	int rc;
 
 	if (o->no_telemetry)
 		return 0;
-	rc = hp_telemetry_socket_path(prefix, srv.path, sizeof(srv.path));
-	if (rc) {
-		srv.path[0] = '\0';
-		return rc;
+	for (;;) {
+		rc = hp_telemetry_socket_path(prefix, srv.path, sizeof(srv.path));
+		if (!rc)
+			rc = rundir_claim(prefix, first, last, &n, dir, sizeof(dir));
+		if (rc == 1) { /* no directory of this user: run without a socket (logged) */
+			srv.path[0] = '\0';
+			return 0;
+		}
+		if (!rc)
+			rc = socket_path(srv.path, sizeof(srv.path), dir, n);
+		if (!rc)
+			rc = bind_socket(prefix);
+		if (rc == -EBUSY && n + 1 < last && rundir_held()) {
+			/* a live DPDK program serves instance n's socket: the next instance */
+			teardown(true);
+			first = n + 1;
+			continue;
+		}
+		break;
 	}
-	rc = rundir_claim(prefix);
-	if (!rc)
-		rc = bind_socket(prefix);
 	if (!rc)
 		rc = start_thread();
 	if (rc) {
 		teardown(true);
 		return rc;
 	}
+	if (n)
+		HP_LOG_I("telemetry: instance %u of the file prefix '%s': %s (dpdk-telemetry.py -f "
+			 "%s -i %u)",
+			 n, prefix, srv.path, prefix, n);
 	atomic_store(&serving, true);
 	return 0;
 }

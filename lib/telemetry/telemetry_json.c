@@ -33,29 +33,74 @@ static bool put_c(struct hp_telemetry_out *o, char c)
 	return put(o, &c, 1);
 }
 
-/* A JSON string: quotes, and escapes for '"', '\\' and control characters. */
-static bool put_str(struct hp_telemetry_out *o, const char *s)
+/*
+ * Bytes of the well-formed UTF-8 character at s (1 to 4), or 0 when s starts no such character
+ * (a stray continuation byte, an overlong form, a surrogate, a sequence cut short or past
+ * U+10FFFF).
+ */
+static size_t utf8_len(const unsigned char *s)
 {
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0; /* overlong */
+	else if (s[0] == 0xed)
+		hi = 0x9f; /* surrogates */
+	else if (s[0] == 0xf0)
+		lo = 0x90; /* overlong */
+	else if (s[0] == 0xf4)
+		hi = 0x8f; /* past U+10FFFF */
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/*
+ * A JSON string: quotes, escapes for '"', '\\' and control characters, and U+FFFD in place of
+ * each byte that is not part of well-formed UTF-8, so a reply is valid JSON whatever bytes a
+ * request, a name or a sentence held. Every string of a reply is written here.
+ */
+static bool put_str(struct hp_telemetry_out *o, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
 	char esc[8];
 
 	if (!put_c(o, '"'))
 		return false;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*s) {
+		size_t n = utf8_len(s);
 		bool ok;
 
-		if (c == '"' || c == '\\') {
+		if (n == 0) {
+			ok = put(o, "\\ufffd", 6);
+			n = 1;
+		} else if (*s == '"' || *s == '\\') {
 			esc[0] = '\\';
-			esc[1] = (char)c;
+			esc[1] = (char)*s;
 			ok = put(o, esc, 2);
-		} else if (c < 0x20) {
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
+		} else if (*s < 0x20 || *s == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\u%04x", *s);
 			ok = put(o, esc, 6);
 		} else {
-			ok = put_c(o, (char)c);
+			ok = put(o, (const char *)s, n);
 		}
 		if (!ok)
 			return false;
+		s += n;
 	}
 	return put_c(o, '"');
 }

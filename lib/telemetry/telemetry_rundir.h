@@ -11,15 +11,32 @@
 
 #define TELEMETRY_SOCKET_NAME "dpdk_telemetry.v2"
 
+/* Instances of the default prefix: dpdk_telemetry.v2, then dpdk_telemetry.v2:1 to :63. */
+#define RUNDIR_INSTANCES 64
+
 /* Where dpdk-telemetry.py looks for the directories of the prefixes. */
 const char *rundir_base(void);
 
 /*
- * Own prefix's directory: create it (and <runtime dir>/dpdk), sweep the directories of dead
- * programs when no other program is starting, take the prefix's lock for the program's life.
- * @return 0; -EBUSY when a live program owns the prefix; -errno (sentence set through hp_fail())
+ * The directory of this user's prefixes: <runtime dir>/dpdk where it is absent, this user's or
+ * root's and writable; else <runtime dir>/dpdk-UID (another user made dpdk first in a shared
+ * /tmp). @return 0, -ENAMETOOLONG
  */
-int rundir_claim(const char *prefix);
+int rundir_top(char *buf, size_t len);
+
+/*
+ * Own an instance of a prefix: create its directory (and the top one), sweep what dead programs
+ * left when no other program is starting, take the lock of the first instance from first to
+ * last - 1 that no live program holds, for the program's life. Where another user owns
+ * <runtime dir>/dpdk, the same in <runtime dir>/dpdk-UID, with a warning saying where.
+ * @param instance set to the instance taken
+ * @param dir set to the prefix's directory
+ * @return 0; 1 when neither directory can be this user's (a warning says so: the program runs
+ *         without a socket); -EBUSY when live programs hold every instance; -errno (sentence set
+ *         through hp_fail())
+ */
+int rundir_claim(const char *prefix, unsigned first, unsigned last, unsigned *instance, char *dir,
+		 size_t len);
 
 /* @return true while the prefix's lock is held. */
 bool rundir_held(void);

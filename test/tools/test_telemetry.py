@@ -2,17 +2,21 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The telemetry socket read by the tools people use: DPDK's dpdk-telemetry.py (Debian's
 # dpdk-dev) and hp-info --live, against telemetry_target, a program that prints what the public
-# API says of its pool (objects out, some in its lcore's cache), zones and ring. Also: kill -9
-# then a restart with the same prefix, a start removing what killed programs left, two live
-# programs with one prefix, --no-telemetry.
+# API says of its pool (objects out, some in its lcore's cache), zones and ring. Also: replies
+# to requests of bytes that are not UTF-8, kill -9 then a restart with the same prefix, a start
+# removing what killed programs left, two live programs with one prefix, --no-telemetry.
 # Usage: test_telemetry.py TELEMETRY_TARGET HP_INFO; prints TAP.
 import json
 import os
+import pwd
+import random
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 import tap  # test/tools/tap.py, beside this script
@@ -36,10 +40,11 @@ def sock_path(prefix):
 class Target:
     """telemetry_target running until stop(); .api is what it printed of itself."""
 
-    def __init__(self, *opts):
+    def __init__(self, *opts, user=None, env=None):
         self.p = subprocess.Popen([TARGET, "--no-huge", "--socket-mem=64", *opts],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
+                                  stderr=subprocess.PIPE, text=True, user=user,
+                                  group=user and pwd.getpwuid(user).pw_gid, env=env)
         line = self.p.stdout.readline()
         if not line:
             err = self.p.stderr.read()
@@ -129,6 +134,45 @@ def dpdk_client_lists_commands_and_gets_sentences():
             assert c in cmds, cmds
         assert isinstance(bad, str) and "unknown command" in bad, bad
         assert isinstance(param, str) and "no mempool named 'nosuch'" in param, param
+    finally:
+        t.stop()
+
+
+def ask_raw(path, requests):
+    """Send each request (bytes) on one connection; the replies as bytes, the hello first."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.settimeout(10)
+        s.connect(path)
+        replies = [s.recv(16384)]
+        for req in requests:
+            s.send(req)
+            replies.append(s.recv(16384))
+    return replies
+
+
+@case
+def replies_are_json_whatever_the_request_held():
+    t = Target(f"--file-prefix={PREFIX}")
+    try:
+        rnd = random.Random(24)
+        reqs = [b"/\xff\xfe", b"/help,\xff", b"/mempool/info,\xc3", b"/ring/info,\xed\xa0\x80",
+                b"/\x01\x1b[2J\x7f", b"/" + b"a" * 59 + "\u00e9\u00e9".encode()]
+        for i in range(1500):
+            n = rnd.randint(1, 8 if i % 2 else 1000)
+            req = bytes(rnd.randint(1, 255) for _ in range(n))
+            reqs.append(b"/" + req[1:] if i % 3 == 0 else req)
+        replies = ask_raw(t.api["socket"], reqs)
+        for req, rep in zip([b"hello"] + reqs, replies):
+            try:
+                json.loads(rep.decode("utf-8", errors="strict"))
+            except ValueError as e:
+                raise AssertionError(f"reply to {req!r} is not JSON in UTF-8 ({e}): {rep!r}")
+        first = json.loads(replies[1])
+        assert first == {"/\ufffd\ufffd": "unknown command '/\ufffd\ufffd'; send / for the "
+                         "list of commands"}, first
+        if CLIENT:  # dpdk-telemetry.py reads such a reply too
+            (bad,) = dpdk_telemetry(PREFIX, "/mempool/info,\u00ff\u00fe")
+            assert "no mempool named" in bad, bad
     finally:
         t.stop()
 
@@ -242,8 +286,199 @@ def hp_info_live():
     assert out.returncode == 2, out
 
 
+def test_users():
+    """Two users other than root: created here (and removed at the end) where missing."""
+    if os.geteuid() != 0:
+        raise Skip("needs root to run programs as two other users")
+    uids = []
+    for name in ("hp-test-tel-a", "hp-test-tel-b"):
+        try:
+            uids.append(pwd.getpwnam(name).pw_uid)
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                            "/usr/sbin/nologin", name], check=True, capture_output=True)
+            CREATED_USERS.append(name)
+            uids.append(pwd.getpwnam(name).pw_uid)
+    return uids
+
+
+CREATED_USERS = []
+
+
+def shared_runtime_dir():
+    """A directory like /tmp (mode 1777) as every user's runtime directory, and its env."""
+    shared = tempfile.mkdtemp(prefix="hp_test_shared_")
+    os.chmod(shared, 0o1777)
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    env["RUNTIME_DIRECTORY"] = shared
+    return shared, env
+
+
+def hp_info_live(*args, user=None, env=None):
+    return subprocess.run([HP_INFO, "--live", *args], capture_output=True, text=True,
+                          timeout=60, user=user, env=env)
+
+
+@case
+def a_shared_tmp_where_another_user_made_dpdk_first():
+    a, b = test_users()
+    for how in ("mkdir", "a program", "symlink"):
+        shared, env = shared_runtime_dir()
+        first = None
+        try:
+            dpdk = os.path.join(shared, "dpdk")
+            if how == "mkdir":
+                os.mkdir(dpdk, 0o755)
+                os.chown(dpdk, a, -1)
+            elif how == "symlink":
+                os.symlink("/etc", dpdk)
+            else:  # user a's program, with its own prefix, holds dpdk/
+                first = Target(f"--file-prefix={PREFIX}_a", user=a, env=env)
+                assert first.api["socket"] == os.path.join(dpdk, PREFIX + "_a",
+                                                           "dpdk_telemetry.v2"), first.api
+            for prefix in (None, PREFIX):  # the default prefix, and one of its own
+                opts = [f"--file-prefix={prefix}"] if prefix else []
+                t = Target(*opts, user=b, env=env)
+                try:
+                    mine = os.path.join(shared, f"dpdk-{b}", prefix or "hugepool")
+                    assert t.api["socket"] == os.path.join(mine, "dpdk_telemetry.v2"), \
+                        (how, t.api)
+                    st = os.lstat(os.path.dirname(mine))
+                    assert st.st_uid == b and stat.S_IMODE(st.st_mode) == 0o700, how
+                    out = hp_info_live("--json", user=b, env=env)
+                    progs = [p for p in json.loads(out.stdout)["programs"]
+                             if p["pid"] == t.p.pid]
+                    assert progs and progs[0]["socket"] == t.api["socket"], (how, out.stdout)
+                    out = hp_info_live(prefix or "hugepool", user=b, env=env)
+                    assert out.returncode == 0 and t.api["socket"] in out.stdout, (how, out)
+                finally:
+                    t.stop()
+                log = t.p.stderr.read()
+                assert "serves its socket in " + mine in log and dpdk in log, (how, log)
+            assert how != "symlink" or os.path.islink(dpdk), "the planted link stays a link"
+        finally:
+            if first:
+                first.stop()
+            shutil.rmtree(shared)
+    # user a holds dpdk-<b> as well (a directory, or a link): b's program still starts, with no
+    # socket, and says so
+    for how in ("mkdir", "symlink"):
+        shared, env = shared_runtime_dir()
+        try:
+            os.mkdir(os.path.join(shared, "dpdk"), 0o755)
+            os.chown(os.path.join(shared, "dpdk"), a, -1)
+            mine = os.path.join(shared, f"dpdk-{b}")
+            if how == "mkdir":
+                os.mkdir(mine, 0o755)
+                os.chown(mine, a, -1)
+            else:
+                os.symlink("/etc", mine)
+            t = Target(f"--file-prefix={PREFIX}", user=b, env=env)
+            t.stop()
+            assert t.api["socket"] is None, t.api
+            log = t.p.stderr.read()
+            assert "runs without a telemetry socket" in log and mine in log, (how, log)
+        finally:
+            shutil.rmtree(shared)
+
+
+@case
+def programs_with_the_default_prefix_take_the_next_instance():
+    shared, env = shared_runtime_dir()
+    dpdk = os.path.join(shared, "dpdk", "hugepool")
+    ts = []
+    try:
+        for i in range(3):
+            ts.append(Target(env=env))
+            want = "dpdk_telemetry.v2" + (f":{i}" if i else "")
+            assert ts[i].api["socket"] == os.path.join(dpdk, want), ts[i].api
+        for t in ts:  # each answers on its own socket
+            (hello,) = ask_raw(t.api["socket"], [])
+            assert json.loads(hello)["pid"] == t.p.pid
+        out = hp_info_live("--json", env=env)
+        progs = {p["pid"]: p for p in json.loads(out.stdout)["programs"]}
+        for i, t in enumerate(ts):
+            p = progs[t.p.pid]
+            assert p["socket"] == t.api["socket"] and p["instance"] == i, out.stdout
+            assert p["prefix"] == "hugepool", p
+        out = hp_info_live(env=env)
+        rows = [l.split() for l in out.stdout.splitlines()[1:]]
+        assert [["hugepool", str(ts[0].p.pid)], ["hugepool:1", str(ts[1].p.pid)],
+                ["hugepool:2", str(ts[2].p.pid)]] == sorted(r[:2] for r in rows), out.stdout
+        out = hp_info_live("hugepool:2", "--json", env=env)
+        assert out.returncode == 0 and json.loads(out.stdout)["pid"] == ts[2].p.pid, out
+        if CLIENT:  # dpdk-telemetry.py -i 1
+            o = subprocess.run([CLIENT, "-f", "hugepool", "-i", "1"], input="/info\n",
+                               capture_output=True, text=True, timeout=60, env=env)
+            assert f'"pid": {ts[1].p.pid}' in o.stdout, o
+        # an explicit prefix that is taken is still refused
+        p = subprocess.run([TARGET, "--no-huge", "--socket-mem=8", "--file-prefix=hugepool"],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=60, env=env)
+        assert p.returncode == 1 and "another running program uses the file prefix" in \
+            p.stderr, p
+        # kill -9 of instance 1: the next program takes instance 1 again, in place of its socket
+        ts[1].kill9()
+        assert os.path.exists(os.path.join(dpdk, "dpdk_telemetry.v2:1"))
+        ts[1] = Target(env=env)
+        assert ts[1].api["socket"] == os.path.join(dpdk, "dpdk_telemetry.v2:1"), ts[1].api
+        # kill -9 of instance 2 and 1: the next start sweeps 2's socket and lock, takes 1
+        ts[2].kill9()
+        ts[1].kill9()
+        t = Target(env=env)
+        ts[1:] = [t]
+        assert t.api["socket"] == os.path.join(dpdk, "dpdk_telemetry.v2:1"), t.api
+        assert sorted(os.listdir(dpdk)) == ["dpdk_telemetry.v2", "dpdk_telemetry.v2:1",
+                                            "hugepool.lock", "hugepool.lock:1"], \
+            os.listdir(dpdk)
+        for t in reversed(ts):
+            t.stop()
+        ts = []
+        assert not os.path.exists(dpdk), os.listdir(dpdk)
+    finally:
+        for t in ts:
+            t.kill9()
+        shutil.rmtree(shared)
+
+
+@case
+def hp_info_live_checks_its_prefix():
+    for bad in ("../x", "/etc", "", "a" * 300, "a/b"):
+        out = hp_info_live(bad)
+        assert out.returncode == 2, (bad, out)
+        assert "file prefix" in out.stderr and "1 to 31 letters" in out.stderr, (bad, out)
+        assert "--no-telemetry" not in out.stderr, (bad, out)
+    out = hp_info_live("hugepool:x")
+    assert out.returncode == 2 and "instance" in out.stderr, out
+    out = subprocess.run([HP_INFO, "--attach"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "unknown option --attach" in out.stderr, out
+
+
+@case
+def a_directory_where_the_socket_goes():
+    t = Target(f"--file-prefix={PREFIX}")
+    path = t.api["socket"]
+    t.stop()
+    os.makedirs(path)
+    try:
+        p = subprocess.run([TARGET, "--no-huge", "--socket-mem=8", f"--file-prefix={PREFIX}"],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=60)
+        assert p.returncode == 1, p
+        assert "Address already in use" not in p.stderr, p.stderr
+        assert f"{path} is a directory, not a socket" in p.stderr and "remove it" in p.stderr, \
+            p.stderr
+    finally:
+        os.rmdir(path)
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+
 def main():
-    return tap.run(results)
+    try:
+        return tap.run(results)
+    finally:
+        for name in CREATED_USERS:
+            subprocess.run(["userdel", name], capture_output=True)
 
 
 if __name__ == "__main__":

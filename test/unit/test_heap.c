@@ -201,6 +201,52 @@ static void count_errors(enum hp_log_level level, const char *msg, void *arg)
 		errors_logged++;
 }
 
+static char last_logged[512];
+
+static void keep_last(enum hp_log_level level, const char *msg, void *arg)
+{
+	(void)arg;
+	if (level == HP_LOG_ERR)
+		snprintf(last_logged, sizeof(last_logged), "%s", msg);
+}
+
+/* The sentence of a pointer into a block says so, not that it is outside runtime memory. */
+static void assert_inside_a_block(const char *who)
+{
+	if (!strstr(last_logged, who) || strstr(last_logged, "not in runtime memory") ||
+	    !strstr(last_logged, "not the start of a block") ||
+	    !strstr(last_logged, "into a block"))
+		fail_msg("%s: sentence '%s'", who, last_logged);
+	last_logged[0] = '\0';
+}
+
+static void test_a_pointer_into_a_block_is_named_so(void **state)
+{
+	char *p = hp_malloc(200, 0, 0), *big = hp_malloc(4 << 20, 0, 0);
+	int on_stack = 0;
+
+	(void)state;
+	assert_non_null(p);
+	assert_non_null(big);
+	hp_log_set_handler(keep_last, NULL);
+	hp_free(p + 1);
+	assert_inside_a_block("hp_free");
+	hp_free(big + 8);
+	assert_inside_a_block("hp_free");
+	errno = 0;
+	assert_null(hp_realloc(p + 16, 300, 0, 0));
+	assert_int_equal(errno, EINVAL);
+	assert_inside_a_block("hp_realloc");
+	hp_free(&on_stack); /* outside runtime memory: that sentence stays */
+	assert_non_null(strstr(last_logged, "not in runtime memory"));
+	hp_log_set_handler(NULL, NULL);
+	/* both blocks are still live and whole */
+	memset(p, 1, 200);
+	memset(big, 2, 4 << 20);
+	hp_free(p);
+	hp_free(big);
+}
+
 static void test_double_and_foreign_frees_are_logged_and_ignored(void **state)
 {
 	char *small = hp_malloc(100, 0, 0), *large = hp_malloc(1 << 20, 0, 0), *keep;
@@ -624,6 +670,7 @@ int main(void)
 	    T(test_bad_size_align_or_node_fail_with_a_sentence),
 	    T(test_double_and_foreign_frees_are_logged_and_ignored),
 	    T(test_double_free_in_grown_memory_is_logged_and_ignored),
+	    T(test_a_pointer_into_a_block_is_named_so),
 	    T(test_large_blocks_take_whole_units_and_only_their_start_frees_them),
 	    T(test_thread_caches_go_back_at_exit_and_never_outlive_the_runtime),
 	    T(test_freed_memory_is_reused_without_growing),

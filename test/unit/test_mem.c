@@ -654,6 +654,9 @@ static void test_huge_dir_is_checked_at_init_even_without_socket_mem(void **stat
 		hp_test_skip("no hugepages on this machine");
 	expect_failure("--huge-dir=/etc", -EINVAL, "not a hugetlbfs mount");
 	expect_failure("--huge-dir=/nonexistent-hp-dir", -EINVAL, "/nonexistent-hp-dir");
+	/* a file: never advised to mount hugetlbfs on it */
+	expect_failure("--huge-dir=/etc/passwd", -ENOTDIR, "/etc/passwd is not a directory");
+	assert_null(strstr(hp_last_error(), "mount -t hugetlbfs nodev /etc/passwd"));
 	dir = hp_test_mount_hugetlbfs(MS_RDONLY, NULL);
 	snprintf(opts, sizeof(opts), "--huge-dir=%s", dir);
 	expect_failure(opts, -EPERM, "may not create files");

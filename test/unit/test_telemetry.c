@@ -28,6 +28,7 @@
 
 #define MB 64
 #define WAIT_MS 5000
+#define REQUEST_BYTES 1024 /* the most a request may hold, its end included */
 
 static char prefix[32];
 
@@ -42,12 +43,38 @@ static const char *ws(const char *s)
 
 static const char *value(const char *s, int depth);
 
+/* Past one well-formed UTF-8 character at s (RFC 3629: no surrogate, overlong form or past
+ * U+10FFFF), or NULL. */
+static const char *utf8_char(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned n = u[0] < 0x80    ? 0
+		     : u[0] >= 0xf8 ? 9
+		     : u[0] >= 0xf0 ? 3
+		     : u[0] >= 0xe0 ? 2
+		     : u[0] >= 0xc0 ? 1
+				    : 9;
+	unsigned long cp = n == 0 ? u[0] : u[0] & (0x3f >> n);
+	static const unsigned long least[] = {0, 0x80, 0x800, 0x10000};
+
+	if (n > 3)
+		return NULL;
+	for (unsigned i = 1; i <= n; i++) {
+		if ((u[i] & 0xc0) != 0x80)
+			return NULL;
+		cp = cp << 6 | (u[i] & 0x3f);
+	}
+	if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return NULL;
+	return s + n;
+}
+
 static const char *string(const char *s)
 {
 	if (*s++ != '"')
 		return NULL;
 	for (; *s && *s != '"'; s++) {
-		if ((unsigned char)*s < 0x20)
+		if ((unsigned char)*s < 0x20 || !(s = utf8_char(s)))
 			return NULL;
 		if (*s == '\\') {
 			s++;
@@ -302,6 +329,43 @@ static void test_bad_requests(void **state)
 	longcmd[sizeof(longcmd) - 1] = '\0';
 	assert_non_null(strstr(ask(fd, longcmd), "unknown command"));
 	/* after all of that the connection still answers */
+	assert_non_null(strstr(ask(fd, "/info"), "max_output_len"));
+	close(fd);
+}
+
+/* Requests of bytes that are not UTF-8, or of any bytes at all: every reply is JSON in UTF-8. */
+static void test_bytes_not_utf8(void **state)
+{
+	static const char *const reqs[] = {
+	    "/\xff\xfe", "/help,\xff\xfe", "/mempool/info,\xc3",
+	    "/ring/info,a\xed\xa0\x80"
+	    "b",
+	    "/eal/heap_info,\xf4\x90\x80\x80", "/\xc0\xaf", "/x\x01\x7f\x1b[2J",
+	    /* cut after 60 bytes inside a 2-byte character: the sentence cuts it in half */
+	    "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9\xc3\xa9"};
+	char hello[1024], req[REQUEST_BYTES];
+	const char *r;
+	unsigned seed = 24;
+	int fd;
+
+	(void)state;
+	fd = connect_hello(hello, sizeof(hello));
+	r = ask(fd, reqs[0]);
+	assert_non_null(strstr(r, "unknown command '/\\ufffd\\ufffd'"));
+	for (unsigned i = 1; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+		ask(fd, reqs[i]);
+	for (unsigned i = 0; i < 3000; i++) {
+		size_t len = 1 + (size_t)rand_r(&seed) % (i % 2 ? 8 : sizeof(req) - 2);
+
+		for (size_t k = 0; k < len; k++)
+			req[k] = (char)(1 + rand_r(&seed) % 255);
+		if (i % 3 == 0)
+			req[0] = '/';
+		if (i % 5 == 0 && len > 14)
+			memcpy(req, "/mempool/info,", 14);
+		req[len] = '\0';
+		ask(fd, req); /* fails unless the reply is JSON and its strings UTF-8 */
+	}
 	assert_non_null(strstr(ask(fd, "/info"), "max_output_len"));
 	close(fd);
 }
@@ -813,6 +877,53 @@ static void test_stale_live_and_cleanup(void **state)
 	setup(state);
 }
 
+/* A prefix names one directory in the runtime directory: the rules of --file-prefix. */
+static void test_socket_path_checks_the_prefix(void **state)
+{
+	static const char *const bad[] = {"../x", "/etc", "", "a/b", ".", "x y"};
+	char path[108], longp[301];
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(hp_telemetry_socket_path(bad[i], path, sizeof(path)), -EINVAL);
+		assert_non_null(strstr(hp_last_error(), "file prefix"));
+		assert_non_null(strstr(hp_last_error(), "1 to 31 letters"));
+	}
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	assert_int_equal(hp_telemetry_socket_path(longp, path, sizeof(path)), -EINVAL);
+	assert_null(strstr(hp_last_error(), "--no-telemetry"));
+	assert_int_equal(hp_telemetry_socket_path(prefix, path, sizeof(path)), 0);
+	assert_string_equal(path, hp_telemetry_path());
+	assert_int_equal(hp_telemetry_socket_path(NULL, path, sizeof(path)), 0);
+	assert_non_null(strstr(path, "/hugepool/dpdk_telemetry.v2"));
+}
+
+/* A directory where the socket goes: the sentence says what is there and what to do. */
+static void test_a_directory_in_place_of_the_socket(void **state)
+{
+	char path[108], dir[108], opts[128], why[512];
+	int rc;
+
+	(void)state;
+	socket_paths(path, dir, sizeof(path));
+	hp_cleanup();
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(opts, sizeof(opts), "--no-huge --socket-mem=8 --file-prefix=%s", prefix);
+	rc = hp_test_init_str(opts);
+	snprintf(why, sizeof(why), "%s", hp_last_error());
+	if (rc >= 0)
+		hp_cleanup();
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rmdir(dir), 0); /* nothing else was left in it */
+	setup(state);
+	assert_int_equal(rc, -EEXIST);
+	assert_null(strstr(why, "Address already in use"));
+	assert_non_null(strstr(why, "is a directory, not a socket"));
+	assert_non_null(strstr(why, "remove it"));
+}
+
 static void test_no_telemetry(void **state)
 {
 	char path[108], dir[108], opts[128];
@@ -837,6 +948,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hello_and_list, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_help, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bytes_not_utf8, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_numbers_match_api, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rdma_maps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_oversized_replies, setup, teardown),
@@ -845,6 +957,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_other_uid_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_limit_and_deaf_client, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stale_live_and_cleanup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_socket_path_checks_the_prefix, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_directory_in_place_of_the_socket, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_no_telemetry, setup, teardown),
 	};
 
