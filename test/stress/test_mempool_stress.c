@@ -119,7 +119,7 @@ static void *run(void *arg)
 	atomic_store(&w->tid, (pid_t)syscall(SYS_gettid));
 	while (!atomic_load(&w->s->go))
 		;
-	while (util_now_ns() < w->s->deadline_ns) {
+	while (hp_now_ns() < w->s->deadline_ns) {
 		unsigned n = 1 + (unsigned)rand_r(&seed) % MAX_BULK;
 
 		if (n_held + n <= MAX_HELD && rand_r(&seed) % 3) {
@@ -186,7 +186,7 @@ static void *move_workers(void *arg)
 	struct mover *m = arg;
 	unsigned seed = 12345;
 
-	while (util_now_ns() < m->deadline_ns) {
+	while (hp_now_ns() < m->deadline_ns) {
 		struct worker *w = &m->w[(unsigned)rand_r(&seed) % m->n_threads];
 		pid_t tid = atomic_load(&w->tid);
 		unsigned cpu = (unsigned)rand_r(&seed) % (m->n_cpus + 1);
@@ -273,7 +273,7 @@ static void stress(const struct shape *sh)
 	}
 	/* the run starts once every worker exists: starting many threads (under TSan, slowly)
 	 * must not eat the time the workers and the mover are given */
-	s->deadline_ns = util_now_ns() + (uint64_t)(seconds * 1e9);
+	s->deadline_ns = hp_now_ns() + (uint64_t)(seconds * 1e9);
 	m.deadline_ns = s->deadline_ns;
 	if (sh->move)
 		assert_int_equal(pthread_create(&mt, NULL, move_workers, &m), 0);

@@ -15,7 +15,6 @@
 #include <cmocka.h>
 #include <sys/types.h>
 #include <hugepool.h>
-#include "util.h" /* util_now_ns() */
 
 /* A TAP comment line (cmocka's TAP output is on stdout). */
 #define hp_test_note(...)                                                                          \
