@@ -785,37 +785,23 @@ static int lookup_in_walk(const struct hp_memzone *mz, void *arg)
 	return 0;
 }
 
-static void *create_and_free_pools(void *arg)
+static void create_and_free_pool(void)
 {
-	(void)arg;
-	for (int i = 0; i < RACE_ROUNDS; i++) {
-		struct hp_mempool *mp = hp_mempool_create("t.race", 16, 64, 0, 0, 0);
+	struct hp_mempool *mp = hp_mempool_create("t.race", 16, 64, 0, 0, 0);
 
-		if (mp)
-			hp_mempool_free(mp);
-	}
-	return NULL;
-}
-
-/* Under hp_test_bounded(), so that a deadlock fails the test instead of hanging it. */
-static void race_walks_against_creates(void *arg)
-{
-	const struct hp_memzone *mz = hp_memzone_reserve("t.race.zone", 4096, 0, 0, 0);
-	pthread_t t;
-
-	(void)arg;
-	assert_non_null(mz);
-	assert_int_equal(pthread_create(&t, NULL, create_and_free_pools, NULL), 0);
-	for (int i = 0; i < RACE_ROUNDS; i++)
-		hp_memzone_walk(lookup_in_walk, "t.race");
-	assert_int_equal(pthread_join(t, NULL), 0);
-	assert_int_equal(hp_memzone_free(mz), 0);
+	if (mp)
+		hp_mempool_free(mp);
 }
 
 static void test_a_memzone_walk_callback_may_use_pools_while_pools_are_created(void **state)
 {
 	(void)state;
-	hp_test_bounded(race_walks_against_creates, NULL, 60, "memzone walks looking pools up");
+	hp_test_walk_race(&(struct hp_test_walk_race){.zone = "t.race.zone",
+						      .rounds = RACE_ROUNDS,
+						      .create_and_free = create_and_free_pool,
+						      .walk_fn = lookup_in_walk,
+						      .walk_arg = "t.race",
+						      .what = "memzone walks looking pools up"});
 }
 
 /* ---- stale pointers, NULL, names ---------------------------------------------------------- */
