@@ -1,14 +1,23 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The size formatters of hp_util.h: one implementation for the library's messages, the tools and
- * applications. libc and hp_fail_ptr() only, so they work with or without a runtime.
+ * The clock and size formatters of hp_util.h: one implementation for the library's messages, the
+ * tools and applications. libc and hp_fail_ptr() only, so they work with or without a runtime.
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <hp_util.h>
 
 #include "eal_internal.h"
+
+HP_API uint64_t hp_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 HP_API const char *hp_size_str(char *buf, size_t len, uint64_t bytes)
 {
