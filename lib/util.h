@@ -6,6 +6,12 @@
 #ifndef HP_LIB_UTIL_H
 #define HP_LIB_UTIL_H
 
+/* the libc headers the old header gave its callers */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
 #include <hp_util.h>
 
 #define util_now_ns hp_now_ns
