@@ -9,6 +9,7 @@
 
 #include <hp_common.h>
 #include <hp_eal.h>
+#include <hp_util.h>
 #include <hp_mem.h>
 #include <hp_memzone.h>
 #include <hp_heap.h>

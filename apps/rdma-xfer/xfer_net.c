@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app_util.h"
 #include "xfer.h"
 
 #define CM_TIMEOUT_MS 5000
@@ -18,7 +17,7 @@
 
 double xfer_now_us(void)
 {
-	return (double)app_now_ns() / 1e3;
+	return (double)hp_now_ns() / 1e3;
 }
 
 static int err(const char *what, int e)

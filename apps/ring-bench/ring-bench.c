@@ -19,7 +19,6 @@
 #include <hugepool.h>
 #include "app_opts.h"
 #include "bench.h"
-#include "app_util.h"
 
 #define LOOP(name) hp_##name
 #define RING_T struct hp_ring
@@ -51,7 +50,7 @@ const struct bench_ring_ops bench_hugepool_ops = {
 
 uint64_t bench_now_ns(void)
 {
-	return app_now_ns();
+	return hp_now_ns();
 }
 
 void bench_pair_start(struct bench_pair *p)

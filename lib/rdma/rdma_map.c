@@ -14,8 +14,9 @@
 
 #include <infiniband/verbs.h>
 
+#include <hp_util.h>
+
 #include "eal/eal_internal.h"
-#include "util.h"
 #include "mem/mem_internal.h"
 #include "rdma_internal.h"
 
@@ -318,7 +319,7 @@ static void free_map(struct hp_rdma_map *map)
 /* Walk and subscribe under one read lock: no memory can come or go between the two. */
 static int attach_runtime(struct hp_rdma_map *map)
 {
-	uint64_t t0 = util_now_ns();
+	uint64_t t0 = hp_now_ns();
 	int rc;
 
 	hp_mem_lock_read();
@@ -335,7 +336,7 @@ static int attach_runtime(struct hp_rdma_map *map)
 	}
 	map->subscribed = !rc;
 	hp_mem_unlock_read();
-	map->st.reg_ns = util_now_ns() - t0;
+	map->st.reg_ns = hp_now_ns() - t0;
 	return rc;
 }
 

@@ -325,6 +325,30 @@ static void walk_pools(struct state *s)
 	}
 }
 
+static void pool_free_op(struct state *s, struct input *in)
+{
+	pool_free(s, take(in) % SLOTS);
+}
+
+static void walk_op(struct state *s, struct input *in)
+{
+	unsigned segs = 0;
+
+	(void)in;
+	walk_pools(s);
+	CHECK(hp_memseg_contig_walk(count_seg, &segs) == 0);
+}
+
+/*
+ * What an input byte runs: the entry at its value modulo the table's length. Gets and puts, most
+ * of a program's calls, have two entries.
+ */
+typedef void op_fn(struct state *s, struct input *in);
+static op_fn *const ops[] = {
+    [0] = pool_create, [1] = pool_free_op, [2] = pool_get_put, [3] = pool_get_put, [4] = ring_op,
+    [5] = zone_op,     [6] = heap_op,	   [7] = misuse,       [8] = walk_op,
+};
+
 static unsigned zones_at_start;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -353,38 +377,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = {data, data + size};
 	struct state s = {0};
-	unsigned i, segs = 0;
+	unsigned i;
 
-	while (in.p < in.end) {
-		switch (take(&in) % 9) {
-		case 0:
-			pool_create(&s, &in);
-			break;
-		case 1:
-			pool_free(&s, take(&in) % SLOTS);
-			break;
-		case 2:
-		case 3:
-			pool_get_put(&s, &in);
-			break;
-		case 4:
-			ring_op(&s, &in);
-			break;
-		case 5:
-			zone_op(&s, &in);
-			break;
-		case 6:
-			heap_op(&s, &in);
-			break;
-		case 7:
-			misuse(&s, &in);
-			break;
-		default:
-			walk_pools(&s);
-			CHECK(hp_memseg_contig_walk(count_seg, &segs) == 0);
-			break;
-		}
-	}
+	while (in.p < in.end)
+		ops[take(&in) % (sizeof(ops) / sizeof(ops[0]))](&s, &in);
 	for (i = 0; i < SLOTS; i++) {
 		pool_free(&s, i);
 		if (s.rings[i])

@@ -22,7 +22,7 @@
 /* Seconds on the monotonic clock. */
 static double now(void)
 {
-	return (double)util_now_ns() / 1e9;
+	return (double)hp_now_ns() / 1e9;
 }
 
 /* Use the memory: write to every page, again and again, until killed. */

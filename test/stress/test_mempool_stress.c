@@ -119,7 +119,7 @@ static void *run(void *arg)
 	atomic_store(&w->tid, (pid_t)syscall(SYS_gettid));
 	while (!atomic_load(&w->s->go))
 		;
-	while (util_now_ns() < w->s->deadline_ns) {
+	while (hp_now_ns() < w->s->deadline_ns) {
 		unsigned n = 1 + (unsigned)rand_r(&seed) % MAX_BULK;
 
 		if (n_held + n <= MAX_HELD && rand_r(&seed) % 3) {
@@ -186,7 +186,7 @@ static void *move_workers(void *arg)
 	struct mover *m = arg;
 	unsigned seed = 12345;
 
-	while (util_now_ns() < m->deadline_ns) {
+	while (hp_now_ns() < m->deadline_ns) {
 		struct worker *w = &m->w[(unsigned)rand_r(&seed) % m->n_threads];
 		pid_t tid = atomic_load(&w->tid);
 		unsigned cpu = (unsigned)rand_r(&seed) % (m->n_cpus + 1);
@@ -273,7 +273,7 @@ static void stress(const struct shape *sh)
 	}
 	/* the run starts once every worker exists: starting many threads (under TSan, slowly)
 	 * must not eat the time the workers and the mover are given */
-	s->deadline_ns = util_now_ns() + (uint64_t)(seconds * 1e9);
+	s->deadline_ns = hp_now_ns() + (uint64_t)(seconds * 1e9);
 	m.deadline_ns = s->deadline_ns;
 	if (sh->move)
 		assert_int_equal(pthread_create(&mt, NULL, move_workers, &m), 0);
@@ -329,62 +329,16 @@ static void stress(const struct shape *sh)
 	free(s);
 }
 
-static void stress_one_pool(const char *ops, unsigned cache)
+/* Every case is one shape of stress(), passed as the test's state. */
+static void run_shape(void **state)
 {
-	stress(&(struct shape){.ops = ops, .cache = cache, .per_core = 4});
+	stress(*state);
 }
 
-static void test_ring_pool_gives_every_object_back_once(void **state)
-{
-	(void)state;
-	stress_one_pool("ring_mp_mc", 64);
-}
-
-static void test_stack_pool_gives_every_object_back_once(void **state)
-{
-	(void)state;
-	stress_one_pool("stack", 32);
-}
-
-static void test_ring_pool_with_full_caches_gives_every_object_back_once(void **state)
-{
-	(void)state;
-	stress_one_pool("ring_mp_mc", HP_MEMPOOL_CACHE_MAX);
-}
-
-static void test_unregistered_threads_moved_between_cpus_give_every_object_back_once(void **state)
-{
-	(void)state;
-	stress(&(struct shape){
-	    .ops = "ring_mp_mc", .cache = 64, .per_core = 4, .per_cpu = true, .move = true});
-}
-
-static void
-test_unregistered_threads_with_full_caches_on_a_stack_give_every_object_back_once(void **state)
-{
-	(void)state;
-	stress(&(struct shape){.ops = "stack",
-			       .cache = HP_MEMPOOL_CACHE_MAX,
-			       .per_core = 4,
-			       .per_cpu = true,
-			       .move = true,
-			       .aborts = true});
-}
-
-/*
- * Many more threads than cores, with a cache smaller than the largest bulk: threads are
- * preempted often, inside sequences too, and every path (cache, refill, flush, direct) runs.
- */
-static void test_threads_preempted_in_sequences_lose_and_duplicate_nothing(void **state)
-{
-	(void)state;
-	stress(&(struct shape){.ops = "stack",
-			       .cache = 32,
-			       .per_core = 32,
-			       .per_cpu = true,
-			       .move = true,
-			       .aborts = true});
-}
+/* clang-format off */
+#define SHAPE(test, ...) \
+	{.name = #test, .test_func = run_shape, .initial_state = &(struct shape){__VA_ARGS__}}
+/* clang-format on */
 
 static int group_setup(void **state)
 {
@@ -396,14 +350,24 @@ static int group_setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ring_pool_gives_every_object_back_once),
-	    cmocka_unit_test(test_stack_pool_gives_every_object_back_once),
-	    cmocka_unit_test(test_ring_pool_with_full_caches_gives_every_object_back_once),
-	    cmocka_unit_test(
-		test_unregistered_threads_moved_between_cpus_give_every_object_back_once),
-	    cmocka_unit_test(
-		test_unregistered_threads_with_full_caches_on_a_stack_give_every_object_back_once),
-	    cmocka_unit_test(test_threads_preempted_in_sequences_lose_and_duplicate_nothing),
+	    SHAPE(test_ring_pool_gives_every_object_back_once, .ops = "ring_mp_mc", .cache = 64,
+		  .per_core = 4),
+	    SHAPE(test_stack_pool_gives_every_object_back_once, .ops = "stack", .cache = 32,
+		  .per_core = 4),
+	    SHAPE(test_ring_pool_with_full_caches_gives_every_object_back_once, .ops = "ring_mp_mc",
+		  .cache = HP_MEMPOOL_CACHE_MAX, .per_core = 4),
+	    SHAPE(test_unregistered_threads_moved_between_cpus_give_every_object_back_once,
+		  .ops = "ring_mp_mc", .cache = 64, .per_core = 4, .per_cpu = true, .move = true),
+	    SHAPE(test_unregistered_threads_with_full_caches_on_a_stack_give_every_object_back_once,
+		  .ops = "stack", .cache = HP_MEMPOOL_CACHE_MAX, .per_core = 4, .per_cpu = true,
+		  .move = true, .aborts = true),
+	    /*
+	     * Many more threads than cores, with a cache smaller than the largest bulk: threads are
+	     * preempted often, inside sequences too, and every path (cache, refill, flush, direct)
+	     * runs.
+	     */
+	    SHAPE(test_threads_preempted_in_sequences_lose_and_duplicate_nothing, .ops = "stack",
+		  .cache = 32, .per_core = 32, .per_cpu = true, .move = true, .aborts = true),
 	};
 
 	return cmocka_run_group_tests_name("mempool_stress", tests, group_setup, hp_test_teardown);

@@ -34,14 +34,20 @@ def run_json(*cmd, need_pages=64):
     return json.loads(p.stdout)
 
 
+def short_run(bench, name, rows, *opts):
+    """Run a bench for 0.02 s twice with --json; check its name and that rows lists something."""
+    j = run_json(bench, *opts, "--seconds", "0.02", "--repeat", "2", "--json")
+    assert j["bench"] == name and j[rows], j
+    return j
+
+
 def positive(x, what):
     assert isinstance(x, (int, float)) and x > 0, f"{what} is {x!r}"
 
 
 @case
 def mempool_bench_json():
-    j = run_json(MEMPOOL, "--quick", "--seconds", "0.02", "--repeat", "2", "--json")
-    assert j["bench"] == "mempool" and j["cells"], j
+    j = short_run(MEMPOOL, "mempool", "cells", "--quick")
     for c in j["summary"]:
         positive(c["hp_mops"], f"hugepool at bulk {c['bulk']}")
         if j["dpdk"]:
@@ -51,16 +57,14 @@ def mempool_bench_json():
 
 @case
 def ring_bench_json():
-    j = run_json(RING, "--seconds", "0.02", "--repeat", "2", "--json")
-    assert j["bench"] == "ring" and j["results"], j
+    j = short_run(RING, "ring", "results")
     for r in j["results"]:
         positive(r["hugepool_ns"], f"{r['mode']} bulk {r['bulk']}")
 
 
 @case
 def heap_bench_json():
-    j = run_json(HEAP, "--seconds", "0.02", "--repeat", "2", "--json")
-    assert j["bench"] == "heap" and j["cells"], j
+    j = short_run(HEAP, "heap", "cells")
     for c in j["cells"]:
         positive(c["hugepool"], f"size {c['size']}")
         if j["dpdk"]:

@@ -305,6 +305,34 @@ void hp_test_bounded(void (*fn)(void *arg), void *arg, int seconds, const char *
 	pthread_mutex_destroy(&w.lock);
 }
 
+static void *walk_race_creator(void *arg)
+{
+	const struct hp_test_walk_race *race = arg;
+
+	for (unsigned i = 0; i < race->rounds; i++)
+		race->create_and_free();
+	return NULL;
+}
+
+static void walk_race(void *arg)
+{
+	const struct hp_test_walk_race *race = arg;
+	const struct hp_memzone *mz = hp_memzone_reserve(race->zone, 4096, 0, 0, 0);
+	pthread_t t;
+
+	assert_non_null(mz);
+	assert_int_equal(pthread_create(&t, NULL, walk_race_creator, (void *)race), 0);
+	for (unsigned i = 0; i < race->rounds; i++)
+		hp_memzone_walk(race->walk_fn, race->walk_arg);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(hp_memzone_free(mz), 0);
+}
+
+void hp_test_walk_race(const struct hp_test_walk_race *race)
+{
+	hp_test_bounded(walk_race, (void *)race, 60, race->what);
+}
+
 int hp_test_hugetlbfs_teardown(void **state)
 {
 	(void)state;

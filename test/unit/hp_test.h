@@ -15,7 +15,6 @@
 #include <cmocka.h>
 #include <sys/types.h>
 #include <hugepool.h>
-#include "util.h" /* util_now_ns() */
 
 /* A TAP comment line (cmocka's TAP output is on stdout). */
 #define hp_test_note(...)                                                                          \
@@ -117,6 +116,19 @@ int hp_test_unmount_hugetlbfs(void);
  * child: a child would share the runtime's hugepages, and the allocator's free lists in them.)
  */
 void hp_test_bounded(void (*fn)(void *arg), void *arg, int seconds, const char *what);
+
+/* A lock-order race: memzone walks whose callback uses another registry, beside its creates. */
+struct hp_test_walk_race {
+	const char *zone;	       /* reserved for the race, so that every walk calls walk_fn */
+	unsigned rounds;	       /* creates by the other thread, and walks by the caller's */
+	void (*create_and_free)(void); /* one round of the other thread */
+	int (*walk_fn)(const struct hp_memzone *mz, void *arg);
+	void *walk_arg;
+	const char *what; /* what hung, for hp_test_bounded() */
+};
+
+/* Run the race under hp_test_bounded() (60 s), so that a deadlock fails the test. */
+void hp_test_walk_race(const struct hp_test_walk_race *race);
 
 /* A cmocka teardown: hp_test_unmount_hugetlbfs(). */
 int hp_test_hugetlbfs_teardown(void **state);

@@ -810,6 +810,41 @@ static void test_last_error_is_per_thread(void **state)
 	assert_string_equal(hp_last_error(), "main's failure");
 }
 
+static void test_size_formatters_pick_the_largest_exact_unit_and_check_buf(void **state)
+{
+	const struct {
+		uint64_t bytes;
+		const char *str, *arg;
+	} cases[] = {
+	    {0, "0 B", "0M"},
+	    {4160, "4160 B", "4K"},
+	    {64 << 10, "64 KiB", "64K"},
+	    {2 << 20, "2 MiB", "2M"},
+	    {1536ULL << 20, "1536 MiB", "1536M"},
+	    {1ULL << 30, "1 GiB", "1G"},
+	    {3ULL << 40, "3 TiB", "3072G"},
+	    {1ULL << 50, "1024 TiB", "1048576G"},
+	};
+	char buf[24];
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_ptr_equal(hp_size_str(buf, sizeof(buf), cases[i].bytes), buf);
+		assert_string_equal(buf, cases[i].str);
+		assert_ptr_equal(hp_size_arg(buf, sizeof(buf), cases[i].bytes), buf);
+		assert_string_equal(buf, cases[i].arg);
+	}
+	assert_string_equal(hp_size_str(buf, 4, 2 << 20), "2 M");
+	errno = 0;
+	assert_null(hp_size_str(NULL, 8, 1));
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(hp_last_error(), "hp_size_str"));
+	errno = 0;
+	assert_null(hp_size_arg(buf, 0, 1));
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(hp_last_error(), "hp_size_arg"));
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -838,6 +873,7 @@ int main(int argc, char **argv)
 	    T(test_current_node_matches_libnuma),
 	    T(test_log_handler_receives_lines_at_the_set_level_and_not_below),
 	    T(test_last_error_is_per_thread),
+	    T(test_size_formatters_pick_the_largest_exact_unit_and_check_buf),
 #undef T
 	};
 

@@ -39,6 +39,23 @@ static bool have_huge(unsigned mb)
 	return ps && (uint64_t)hp_test_free_hugepages(0, ps) * ps >= (uint64_t)mb * MB;
 }
 
+/*
+ * Skips unless node 0 has need_mb MiB of free hugepages; else mounts a hugetlbfs (mount_opts as
+ * hp_test_mount_hugetlbfs() takes them) and writes "--huge-dir=DIR --socket-mem=socket_mb" to
+ * opts. Returns DIR.
+ */
+static const char *huge_dir_opts(char *opts, size_t len, unsigned need_mb, const char *mount_opts,
+				 unsigned socket_mb)
+{
+	const char *dir;
+
+	if (!have_huge(need_mb))
+		hp_test_skip("needs %u MiB of free hugepages on node 0", need_mb);
+	dir = hp_test_mount_hugetlbfs(0, mount_opts);
+	snprintf(opts, len, "--huge-dir=%s --socket-mem=%u", dir, socket_mb);
+	return dir;
+}
+
 /* Hugepages this process maps now, in KiB (HugetlbPages of /proc/self/status): unlike the
  * machine-wide counters it does not move when other processes use hugepages meanwhile. */
 static long pid_held_kb(pid_t pid)
@@ -344,10 +361,7 @@ static void test_huge_dir_leaves_no_file_on_the_mount(void **state)
 	char opts[128];
 
 	(void)state;
-	if (!have_huge(16))
-		hp_test_skip("needs 16 MiB of free hugepages on node 0");
-	dir = hp_test_mount_hugetlbfs(0, NULL);
-	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=16", dir);
+	dir = huge_dir_opts(opts, sizeof(opts), 16, NULL, 16);
 	init_ok(opts);
 	assert_int_equal(hp_mem_reserved(0), 16 * MB);
 	assert_true(mem_lists[0]->fd >= 0);
@@ -634,10 +648,7 @@ static void test_kill_during_init_on_huge_dir_leaves_no_file(void **state)
 	char opts[128];
 
 	(void)state;
-	if (!have_huge(256))
-		hp_test_skip("needs 256 MiB of free hugepages on node 0");
-	dir = hp_test_mount_hugetlbfs(0, NULL);
-	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=256", dir);
+	dir = huge_dir_opts(opts, sizeof(opts), 256, NULL, 256);
 	kill_child(opts, 256, MEM_HOOK_STOP, dir);
 	assert_int_equal(hp_test_unmount_hugetlbfs(), 0);
 }
@@ -669,10 +680,7 @@ static void test_a_mount_size_limit_is_named_when_it_is_what_falls_short(void **
 	char opts[160];
 
 	(void)state;
-	if (!have_huge(16))
-		hp_test_skip("needs 16 MiB of free hugepages on node 0");
-	dir = hp_test_mount_hugetlbfs(0, "size=4M");
-	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=8", dir);
+	dir = huge_dir_opts(opts, sizeof(opts), 16, "size=4M", 8);
 	expect_failure(opts, -ENOMEM, "size=");
 	assert_null(strstr(hp_last_error(), "hp-info --reserve"));
 	snprintf(opts, sizeof(opts), "--huge-dir=%s --socket-mem=4", dir);

@@ -42,6 +42,14 @@ static void assert_distinct(void **objs, unsigned n)
 	free(copy);
 }
 
+/* The end of a test: avail objects are back, the pool's checks pass, and it goes. */
+static void free_whole(struct hp_mempool *mp, unsigned avail)
+{
+	assert_int_equal(hp_mempool_avail_count(mp), avail);
+	assert_int_equal(hp_mempool_audit(mp), 0);
+	hp_mempool_free(mp);
+}
+
 static int count_zone(const struct hp_memzone *mz, void *arg)
 {
 	(void)mz;
@@ -134,9 +142,7 @@ static void test_every_bulk_size_moves_exactly_its_objects(void **state)
 	put_then_get_gives_the_same_back(mp, a, b, 32, SLOTS);
 	put_then_get_gives_the_same_back(mp, a, b, 63, SLOTS);
 	hp_mempool_put_bulk(mp, a, 64);
-	assert_int_equal(hp_mempool_avail_count(mp), 1024);
-	assert_int_equal(hp_mempool_audit(mp), 0);
-	hp_mempool_free(mp);
+	free_whole(mp, 1024);
 }
 
 static void test_counts_include_objects_in_caches(void **state)
@@ -195,9 +201,7 @@ static void test_cache_moves_objects_in_bulk_when_a_core_only_frees_or_only_allo
 		}
 	}
 	assert_true(backend_calls >= 1 && backend_calls <= N / C + 1);
-	assert_int_equal(hp_mempool_avail_count(mp), N);
-	assert_int_equal(hp_mempool_audit(mp), 0);
-	hp_mempool_free(mp);
+	free_whole(mp, N);
 }
 
 struct user_cache_arg {
@@ -477,9 +481,7 @@ static void test_stack_backed_pool_is_lifo_and_conserves_objects(void **state)
 	assert_distinct(all, 100);
 	assert_int_equal(hp_mempool_get(mp, &c), -ENOENT);
 	hp_mempool_put_bulk(mp, all, 100);
-	assert_int_equal(hp_mempool_avail_count(mp), 100);
-	assert_int_equal(hp_mempool_audit(mp), 0);
-	hp_mempool_free(mp);
+	free_whole(mp, 100);
 }
 
 static void test_bulk_get_takes_nothing_when_short(void **state)
@@ -734,9 +736,7 @@ static void test_double_free_is_reported_with_pool_and_object(void **state)
 	put_logged(mp, o);
 	assert_reported("t.dfree", o, "double free");
 	assert_int_equal(hp_mempool_debug_errors(mp), 1);
-	assert_int_equal(hp_mempool_avail_count(mp), 32); /* the second put was refused */
-	assert_int_equal(hp_mempool_audit(mp), 0);
-	hp_mempool_free(mp);
+	free_whole(mp, 32); /* the second put was refused */
 }
 
 static void test_foreign_pointer_is_reported_with_pool_and_object(void **state)
@@ -863,37 +863,23 @@ static int lookup_in_walk(const struct hp_memzone *mz, void *arg)
 	return 0;
 }
 
-static void *create_and_free_pools(void *arg)
+static void create_and_free_pool(void)
 {
-	(void)arg;
-	for (int i = 0; i < RACE_ROUNDS; i++) {
-		struct hp_mempool *mp = hp_mempool_create("t.race", 16, 64, 0, 0, 0);
+	struct hp_mempool *mp = hp_mempool_create("t.race", 16, 64, 0, 0, 0);
 
-		if (mp)
-			hp_mempool_free(mp);
-	}
-	return NULL;
-}
-
-/* Under hp_test_bounded(), so that a deadlock fails the test instead of hanging it. */
-static void race_walks_against_creates(void *arg)
-{
-	const struct hp_memzone *mz = hp_memzone_reserve("t.race.zone", 4096, 0, 0, 0);
-	pthread_t t;
-
-	(void)arg;
-	assert_non_null(mz);
-	assert_int_equal(pthread_create(&t, NULL, create_and_free_pools, NULL), 0);
-	for (int i = 0; i < RACE_ROUNDS; i++)
-		hp_memzone_walk(lookup_in_walk, "t.race");
-	assert_int_equal(pthread_join(t, NULL), 0);
-	assert_int_equal(hp_memzone_free(mz), 0);
+	if (mp)
+		hp_mempool_free(mp);
 }
 
 static void test_a_memzone_walk_callback_may_use_pools_while_pools_are_created(void **state)
 {
 	(void)state;
-	hp_test_bounded(race_walks_against_creates, NULL, 60, "memzone walks looking pools up");
+	hp_test_walk_race(&(struct hp_test_walk_race){.zone = "t.race.zone",
+						      .rounds = RACE_ROUNDS,
+						      .create_and_free = create_and_free_pool,
+						      .walk_fn = lookup_in_walk,
+						      .walk_arg = "t.race",
+						      .what = "memzone walks looking pools up"});
 }
 
 /* ---- stale pointers, NULL, names ---------------------------------------------------------- */

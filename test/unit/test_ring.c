@@ -672,37 +672,23 @@ static int rings_in_zone_walk(const struct hp_memzone *mz, void *arg)
 	return 0;
 }
 
-static void *create_and_free_rings(void *arg)
+static void create_and_free_ring(void)
 {
-	(void)arg;
-	for (int i = 0; i < RACE_ROUNDS; i++) {
-		struct hp_ring *r = hp_ring_create("rt_race", 16, 0, 0);
+	struct hp_ring *r = hp_ring_create("rt_race", 16, 0, 0);
 
-		if (r)
-			hp_ring_free(r);
-	}
-	return NULL;
-}
-
-static void race_zone_walks_against_ring_creates(void *arg)
-{
-	const struct hp_memzone *mz = hp_memzone_reserve("rt_race_zone", 4096, 0, 0, 0);
-	pthread_t t;
-
-	(void)arg;
-	assert_non_null(mz);
-	assert_int_equal(pthread_create(&t, NULL, create_and_free_rings, NULL), 0);
-	for (int i = 0; i < RACE_ROUNDS; i++)
-		hp_memzone_walk(rings_in_zone_walk, NULL);
-	assert_int_equal(pthread_join(t, NULL), 0);
-	assert_int_equal(hp_memzone_free(mz), 0);
+	if (r)
+		hp_ring_free(r);
 }
 
 static void test_a_memzone_walk_callback_may_use_rings_while_rings_are_created(void **state)
 {
 	(void)state;
-	hp_test_bounded(race_zone_walks_against_ring_creates, NULL, 60,
-			"memzone walks using rings beside ring creates");
+	hp_test_walk_race(
+	    &(struct hp_test_walk_race){.zone = "rt_race_zone",
+					.rounds = RACE_ROUNDS,
+					.create_and_free = create_and_free_ring,
+					.walk_fn = rings_in_zone_walk,
+					.what = "memzone walks using rings beside ring creates"});
 }
 
 static int group_setup(void **state)

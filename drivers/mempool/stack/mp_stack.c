@@ -117,43 +117,45 @@ static void stack_free(struct hp_mempool *mp)
 	mp->pool_data = NULL;
 }
 
-static int stack_enqueue(struct hp_mempool *mp, void *const *objs, unsigned n)
+/*
+ * Moves n nodes from `from` to `to`, storing in[] into them (a put) or loading them into out[]
+ * (a get); the other pointer is NULL. False, with nothing moved, when `from` holds fewer than n.
+ */
+static bool move_nodes(struct stack *s, struct lifo *from, struct lifo *to, void *const *in,
+		       void **out, unsigned n)
 {
-	struct stack *s = mp->pool_data;
 	uint32_t first, cur, last = NIL;
-	unsigned i;
 
-	if (n == 0)
-		return 0;
-	if (!reserve(&s->spare, n))
-		return -ENOBUFS; /* more than the pool's objects: the pool reports it */
-	first = cur = pop_chain(s, &s->spare, n);
-	for (i = 0; i < n; i++) {
-		s->nodes[cur].obj = objs[i];
+	if (!reserve(from, n))
+		return false;
+	first = cur = pop_chain(s, from, n);
+	for (unsigned i = 0; i < n; i++) {
+		if (in)
+			s->nodes[cur].obj = in[i];
+		else
+			out[i] = s->nodes[cur].obj;
 		last = cur;
 		cur = atomic_load_explicit(&s->nodes[cur].next, memory_order_relaxed);
 	}
-	push_chain(s, &s->used, first, last, n);
+	push_chain(s, to, first, last, n);
+	return true;
+}
+
+static int stack_enqueue(struct hp_mempool *mp, void *const *objs, unsigned n)
+{
+	struct stack *s = mp->pool_data;
+
+	if (n && !move_nodes(s, &s->spare, &s->used, objs, NULL, n))
+		return -ENOBUFS; /* more than the pool's objects: the pool reports it */
 	return 0;
 }
 
 static int stack_dequeue(struct hp_mempool *mp, void **objs, unsigned n)
 {
 	struct stack *s = mp->pool_data;
-	uint32_t first, cur, last = NIL;
-	unsigned i;
 
-	if (n == 0)
-		return 0;
-	if (!reserve(&s->used, n))
+	if (n && !move_nodes(s, &s->used, &s->spare, NULL, objs, n))
 		return -ENOENT;
-	first = cur = pop_chain(s, &s->used, n);
-	for (i = 0; i < n; i++) {
-		objs[i] = s->nodes[cur].obj;
-		last = cur;
-		cur = atomic_load_explicit(&s->nodes[cur].next, memory_order_relaxed);
-	}
-	push_chain(s, &s->spare, first, last, n);
 	return 0;
 }
 
