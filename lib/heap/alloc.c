@@ -33,6 +33,8 @@ struct arena {
 
 static pthread_mutex_t alloc_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct arena arenas[MEM_MAX_LISTS];
+/* slots [0, n_arenas) were ever used: slots fill from the first and empty only at reset */
+static unsigned n_arenas;
 /* allocations of a node between growing and taking: no giving back meanwhile (give_back()) */
 static atomic_uint growing[HP_MAX_NUMA_NODES];
 
@@ -56,7 +58,7 @@ static atomic_uint keep_pages = HP_MEM_KEEP_DEFAULT;
 /* The arena holding [va, va + len), or NULL. Caller holds alloc_lock. */
 static struct arena *arena_of(uintptr_t va, size_t len)
 {
-	for (unsigned i = 0; i < MEM_MAX_LISTS; i++)
+	for (unsigned i = 0; i < n_arenas; i++)
 		if (arenas[i].used && va >= arenas[i].start && va + len <= arenas[i].end &&
 		    va + len > va)
 			return &arenas[i];
@@ -68,7 +70,7 @@ static size_t largest_free(int node)
 {
 	size_t best = 0;
 
-	for (unsigned i = 0; i < MEM_MAX_LISTS; i++) {
+	for (unsigned i = 0; i < n_arenas; i++) {
 		const struct buddy *b = &arenas[i].b;
 
 		if (!arenas[i].used || arenas[i].node != node)
@@ -149,7 +151,7 @@ static uintptr_t take(int node, size_t len, size_t align, size_t skew, unsigned 
 {
 	struct fit_arg fa = {.skew = skew, .flags = flags};
 
-	for (unsigned i = 0; i < MEM_MAX_LISTS; i++) {
+	for (unsigned i = 0; i < n_arenas; i++) {
 		uintptr_t p;
 
 		if (!arenas[i].used || arenas[i].node != node)
@@ -216,6 +218,8 @@ static void arena_add(const void *va, size_t len, const struct mem_list *l)
 	slot->end = s + len;
 	slot->node = node;
 	slot->used = true;
+	if ((unsigned)(slot - arenas) >= n_arenas)
+		n_arenas = (unsigned)(slot - arenas) + 1;
 	slot->dynamic = l && l->dynamic;
 	slot->page_order = 0;
 	while (l && (BUDDY_UNIT << slot->page_order) < l->page_size)
@@ -283,7 +287,7 @@ static size_t free_grown_pages(int node)
 {
 	size_t n = 0;
 
-	for (unsigned i = 0; i < MEM_MAX_LISTS; i++) {
+	for (unsigned i = 0; i < n_arenas; i++) {
 		const struct arena *a = &arenas[i];
 
 		if (!a->used || !a->dynamic || a->node != node)
@@ -301,7 +305,7 @@ static size_t free_grown_pages(int node)
  */
 static size_t take_pages(int node, size_t max, uintptr_t *va)
 {
-	for (unsigned i = 0; i < MEM_MAX_LISTS; i++) {
+	for (unsigned i = 0; i < n_arenas; i++) {
 		struct arena *a = &arenas[i];
 		size_t len = 0, most = (BUDDY_UNIT << a->page_order) * max;
 
@@ -517,7 +521,7 @@ void mem_alloc_stats(int node, size_t *counts, unsigned n, size_t *free_bytes,
 	*free_bytes = 0;
 	pthread_mutex_lock(&alloc_lock);
 	*allocs = n_allocs[node];
-	for (unsigned i = 0; i < MEM_MAX_LISTS; i++)
+	for (unsigned i = 0; i < n_arenas; i++)
 		if (arenas[i].used && arenas[i].node == node) {
 			buddy_stats(&arenas[i].b, counts, n);
 			*free_bytes += arenas[i].b.free_units * BUDDY_UNIT;
@@ -535,6 +539,7 @@ static void alloc_reset(void)
 			buddy_fini(&arenas[i].b);
 			arenas[i].used = false;
 		}
+	n_arenas = 0;
 	memset(n_allocs, 0, sizeof(n_allocs));
 	pthread_mutex_unlock(&alloc_lock);
 }
