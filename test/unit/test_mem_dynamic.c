@@ -344,6 +344,24 @@ static void test_a_steady_malloc_free_loop_faults_no_page(void **state)
 	assert_int_equal(hp_mem_reserved(0), 0);
 }
 
+static void test_cleanup_gives_back_the_kept_pages(void **state)
+{
+	long before;
+	void *p;
+
+	(void)state;
+	init_or_skip(60, "");
+	before = hp_test_meminfo_free();
+	p = hp_malloc(40 * MB, 0, 0);
+	if (!p)
+		fail_msg("hp_malloc: %s", hp_last_error());
+	hp_free(p);
+	assert_true(hp_mem_reserved(0) > 0); /* the budget's pages */
+	assert_true(hp_test_meminfo_free() < before);
+	assert_int_equal(hp_cleanup(), 0);
+	assert_int_equal(hp_test_meminfo_free(), before);
+}
+
 static void test_trim_refuses_a_node_that_does_not_exist(void **state)
 {
 	(void)state;
@@ -391,6 +409,7 @@ int main(void)
 	    T(test_a_failed_contiguous_zone_holds_nothing),
 	    T(test_free_pages_beyond_the_budget_go_back_at_once),
 	    T(test_a_steady_malloc_free_loop_faults_no_page),
+	    T(test_cleanup_gives_back_the_kept_pages),
 	    T(test_trim_refuses_a_node_that_does_not_exist),
 	    T(test_mem_keep_option_is_checked),
 	};
