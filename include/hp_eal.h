@@ -37,6 +37,9 @@ enum hp_log_level {
 	HP_LOG_DEBUG = 4,
 };
 
+/** Free grown pages kept per node by default (hp_init_opts.mem_keep_pages, --mem-keep). */
+#define HP_MEM_KEEP_DEFAULT 8
+
 /**
  * Options of hp_init_opts(): one field for each command-line option of hp_init().
  * Zero-initialise the struct and set what you need; zero means "the default".
@@ -70,6 +73,13 @@ struct hp_init_opts {
 	unsigned n_socket_limit;
 	/** No telemetry socket (--no-telemetry); see hp_telemetry.h. */
 	bool no_telemetry;
+	/**
+	 * Free pages grown beyond --socket-mem that each node keeps rather than giving back to
+	 * the kernel at once (--mem-keep), so that a malloc/free loop faults no page; more go back
+	 * at once, hp_mem_trim() gives back these too. 0 = HP_MEM_KEEP_DEFAULT, -1 = none (every
+	 * free grown page goes back at once; --mem-keep=0).
+	 */
+	int mem_keep_pages;
 };
 
 /**

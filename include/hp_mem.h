@@ -95,6 +95,16 @@ HP_API size_t hp_mem_reserved(int node);
  */
 HP_API int hp_mem_grow(int node, size_t len);
 
+/**
+ * Give back to the kernel now every free page grown beyond --socket-mem on node, those kept for
+ * reuse (hp_init_opts.mem_keep_pages, --mem-keep) included. HP_MEM_EVENT_FREE fires before each
+ * range goes. Pages of --socket-mem and hp_mem_grow() stay.
+ * @param node NUMA node, or HP_NODE_ANY for all
+ * @return bytes given back; 0 with errno EINVAL and hp_last_error() set when node does not exist
+ *         or the runtime is not started
+ */
+HP_API size_t hp_mem_trim(int node);
+
 /** @return the page size of runtime memory (4096 with --no-huge), 0 before hp_init(). */
 HP_API size_t hp_mem_page_size(void);
 

@@ -5,7 +5,10 @@
  * 64 B to 1 MiB, on one thread and on two at once. Every allocator gets the same loop: each
  * thread keeps a window of live blocks and, again and again, frees the oldest and allocates a
  * new one in its place (FIFO), writing the new block's first byte. The allocators take turns,
- * cell by cell, and each keeps its best turn: one run, compared within itself only.
+ * cell by cell, and each keeps its best turn: one run, compared within itself only. --burst=N
+ * runs the other shape: allocate N blocks, then free them all. --dynamic starts hugepool without
+ * --socket-mem, so its memory grows and goes back. Page faults taken inside the timed loops
+ * (getrusage of the thread) are counted per cell and allocator.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 
 #include <hugepool.h>
 #include "app_opts.h"
@@ -26,7 +30,8 @@
 #endif
 
 #define MAX_THREADS 2
-#define WINDOW 32      /* live blocks per thread */
+#define WINDOW 32 /* live blocks per thread */
+#define MAX_BURST 1024
 #define MEM_MB 512     /* hugepage memory each runtime starts with: no growth while timing */
 #define CHECK_EVERY 64 /* pairs between looks at the clock */
 
@@ -75,7 +80,36 @@ struct job {
 	int failed;	    /* out: an allocation failed */
 	_Atomic int *ready; /* threads at the start line */
 	unsigned threads;
+	unsigned burst;	 /* 0: FIFO window; else allocate burst blocks, then free them */
+	uint64_t faults; /* out: minor + major page faults inside the timed loop */
 };
+
+static uint64_t thread_faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt;
+}
+
+/* burst blocks allocated, then freed; returns the pairs done (fewer when one failed) */
+static unsigned burst_round(struct job *j)
+{
+	void *b[MAX_BURST];
+	unsigned i, n;
+
+	for (n = 0; n < j->burst; n++) {
+		b[n] = j->ops->alloc(j->size);
+		if (!b[n]) {
+			j->failed = 1;
+			break;
+		}
+		*(volatile char *)b[n] = 1;
+	}
+	for (i = 0; i < n; i++)
+		j->ops->free(b[i]);
+	return n;
+}
 
 static uint64_t now_ns(void)
 {
@@ -90,7 +124,7 @@ static void *run_job(void *arg)
 {
 	struct job *j = arg;
 	void *win[WINDOW] = {NULL};
-	uint64_t t0, t, end, pairs = 0;
+	uint64_t t0, t = 0, end, pairs = 0;
 	unsigned i, k = 0;
 
 	for (i = 0; i < WINDOW; i++) {
@@ -100,12 +134,23 @@ static void *run_job(void *arg)
 		else
 			*(volatile char *)win[i] = 1;
 	}
+	if (j->burst)
+		burst_round(j); /* warm-up: growth is not what the loop times */
 	atomic_fetch_add(j->ready, 1);
 	while (atomic_load(j->ready) < (int)j->threads)
 		;
+	j->faults = thread_faults();
 	t0 = now_ns();
 	end = t0 + j->ns;
+	while (j->burst && !j->failed) {
+		pairs += burst_round(j);
+		t = now_ns();
+		if (t >= end)
+			break;
+	}
 	do {
+		if (j->burst)
+			break;
 		for (i = 0; i < CHECK_EVERY && !j->failed; i++) {
 			j->ops->free(win[k]);
 			win[k] = j->ops->alloc(j->size);
@@ -119,6 +164,7 @@ static void *run_job(void *arg)
 		pairs += i;
 		t = now_ns();
 	} while (t < end && !j->failed);
+	j->faults = thread_faults() - j->faults;
 	j->elapsed = t - t0;
 	j->pairs = pairs;
 	for (i = 0; i < WINDOW; i++)
@@ -127,7 +173,8 @@ static void *run_job(void *arg)
 }
 
 /* One turn of threads at once (one per CPU): ns per pair, averaged over the threads; <0 if not */
-static double turn(enum alloc a, size_t size, unsigned threads, uint64_t ns)
+static double turn(enum alloc a, size_t size, unsigned threads, uint64_t ns, unsigned burst,
+		   uint64_t *faults)
 {
 	struct job jobs[MAX_THREADS];
 	pthread_t tid[MAX_THREADS];
@@ -137,8 +184,12 @@ static double turn(enum alloc a, size_t size, unsigned threads, uint64_t ns)
 	int failed = 0;
 
 	for (i = 0; i < threads; i++)
-		jobs[i] = (struct job){
-		    .ops = &ops[a], .size = size, .ns = ns, .ready = &ready, .threads = threads};
+		jobs[i] = (struct job){.ops = &ops[a],
+				       .size = size,
+				       .ns = ns,
+				       .ready = &ready,
+				       .threads = threads,
+				       .burst = burst};
 	for (i = 0; i < threads; i++) {
 		if (app_thread_start_on(&tid[i], i, run_job, &jobs[i]) != 0)
 			break;
@@ -152,6 +203,7 @@ static double turn(enum alloc a, size_t size, unsigned threads, uint64_t ns)
 	for (i = 0; i < started; i++) {
 		pthread_join(tid[i], NULL);
 		failed |= jobs[i].failed;
+		*faults += jobs[i].faults;
 		if (jobs[i].pairs)
 			sum += (double)jobs[i].elapsed / (double)jobs[i].pairs;
 	}
@@ -161,7 +213,8 @@ static double turn(enum alloc a, size_t size, unsigned threads, uint64_t ns)
 struct cell {
 	size_t size;
 	unsigned threads;
-	double ns[A_N]; /* best turn, ns per pair; 0 = not run */
+	double ns[A_N];	      /* best turn, ns per pair; 0 = not run */
+	uint64_t faults[A_N]; /* page faults in the timed loops of every turn */
 };
 
 static double ratio(const struct cell *c, enum alloc a)
@@ -171,15 +224,16 @@ static double ratio(const struct cell *c, enum alloc a)
 
 static void print_table(const struct cell *cells, unsigned n, const int *on)
 {
-	printf("%10s %7s %12s %12s %9s", "size", "threads", "hugepool ns", "glibc ns", "glibc/hp");
+	printf("%10s %7s %12s %9s %12s %9s", "size", "threads", "hugepool ns", "hp faults",
+	       "glibc ns", "glibc/hp");
 	if (on[A_DPDK])
 		printf(" %12s %9s", "dpdk ns", "dpdk/hp");
 	printf("\n");
 	for (unsigned i = 0; i < n; i++) {
 		const struct cell *c = &cells[i];
 
-		printf("%10zu %7u %12.1f %12.1f %8.2fx", c->size, c->threads, c->ns[A_HP],
-		       c->ns[A_GLIBC], ratio(c, A_GLIBC));
+		printf("%10zu %7u %12.1f %9llu %12.1f %8.2fx", c->size, c->threads, c->ns[A_HP],
+		       (unsigned long long)c->faults[A_HP], c->ns[A_GLIBC], ratio(c, A_GLIBC));
 		if (on[A_DPDK])
 			printf(" %12.1f %8.2fx", c->ns[A_DPDK], ratio(c, A_DPDK));
 		printf("\n");
@@ -187,19 +241,23 @@ static void print_table(const struct cell *cells, unsigned n, const int *on)
 }
 
 static void print_json(const struct cell *cells, unsigned n, const int *on, double seconds,
-		       unsigned repeat)
+		       unsigned repeat, unsigned burst, bool dynamic)
 {
-	printf("{\"bench\": \"heap\", \"window\": %d, \"seconds_per_cell\": %.3f, \"repeat\": %u, "
+	printf("{\"bench\": \"heap\", \"window\": %d, \"burst\": %u, \"dynamic\": %s, "
+	       "\"seconds_per_cell\": %.3f, \"repeat\": %u, "
 	       "\"unit\": \"ns per malloc+free pair per thread (best turn)\", \"dpdk\": %s, "
 	       "\"cells\": [",
-	       WINDOW, seconds, repeat, on[A_DPDK] ? "true" : "false");
+	       WINDOW, burst, dynamic ? "true" : "false", seconds, repeat,
+	       on[A_DPDK] ? "true" : "false");
 	for (unsigned i = 0; i < n; i++) {
 		const struct cell *c = &cells[i];
 
-		printf("%s{\"size\": %zu, \"threads\": %u, \"hugepool\": %.2f, \"glibc\": %.2f, "
+		printf("%s{\"size\": %zu, \"threads\": %u, \"hugepool\": %.2f, "
+		       "\"faults_hugepool\": %llu, \"glibc\": %.2f, \"faults_glibc\": %llu, "
 		       "\"ratio_glibc_over_hp\": %.3f",
-		       i ? ", " : "", c->size, c->threads, c->ns[A_HP], c->ns[A_GLIBC],
-		       ratio(c, A_GLIBC));
+		       i ? ", " : "", c->size, c->threads, c->ns[A_HP],
+		       (unsigned long long)c->faults[A_HP], c->ns[A_GLIBC],
+		       (unsigned long long)c->faults[A_GLIBC], ratio(c, A_GLIBC));
 		if (on[A_DPDK])
 			printf(", \"dpdk\": %.2f, \"ratio_dpdk_over_hp\": %.3f", c->ns[A_DPDK],
 			       ratio(c, A_DPDK));
@@ -210,11 +268,11 @@ static void print_json(const struct cell *cells, unsigned n, const int *on, doub
 
 int main(int argc, char **argv)
 {
-	char mem[32], *hp_argv[] = {"heap-bench", mem, "--log-level=error", NULL};
+	char mem[32], *hp_argv[] = {"heap-bench", "--log-level=error", mem, NULL};
 	struct cell cells[N_SIZES * MAX_THREADS];
 	int on[A_N] = {1, 1, 0};
-	bool json = false, no_dpdk = false;
-	unsigned n = 0, repeat = 10;
+	bool json = false, no_dpdk = false, dynamic = false;
+	unsigned n = 0, repeat = 10, burst = 0;
 	double seconds = 0.2;
 	const struct app_opt opts[] = {
 	    {"seconds", 's', APP_DOUBLE, &seconds, "S", "time per cell and allocator (default 0.2)",
@@ -224,6 +282,12 @@ int main(int argc, char **argv)
 	     "give 1 to 1000"},
 	    {"no-dpdk", 'D', APP_FLAG, &no_dpdk, NULL,
 	     "do not run DPDK's rte_malloc beside hugepool"},
+	    {"burst", 'b', APP_UINT, &burst, "N",
+	     "allocate N blocks, then free them all, again and again (default 0: the FIFO "
+	     "window)",
+	     0, MAX_BURST, "give 0 to 1024"},
+	    {"dynamic", 'm', APP_FLAG, &dynamic, NULL,
+	     "start hugepool without --socket-mem: its memory grows and goes back"},
 	    {"json", 'j', APP_FLAG, &json, NULL, "one JSON object instead of the table"},
 	    {NULL}};
 	const struct app_cli cli = {.prog = "heap-bench", .opts = opts};
@@ -232,7 +296,7 @@ int main(int argc, char **argv)
 	if (rc != APP_RUN)
 		return rc;
 	snprintf(mem, sizeof(mem), "--socket-mem=%d", MEM_MB);
-	if (hp_init(3, hp_argv) < 0) {
+	if (hp_init(dynamic ? 2 : 3, hp_argv) < 0) {
 		fprintf(stderr, "heap-bench: hp_init: %s\n", hp_last_error());
 		return 1;
 	}
@@ -246,10 +310,14 @@ int main(int argc, char **argv)
 	(void)no_dpdk;
 #endif
 	if (!json)
-		printf("# malloc + free pairs, a window of %d live blocks per thread freed oldest "
-		       "first, %.2f s per cell and allocator in %u turns (best kept); ns per pair "
-		       "per thread (one run: compare within it only)\n",
-		       WINDOW, seconds, repeat);
+		printf("# malloc + free pairs, %s, hugepool %s, %.2f s per cell and "
+		       "allocator in %u turns (best kept); ns per pair per thread, page faults "
+		       "in all timed loops (one run: compare within it only)\n",
+		       burst ? "bursts: N allocated then N freed"
+			     : "a window of 32 live blocks per thread freed oldest first",
+		       dynamic ? "without --socket-mem (dynamic)" : mem, seconds, repeat);
+	if (!json && burst)
+		printf("# N = %u\n", burst);
 	for (unsigned s = 0; s < N_SIZES; s++)
 		for (unsigned t = 1; t <= MAX_THREADS; t++)
 			cells[n++] = (struct cell){.size = sizes[s], .threads = t};
@@ -263,7 +331,8 @@ int main(int argc, char **argv)
 				if (!on[a])
 					continue;
 				v = turn(a, cells[i].size, cells[i].threads,
-					 (uint64_t)(seconds / repeat * 1e9));
+					 (uint64_t)(seconds / repeat * 1e9), burst,
+					 &cells[i].faults[a]);
 				if (v < 0) {
 					fprintf(stderr,
 						"heap-bench: %s: an allocation of %zu bytes failed "
@@ -275,7 +344,7 @@ int main(int argc, char **argv)
 					cells[i].ns[a] = v;
 			}
 	if (json)
-		print_json(cells, n, on, seconds, repeat);
+		print_json(cells, n, on, seconds, repeat, burst, dynamic);
 	else
 		print_table(cells, n, on);
 	hp_cleanup();

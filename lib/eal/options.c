@@ -166,6 +166,18 @@ static int set_no_huge(struct hp_init_opts *o, const char *val, char *why, size_
 	return 0;
 }
 
+static int set_mem_keep(struct hp_init_opts *o, const char *val, char *why, size_t whylen)
+{
+	unsigned long long v;
+
+	if (parse_dec(val, val + strlen(val), INT_MAX, &v)) {
+		snprintf(why, whylen, "not a decimal number of pages up to %d", INT_MAX);
+		return -1;
+	}
+	o->mem_keep_pages = v ? (int)v : -1;
+	return 0;
+}
+
 static int set_no_telemetry(struct hp_init_opts *o, const char *val, char *why, size_t whylen)
 {
 	(void)val, (void)why, (void)whylen;
@@ -343,6 +355,8 @@ static const struct optdef optdefs[] = {
     {"file-prefix", true, set_file_prefix, prefix_forms},
     {"log-level", true, set_log_level, "--log-level=error|warning|info|debug (or 1-4)"},
     {"no-telemetry", false, set_no_telemetry, "--no-telemetry (takes no value)"},
+    {"mem-keep", true, set_mem_keep,
+     "--mem-keep=PAGES (free grown pages kept per node, 0 = give back at once)"},
 };
 
 #define N_OPTDEFS (sizeof(optdefs) / sizeof(optdefs[0]))
@@ -528,6 +542,9 @@ int eal_opts_check(const struct hp_init_opts *o)
 		return field_error("huge_dir", "empty; use NULL for memfd or a hugetlbfs mount");
 	if (o->iova > HP_IOVA_OPT_VA)
 		return field_error("iova", "not one of HP_IOVA_OPT_AUTO, _PA, _VA");
+	if (o->mem_keep_pages < -1)
+		return field_error("mem_keep_pages",
+				   "below -1; use -1 (none), 0 (default) or pages");
 	if ((unsigned)o->log_level > HP_LOG_DEBUG)
 		return field_error("log_level", "not 0 or one of enum hp_log_level");
 	if (o->lcores && lcores_check(o->lcores, cpus, why, sizeof(why)) < 0)

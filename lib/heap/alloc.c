@@ -33,6 +33,8 @@ struct arena {
 
 static pthread_mutex_t alloc_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct arena arenas[MEM_MAX_LISTS];
+/* slots [0, n_arenas) were ever used: slots fill from the first and empty only at reset */
+static unsigned n_arenas;
 /* allocations of a node between growing and taking: no giving back meanwhile (give_back()) */
 static atomic_uint growing[HP_MAX_NUMA_NODES];
 
@@ -50,11 +52,13 @@ static __thread struct grow_req *my_req;
 /* blocks handed out and not released, per node (under alloc_lock) */
 static unsigned long n_allocs[HP_MAX_NUMA_NODES];
 static atomic_bool ready;
+/* free grown pages kept per node instead of going back (hp_init_opts.mem_keep_pages) */
+static atomic_uint keep_pages = HP_MEM_KEEP_DEFAULT;
 
 /* The arena holding [va, va + len), or NULL. Caller holds alloc_lock. */
 static struct arena *arena_of(uintptr_t va, size_t len)
 {
-	for (unsigned i = 0; i < MEM_MAX_LISTS; i++)
+	for (unsigned i = 0; i < n_arenas; i++)
 		if (arenas[i].used && va >= arenas[i].start && va + len <= arenas[i].end &&
 		    va + len > va)
 			return &arenas[i];
@@ -66,7 +70,7 @@ static size_t largest_free(int node)
 {
 	size_t best = 0;
 
-	for (unsigned i = 0; i < MEM_MAX_LISTS; i++) {
+	for (unsigned i = 0; i < n_arenas; i++) {
 		const struct buddy *b = &arenas[i].b;
 
 		if (!arenas[i].used || arenas[i].node != node)
@@ -147,7 +151,7 @@ static uintptr_t take(int node, size_t len, size_t align, size_t skew, unsigned 
 {
 	struct fit_arg fa = {.skew = skew, .flags = flags};
 
-	for (unsigned i = 0; i < MEM_MAX_LISTS; i++) {
+	for (unsigned i = 0; i < n_arenas; i++) {
 		uintptr_t p;
 
 		if (!arenas[i].used || arenas[i].node != node)
@@ -214,6 +218,8 @@ static void arena_add(const void *va, size_t len, const struct mem_list *l)
 	slot->end = s + len;
 	slot->node = node;
 	slot->used = true;
+	if ((unsigned)(slot - arenas) >= n_arenas)
+		n_arenas = (unsigned)(slot - arenas) + 1;
 	slot->dynamic = l && l->dynamic;
 	slot->page_order = 0;
 	while (l && (BUDDY_UNIT << slot->page_order) < l->page_size)
@@ -276,33 +282,98 @@ static int grow(int node, size_t want)
 	return mem_grow_dynamic(node, want);
 }
 
-/*
- * Give every whole free page of node's grown lists back to the kernel. The pages leave the
- * buddy under alloc_lock, so no allocation can take them, then go back with no lock held
- * (mem_give_back takes the memory lock, which comes first). While an allocation on the node
- * is between growing and taking, nothing goes back (it would take the pages just grown); the
- * last such allocation to finish gives back instead, whether it succeeded or not.
- */
-static void give_back(int node)
+/* Whole free pages in node's grown lists. Caller holds alloc_lock. */
+static size_t free_grown_pages(int node)
 {
+	size_t n = 0;
+
+	for (unsigned i = 0; i < n_arenas; i++) {
+		const struct arena *a = &arenas[i];
+
+		if (!a->used || !a->dynamic || a->node != node)
+			continue;
+		for (unsigned k = a->page_order; k <= a->b.max_order; k++)
+			n += a->b.n_free[k] << (k - a->page_order);
+	}
+	return n;
+}
+
+/*
+ * Take out of node's grown lists a run of whole free pages, at most max pages long, so that it
+ * can go back to the kernel; the part of a larger free block beyond max stays free. Caller holds
+ * alloc_lock. @return the run's length in bytes (0: none), its address in *va.
+ */
+static size_t take_pages(int node, size_t max, uintptr_t *va)
+{
+	for (unsigned i = 0; i < n_arenas; i++) {
+		struct arena *a = &arenas[i];
+		size_t len = 0, most = (BUDDY_UNIT << a->page_order) * max;
+
+		if (!a->used || !a->dynamic || a->node != node ||
+		    !buddy_take_large(&a->b, a->page_order, va, &len))
+			continue;
+		if (len > most) {
+			buddy_free(&a->b, *va + most, len - most);
+			len = most;
+		}
+		return len;
+	}
+	return 0;
+}
+
+/*
+ * Give the whole free pages of node's grown lists beyond keep back to the kernel; returns the
+ * bytes given back. The pages leave the buddy under alloc_lock, so no allocation can take them,
+ * then go back with no lock held (mem_give_back takes the memory lock, which comes first).
+ * While an allocation on the node is between growing and taking, nothing goes back (it would
+ * take the pages just grown); the last such allocation to finish gives back instead, whether it
+ * succeeded or not.
+ */
+static size_t give_back(int node, size_t keep)
+{
+	size_t total = 0;
+
 	if (atomic_load_explicit(&growing[node], memory_order_acquire))
-		return;
+		return 0;
 	for (;;) {
 		uintptr_t va = 0;
-		size_t len = 0;
+		size_t len = 0, n;
 
 		pthread_mutex_lock(&alloc_lock);
-		for (unsigned i = 0; i < MEM_MAX_LISTS && !len; i++) {
-			struct arena *a = &arenas[i];
-
-			if (a->used && a->dynamic && a->node == node)
-				buddy_take_large(&a->b, a->page_order, &va, &len);
-		}
+		n = free_grown_pages(node);
+		if (n > keep)
+			len = take_pages(node, n - keep, &va);
 		pthread_mutex_unlock(&alloc_lock);
 		if (!len)
-			return;
+			return total;
 		mem_give_back((void *)va, len);
+		total += len;
 	}
+}
+
+static size_t keep_budget(void)
+{
+	return atomic_load_explicit(&keep_pages, memory_order_relaxed);
+}
+
+HP_API size_t hp_mem_trim(int node)
+{
+	size_t total = 0;
+
+	if (!atomic_load_explicit(&ready, memory_order_acquire)) {
+		hp_fail(-EINVAL, "hp_mem_trim: runtime memory is not set up; call hp_init() first");
+		return 0;
+	}
+	if (node != HP_NODE_ANY && !eal_node_exists(node)) {
+		hp_fail(-EINVAL,
+			"hp_mem_trim: node %d does not exist: name a node 0-%d or HP_NODE_ANY",
+			node, eal_node_count() - 1);
+		return 0;
+	}
+	for (int n = 0; n < HP_MAX_NUMA_NODES; n++)
+		if (node == HP_NODE_ANY || node == n)
+			total += give_back(n, 0);
+	return total;
 }
 
 void *mem_range_alloc_skew(size_t len, size_t align, size_t skew, int node, unsigned flags)
@@ -350,8 +421,9 @@ void *mem_range_alloc_skew(size_t len, size_t align, size_t skew, int node, unsi
 		snprintf(why, sizeof(why), "the new pages hold no such run");
 	}
 	my_req = NULL;
+	/* what the growth added beyond this block, and releases skipped; all of it on failure */
 	if (atomic_fetch_sub_explicit(&growing[node], 1, memory_order_acq_rel) == 1)
-		give_back(node); /* what the growth added beyond this block, and releases skipped */
+		give_back(node, req.p ? keep_budget() : 0);
 	if (req.p)
 		return (void *)req.p;
 	if (!(flags & MEM_RANGE_IOVA_CONTIG)) { /* what growing left for the sentence */
@@ -391,7 +463,7 @@ void mem_range_release(void *va, size_t len)
 	}
 	pthread_mutex_unlock(&alloc_lock);
 	if (rc == 1)
-		give_back(node);
+		give_back(node, keep_budget());
 	if (rc == -EEXIST)
 		HP_LOG_E("released %zu bytes at %p twice (part of it is free already); ignored",
 			 len, va);
@@ -449,7 +521,7 @@ void mem_alloc_stats(int node, size_t *counts, unsigned n, size_t *free_bytes,
 	*free_bytes = 0;
 	pthread_mutex_lock(&alloc_lock);
 	*allocs = n_allocs[node];
-	for (unsigned i = 0; i < MEM_MAX_LISTS; i++)
+	for (unsigned i = 0; i < n_arenas; i++)
 		if (arenas[i].used && arenas[i].node == node) {
 			buddy_stats(&arenas[i].b, counts, n);
 			*free_bytes += arenas[i].b.free_units * BUDDY_UNIT;
@@ -467,6 +539,7 @@ static void alloc_reset(void)
 			buddy_fini(&arenas[i].b);
 			arenas[i].used = false;
 		}
+	n_arenas = 0;
 	memset(n_allocs, 0, sizeof(n_allocs));
 	pthread_mutex_unlock(&alloc_lock);
 }
@@ -487,7 +560,11 @@ static int alloc_init(const struct hp_init_opts *opts)
 	unsigned n;
 	int rc;
 
-	(void)opts;
+	atomic_store_explicit(&keep_pages,
+			      !opts || !opts->mem_keep_pages ? HP_MEM_KEEP_DEFAULT
+			      : opts->mem_keep_pages < 0     ? 0u
+							     : (unsigned)opts->mem_keep_pages,
+			      memory_order_relaxed);
 	alloc_reset(); /* a failed init ran alloc_cleanup, so no subscription is left over */
 	rc = hp_mem_event_register("mem_range_alloc", on_mem_event, NULL);
 	if (rc < 0)

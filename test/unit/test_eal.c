@@ -257,9 +257,10 @@ static void test_each_malformed_or_unknown_option_fails_with_a_sentence_naming_i
 /* The unknown-option sentence lists every option there is, and nothing that is not one. */
 static void test_unknown_option_lists_each_option_the_parser_knows(void **state)
 {
-	static const char *const every[] = {
-	    "--socket-mem", "--socket-limit", "--huge-size",   "--huge-dir",  "--no-huge",
-	    "--iova",	    "--lcores",	      "--file-prefix", "--log-level", "--no-telemetry"};
+	static const char *const every[] = {"--socket-mem",   "--socket-limit", "--huge-size",
+					    "--huge-dir",     "--no-huge",	"--iova",
+					    "--lcores",	      "--file-prefix",	"--log-level",
+					    "--no-telemetry", "--mem-keep"};
 	const char *bogus[1] = {"--bogus"};
 	char list[512], *p, *name, *save = NULL;
 	struct hp_init_opts o;

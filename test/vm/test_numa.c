@@ -312,6 +312,7 @@ static void test_memory_grown_on_node1_lands_there_and_goes_back_to_its_pool(voi
 {
 	const struct hp_memzone *mz;
 	unsigned before0, before1;
+	size_t held;
 	void *va;
 
 	(void)state;
@@ -328,6 +329,11 @@ static void test_memory_grown_on_node1_lands_there_and_goes_back_to_its_pool(voi
 	assert_true(free_pages(1) <= before1 - 12);
 	va = mz->va;
 	assert_int_equal(hp_memzone_free(mz), 0);
+	/* but for node 1's budget of free pages, which the trim of node 1 gives back */
+	held = hp_mem_reserved(1);
+	assert_true(held <= HP_MEM_KEEP_DEFAULT * psz());
+	assert_int_equal(free_pages(1), before1 - held / psz());
+	assert_int_equal(hp_mem_trim(1), held);
 	/* the grown pages are node 1's again; node 0's --socket-mem stays */
 	assert_int_equal(free_pages(1), before1);
 	assert_int_equal(hp_mem_reserved(1), 0);
@@ -340,6 +346,8 @@ static void test_memory_grown_on_node1_lands_there_and_goes_back_to_its_pool(voi
 	memset(mz->va, 0x3d, mz->len);
 	assert_on_node(mz->va, mz->len, 1);
 	assert_int_equal(hp_memzone_free(mz), 0);
+	held = hp_mem_reserved(1);
+	assert_int_equal(hp_mem_trim(HP_NODE_ANY), held);
 	assert_int_equal(free_pages(1), before1);
 }
 
