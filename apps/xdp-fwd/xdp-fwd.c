@@ -237,10 +237,7 @@ int main(int argc, char **argv)
 	     "pipeline: worker threads between the port threads (1 to the number of\n"
 	     "ports; default 1)",
 	     1, FWD_MAX_PORTS, "give 1 to the number of ports"},
-	    {"stats", 0, APP_UINT, &o.stats_s, "S",
-	     "statistics every S seconds (0: only the totals at exit; default 1)", 0, 86400,
-	     "give whole seconds, 0 to 86400"},
-	    {"json", 0, APP_FLAG, &o.json, NULL, "statistics and totals as JSON lines on stdout"},
+	    APP_OPTS_STATS(&o.stats_s, &o.json),
 	    {NULL}};
 	const struct app_cli cli = {
 	    .prog = "xdp-fwd",
