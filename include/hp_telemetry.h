@@ -171,6 +171,20 @@ HP_API int hp_telemetry_param_id(struct hp_telemetry_out *out, const char *cmd, 
 				 const char *what, const char *list, unsigned max, unsigned *id);
 
 /**
+ * Check that a command's parameter is a name (not missing, not empty); else make the reply a
+ * sentence saying which name the command needs and which command lists them (as
+ * hp_telemetry_error()).
+ * @param out the reply
+ * @param cmd the command, e.g. "/ring/info"
+ * @param params the callback's params (NULL when the request had none)
+ * @param what what the name names, for the sentence, e.g. "a ring name"
+ * @param list the command that lists the names, for the sentence, e.g. "/ring/list"
+ * @return 0, -EINVAL (no name: the reply is the sentence; or out, cmd, what or list is NULL)
+ */
+HP_API int hp_telemetry_param_name(struct hp_telemetry_out *out, const char *cmd,
+				   const char *params, const char *what, const char *list);
+
+/**
  * Where a program of this user started with a file prefix serves its socket (whether it runs
  * or not): $RUNTIME_DIRECTORY, else /var/run for root, else $XDG_RUNTIME_DIR or /tmp; then
  * dpdk/PREFIX/dpdk_telemetry.v2, as DPDK's EAL and dpdk-telemetry.py -f PREFIX have it, or

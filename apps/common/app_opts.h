@@ -58,6 +58,18 @@ struct app_cli {
 #define APP_STR(x) APP_STR1(x)
 #define APP_STR1(x) #x
 
+/*
+ * The forwarders' two statistics options, as two rows of a table: --stats S into the unsigned
+ * at stats_s (print every S seconds; 0: only the totals), --json into the bool at json.
+ */
+/* clang-format off */
+#define APP_OPTS_STATS(stats_s, json)                                                              \
+	{"stats", 0, APP_UINT, stats_s, "S",                                                       \
+	 "statistics every S seconds (0: only the totals at exit; default 1)", 0, 86400,           \
+	 "give whole seconds, 0 to 86400"},                                                        \
+	{"json", 0, APP_FLAG, json, NULL, "statistics and totals as JSON lines on stdout"}
+/* clang-format on */
+
 #define APP_RUN -1 /* app_parse(): the command line is good, go on */
 
 /*

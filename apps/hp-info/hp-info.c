@@ -208,6 +208,19 @@ static bool node_exists(int node)
 	return numa_bitmask_isbitset(numa_nodes_ptr, (unsigned)node);
 }
 
+/* false for a node number with no node; else its cpus and memory (0 and 0 when unknown) */
+static bool node_read(int node, char *cpus, size_t len, long long *total, long long *avail)
+{
+	*avail = 0;
+	*total = numa_available() < 0 ? 0 : numa_node_size64(node, avail);
+	if (!node_exists(node))
+		return false;
+	if (*total <= 0)
+		*total = *avail = 0;
+	node_cpus(node, cpus, len);
+	return true;
+}
+
 static void print_table(const struct snapshot *s)
 {
 	enum hp_iova_mode iova = hp_iova_mode_probe();
@@ -245,11 +258,10 @@ static void print_table(const struct snapshot *s)
 	}
 	printf("\nNUMA nodes:\n");
 	for (int n = 0; n <= max_node(); n++) {
-		long long fr = 0, tot = numa_available() < 0 ? 0 : numa_node_size64(n, &fr);
+		long long tot, fr;
 
-		if (!node_exists(n))
+		if (!node_read(n, cpus, sizeof(cpus), &tot, &fr))
 			continue;
-		node_cpus(n, cpus, sizeof(cpus));
 		printf("  node %d: cpus %s", n, cpus[0] ? cpus : "none");
 		if (tot > 0)
 			printf(", memory %lld MiB, %lld MiB free", tot >> 20, fr >> 20);
@@ -294,13 +306,12 @@ static void print_json(const struct snapshot *s)
 	}
 	printf("],\"nodes\":[");
 	for (int n = 0; n <= max_node(); n++) {
-		long long fr = 0, tot = numa_available() < 0 ? 0 : numa_node_size64(n, &fr);
+		long long tot, fr;
 
-		if (!node_exists(n))
+		if (!node_read(n, cpus, sizeof(cpus), &tot, &fr))
 			continue;
-		node_cpus(n, cpus, sizeof(cpus));
 		printf("%s{\"node\":%d,\"cpus\":\"%s\",\"mem_total\":%lld,\"mem_free\":%lld}",
-		       first ? "" : ",", n, cpus, tot > 0 ? tot : 0, tot > 0 ? fr : 0);
+		       first ? "" : ",", n, cpus, tot, fr);
 		first = false;
 	}
 	printf("]}\n");

@@ -210,10 +210,7 @@ int main(int argc, char **argv)
 	     .call = add_dev},
 	    {"burst", 0, APP_UINT, &burst, "N", "frames moved per poll at most (default 32)", 1,
 	     BURST_MAX, "give 1 to " APP_STR(BURST_MAX)},
-	    {"stats", 0, APP_UINT, &o.stats_s, "S",
-	     "statistics every S seconds (0: only the totals at exit; default 1)", 0, 86400,
-	     "give whole seconds, 0 to 86400"},
-	    {"json", 0, APP_FLAG, &o.json, NULL, "statistics and totals as JSON lines on stdout"},
+	    APP_OPTS_STATS(&o.stats_s, &o.json),
 	    {NULL}};
 	const struct app_cli cli = {
 	    .prog = "vnet-fwd",

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "app_opts.h"
+#include "app_signals.h"
 #include "fwd.h"
 
 #ifndef AF_XDP
@@ -27,6 +28,7 @@
 struct opts {
 	unsigned stats_s;
 	bool json;
+	const struct fwd *f;
 };
 
 static int bad(const char *fmt, const char *arg)
@@ -171,8 +173,10 @@ static void read_row(const struct fwd_port *p, struct row *r)
 }
 
 /* false when the output could not be written (a closed pipe, a full disk) */
-static bool print_stats(const struct fwd *f, const struct opts *o, double t, bool final)
+static bool print_stats(void *arg, double t, bool final)
 {
+	const struct opts *o = arg;
+	const struct fwd *f = o->f;
 	FILE *out = o->json || final ? stdout : stderr;
 	struct row r;
 	unsigned i;
@@ -213,50 +217,11 @@ static bool print_stats(const struct fwd *f, const struct opts *o, double t, boo
 	return !fflush(out) && !ferror(out);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Wait for a stopping signal (blocked in every thread), printing statistics meanwhile; stop
- * too when they cannot be written. 0, or 1 when the output failed. */
-static int run(struct fwd *f, const struct opts *o, const sigset_t *sigs)
-{
-	double start = now_s(), next = start + o->stats_s;
-	struct timespec ts = {.tv_sec = o->stats_s ? o->stats_s : 3600};
-	int sig;
-
-	for (;;) {
-		sig = sigtimedwait(sigs, NULL, &ts);
-		if (sig > 0)
-			break;
-		if (o->stats_s && now_s() >= next) {
-			if (!print_stats(f, o, now_s() - start, false)) {
-				fprintf(stderr,
-					"xdp-fwd: cannot write the statistics (%s): "
-					"stopping\n",
-					strerror(errno));
-				return 1;
-			}
-			next += o->stats_s;
-		}
-	}
-	fprintf(stderr, "xdp-fwd: %s: stopping\n", strsignal(sig));
-	if (!print_stats(f, o, now_s() - start, true)) {
-		fprintf(stderr, "xdp-fwd: cannot write the totals: %s\n", strerror(errno));
-		return 1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static struct fwd f;
 	struct hp_init_opts hp;
-	struct opts o = {.stats_s = 1};
+	struct opts o = {.stats_s = 1, .f = &f};
 	sigset_t sigs;
 	int i, rc;
 	const struct app_opt opts[] = {
@@ -272,10 +237,7 @@ int main(int argc, char **argv)
 	     "pipeline: worker threads between the port threads (1 to the number of\n"
 	     "ports; default 1)",
 	     1, FWD_MAX_PORTS, "give 1 to the number of ports"},
-	    {"stats", 0, APP_UINT, &o.stats_s, "S",
-	     "statistics every S seconds (0: only the totals at exit; default 1)", 0, 86400,
-	     "give whole seconds, 0 to 86400"},
-	    {"json", 0, APP_FLAG, &o.json, NULL, "statistics and totals as JSON lines on stdout"},
+	    APP_OPTS_STATS(&o.stats_s, &o.json),
 	    {NULL}};
 	const struct app_cli cli = {
 	    .prog = "xdp-fwd",
@@ -297,15 +259,7 @@ int main(int argc, char **argv)
 	if (check_af_xdp())
 		return 1;
 	/* a closed pipe must not kill it with its programs on the ports: writes fail instead */
-	signal(SIGPIPE, SIG_IGN);
-	/* stopping signals are taken by sigtimedwait in main; threads started later inherit the
-	 * mask, so none of them is interrupted */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGQUIT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	app_block_stop_signals(&sigs);
 	if (hp_init_opts(&hp) < 0) {
 		fprintf(stderr, "xdp-fwd: hp_init: %s\n", hp_last_error());
 		return 1;
@@ -325,7 +279,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < (int)f.n_ports; i += 2)
 			fprintf(stderr, "xdp-fwd: %s <-> %s\n", f.ports[i].name,
 				f.ports[i + 1].name);
-		rc = run(&f, &o, &sigs);
+		rc = app_run_until_signal("xdp-fwd", &sigs, o.stats_s, print_stats, &o);
 	}
 	fwd_teardown(&f);
 	hp_cleanup();

@@ -107,6 +107,11 @@ bool eal_registry_quarantined(struct eal_registry *reg, const void *addr);
  * set).
  */
 void *eal_registry_alloc(struct eal_registry *reg, size_t len, int node);
+/**
+ * Check a name for an object of kind ("mempool", "memzone") held in size bytes, NUL included.
+ * @return 0, or -EINVAL through hp_fail() for a NULL, empty or too long name
+ */
+int eal_name_check(const char *kind, const char *name, size_t size);
 /** @return the live object called name, or NULL. */
 void *eal_registry_find(struct eal_registry *reg, const char *name);
 /** List obj (its name set): 0, or -EEXIST (a live object has its name; nothing is set). */

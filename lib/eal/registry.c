@@ -14,6 +14,19 @@
 
 #include "eal_internal.h"
 
+int eal_name_check(const char *kind, const char *name, size_t size)
+{
+	size_t n = name ? strnlen(name, size) : 0;
+
+	if (n == 0)
+		return hp_fail(-EINVAL, "%s name is empty; give 1 to %d characters", kind,
+			       (int)size - 1);
+	if (n == size)
+		return hp_fail(-EINVAL, "%s name '%.*s...' is too long; use at most %d characters",
+			       kind, (int)size - 1, name, (int)size - 1);
+	return 0;
+}
+
 static void **link_of(const struct eal_registry *reg, void *obj)
 {
 	return (void **)((char *)obj + reg->next_off);

@@ -27,19 +27,13 @@ static struct eal_registry pools = EAL_REGISTRY_INIT("mempool", struct hp_mempoo
 static int check_args(const char *name, unsigned n, unsigned elt_size, unsigned cache_size,
 		      unsigned flags)
 {
-	size_t len = name ? strnlen(name, HP_MEMPOOL_NAMESIZE) : 0;
 	unsigned known = HP_MEMPOOL_F_NO_IOVA_CONTIG | HP_MEMPOOL_F_SP_PUT | HP_MEMPOOL_F_SC_GET |
 			 HP_MEMPOOL_F_NO_CACHE_ALIGN;
 
 	if (!hp_initialized())
 		return hp_fail(-EINVAL, "mempool: %s", eal_no_runtime());
-	if (len == 0)
-		return hp_fail(-EINVAL, "mempool name is empty; give 1 to %d characters",
-			       HP_MEMPOOL_NAMESIZE - 1);
-	if (len == HP_MEMPOOL_NAMESIZE)
-		return hp_fail(-EINVAL,
-			       "mempool name '%.*s...' is too long; use at most %d characters",
-			       HP_MEMPOOL_NAMESIZE - 1, name, HP_MEMPOOL_NAMESIZE - 1);
+	if (eal_name_check("mempool", name, HP_MEMPOOL_NAMESIZE))
+		return -EINVAL;
 	if (n == 0)
 		return hp_fail(-EINVAL, "mempool '%s': 0 objects asked; ask for 1 or more", name);
 	if (elt_size == 0 || elt_size > (1u << 30))

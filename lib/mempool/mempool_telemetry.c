@@ -132,9 +132,9 @@ static int mempool_info(const char *cmd, const char *params, struct hp_telemetry
 	int rc;
 
 	(void)arg;
-	if (!params || !params[0])
-		return hp_telemetry_error(
-		    out, "%s needs a pool name from /mempool/list, e.g. %s,NAME", cmd, cmd);
+	rc = hp_telemetry_param_name(out, cmd, params, "a pool name", "/mempool/list");
+	if (rc)
+		return rc;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;

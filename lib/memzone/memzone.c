@@ -40,17 +40,11 @@ static int find(const char *name)
 static int check_args(const char *name, size_t len, int *node, unsigned flags, size_t *align)
 {
 	char who[HP_MEMZONE_NAMESIZE + 16];
-	size_t n;
 
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
 		return hp_fail(-EINVAL, "memzone: %s", eal_no_runtime());
-	if (!name || !(n = strnlen(name, HP_MEMZONE_NAMESIZE)))
-		return hp_fail(-EINVAL, "memzone name is empty; give 1 to %d characters",
-			       HP_MEMZONE_NAMESIZE - 1);
-	if (n == HP_MEMZONE_NAMESIZE)
-		return hp_fail(-EINVAL,
-			       "memzone name '%.*s...' is too long; use at most %d characters",
-			       HP_MEMZONE_NAMESIZE - 1, name, HP_MEMZONE_NAMESIZE - 1);
+	if (eal_name_check("memzone", name, HP_MEMZONE_NAMESIZE))
+		return -EINVAL;
 	if (len == 0)
 		return hp_fail(-EINVAL, "memzone '%s': length 0; ask for 1 byte or more", name);
 	if (*align == 0)

@@ -380,7 +380,8 @@ static int open_uio(struct hp_pci_dev *dev, const char *dir)
 	return 0;
 }
 
-static void dev_free(struct hp_pci_dev *dev)
+/* Drops the device's BAR mappings and closes its fds; makes no ioctl, so a forked child may too. */
+static void dev_release(struct hp_pci_dev *dev)
 {
 	for (unsigned i = 0; i < HP_PCI_NUM_BARS; i++) {
 		if (dev->bar[i].map)
@@ -388,6 +389,19 @@ static void dev_free(struct hp_pci_dev *dev)
 		if (dev->bar[i].fd >= 0)
 			close(dev->bar[i].fd);
 	}
+	for (unsigned i = 0; dev->irq_fds && i < dev->n_irq; i++)
+		close(dev->irq_fds[i]);
+	free(dev->irq_fds);
+	if (dev->uio_fd >= 0)
+		close(dev->uio_fd);
+	if (dev->drv == DRV_UIO && dev->cfg_fd >= 0)
+		close(dev->cfg_fd);
+	if (dev->dev_fd >= 0)
+		close(dev->dev_fd);
+}
+
+static void dev_free(struct hp_pci_dev *dev)
+{
 	if (dev->irq_fds) {
 		struct vfio_irq_set off = {.argsz = sizeof(off),
 					   .flags =
@@ -395,16 +409,8 @@ static void dev_free(struct hp_pci_dev *dev)
 					   .index = (unsigned)dev->irq_index};
 
 		ioctl(dev->dev_fd, VFIO_DEVICE_SET_IRQS, &off);
-		for (unsigned i = 0; i < dev->n_irq; i++)
-			close(dev->irq_fds[i]);
-		free(dev->irq_fds);
 	}
-	if (dev->uio_fd >= 0)
-		close(dev->uio_fd);
-	if (dev->drv == DRV_UIO && dev->cfg_fd >= 0)
-		close(dev->cfg_fd);
-	if (dev->dev_fd >= 0)
-		close(dev->dev_fd);
+	dev_release(dev);
 	if (dev->group)
 		group_put(dev->group);
 	dev->magic = 0;
@@ -1012,21 +1018,7 @@ static void pci_fork_child(void)
 		struct hp_pci_dev *dev = devs;
 
 		devs = dev->next;
-		for (unsigned i = 0; i < HP_PCI_NUM_BARS; i++) {
-			if (dev->bar[i].map)
-				munmap(dev->bar[i].map, dev->bar[i].len);
-			if (dev->bar[i].fd >= 0)
-				close(dev->bar[i].fd);
-		}
-		for (unsigned i = 0; dev->irq_fds && i < dev->n_irq; i++)
-			close(dev->irq_fds[i]);
-		free(dev->irq_fds);
-		if (dev->uio_fd >= 0)
-			close(dev->uio_fd);
-		if (dev->drv == DRV_UIO && dev->cfg_fd >= 0)
-			close(dev->cfg_fd);
-		if (dev->dev_fd >= 0)
-			close(dev->dev_fd);
+		dev_release(dev);
 		free(dev);
 	}
 	while (groups) {

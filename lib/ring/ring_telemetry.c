@@ -67,9 +67,9 @@ static int ring_info(const char *cmd, const char *params, struct hp_telemetry_ou
 	int rc;
 
 	(void)arg;
-	if (!params || !params[0])
-		return hp_telemetry_error(out, "%s needs a ring name from /ring/list, e.g. %s,NAME",
-					  cmd, cmd);
+	rc = hp_telemetry_param_name(out, cmd, params, "a ring name", "/ring/list");
+	if (rc)
+		return rc;
 	rc = hp_ring_walk(ring_info_cb, &s);
 	if (rc < 0)
 		return rc;

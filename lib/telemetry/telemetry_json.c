@@ -341,6 +341,19 @@ HP_API int hp_telemetry_param_id(struct hp_telemetry_out *out, const char *cmd, 
 	return 0;
 }
 
+HP_API int hp_telemetry_param_name(struct hp_telemetry_out *out, const char *cmd,
+				   const char *params, const char *what, const char *list)
+{
+	if (!out || !cmd || !what || !list)
+		return hp_fail(-EINVAL,
+			       "telemetry: hp_telemetry_param_name needs out, cmd, what and "
+			       "list; one of them is NULL");
+	if (!params || !params[0])
+		return hp_telemetry_error(out, "%s needs %s from %s, e.g. %s,NAME", cmd, what, list,
+					  cmd);
+	return 0;
+}
+
 void telemetry_out_finish(struct hp_telemetry_out *o)
 {
 	if (o->error) {
