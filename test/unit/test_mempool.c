@@ -706,15 +706,20 @@ static void test_stack_backend_reports_objects_that_do_not_fit(void **state)
 }
 
 #ifdef HP_MEMPOOL_DEBUG
-/* The last error logged names the pool, the object's address and what was wrong. */
-static void assert_reported(const char *pool, const void *obj, const char *what)
+/*
+ * Putting obj into mp is refused: the error logged names the pool, the object's address and what
+ * was wrong, and the pool counts one error.
+ */
+static void put_is_reported(struct hp_mempool *mp, const char *pool, void *obj, const char *what)
 {
 	char addr[32];
 
+	put_logged(mp, obj);
 	snprintf(addr, sizeof(addr), "%p", obj);
 	if (!strstr(hp_test_logged, pool) || !strstr(hp_test_logged, addr) ||
 	    !strstr(hp_test_logged, what))
 		fail_msg("expected '%s', '%s' and '%s' in: %s", pool, addr, what, hp_test_logged);
+	assert_int_equal(hp_mempool_debug_errors(mp), 1);
 }
 
 static void test_double_free_is_reported_with_pool_and_object(void **state)
@@ -726,9 +731,7 @@ static void test_double_free_is_reported_with_pool_and_object(void **state)
 	assert_non_null(mp);
 	assert_int_equal(hp_mempool_get(mp, &o), 0);
 	hp_mempool_put(mp, o);
-	put_logged(mp, o);
-	assert_reported("t.dfree", o, "double free");
-	assert_int_equal(hp_mempool_debug_errors(mp), 1);
+	put_is_reported(mp, "t.dfree", o, "double free");
 	free_whole(mp, 32); /* the second put was refused */
 }
 
@@ -742,9 +745,7 @@ static void test_foreign_pointer_is_reported_with_pool_and_object(void **state)
 	assert_non_null(mp);
 	assert_non_null(other);
 	assert_int_equal(hp_mempool_get(other, &o), 0);
-	put_logged(mp, o);
-	assert_reported("t.foreign", o, "not an object of this pool");
-	assert_int_equal(hp_mempool_debug_errors(mp), 1);
+	put_is_reported(mp, "t.foreign", o, "not an object of this pool");
 	assert_int_equal(hp_mempool_avail_count(mp), 32);
 	hp_mempool_put(other, o);
 	hp_mempool_free(other);
@@ -762,9 +763,7 @@ static void test_overrun_is_caught_by_put_and_by_audit(void **state)
 	memset(o, 0xab, 64 + 4); /* four bytes too many */
 	assert_int_equal(hp_mempool_audit(mp), -EFAULT);
 	assert_non_null(strstr(hp_last_error(), "t.overrun"));
-	put_logged(mp, o);
-	assert_reported("t.overrun", o, "overrun");
-	assert_int_equal(hp_mempool_debug_errors(mp), 1);
+	put_is_reported(mp, "t.overrun", o, "overrun");
 	hp_mempool_free(mp);
 }
 
