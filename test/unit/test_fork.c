@@ -157,6 +157,24 @@ static void churn_stop(struct churn *c)
 	assert_int_equal(hp_mempool_free(c->mp), 0);
 }
 
+/*
+ * Run fn(arg) in a child once, or when threaded 20 times beside threads churning the runtime,
+ * stopping at the first child that does not end with 0: returns how the last one ended.
+ */
+static int in_children(bool threaded, int (*fn)(void *arg), void *arg, char *said, size_t len)
+{
+	struct churn c;
+	int st = 0;
+
+	if (threaded)
+		churn_start(&c);
+	for (int i = 0; i < (threaded ? 20 : 1) && !st; i++)
+		st = in_child(fn, arg, said, len);
+	if (threaded)
+		churn_stop(&c);
+	return st;
+}
+
 /* ---- 1: a child's hp_free of the parent's 8 MiB block ----------------------------------- */
 
 static void fill(unsigned char *p, size_t n)
@@ -188,19 +206,13 @@ static int free_big_in_child(void *arg)
 static void free_of_the_parents_block(void **state)
 {
 	bool threaded = *(bool *)*state;
-	struct churn c;
 	unsigned char *p = hp_malloc(BIG, 0, 0);
 	char said[1024];
-	int st = 0;
+	int st;
 
 	assert_non_null(p);
 	fill(p, BIG);
-	if (threaded)
-		churn_start(&c);
-	for (int i = 0; i < (threaded ? 20 : 1) && !st; i++)
-		st = in_child(free_big_in_child, p, said, sizeof(said));
-	if (threaded)
-		churn_stop(&c);
+	st = in_children(threaded, free_big_in_child, p, said, sizeof(said));
 	assert_true(intact(p, BIG));
 	if (st)
 		fail_msg("child ended with %d; it said: %s", st, said);
@@ -237,18 +249,12 @@ static void cleanup_in_a_child(void **state)
 	struct hp_mempool *mp = hp_mempool_create("fork.pool", POOL_N, 64, 32, 0, 0);
 	const char *sock = hp_telemetry_path();
 	struct stat st;
-	struct churn c;
 	char said[256];
-	int rc = 0;
+	int rc;
 
 	assert_non_null(mp);
 	get_all_and_put_back(mp);
-	if (threaded)
-		churn_start(&c);
-	for (int i = 0; i < (threaded ? 20 : 1) && !rc; i++)
-		rc = in_child(cleanup_in_child, NULL, said, sizeof(said));
-	if (threaded)
-		churn_stop(&c);
+	rc = in_children(threaded, cleanup_in_child, NULL, said, sizeof(said));
 	get_all_and_put_back(mp);
 	assert_ptr_equal(hp_mempool_lookup("fork.pool"), mp);
 	if (sock) /* the child removed nothing of the parent's */
