@@ -384,3 +384,58 @@ void hp_test_dry_pool_fails_enomem(const char *opts, unsigned hooks, unsigned be
 		fail_msg("sentence: %s", hp_last_error());
 	assert_int_equal(hp_test_free_hugepages(0, 1UL << 30), before);
 }
+
+char hp_test_logged[1024];
+
+static void keep_error(enum hp_log_level level, const char *msg, void *arg)
+{
+	(void)arg;
+	if (level == HP_LOG_ERR)
+		snprintf(hp_test_logged, sizeof(hp_test_logged), "%s", msg);
+}
+
+void hp_test_log_begin(void)
+{
+	hp_test_logged[0] = '\0';
+	hp_log_set_handler(keep_error, NULL);
+}
+
+void hp_test_log_end(void)
+{
+	hp_log_set_handler(NULL, NULL);
+}
+
+static int free_logged(const struct hp_test_stale *t, void *obj)
+{
+	int rc;
+
+	hp_test_log_begin();
+	rc = t->free(obj);
+	hp_test_log_end();
+	return rc;
+}
+
+void hp_test_stale_pointer_is_refused(const struct hp_test_stale *t, void *junk)
+{
+	void *o1 = t->create(t->names[0]), *o2;
+	char not_one[64];
+
+	assert_non_null(o1);
+	assert_int_equal(free_logged(t, o1), 0);
+	assert_string_equal(hp_test_logged, "");
+	o2 = t->create(t->names[1]);
+	assert_non_null(o2);
+	assert_ptr_not_equal(o2, o1);
+	errno = 0;
+	assert_int_equal(free_logged(t, o1), -EINVAL);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(hp_last_error(), "freed already"));
+	assert_non_null(strstr(hp_test_logged, "freed already"));
+	t->use(o2, t->names[1]);
+	assert_int_equal(free_logged(t, junk), -EINVAL);
+	snprintf(not_one, sizeof(not_one), "not a %s", t->kind);
+	assert_non_null(strstr(hp_test_logged, not_one));
+	assert_int_equal(t->free(o2), 0);
+	assert_int_equal(free_logged(t, o2), -EINVAL);
+	assert_non_null(strstr(hp_test_logged, "freed already"));
+}

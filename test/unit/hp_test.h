@@ -160,4 +160,29 @@ unsigned hp_test_dry_pool_opts(char *opts, size_t len);
  */
 void hp_test_dry_pool_fails_enomem(const char *opts, unsigned hooks, unsigned before);
 
+/* The last error line logged between hp_test_log_begin() and hp_test_log_end() ("" if none). */
+extern char hp_test_logged[1024];
+
+/* Clear hp_test_logged and route the library's error lines into it. */
+void hp_test_log_begin(void);
+
+/* Give the library's log back to its default handler. */
+void hp_test_log_end(void);
+
+/* How hp_test_stale_pointer_is_refused() makes, frees and uses one kind of object. */
+struct hp_test_stale {
+	const char *kind; /* the "not a <kind>" of a pointer to no object at all */
+	const char *names[2];
+	void *(*create)(const char *name); /* same size every time */
+	int (*free)(void *obj);
+	void (*use)(void *obj, const char *name); /* asserts a live object is found and works */
+};
+
+/*
+ * Free an object, make a second of the same size (the allocator hands the first one's memory out
+ * again first), and check that freeing the stale first pointer, or junk (memory that is no
+ * object), fails -EINVAL saying so and leaves the second one working; then free the second twice.
+ */
+void hp_test_stale_pointer_is_refused(const struct hp_test_stale *t, void *junk);
+
 #endif

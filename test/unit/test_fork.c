@@ -157,6 +157,24 @@ static void churn_stop(struct churn *c)
 	assert_int_equal(hp_mempool_free(c->mp), 0);
 }
 
+/*
+ * Run fn(arg) in a child once, or when threaded 20 times beside threads churning the runtime,
+ * stopping at the first child that does not end with 0: returns how the last one ended.
+ */
+static int in_children(bool threaded, int (*fn)(void *arg), void *arg, char *said, size_t len)
+{
+	struct churn c;
+	int st = 0;
+
+	if (threaded)
+		churn_start(&c);
+	for (int i = 0; i < (threaded ? 20 : 1) && !st; i++)
+		st = in_child(fn, arg, said, len);
+	if (threaded)
+		churn_stop(&c);
+	return st;
+}
+
 /* ---- 1: a child's hp_free of the parent's 8 MiB block ----------------------------------- */
 
 static void fill(unsigned char *p, size_t n)
@@ -185,37 +203,20 @@ static int free_big_in_child(void *arg)
 	return says_fork_of(parent) ? 0 : 3;
 }
 
-static void free_of_the_parents_block(bool threaded)
+static void free_of_the_parents_block(void **state)
 {
-	struct churn c;
+	bool threaded = *(bool *)*state;
 	unsigned char *p = hp_malloc(BIG, 0, 0);
 	char said[1024];
-	int st = 0;
+	int st;
 
 	assert_non_null(p);
 	fill(p, BIG);
-	if (threaded)
-		churn_start(&c);
-	for (int i = 0; i < (threaded ? 20 : 1) && !st; i++)
-		st = in_child(free_big_in_child, p, said, sizeof(said));
-	if (threaded)
-		churn_stop(&c);
+	st = in_children(threaded, free_big_in_child, p, said, sizeof(said));
 	assert_true(intact(p, BIG));
 	if (st)
 		fail_msg("child ended with %d; it said: %s", st, said);
 	hp_free(p);
-}
-
-static void test_a_childs_free_of_an_8mib_block_leaves_the_parents_copy_intact(void **state)
-{
-	(void)state;
-	free_of_the_parents_block(false);
-}
-
-static void test_a_childs_free_leaves_a_threaded_parents_block_intact(void **state)
-{
-	(void)state;
-	free_of_the_parents_block(true);
 }
 
 /* ---- 2: a child's hp_cleanup ------------------------------------------------------------- */
@@ -242,23 +243,18 @@ static void get_all_and_put_back(struct hp_mempool *mp)
 	assert_int_equal(hp_mempool_avail_count(mp), POOL_N);
 }
 
-static void cleanup_in_a_child(bool threaded)
+static void cleanup_in_a_child(void **state)
 {
+	bool threaded = *(bool *)*state;
 	struct hp_mempool *mp = hp_mempool_create("fork.pool", POOL_N, 64, 32, 0, 0);
 	const char *sock = hp_telemetry_path();
 	struct stat st;
-	struct churn c;
 	char said[256];
-	int rc = 0;
+	int rc;
 
 	assert_non_null(mp);
 	get_all_and_put_back(mp);
-	if (threaded)
-		churn_start(&c);
-	for (int i = 0; i < (threaded ? 20 : 1) && !rc; i++)
-		rc = in_child(cleanup_in_child, NULL, said, sizeof(said));
-	if (threaded)
-		churn_stop(&c);
+	rc = in_children(threaded, cleanup_in_child, NULL, said, sizeof(said));
 	get_all_and_put_back(mp);
 	assert_ptr_equal(hp_mempool_lookup("fork.pool"), mp);
 	if (sock) /* the child removed nothing of the parent's */
@@ -266,18 +262,6 @@ static void cleanup_in_a_child(bool threaded)
 	if (rc)
 		fail_msg("child ended with %d; it said: %s", rc, said);
 	assert_int_equal(hp_mempool_free(mp), 0);
-}
-
-static void test_a_childs_cleanup_leaves_the_parents_pool_working(void **state)
-{
-	(void)state;
-	cleanup_in_a_child(false);
-}
-
-static void test_a_childs_cleanup_leaves_a_threaded_parents_pool_working(void **state)
-{
-	(void)state;
-	cleanup_in_a_child(true);
 }
 
 /* ---- 3: parent and child on one pool ----------------------------------------------------- */
@@ -308,8 +292,9 @@ static int use_pool_in_child(void *arg)
 	return 9;
 }
 
-static void one_pool_in_parent_and_child(bool threaded)
+static void one_pool_in_parent_and_child(void **state)
 {
+	bool threaded = *(bool *)*state;
 	struct hp_mempool *mp = hp_mempool_create("fork.pool", POOL_N, 64, 32, 0, 0);
 	struct churn c;
 	char said[2048];
@@ -327,18 +312,6 @@ static void one_pool_in_parent_and_child(bool threaded)
 	if (st != SIGNALLED + SIGSEGV)
 		fail_msg("child ended with %d, not SIGSEGV; it said: %s", st, said);
 	assert_int_equal(hp_mempool_free(mp), 0);
-}
-
-static void test_a_child_using_the_parents_pool_fails_or_faults_and_the_pool_holds(void **state)
-{
-	(void)state;
-	one_pool_in_parent_and_child(false);
-}
-
-static void test_a_child_using_a_threaded_parents_pool_fails_or_faults(void **state)
-{
-	(void)state;
-	one_pool_in_parent_and_child(true);
 }
 
 /* ---- 4: locks held by the parent's other threads at fork --------------------------------- */
@@ -586,15 +559,28 @@ static void test_a_child_starts_a_runtime_of_its_own_with_the_default_options(vo
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, hp_test_teardown)
 
+/* A case that runs fn with a parent alone (false) or with threads churning (true) as its state. */
+/* clang-format off */
+#define THREADED(test, fn, threaded) \
+	{.name = #test, .test_func = fn, .setup_func = setup, .teardown_func = hp_test_teardown, \
+	 .initial_state = &(bool){threaded}}
+/* clang-format on */
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_a_childs_free_of_an_8mib_block_leaves_the_parents_copy_intact),
-	    T(test_a_childs_free_leaves_a_threaded_parents_block_intact),
-	    T(test_a_childs_cleanup_leaves_the_parents_pool_working),
-	    T(test_a_childs_cleanup_leaves_a_threaded_parents_pool_working),
-	    T(test_a_child_using_the_parents_pool_fails_or_faults_and_the_pool_holds),
-	    T(test_a_child_using_a_threaded_parents_pool_fails_or_faults),
+	    THREADED(test_a_childs_free_of_an_8mib_block_leaves_the_parents_copy_intact,
+		     free_of_the_parents_block, false),
+	    THREADED(test_a_childs_free_leaves_a_threaded_parents_block_intact,
+		     free_of_the_parents_block, true),
+	    THREADED(test_a_childs_cleanup_leaves_the_parents_pool_working, cleanup_in_a_child,
+		     false),
+	    THREADED(test_a_childs_cleanup_leaves_a_threaded_parents_pool_working,
+		     cleanup_in_a_child, true),
+	    THREADED(test_a_child_using_the_parents_pool_fails_or_faults_and_the_pool_holds,
+		     one_pool_in_parent_and_child, false),
+	    THREADED(test_a_child_using_a_threaded_parents_pool_fails_or_faults,
+		     one_pool_in_parent_and_child, true),
 	    T(test_a_child_of_a_threaded_parent_fails_fast_in_hp_malloc),
 	    T(test_a_child_forked_while_a_thread_holds_the_memzone_lock_fails_fast),
 	    T(test_a_child_that_touches_runtime_memory_dies_of_sigsegv),

@@ -528,9 +528,13 @@ static int count_dirty_page(const struct hp_memseg *ms, void *arg)
 	return 0;
 }
 
-/* Populating with the method hooks force gives every page on node 0, its IOVA, all zeroes. */
-static void populating_gives_the_same_pages(unsigned hooks)
+/*
+ * Populating with the method the hooks in *state force gives every page on node 0, its IOVA, all
+ * zeroes.
+ */
+static void populating_gives_the_same_pages(void **state)
 {
+	unsigned hooks = *(unsigned *)*state;
 	struct page_check c = {.node = 0};
 	unsigned dirty = 0;
 
@@ -548,21 +552,13 @@ static void populating_gives_the_same_pages(unsigned hooks)
 	hp_cleanup();
 }
 
-static void test_populating_by_touch_gives_the_same_pages(void **state)
+/*
+ * An empty pool at fault time (no up-front check, no mmap reservation) is -ENOMEM, not SIGBUS,
+ * whichever way the hooks in *state populate.
+ */
+static void short_pool_at_fault_time(void **state)
 {
-	(void)state;
-	populating_gives_the_same_pages(MEM_HOOK_TOUCH);
-}
-
-static void test_populating_by_madvise_gives_the_same_pages(void **state)
-{
-	(void)state;
-	populating_gives_the_same_pages(MEM_HOOK_MADVISE);
-}
-
-/* An empty pool at fault time (no up-front check, no mmap reservation) is -ENOMEM, not SIGBUS. */
-static void short_pool_at_fault_time(unsigned hooks)
-{
+	unsigned hooks = *(unsigned *)*state;
 	char opts[64];
 	unsigned before = hp_test_dry_pool_opts(opts, sizeof(opts));
 
@@ -570,18 +566,6 @@ static void short_pool_at_fault_time(unsigned hooks)
 	assert_int_equal(held_kb(), 0);
 	assert_int_equal(hugepool_fds(), 0);
 	assert_int_equal(hp_mem_reserved(HP_NODE_ANY), 0);
-}
-
-static void test_short_pool_at_fault_time_is_enomem_with_madvise(void **state)
-{
-	(void)state;
-	short_pool_at_fault_time(MEM_HOOK_MADVISE);
-}
-
-static void test_short_pool_at_fault_time_is_enomem_under_the_sigbus_guard(void **state)
-{
-	(void)state;
-	short_pool_at_fault_time(MEM_HOOK_TOUCH);
 }
 
 /* ---- kill -9 -------------------------------------------------------------------------------- */
@@ -779,6 +763,13 @@ static void test_libhugetlbfs_is_not_loaded_and_mounts_come_from_proc(void **sta
 	assert_int_equal(hp_test_unmount_hugetlbfs(), 0);
 }
 
+/* A case that runs fn with the hooks (MEM_HOOK_*) as its state. */
+/* clang-format off */
+#define WITH_HOOKS(test, fn, hooks) \
+	{.name = #test, .test_func = fn, .teardown_func = stop_runtime, \
+	 .initial_state = &(unsigned){hooks}}
+/* clang-format on */
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -802,13 +793,14 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_teardown(test_virt2phy_reads_a_stack_address, stop_runtime),
 	    cmocka_unit_test_teardown(
 		test_iova_pa_without_frames_is_eperm_and_auto_falls_back_to_va, stop_runtime),
-	    cmocka_unit_test_teardown(test_populating_by_touch_gives_the_same_pages, stop_runtime),
-	    cmocka_unit_test_teardown(test_populating_by_madvise_gives_the_same_pages,
-				      stop_runtime),
-	    cmocka_unit_test_teardown(test_short_pool_at_fault_time_is_enomem_with_madvise,
-				      stop_runtime),
-	    cmocka_unit_test_teardown(
-		test_short_pool_at_fault_time_is_enomem_under_the_sigbus_guard, stop_runtime),
+	    WITH_HOOKS(test_populating_by_touch_gives_the_same_pages,
+		       populating_gives_the_same_pages, MEM_HOOK_TOUCH),
+	    WITH_HOOKS(test_populating_by_madvise_gives_the_same_pages,
+		       populating_gives_the_same_pages, MEM_HOOK_MADVISE),
+	    WITH_HOOKS(test_short_pool_at_fault_time_is_enomem_with_madvise,
+		       short_pool_at_fault_time, MEM_HOOK_MADVISE),
+	    WITH_HOOKS(test_short_pool_at_fault_time_is_enomem_under_the_sigbus_guard,
+		       short_pool_at_fault_time, MEM_HOOK_TOUCH),
 	    cmocka_unit_test_teardown(test_kill_during_init_leaks_nothing, stop_runtime),
 	    cmocka_unit_test_teardown(test_kill_during_use_leaks_nothing, stop_runtime),
 	    cmocka_unit_test_teardown(test_kill_during_init_on_huge_dir_leaves_no_file,

@@ -654,22 +654,12 @@ static void test_dump_names_the_pool_backend_and_counts(void **state)
 	hp_mempool_free(mp);
 }
 
-static char logged[1024];
-
-static void capture(enum hp_log_level level, const char *msg, void *arg)
-{
-	(void)arg;
-	if (level == HP_LOG_ERR)
-		snprintf(logged, sizeof(logged), "%s", msg);
-}
-
-/* Put o into mp and keep the error it logs, if any, in logged. */
+/* Put o into mp and keep the error it logs, if any, in hp_test_logged. */
 static void put_logged(struct hp_mempool *mp, void *o)
 {
-	logged[0] = 0;
-	hp_log_set_handler(capture, NULL);
+	hp_test_log_begin();
 	hp_mempool_put(mp, o);
-	hp_log_set_handler(NULL, NULL);
+	hp_test_log_end();
 }
 
 /*
@@ -693,8 +683,10 @@ static void backend_refusal_is_returned_logged_and_counted(const char *ops)
 	assert_int_equal(hp_mempool_debug_errors(mp), 0);
 
 	put_logged(mp, o); /* one object too many, through the pool */
-	if (!strstr(logged, "t.refuse") || !strstr(logged, ops) || !strstr(logged, "refused 1 "))
-		fail_msg("expected the pool, backend '%s' and 'refused 1' in: %s", ops, logged);
+	if (!strstr(hp_test_logged, "t.refuse") || !strstr(hp_test_logged, ops) ||
+	    !strstr(hp_test_logged, "refused 1 "))
+		fail_msg("expected the pool, backend '%s' and 'refused 1' in: %s", ops,
+			 hp_test_logged);
 	assert_int_equal(hp_mempool_debug_errors(mp), 1);
 	assert_int_equal(hp_mempool_avail_count(mp), 8);
 	hp_mempool_free(mp);
@@ -714,14 +706,20 @@ static void test_stack_backend_reports_objects_that_do_not_fit(void **state)
 }
 
 #ifdef HP_MEMPOOL_DEBUG
-/* The last error logged names the pool, the object's address and what was wrong. */
-static void assert_reported(const char *pool, const void *obj, const char *what)
+/*
+ * Putting obj into mp is refused: the error logged names the pool, the object's address and what
+ * was wrong, and the pool counts one error.
+ */
+static void put_is_reported(struct hp_mempool *mp, const char *pool, void *obj, const char *what)
 {
 	char addr[32];
 
+	put_logged(mp, obj);
 	snprintf(addr, sizeof(addr), "%p", obj);
-	if (!strstr(logged, pool) || !strstr(logged, addr) || !strstr(logged, what))
-		fail_msg("expected '%s', '%s' and '%s' in: %s", pool, addr, what, logged);
+	if (!strstr(hp_test_logged, pool) || !strstr(hp_test_logged, addr) ||
+	    !strstr(hp_test_logged, what))
+		fail_msg("expected '%s', '%s' and '%s' in: %s", pool, addr, what, hp_test_logged);
+	assert_int_equal(hp_mempool_debug_errors(mp), 1);
 }
 
 static void test_double_free_is_reported_with_pool_and_object(void **state)
@@ -733,9 +731,7 @@ static void test_double_free_is_reported_with_pool_and_object(void **state)
 	assert_non_null(mp);
 	assert_int_equal(hp_mempool_get(mp, &o), 0);
 	hp_mempool_put(mp, o);
-	put_logged(mp, o);
-	assert_reported("t.dfree", o, "double free");
-	assert_int_equal(hp_mempool_debug_errors(mp), 1);
+	put_is_reported(mp, "t.dfree", o, "double free");
 	free_whole(mp, 32); /* the second put was refused */
 }
 
@@ -749,9 +745,7 @@ static void test_foreign_pointer_is_reported_with_pool_and_object(void **state)
 	assert_non_null(mp);
 	assert_non_null(other);
 	assert_int_equal(hp_mempool_get(other, &o), 0);
-	put_logged(mp, o);
-	assert_reported("t.foreign", o, "not an object of this pool");
-	assert_int_equal(hp_mempool_debug_errors(mp), 1);
+	put_is_reported(mp, "t.foreign", o, "not an object of this pool");
 	assert_int_equal(hp_mempool_avail_count(mp), 32);
 	hp_mempool_put(other, o);
 	hp_mempool_free(other);
@@ -769,9 +763,7 @@ static void test_overrun_is_caught_by_put_and_by_audit(void **state)
 	memset(o, 0xab, 64 + 4); /* four bytes too many */
 	assert_int_equal(hp_mempool_audit(mp), -EFAULT);
 	assert_non_null(strstr(hp_last_error(), "t.overrun"));
-	put_logged(mp, o);
-	assert_reported("t.overrun", o, "overrun");
-	assert_int_equal(hp_mempool_debug_errors(mp), 1);
+	put_is_reported(mp, "t.overrun", o, "overrun");
 	hp_mempool_free(mp);
 }
 
@@ -884,45 +876,40 @@ static void test_a_memzone_walk_callback_may_use_pools_while_pools_are_created(v
 
 /* ---- stale pointers, NULL, names ---------------------------------------------------------- */
 
-/* Free a pool, keeping the error line it logs (if any) in logged. */
-static int free_logged(struct hp_mempool *mp)
+static void *stale_create(const char *name)
 {
-	int rc;
-
-	logged[0] = 0;
-	hp_log_set_handler(capture, NULL);
-	rc = hp_mempool_free(mp);
-	hp_log_set_handler(NULL, NULL);
-	return rc;
+	return hp_mempool_create(name, 64, 64, 0, 0, 0);
 }
+
+static int stale_free(void *mp)
+{
+	return hp_mempool_free(mp);
+}
+
+static void stale_use(void *mp, const char *name)
+{
+	void *o;
+
+	assert_ptr_equal(hp_mempool_lookup(name), mp);
+	assert_int_equal(hp_mempool_get(mp, &o), 0);
+	hp_mempool_put(mp, o);
+	assert_int_equal(hp_mempool_audit(mp), 0);
+}
+
+static const struct hp_test_stale stale_pool = {
+    .kind = "pool",
+    .names = {"t.stale1", "t.stale2"},
+    .create = stale_create,
+    .free = stale_free,
+    .use = stale_use,
+};
 
 static void test_a_stale_pool_pointer_is_refused_and_frees_no_other_pool(void **state)
 {
-	struct hp_mempool *p1 = hp_mempool_create("t.stale1", 64, 64, 0, 0, 0), *p2;
-	void *o;
+	void *junk;
 
 	(void)state;
-	assert_non_null(p1);
-	assert_int_equal(free_logged(p1), 0);
-	assert_string_equal(logged, "");
-	/* same sizes: the allocator would hand p1's memory out again first */
-	p2 = hp_mempool_create("t.stale2", 64, 64, 0, 0, 0);
-	assert_non_null(p2);
-	assert_ptr_not_equal(p2, p1);
-	errno = 0;
-	assert_int_equal(free_logged(p1), -EINVAL);
-	assert_int_equal(errno, EINVAL);
-	assert_non_null(strstr(hp_last_error(), "freed already"));
-	assert_non_null(strstr(logged, "freed already"));
-	assert_ptr_equal(hp_mempool_lookup("t.stale2"), p2);
-	assert_int_equal(hp_mempool_get(p2, &o), 0);
-	hp_mempool_put(p2, o);
-	assert_int_equal(hp_mempool_audit(p2), 0);
-	assert_int_equal(free_logged((struct hp_mempool *)&o), -EINVAL);
-	assert_non_null(strstr(logged, "not a pool"));
-	assert_int_equal(hp_mempool_free(p2), 0);
-	assert_int_equal(free_logged(p2), -EINVAL);
-	assert_non_null(strstr(logged, "freed already"));
+	hp_test_stale_pointer_is_refused(&stale_pool, &junk);
 }
 
 static void test_calls_given_a_null_pool_fail_with_einval(void **state)

@@ -559,52 +559,37 @@ static void test_exact_size_mpsc_ring_keeps_each_producers_order(void **state)
 	move_every_value_once(HP_RING_SC_DEQ | HP_RING_EXACT_SZ, 3, 1, 37);
 }
 
-static char logged[512];
-
-static void capture(enum hp_log_level level, const char *msg, void *arg)
+static void *stale_create(const char *name)
 {
-	(void)arg;
-	if (level == HP_LOG_ERR)
-		snprintf(logged, sizeof(logged), "%s", msg);
+	return hp_ring_create(name, 64, 0, 0);
 }
 
-/* Free a ring, keeping the error line it logs (if any) in logged. */
-static int free_logged(struct hp_ring *r)
+static int stale_free(void *r)
 {
-	int rc;
-
-	logged[0] = '\0';
-	hp_log_set_handler(capture, NULL);
-	rc = hp_ring_free(r);
-	hp_log_set_handler(NULL, NULL);
-	return rc;
+	return hp_ring_free(r);
 }
+
+static void stale_use(void *r, const char *name)
+{
+	assert_ptr_equal(hp_ring_lookup(name), r);
+	assert_int_equal(hp_ring_enqueue(r, VAL(1)), 0);
+	assert_int_equal(hp_ring_count(r), 1);
+}
+
+static const struct hp_test_stale stale_ring = {
+    .kind = "ring",
+    .names = {"rt_stale1", "rt_stale2"},
+    .create = stale_create,
+    .free = stale_free,
+    .use = stale_use,
+};
 
 static void test_a_stale_ring_pointer_is_refused_and_frees_no_other_ring(void **state)
 {
-	struct hp_ring *r1 = hp_ring_create("rt_stale1", 64, 0, 0), *r2;
 	char junk[sizeof(struct hp_ring)] HP_CACHE_ALIGNED = {0};
 
 	(void)state;
-	assert_non_null(r1);
-	assert_int_equal(free_logged(r1), 0);
-	assert_string_equal(logged, "");
-	r2 = hp_ring_create("rt_stale2", 64, 0, 0); /* same size: r1's memory would come first */
-	assert_non_null(r2);
-	assert_ptr_not_equal(r2, r1);
-	errno = 0;
-	assert_int_equal(free_logged(r1), -EINVAL);
-	assert_int_equal(errno, EINVAL);
-	assert_non_null(strstr(hp_last_error(), "freed already"));
-	assert_non_null(strstr(logged, "freed already"));
-	assert_ptr_equal(hp_ring_lookup("rt_stale2"), r2);
-	assert_int_equal(hp_ring_enqueue(r2, VAL(1)), 0);
-	assert_int_equal(hp_ring_count(r2), 1);
-	assert_int_equal(free_logged((struct hp_ring *)junk), -EINVAL);
-	assert_non_null(strstr(logged, "not a ring"));
-	assert_int_equal(hp_ring_free(r2), 0);
-	assert_int_equal(free_logged(r2), -EINVAL);
-	assert_non_null(strstr(logged, "freed already"));
+	hp_test_stale_pointer_is_refused(&stale_ring, junk);
 }
 
 static void test_dump_of_a_null_ring_or_stream_fails_with_einval(void **state)
