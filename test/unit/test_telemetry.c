@@ -676,10 +676,25 @@ static int slot_cmd(const char *cmd, const char *params, struct hp_telemetry_out
 	return hp_telemetry_close(out);
 }
 
+/* A command with a name parameter: echoes the name it was given. */
+static int named_cmd(const char *cmd, const char *params, struct hp_telemetry_out *out, void *arg)
+{
+	int rc = hp_telemetry_param_name(out, cmd, params, "a widget name", "/testlib/widgets");
+
+	(void)arg;
+	if (rc)
+		return rc;
+	hp_telemetry_open_obj(out, NULL);
+	hp_telemetry_str(out, "name", params);
+	return hp_telemetry_close(out);
+}
+
 static void __attribute__((constructor)) testlib_telemetry(void)
 {
 	hp_telemetry_register_cmd("/testlib/slot", slot_cmd, "Returns a slot. Parameters: int id",
 				  "testlib");
+	hp_telemetry_register_cmd("/testlib/widget", named_cmd,
+				  "Returns a widget. Parameters: string name", NULL);
 }
 
 static void test_library_registers_its_own(void **state)
@@ -705,8 +720,15 @@ static void test_library_registers_its_own(void **state)
 	assert_sentence(ask(fd, "/testlib/slot,4"), "/testlib/slot",
 			"'4' is not a slot id; /testlib/slots lists them");
 	assert_sentence(ask(fd, "/testlib/slot,2x"), "/testlib/slot", "'2x' is not a slot id");
+	assert_string_equal(ask(fd, "/testlib/widget,w1"),
+			    "{\"/testlib/widget\":{\"name\":\"w1\"}}");
+	assert_sentence(ask(fd, "/testlib/widget"), "/testlib/widget",
+			"needs a widget name from /testlib/widgets, e.g. /testlib/widget,NAME");
+	assert_sentence(ask(fd, "/testlib/widget,"), "/testlib/widget", "needs a widget name");
 	close(fd);
 	assert_int_equal(hp_telemetry_param_id(NULL, "/x", "1", "an id", "/y", 2, NULL), -EINVAL);
+	assert_int_equal(hp_telemetry_param_name(NULL, "/x", "n", "a name", "/y"), -EINVAL);
+	assert_non_null(strstr(hp_last_error(), "hp_telemetry_param_name"));
 }
 
 /* ---- who may connect ------------------------------------------------------------------------ */
