@@ -152,8 +152,11 @@ unsigned vq_reclaim(struct vq *q, struct hp_pktbuf **bufs, uint32_t *len, unsign
 
 void vq_kick(struct vq *q)
 {
-	/* the avail->idx store must be visible before the device's flag is read (2.7.13.4) */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!(__atomic_load_n(&q->used->flags, __ATOMIC_RELAXED) & VRING_USED_F_NO_NOTIFY))
+	/*
+	 * avail->idx must be visible before the device's flag is read (2.7.13.4): a seq_cst store
+	 * (of the value already published) then a seq_cst load are never reordered.
+	 */
+	__atomic_store_n(&q->avail->idx, q->avail_idx, __ATOMIC_SEQ_CST);
+	if (!(__atomic_load_n(&q->used->flags, __ATOMIC_SEQ_CST) & VRING_USED_F_NO_NOTIFY))
 		*q->notify = q->index;
 }

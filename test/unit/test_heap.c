@@ -307,6 +307,7 @@ static void test_double_free_in_grown_memory_is_logged_and_ignored(void **state)
 	assert_non_null(p);
 	assert_true(mem_list_of(p)->dynamic);
 	hp_free(p);
+	hp_mem_trim(0); /* the budget keeps free grown pages: give them back now */
 	assert_int_equal(page_of(p - 64)->iova, HP_BAD_IOVA); /* the header's page is gone */
 	hp_log_set_handler(count_errors, NULL);
 	errors_logged = 0;

@@ -610,9 +610,8 @@ static void test_two_devices_share_the_container_and_virtio_tx_completes(void **
 	memcpy(desc + 0, &f_iova, 8);
 	memcpy(desc + 8, &f_len, 4);	     /* flags 0, next 0 */
 	((volatile uint16_t *)avail)[2] = 0; /* ring[0] = descriptor 0 */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	((volatile uint16_t *)avail)[1] = 1; /* idx */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* the entry before idx, idx (a full barrier: seq_cst) before the doorbell */
+	__atomic_store_n((uint16_t *)avail + 1, 1, __ATOMIC_SEQ_CST); /* idx */
 	*(volatile uint16_t *)(notify + (size_t)qnoff * notify_mult) = 1;
 	for (int i = 0; i < 5000 && ((volatile uint16_t *)used)[1] != 1; i++)
 		usleep(1000);
