@@ -37,11 +37,39 @@ def sock_path(prefix):
     return os.path.join(runtime_dir(), prefix, "dpdk_telemetry.v2")
 
 
+_user_copies = {}
+
+
+def as_user(prog, user, env):
+    """prog and env to run it as another user. The build tree may be one that user cannot read
+    (a clone under /root, mode 0700), so such a user runs a copy of prog, with libhugepool
+    beside it, from a directory every user can read."""
+    if user is None:
+        return prog, env
+    if not _user_copies:
+        d = tempfile.mkdtemp(prefix="hp_test_bin_")
+        os.chmod(d, 0o755)
+        _user_copies["dir"] = d
+        ldd = subprocess.run(["ldd", TARGET], capture_output=True, text=True, check=True)
+        for line in ldd.stdout.splitlines():
+            if line.strip().startswith("libhugepool.so") and "=>" in line:
+                name, path = line.split("=>")[0].strip(), line.split("=>")[1].split()[0]
+                shutil.copy(path, os.path.join(d, name))
+    d = _user_copies["dir"]
+    if prog not in _user_copies:
+        _user_copies[prog] = shutil.copy(prog, d)
+    env = dict(os.environ if env is None else env)
+    env["LD_LIBRARY_PATH"] = d + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH")
+                                  else "")
+    return _user_copies[prog], env
+
+
 class Target:
     """telemetry_target running until stop(); .api is what it printed of itself."""
 
     def __init__(self, *opts, user=None, env=None):
-        self.p = subprocess.Popen([TARGET, "--no-huge", "--socket-mem=64", *opts],
+        prog, env = as_user(TARGET, user, env)
+        self.p = subprocess.Popen([prog, "--no-huge", "--socket-mem=64", *opts],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, user=user,
                                   group=user and pwd.getpwuid(user).pw_gid, env=env)
@@ -315,7 +343,8 @@ def shared_runtime_dir():
 
 
 def hp_info_live(*args, user=None, env=None):
-    return subprocess.run([HP_INFO, "--live", *args], capture_output=True, text=True,
+    prog, env = as_user(HP_INFO, user, env)
+    return subprocess.run([prog, "--live", *args], capture_output=True, text=True,
                           timeout=60, user=user, env=env)
 
 
@@ -479,6 +508,8 @@ def main():
     finally:
         for name in CREATED_USERS:
             subprocess.run(["userdel", name], capture_output=True)
+        if _user_copies:
+            shutil.rmtree(_user_copies["dir"])
 
 
 if __name__ == "__main__":
